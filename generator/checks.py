@@ -1,0 +1,338 @@
+"""The rules that span steps, files and people: the graph and document-control checks.
+
+The loader has already checked each file's shape; here a flow is checked as a process (one
+start, everything reachable, every decision covering every case, references that resolve) and
+as a controlled document (sign-off by real people, in date order, complete when 受控).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from itertools import pairwise
+from typing import Any
+
+from . import expr
+from .errors import Problem
+from .expr import FUNCTIONS, Expr
+from .model import Flow, Library, Org, Origin, Signoff, Step
+
+RESERVED_NAMES = frozenset({"decision", *FUNCTIONS})
+
+
+def check_library(library: Library) -> list[Problem]:
+    """Every problem of every flow, the org and the manual, sorted by file and line."""
+    problems: list[Problem] = []
+    org = library.org
+    if org is not None:
+        problems += check_org(org)
+    if library.manual is not None and org is not None:
+        problems += _check_signoff(library.manual.signoff, org, library.manual.origin, "受控",
+                                   "manual")
+    codes = Counter(f.code for f in library.flows)
+    seen: set[str] = set()
+    for flow in library.flows:
+        if codes[flow.code] > 1 and flow.code in seen:
+            problems.append(Problem(flow.origin.file, flow.origin.line("code"), "",
+                                    f"code '{flow.code}' is already used by another flow"))
+        seen.add(flow.code)
+        problems += check_flow(flow, library)
+    if org is None:
+        problems.append(Problem("org.yaml", 0, "", "org.yaml is missing: lanes and sign-offs "
+                                "cannot be checked against people"))
+    return sorted(set(problems))
+
+
+def check_org(org: Org) -> list[Problem]:
+    out: list[Problem] = []
+    at = org.origin
+    for name, count in Counter(r.id for r in org.roles).items():
+        if count > 1:
+            out.append(Problem(at.file, at.line("roles"), "roles", f"role '{name}' is declared twice"))
+    for name, count in Counter(p.name for p in org.people).items():
+        if count > 1:
+            out.append(Problem(at.file, at.line("people"), "people",
+                               f"person '{name}' is listed twice"))
+    role_ids = {r.id for r in org.roles}
+    for i, person in enumerate(org.people):
+        for role in person.roles:
+            if role not in role_ids:
+                out.append(Problem(at.file, at.line("people", i, "roles"), f"people[{i}] '{person.name}'",
+                                   f"role '{role}' is not declared in roles"))
+    return out
+
+
+class _FlowChecker:
+    def __init__(self, flow: Flow, library: Library) -> None:
+        self.flow = flow
+        self.library = library
+        self.problems: list[Problem] = []
+        self.index = {s.id: i for i, s in enumerate(flow.steps)}
+
+    def add(self, path: tuple[Any, ...], message: str, where: str | None = None) -> None:
+        origin = self.flow.origin
+        if where is None:
+            where = self._where(path)
+        self.problems.append(Problem(origin.file, origin.line(*path), where, message))
+
+    def _where(self, path: tuple[Any, ...]) -> str:
+        if len(path) >= 2 and isinstance(path[1], int):
+            items = {"steps": self.flow.steps, "lanes": self.flow.lanes, "fields": self.flow.fields}
+            seq = items.get(path[0], ())
+            ident = f" '{seq[path[1]].id}'" if path[1] < len(seq) else ""
+            return f"{path[0]}[{path[1]}]{ident}"
+        return ""
+
+    def step_path(self, step: Step, *rest: Any) -> tuple[Any, ...]:
+        return ("steps", self.index[step.id], *rest)
+
+    # -----------------------------------------------------------------------------------------
+    def run(self) -> list[Problem]:
+        self.unique_ids()
+        self.lanes()
+        self.graph()
+        self.fields()
+        for step in self.flow.steps:
+            self.exits(step)
+            self.reference(step)
+        org = self.library.org
+        if org is not None:
+            self.problems += _check_signoff(self.flow.signoff, org, self.flow.origin,
+                                            self.flow.status, "flow")
+        return self.problems
+
+    def unique_ids(self) -> None:
+        for kind, items in (("steps", self.flow.steps), ("lanes", self.flow.lanes),
+                            ("fields", self.flow.fields)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    self.add((kind, i, "id"), f"id '{item.id}' is used twice in {kind}")
+                seen.add(item.id)
+        for i, f in enumerate(self.flow.fields):
+            if f.id in RESERVED_NAMES:
+                self.add(("fields", i, "id"), f"'{f.id}' is a reserved name; choose another id")
+
+    def lanes(self) -> None:
+        declared = {lane.id for lane in self.flow.lanes}
+        used = {s.lane for s in self.flow.steps}
+        for step in self.flow.steps:
+            if step.lane not in declared:
+                self.add(self.step_path(step, "lane"), f"lane '{step.lane}' is not declared")
+        org = self.library.org
+        for i, lane in enumerate(self.flow.lanes):
+            if lane.id not in used:
+                self.add(("lanes", i), f"lane '{lane.id}' ({lane.name}) has no step")
+            if org is None:
+                continue
+            role = org.role(lane.role)
+            if role is None:
+                self.add(("lanes", i, "role"), f"role '{lane.role}' is not declared in org.yaml")
+            elif not role.anyone and len(org.holders(lane.role)) < 2:
+                self.add(("lanes", i, "role"),
+                         f"role '{lane.role}' is held by {len(org.holders(lane.role))} person(s) "
+                         "in org.yaml; at least two are needed so preparer and approver can differ")
+
+    def graph(self) -> None:
+        steps = {s.id: s for s in self.flow.steps}
+        starts = [s for s in self.flow.steps if s.kind == "start"]
+        if not starts:
+            self.add(("steps",), "the flow has no start step", where="steps")
+        for extra in starts[1:]:
+            self.add(self.step_path(extra, "kind"),
+                     f"a second start step (the first is '{starts[0].id}')")
+        for step in self.flow.steps:
+            if step.next and step.next not in steps:
+                self.add(self.step_path(step, "next"), f"next '{step.next}' is not a step")
+            if step.next == step.id:
+                self.add(self.step_path(step, "next"), "a step cannot lead to itself")
+            for j, ex in enumerate(step.exits):
+                if ex.to not in steps:
+                    self.add(self.step_path(step, "exits", j, "to"), f"exit '{ex.label}' goes to "
+                             f"'{ex.to}', which is not a step")
+                elif ex.to == step.id:
+                    self.add(self.step_path(step, "exits", j, "to"),
+                             f"exit '{ex.label}' leads back to the step itself")
+        if not starts:
+            return
+        reached = _walk([starts[0].id], lambda s: steps[s].successors if s in steps else ())
+        preds: dict[str, list[str]] = {}
+        for step in self.flow.steps:
+            for target in step.successors:
+                preds.setdefault(target, []).append(step.id)
+        ends = [s.id for s in self.flow.steps if s.is_end]
+        if not ends:
+            self.add(("steps",), "the flow has no end (an end step, or a ref step without next)",
+                     where="steps")
+        finishing = _walk(ends, lambda s: preds.get(s, ()))
+        for step in self.flow.steps:
+            if step.id not in reached:
+                self.add(self.step_path(step), f"step '{step.id}' cannot be reached from the start")
+            elif ends and step.id not in finishing:
+                self.add(self.step_path(step), f"step '{step.id}' can never reach an end")
+
+    def fields(self) -> None:
+        ids = {f.id for f in self.flow.fields}
+        derived: dict[str, Expr] = {f.id: f.derive for f in self.flow.fields if f.derive}
+        for i, f in enumerate(self.flow.fields):
+            if f.derive is None:
+                continue
+            for name in sorted(f.derive.names - ids):
+                self.add(("fields", i, "derive"), f"derive names '{name}', which is not a field")
+            if f.required:
+                self.add(("fields", i, "required"), "a derived field is computed, never required")
+        # a derivation may not depend on itself, directly or through another derived field
+        for fid in derived:
+            if fid in _walk(list(derived[fid].names), lambda n: derived[n].names if n in derived else ()):
+                self.add(("fields", [f.id for f in self.flow.fields].index(fid), "derive"),
+                         f"derive of '{fid}' depends on itself")
+
+    def exits(self, step: Step) -> None:
+        if step.kind not in ("approval", "decision"):
+            return
+        path = self.step_path(step)
+        for name, count in Counter(step.decisions).items():
+            if count > 1:
+                self.add((*path, "decisions"), f"decision '{name}' is listed twice")
+        if not step.exits:
+            return
+        if len(step.exits) < 2:
+            self.add((*path, "exits"), f"a {step.kind} needs at least two exits")
+        for label, count in Counter(e.label for e in step.exits).items():
+            if count > 1:
+                self.add((*path, "exits"), f"exit label '{label}' is used twice")
+        defaults = [j for j, e in enumerate(step.exits) if e.when is None and e.label not in step.decisions]
+        for j in defaults[:-1]:
+            self.add((*path, "exits", j), f"exit '{step.exits[j].label}' has no when and is not one "
+                     f"of the decisions ({'/'.join(step.decisions)}); only the last exit may be the default")
+        if defaults and defaults[-1] != len(step.exits) - 1:
+            j = defaults[-1]
+            self.add((*path, "exits", j), f"default exit '{step.exits[j].label}' must be the last "
+                     "(exits after it could never be taken)")
+        field_types = {f.id: f for f in self.flow.fields}
+        conditions: list[Expr] = []
+        ok = True
+        for j, ex in enumerate(step.exits):
+            if ex.when is None:
+                if ex.label in step.decisions:
+                    conditions.append(expr.parse(f"decision == {ex.label!r}"))
+                continue
+            conditions.append(ex.when)
+            for name in sorted(ex.when.names - field_types.keys() - {"decision"}):
+                self.add((*path, "exits", j, "when"), f"condition names '{name}', which is not a "
+                         "field of this flow")
+                ok = False
+            for atom in ex.when.atoms:
+                self._check_literal(atom, step, field_types, (*path, "exits", j, "when"))
+        if defaults or not ok:
+            return
+        domains = self._domains(step, conditions, field_types)
+        if domains is None:
+            self.add((*path, "exits"), "cannot prove the exits cover every case; add a default "
+                     "exit (one without when, last)")
+            return
+        try:
+            case = expr.uncovered_case(conditions, domains)
+        except expr.ExprError:
+            self.add((*path, "exits"), "too many cases to prove the exits cover them; add a default exit")
+            return
+        if case is not None:
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in case.items())
+            self.add((*path, "exits"), f"no exit is taken when {shown}; add a default exit or "
+                     "cover that case")
+
+    def _check_literal(self, atom: expr.Atom, step: Step, fields: dict, path: tuple) -> None:
+        values = atom.value if isinstance(atom.value, tuple) else (atom.value,)
+        if atom.name == "decision":
+            allowed: tuple[str, ...] = step.decisions
+        elif atom.name in fields and fields[atom.name].type == "choice":
+            allowed = fields[atom.name].options
+        else:
+            return
+        for value in values:
+            if value not in allowed:
+                self.add(path, f"'{value}' is not one of the {atom.name} values ({'/'.join(allowed)})")
+
+    def _domains(self, step: Step, conditions: list[Expr], fields: dict) -> dict | None:
+        atoms = [a for c in conditions for a in c.atoms]
+        if not all(c.simple for c in conditions):
+            return None
+        names = set().union(*(c.names for c in conditions))
+        domains: dict[str, list[Any]] = {}
+        for name in names:
+            known: Iterable[Any] | None = None
+            if name == "decision":
+                known = step.decisions
+            elif fields[name].type == "choice" and not fields[name].multiple:
+                known = fields[name].options
+            elif fields[name].type == "bool":
+                known = (True, False)
+            values = expr.sample_values(atoms, name, known)
+            if known is None and fields.get(name) is not None and fields[name].integer:
+                # a whole-number field never holds 5.5: only whole neighbours are real cases
+                values = sorted({int(v) for v in values if isinstance(v, int | float)}
+                                | {int(v) + 1 for v in values if isinstance(v, float)})
+            domains[name] = values
+        return domains
+
+    def reference(self, step: Step) -> None:
+        if step.kind != "ref" or step.ref is None or step.ref.flow is None:
+            return
+        code = step.ref.flow
+        if code == self.flow.code:
+            self.add(self.step_path(step, "ref"), "a flow cannot refer to itself")
+        elif code not in {f.code for f in self.library.flows}:
+            self.add(self.step_path(step, "ref"), f"ref flow '{code}' is not a flow of this manual")
+
+
+def check_flow(flow: Flow, library: Library) -> list[Problem]:
+    return _FlowChecker(flow, library).run()
+
+
+_MEANINGS = (("prepared", "编制"), ("reviewed", "审核"), ("approved", "批准"))
+
+
+def _check_signoff(signoff: Signoff, org: Org, origin: Origin, status: str, what: str) -> list[Problem]:
+    out: list[Problem] = []
+
+    def add(key: str, message: str, sub: str | None = None) -> None:
+        path = ("signoff", key, sub) if sub else ("signoff", key) if key else ("signoff",)
+        out.append(Problem(origin.file, origin.line(*path) if key else origin.line("status"),
+                           f"signoff.{key}" if key else "signoff", message))
+
+    entries = [(key, meaning, getattr(signoff, key)) for key, meaning in _MEANINGS]
+    for key, meaning, entry in entries:
+        if entry is not None and org.person(entry.by) is None:
+            add(key, f"{meaning}人员 '{entry.by}' is not a person in org.yaml", "by")
+    dated = [(key, meaning, e) for key, meaning, e in entries if e is not None]
+    for (_, m1, e1), (k2, m2, e2) in pairwise(dated):
+        if e2.on < e1.on:
+            add(k2, f"{m2}日期 {e2.on} is before {m1}日期 {e1.on}", "on")
+    if signoff.prepared and signoff.approved and signoff.prepared.by == signoff.approved.by:
+        add("approved", f"批准人员 '{signoff.approved.by}' also prepared it; preparer and approver "
+            "must differ", "by")
+    if status == "受控":
+        missing = [meaning for key, meaning, e in entries if e is None]
+        if missing:
+            add("", f"a 受控 {what} needs a complete sign-off; missing {'/'.join(missing)}")
+        elif len({e.by for _, _, e in entries if e}) < 3:
+            add("reviewed", "a 受控 sign-off needs three different people", "by")
+    return out
+
+
+def _walk(starts: Iterable[str], successors: Any) -> set[str]:
+    seen: set[str] = set()
+    todo = list(starts)
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        todo.extend(successors(node))
+    return seen
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("\u0000"):
+        return "(another value)"
+    return str(value)

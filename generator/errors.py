@@ -1,0 +1,40 @@
+"""One error hierarchy for the whole package.
+
+Every problem a user can cause is a :class:`Problem` with a place (file, line, and where it is
+known the path of the offending key), so that the CLI can print it as one line and never as a
+traceback. Loading and checking collect problems instead of stopping at the first one, because a
+document controller fixing a flow wants to see all of them at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem: ``file:line: where: message``."""
+
+    file: str
+    line: int
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "where": self.where, "message": self.message}
+
+
+class FlowdocError(Exception):
+    """Base of every error flowdoc raises on purpose; the CLI prints it as one line."""
+
+
+class ProblemsError(FlowdocError):
+    """Input was rejected; ``problems`` says where and why, all at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

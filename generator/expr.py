@@ -1,0 +1,338 @@
+"""The condition language of flows: parsed once, checked, evaluated by our own interpreter.
+
+Conditions (``when: "days > 5"``) and derivations (``derive: "days_between(start, end) + 1"``)
+come from YAML that anyone with write access to ``flows/`` can edit, and they are evaluated
+while records are checked. Python's ``eval`` — even with empty builtins — can be escaped through
+attribute access (``().__class__.__base__``), so we parse with :mod:`ast` and accept only a
+small whitelist of node types: names, literals, comparisons, boolean and arithmetic operators
+and calls of a few named functions. There is no attribute access and no subscript at all, so
+there is nothing to escape through. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import itertools
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_LENGTH = 500  # a condition is a line on a chart, not a program
+
+
+class ExprError(ValueError):
+    """The expression is not in the language, or cannot be evaluated with these values."""
+
+
+def _days_between(a: Any, b: Any) -> int:
+    if not isinstance(a, dt.date) or not isinstance(b, dt.date):
+        raise ExprError("days_between() takes two dates")
+    return (b - a).days
+
+
+def _date(text: Any) -> dt.date:
+    if isinstance(text, dt.date):
+        return text
+    try:
+        return dt.date.fromisoformat(str(text))
+    except ValueError:
+        raise ExprError(f"date('{text}') is not a date (YYYY-MM-DD)") from None
+
+
+def _len(value: Any) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, str | list | tuple):
+        raise ExprError("len() takes text or a table")
+    return len(value)
+
+
+def _sum_of(table: Any, column: Any) -> float:
+    if table is None:
+        return 0
+    if not isinstance(table, list | tuple) or not isinstance(column, str):
+        raise ExprError("sum_of() takes a table and a column name")
+    total: float = 0
+    for row in table:
+        value = row.get(column) if isinstance(row, Mapping) else None
+        if value is None or value == "":
+            continue
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ExprError(f"sum_of(): column '{column}' holds '{value}', not a number")
+        total += value
+    return total
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "days_between": _days_between,
+    "date": _date,
+    "len": _len,
+    "sum_of": _sum_of,
+}
+_ARITY = {"days_between": 2, "date": 1, "len": 1, "sum_of": 2}
+
+_COMPARE: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+_ARITH: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+_SYMBOL = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+           ast.In: "in", ast.NotIn: "not in"}
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A simple comparison ``name OP literal``: the only thing the coverage proof reasons about."""
+
+    name: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A parsed expression. ``names`` are the variables it reads (never function names)."""
+
+    source: str
+    tree: ast.expr = field(repr=False, compare=False)
+    names: frozenset[str]
+    atoms: tuple[Atom, ...]
+    simple: bool  # every comparison in it is an Atom, so coverage can be proved by cases
+
+    def evaluate(self, env: Mapping[str, Any]) -> Any:
+        """Evaluate with variable values from ``env``; a missing variable is ``None``."""
+        try:
+            return _eval(self.tree, env)
+        except ExprError:
+            raise
+        except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+            raise ExprError(f"cannot evaluate '{self.source}': {exc}") from None
+
+
+def parse(source: str) -> Expr:
+    """Parse ``source``; raise :class:`ExprError` naming what is not allowed."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExprError("empty expression")
+    if len(source) > MAX_LENGTH:
+        raise ExprError(f"expression is {len(source)} characters; at most {MAX_LENGTH}")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else "cannot be parsed"
+        raise ExprError(f"invalid expression '{source}': {detail}") from None
+    names: set[str] = set()
+    atoms: list[Atom] = []
+    simple = _validate(tree.body, names, atoms)
+    return Expr(source, tree.body, frozenset(names), tuple(atoms), simple)
+
+
+def _literal(node: ast.AST) -> tuple[bool, Any]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
+        return True, node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        ok, value = _literal(node.operand)
+        if ok and isinstance(value, int | float) and not isinstance(value, bool):
+            return True, -value
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "date"
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant)):
+        try:
+            return True, _date(node.args[0].value)
+        except ExprError:
+            return False, None
+    if isinstance(node, ast.List | ast.Tuple):
+        values = [_literal(e) for e in node.elts]
+        if all(ok for ok, _ in values):
+            return True, tuple(v for _, v in values)
+    return False, None
+
+
+def _validate(node: ast.AST, names: set[str], atoms: list[Atom]) -> bool:
+    """Reject anything outside the whitelist; return whether every comparison is an Atom."""
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, str | int | float | bool) or node.value is None:
+            raise ExprError(f"literal {node.value!r} is not allowed")
+        return True
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_"):
+            raise ExprError(f"name '{node.id}' is not allowed")
+        names.add(node.id)
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all([_validate(v, names, atoms) for v in node.values])
+    if isinstance(node, ast.UnaryOp):
+        if not isinstance(node.op, ast.Not | ast.USub | ast.UAdd):
+            raise ExprError("operator not allowed")
+        return _validate(node.operand, names, atoms)
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _ARITH:
+            raise ExprError("only + - * / are allowed in arithmetic")
+        _validate(node.left, names, atoms)
+        _validate(node.right, names, atoms)
+        return False
+    if isinstance(node, ast.List | ast.Tuple):
+        for element in node.elts:
+            _validate(element, names, atoms)
+        return True
+    if isinstance(node, ast.Compare):
+        operands = [node.left, *node.comparators]
+        for operand in operands:
+            _validate(operand, names, atoms)
+        if len(node.ops) != 1:
+            return False
+        op = _SYMBOL[type(node.ops[0])]
+        left, right = node.left, node.comparators[0]
+        if isinstance(left, ast.Name):
+            ok, value = _literal(right)
+            if ok:
+                atoms.append(Atom(left.id, op, value))
+                return True
+        if isinstance(right, ast.Name) and op not in ("in", "not in"):
+            ok, value = _literal(left)
+            if ok:
+                flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+                atoms.append(Atom(right.id, flipped, value))
+                return True
+        return False
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            what = node.func.id if isinstance(node.func, ast.Name) else "this"
+            raise ExprError(
+                f"function '{what}' is not allowed (allowed: {', '.join(sorted(FUNCTIONS))})"
+            )
+        if node.keywords or len(node.args) != _ARITY[node.func.id]:
+            raise ExprError(f"{node.func.id}() takes {_ARITY[node.func.id]} positional arguments")
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise ExprError("* arguments are not allowed")
+            _validate(arg, names, atoms)
+        return node.func.id == "date"
+    if isinstance(node, ast.Attribute):
+        raise ExprError("attribute access ('.') is not allowed")
+    if isinstance(node, ast.Subscript):
+        raise ExprError("subscripts ('[...]') are not allowed")
+    raise ExprError(f"{type(node).__name__} is not allowed in a condition")
+
+
+def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
+    if isinstance(node, ast.BoolOp):
+        if isinstance(node.op, ast.And):
+            result: Any = True
+            for value in node.values:
+                result = _eval(value, env)
+                if not result:
+                    return result
+            return result
+        result = False
+        for value in node.values:
+            result = _eval(value, env)
+            if result:
+                return result
+        return result
+    if isinstance(node, ast.UnaryOp):
+        operand = _eval(node.operand, env)
+        if isinstance(node.op, ast.Not):
+            return not operand
+        _need_number(operand)
+        return -operand if isinstance(node.op, ast.USub) else +operand
+    if isinstance(node, ast.BinOp):
+        left, right = _eval(node.left, env), _eval(node.right, env)
+        if left is None or right is None:
+            raise ExprError("a value it needs is missing")
+        # Numbers only: 'x' * 10**9 must not be a way to exhaust memory.
+        _need_number(left)
+        _need_number(right)
+        return _ARITH[type(node.op)](left, right)
+    if isinstance(node, ast.List | ast.Tuple):
+        return tuple(_eval(e, env) for e in node.elts)
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, env)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = _eval(comparator, env)
+            # An unknown value satisfies no ordering: a missing field must not route a record.
+            if (left is None or right is None) and not isinstance(op, ast.Eq | ast.NotEq):
+                return False
+            if not _COMPARE[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.Call):
+        assert isinstance(node.func, ast.Name)
+        return FUNCTIONS[node.func.id](*(_eval(a, env) for a in node.args))
+    raise ExprError(f"{type(node).__name__} cannot be evaluated")  # pragma: no cover
+
+
+def _need_number(value: Any) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ExprError(f"'{value}' is not a number")
+
+
+def sample_values(atoms: Iterable[Atom], name: str, known: Iterable[Any] | None = None) -> list[Any]:
+    """Values of ``name`` that between them take every branch any of ``atoms`` can distinguish.
+
+    For a variable with a known finite domain (a choice, a decision, a bool) that is the domain.
+    For numbers and dates it is each threshold and points just either side of it, which is
+    exact for comparisons of one variable with constants.
+    """
+    if known is not None:
+        return list(known)
+    points: set[Any] = set()
+    for atom in atoms:
+        if atom.name != name:
+            continue
+        values = atom.value if isinstance(atom.value, tuple) else (atom.value,)
+        for value in values:
+            if isinstance(value, bool):
+                points.update((True, False))
+            elif isinstance(value, int | float):
+                points.update((value - 1, value - 0.5, value, value + 0.5, value + 1))
+            elif isinstance(value, dt.date):
+                points.update(value + dt.timedelta(days=d) for d in (-1, 0, 1))
+            else:
+                points.add(value)
+                points.add("\u0000other")
+    return sorted(points, key=lambda v: (str(type(v)), v)) or [None]
+
+
+def uncovered_case(
+    conditions: list[Expr], domains: Mapping[str, list[Any]], limit: int = 20000
+) -> dict[str, Any] | None:
+    """A combination of values that no condition accepts, or ``None`` if they cover every case.
+
+    ``domains`` gives the sample values of every variable the conditions read. Raises
+    :class:`ExprError` when the case split would be too large to enumerate.
+    """
+    names = sorted(domains)
+    total = 1
+    for name in names:
+        total *= max(1, len(domains[name]))
+    if total > limit:
+        raise ExprError("too many cases to prove coverage")
+    for combo in itertools.product(*(domains[n] for n in names)):
+        env = dict(zip(names, combo, strict=True))
+        if not any(_safe_truth(c, env) for c in conditions):
+            return env
+    return None
+
+
+def _safe_truth(condition: Expr, env: Mapping[str, Any]) -> bool:
+    try:
+        return bool(condition.evaluate(env))
+    except ExprError:
+        return False

@@ -1,0 +1,555 @@
+"""YAML files → model, with every problem located and reported at once.
+
+The loader checks the *shape* of each file (keys, types, allowed values, expressions that
+parse); :mod:`generator.checks` then checks the rules that span steps, files and people. A file
+whose shape is wrong is left out of the library, so that one typo does not cascade into a dozen
+graph errors about the same step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import expr
+from .errors import Problem
+from .model import (
+    COLUMN_TYPES,
+    DEFAULT_APPROVAL_DECISIONS,
+    FIELD_TYPES,
+    PROVENANCES,
+    STATUSES,
+    STEP_KINDS,
+    Column,
+    Exit,
+    Field,
+    Flow,
+    Lane,
+    Library,
+    Manual,
+    Org,
+    Origin,
+    Person,
+    Ref,
+    Role,
+    Signature,
+    Signoff,
+    Step,
+)
+from .yamlsource import Located, Path_, YamlProblem, read_yaml
+
+ORG_FILE = "org.yaml"
+MANUAL_FILE = "manual.yaml"
+CODE_RE = re.compile(r"^EC-(HR|OP|WH|FN|CS|MK)-\d{3}(-\d)?$")
+ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+_FLOW_KEYS = {
+    "code", "name", "status", "revision", "owner_department", "control_department",
+    "provenance", "lanes", "fields", "steps",
+}
+_FLOW_OPTIONAL = {"notes", "signoff"}
+_STEP_KEYS = {"id", "lane", "kind", "text"}
+_STEP_OPTIONAL = {"next", "exits", "decisions", "ref", "source_text"}
+_FIELD_OPTIONAL = {
+    "required", "multiline", "max_length", "options", "multiple", "min", "max", "integer",
+    "unit", "derive", "columns", "rows", "help",
+}
+_FIELD_KEYS_BY_TYPE = {
+    "text": {"required", "multiline", "max_length", "derive", "help"},
+    "number": {"required", "min", "max", "integer", "unit", "derive", "help"},
+    "date": {"required", "derive", "help"},
+    "choice": {"required", "options", "multiple", "derive", "help"},
+    "bool": {"required", "derive", "help"},
+    "table": {"required", "columns", "rows", "help"},
+}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    library: Library
+    problems: list[Problem]
+
+
+def canonical_json(data: Any) -> str:
+    """Sorted keys, no spaces, dates as ISO text: the same content always gives the same text."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_iso)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """Hash of what a flow *says*; its sign-off and status are about it, so they stay out."""
+    content = {k: v for k, v in data.items() if k not in ("signoff", "status")}
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def flow_files(paths: Iterable[Path]) -> tuple[list[Path], Path | None]:
+    """The flow files named by ``paths`` (files or folders) and the folder org.yaml lives in."""
+    files: list[Path] = []
+    home: Path | None = None
+    for path in paths:
+        if path.is_dir():
+            home = home or path
+            files.extend(
+                p for p in sorted(path.glob("*.yaml")) if p.name not in (ORG_FILE, MANUAL_FILE)
+            )
+        else:
+            home = home or path.parent
+            if path.name not in (ORG_FILE, MANUAL_FILE):
+                files.append(path)
+    return files, home
+
+
+def load_library(paths: Iterable[Path], base: Path | None = None) -> LoadResult:
+    """Load every flow under ``paths`` plus org.yaml and manual.yaml beside them."""
+    paths = list(paths)
+    files, home = flow_files(paths)
+    problems: list[Problem] = []
+    org = manual = None
+    if home is not None and (home / ORG_FILE).exists():
+        org = _load_one(home / ORG_FILE, base, _build_org, problems)
+    if home is not None and (home / MANUAL_FILE).exists():
+        manual = _load_one(home / MANUAL_FILE, base, _build_manual, problems)
+    flows = [f for f in (_load_one(p, base, _build_flow, problems) for p in files) if f]
+    flows.sort(key=lambda f: (_order(f.code), f.origin.file))
+    return LoadResult(Library(manual, org, tuple(flows)), problems)
+
+
+def load_flow(path: Path) -> Flow:
+    """Load one flow file alone (no cross-file rules); raise on any problem."""
+    from .errors import ProblemsError
+
+    problems: list[Problem] = []
+    flow = _load_one(path, None, _build_flow, problems)
+    if problems or flow is None:
+        raise ProblemsError(problems)
+    return flow
+
+
+def _order(code: str) -> tuple[int, str]:
+    match = re.search(r"-(\d{3})", code)
+    return (int(match.group(1)) if match else 999, code)
+
+
+def _display(path: Path, base: Path | None) -> str:
+    try:
+        return str(path.resolve().relative_to((base or Path.cwd()).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_one(path: Path, base: Path | None, build: Any, problems: list[Problem]) -> Any:
+    display = _display(path, base)
+    try:
+        located = read_yaml(path, display)
+    except YamlProblem as exc:
+        problems.append(exc.problem)
+        return None
+    reader = _Reader(located)
+    try:
+        result = build(reader)
+    except RecursionError:  # pragma: no cover - the YAML reader bounds depth long before this
+        reader.problem((), "nested too deeply")
+        result = None
+    problems.extend(reader.problems)
+    return None if reader.problems else result
+
+
+class _Reader:
+    """Typed access to located data that records a problem instead of raising."""
+
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.problems: list[Problem] = []
+
+    # -- reporting -------------------------------------------------------------------------
+    def problem(self, path: Path_, message: str) -> None:
+        self.problems.append(
+            Problem(self.located.file, self.located.line(path), self.where(path), message)
+        )
+
+    def where(self, path: Path_) -> str:
+        """``steps[3] 'gm_approve'`` for an item of a list of things with ids."""
+        out: list[str] = []
+        data: Any = self.located.data
+        for part in path:
+            if isinstance(part, int):
+                out.append(f"[{part}]")
+                data = data[part] if isinstance(data, list) and part < len(data) else None
+                ident = data.get("id") if isinstance(data, dict) else None
+                if isinstance(ident, str):
+                    out.append(f" '{ident}'")
+            else:
+                out.append(f".{part}" if out else str(part))
+                data = data.get(part) if isinstance(data, dict) else None
+        return "".join(out)
+
+    # -- shapes ----------------------------------------------------------------------------
+    def mapping(self, path: Path_, value: Any, required: set[str], optional: set[str]) -> dict | None:
+        if not isinstance(value, dict):
+            what = "the file" if not path else self.where(path)
+            self.problem(path, f"{what} must be a mapping of keys, not {_kind(value)}" if path
+                         else f"the file must be a mapping of keys, not {_kind(value)}")
+            return None
+        allowed = required | optional
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.problem((*path, key), f"unknown key '{key}'{hint}")
+        for key in sorted(required - value.keys()):
+            self.problem(path, f"missing required key '{key}'")
+        return value
+
+    def items(self, path: Path_, value: Any, *, empty_ok: bool = False) -> list:
+        if value is None and empty_ok:
+            return []
+        if not isinstance(value, list):
+            self.problem(path, f"{path[-1]} must be a list, not {_kind(value)}")
+            return []
+        if not value and not empty_ok:
+            self.problem(path, f"{path[-1]} must not be empty")
+        return value
+
+    def text(self, path: Path_, value: Any, *, optional: bool = False) -> str | None:
+        if value is None and optional:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # `revision: 1` or a numeric label is still text
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"{path[-1]} must be non-empty text, not {_kind(value)}")
+            return None
+        return value.strip()
+
+    def ident(self, path: Path_, value: Any) -> str | None:
+        text = self.text(path, value)
+        if text is not None and not ID_RE.match(text):
+            self.problem(path, f"{path[-1]} '{text}' must be lower-case ASCII: [a-z][a-z0-9_]*")
+            return None
+        return text
+
+    def one_of(self, path: Path_, value: Any, choices: tuple[str, ...]) -> str | None:
+        text = self.text(path, value)
+        if text is not None and text not in choices:
+            self.problem(path, f"{path[-1]} must be one of {', '.join(choices)}; got '{text}'")
+            return None
+        return text
+
+    def flag(self, path: Path_, value: Any, default: bool = False) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(path, f"{path[-1]} must be true or false, not {_kind(value)}")
+            return default
+        return value
+
+    def number(self, path: Path_, value: Any, *, integer: bool = False) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+            integer and not isinstance(value, int)
+        ):
+            self.problem(path, f"{path[-1]} must be {'a whole number' if integer else 'a number'}, "
+                               f"not {_kind(value)}")
+            return None
+        return value
+
+    def date(self, path: Path_, value: Any) -> dt.date | None:
+        if isinstance(value, dt.date):
+            return value
+        self.problem(path, f"{path[-1]} must be a date (YYYY-MM-DD), not {_kind(value)}")
+        return None
+
+    def expression(self, path: Path_, value: Any) -> expr.Expr | None:
+        source = self.text(path, value)
+        if source is None:
+            return None
+        try:
+            return expr.parse(source)
+        except expr.ExprError as exc:
+            self.problem(path, f"{path[-1]}: {exc}")
+            return None
+
+    def strings(self, path: Path_, value: Any) -> tuple[str, ...]:
+        result = []
+        for i, item in enumerate(self.items(path, value)):
+            text = self.text((*path, i), item)
+            if text is not None:
+                result.append(text)
+        return tuple(result)
+
+    def signoff(self, path: Path_, value: Any) -> Signoff:
+        if value is None:
+            return Signoff()
+        data = self.mapping(path, value, set(), {"prepared", "reviewed", "approved"})
+        if data is None:
+            return Signoff()
+        entries: dict[str, Signature | None] = {}
+        for key in ("prepared", "reviewed", "approved"):
+            entry = data.get(key)
+            if entry is None:
+                entries[key] = None
+                continue
+            sub = (*path, key)
+            fields = self.mapping(sub, entry, {"by", "on"}, set())
+            if fields is None:
+                entries[key] = None
+                continue
+            by = self.text((*sub, "by"), fields.get("by"))
+            on = self.date((*sub, "on"), fields.get("on")) if "on" in fields else None
+            entries[key] = Signature(by, on) if by and on else None
+        return Signoff(**entries)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {
+        bool: "true/false", int: "a number", float: "a number", str: f"'{str(value)[:40]}'",
+        list: "a list", dict: "a mapping", dt.date: "a date",
+    }.get(type(value), type(value).__name__)
+
+
+# -- builders ------------------------------------------------------------------------------
+
+
+def _build_flow(r: _Reader) -> Flow | None:
+    data = r.mapping((), r.located.data, _FLOW_KEYS, _FLOW_OPTIONAL)
+    if data is None:
+        return None
+    code = r.text(("code",), data.get("code"))
+    if code and not CODE_RE.match(code):
+        r.problem(("code",), f"code '{code}' does not follow EC-<HR|OP|WH|FN|CS|MK>-NNN[-n]")
+    lanes = tuple(
+        lane for i, item in enumerate(r.items(("lanes",), data.get("lanes")))
+        if (lane := _build_lane(r, ("lanes", i), item))
+    )
+    fields = tuple(
+        f for i, item in enumerate(r.items(("fields",), data.get("fields"), empty_ok=True))
+        if (f := _build_field(r, ("fields", i), item))
+    )
+    steps = tuple(
+        s for i, item in enumerate(r.items(("steps",), data.get("steps")))
+        if (s := _build_step(r, ("steps", i), item))
+    )
+    notes = r.text(("notes",), data.get("notes"), optional=True)
+    flow = Flow(
+        code=code or "",
+        name=r.text(("name",), data.get("name")) or "",
+        status=r.one_of(("status",), data.get("status"), STATUSES) or "",
+        revision=r.text(("revision",), data.get("revision")) or "",
+        owner_department=r.text(("owner_department",), data.get("owner_department")) or "",
+        control_department=r.text(("control_department",), data.get("control_department")) or "",
+        provenance=r.one_of(("provenance",), data.get("provenance"), PROVENANCES) or "",
+        lanes=lanes,
+        fields=fields,
+        steps=steps,
+        notes=notes,
+        signoff=r.signoff(("signoff",), data.get("signoff")),
+        content_hash=content_hash(data),
+        origin=Origin(r.located.file, r.located.lines),
+    )
+    return flow
+
+
+def _build_lane(r: _Reader, path: Path_, item: Any) -> Lane | None:
+    data = r.mapping(path, item, {"id", "name"}, {"role"})
+    if data is None:
+        return None
+    lane_id = r.ident((*path, "id"), data.get("id"))
+    name = r.text((*path, "name"), data.get("name"))
+    role = r.ident((*path, "role"), data["role"]) if "role" in data else lane_id
+    if lane_id and name and role:
+        return Lane(lane_id, name, role)
+    return None
+
+
+def _build_field(r: _Reader, path: Path_, item: Any) -> Field | None:
+    data = r.mapping(path, item, {"id", "label", "type"}, _FIELD_OPTIONAL)
+    if data is None:
+        return None
+    field_id = r.ident((*path, "id"), data.get("id"))
+    label = r.text((*path, "label"), data.get("label"))
+    ftype = r.one_of((*path, "type"), data.get("type"), FIELD_TYPES)
+    if ftype:
+        for key in sorted(set(data) & _FIELD_OPTIONAL - _FIELD_KEYS_BY_TYPE[ftype]):
+            r.problem((*path, key), f"{key} does not apply to a {ftype} field")
+    options = r.strings((*path, "options"), data["options"]) if "options" in data else ()
+    if ftype == "choice" and len(set(options)) < 2:
+        r.problem((*path, "options"), "a choice field needs at least two different options")
+    columns: tuple[Column, ...] = ()
+    rows = 0
+    if ftype == "table":
+        cols = []
+        for i, col in enumerate(r.items((*path, "columns"), data.get("columns"))):
+            cpath = (*path, "columns", i)
+            cdata = r.mapping(cpath, col, {"id", "label", "type"}, {"unit"})
+            if cdata is None:
+                continue
+            cid = r.ident((*cpath, "id"), cdata.get("id"))
+            clabel = r.text((*cpath, "label"), cdata.get("label"))
+            ctype = r.one_of((*cpath, "type"), cdata.get("type"), COLUMN_TYPES)
+            unit = r.text((*cpath, "unit"), cdata.get("unit"), optional=True)
+            if cid and clabel and ctype:
+                cols.append(Column(cid, clabel, ctype, unit))
+        columns = tuple(cols)
+        rows_value = r.number((*path, "rows"), data.get("rows"), integer=True)
+        if rows_value is None or not 1 <= rows_value <= 50:
+            r.problem((*path, "rows"), "a table field needs rows: 1 to 50")
+        else:
+            rows = int(rows_value)
+    low = r.number((*path, "min"), data.get("min"))
+    high = r.number((*path, "max"), data.get("max"))
+    if low is not None and high is not None and low > high:
+        r.problem((*path, "min"), f"min {low} is greater than max {high}")
+    max_length = r.number((*path, "max_length"), data.get("max_length"), integer=True)
+    derive = r.expression((*path, "derive"), data["derive"]) if "derive" in data else None
+    if not (field_id and label and ftype):
+        return None
+    return Field(
+        id=field_id, label=label, type=ftype,
+        required=r.flag((*path, "required"), data.get("required")),
+        multiline=r.flag((*path, "multiline"), data.get("multiline")),
+        max_length=int(max_length) if max_length is not None else None,
+        options=options, multiple=r.flag((*path, "multiple"), data.get("multiple")),
+        min=low, max=high, integer=r.flag((*path, "integer"), data.get("integer")),
+        unit=r.text((*path, "unit"), data.get("unit"), optional=True),
+        derive=derive, columns=columns, rows=rows,
+        help=r.text((*path, "help"), data.get("help"), optional=True),
+    )
+
+
+def _build_step(r: _Reader, path: Path_, item: Any) -> Step | None:
+    data = r.mapping(path, item, _STEP_KEYS, _STEP_OPTIONAL)
+    if data is None:
+        return None
+    step_id = r.ident((*path, "id"), data.get("id"))
+    lane = r.ident((*path, "lane"), data.get("lane"))
+    kind = r.one_of((*path, "kind"), data.get("kind"), STEP_KINDS)
+    text = r.text((*path, "text"), data.get("text"))
+    nxt = r.ident((*path, "next"), data["next"]) if "next" in data else None
+    exits: list[Exit] = []
+    if "exits" in data:
+        for i, item_ in enumerate(r.items((*path, "exits"), data["exits"])):
+            epath = (*path, "exits", i)
+            edata = r.mapping(epath, item_, {"label", "to"}, {"when"})
+            if edata is None:
+                continue
+            label = r.text((*epath, "label"), edata.get("label"))
+            to = r.ident((*epath, "to"), edata.get("to"))
+            when = r.expression((*epath, "when"), edata["when"]) if "when" in edata else None
+            if label and to and ("when" not in edata or when):
+                exits.append(Exit(label, to, when))
+    decisions = r.strings((*path, "decisions"), data["decisions"]) if "decisions" in data else ()
+    ref = None
+    if "ref" in data:
+        rdata = r.mapping((*path, "ref"), data["ref"], set(), {"flow", "external"})
+        if rdata is not None:
+            if len(rdata) != 1:
+                r.problem((*path, "ref"), "ref names exactly one of flow: CODE or external: 名称")
+            else:
+                ref = Ref(
+                    flow=r.text((*path, "ref", "flow"), rdata["flow"]) if "flow" in rdata else None,
+                    external=r.text((*path, "ref", "external"), rdata["external"])
+                    if "external" in rdata else None,
+                )
+    source_text = r.text((*path, "source_text"), data.get("source_text"), optional=True)
+    if kind:
+        _check_step_shape(r, path, kind, data)
+    if kind == "approval" and not decisions:
+        decisions = DEFAULT_APPROVAL_DECISIONS
+    if kind == "decision" and not decisions:
+        decisions = tuple(e.label for e in exits)
+    if not (step_id and lane and kind and text):
+        return None
+    return Step(step_id, lane, kind, text, nxt, tuple(exits), decisions, ref, source_text)
+
+
+def _check_step_shape(r: _Reader, path: Path_, kind: str, data: dict) -> None:
+    """Which keys a kind of step takes: caught here so the graph checks see sane steps."""
+    has = set(data)
+    if kind in ("start", "task") and "next" not in has:
+        r.problem(path, f"a {kind} step needs next (only end and ref steps end the flow)")
+    if kind in ("start", "task", "ref", "end"):
+        for key in sorted(has & {"exits", "decisions"}):
+            r.problem((*path, key), f"a {kind} step has no {key}; use approval or decision")
+    if kind == "end" and "next" in has:
+        r.problem((*path, "next"), "an end step has no next")
+    if kind == "approval" and ("next" in has) == ("exits" in has):
+        r.problem(path, "an approval step needs either next (the approved path) or exits")
+    if kind == "decision":
+        if "next" in has:
+            r.problem((*path, "next"), "a decision step has exits, not next")
+        if "exits" not in has:
+            r.problem(path, "a decision step needs exits")
+    if kind == "ref" and "ref" not in has:
+        r.problem(path, "a ref step needs ref: {flow: CODE} or ref: {external: 名称}")
+    if kind != "ref" and "ref" in has:
+        r.problem((*path, "ref"), "only a ref step has ref")
+
+
+def _build_org(r: _Reader) -> Org | None:
+    data = r.mapping((), r.located.data, {"company", "department", "roles", "people"}, set())
+    if data is None:
+        return None
+    roles = []
+    for i, item in enumerate(r.items(("roles",), data.get("roles"))):
+        rdata = r.mapping(("roles", i), item, {"id", "name"}, {"anyone"})
+        if rdata is None:
+            continue
+        rid = r.ident(("roles", i, "id"), rdata.get("id"))
+        name = r.text(("roles", i, "name"), rdata.get("name"))
+        if rid and name:
+            roles.append(Role(rid, name, r.flag(("roles", i, "anyone"), rdata.get("anyone"))))
+    people = []
+    for i, item in enumerate(r.items(("people",), data.get("people"))):
+        path: Path_ = ("people", i)
+        pdata = r.mapping(path, item, {"name", "department", "title", "roles"}, set())
+        if pdata is None:
+            continue
+        name = r.text((*path, "name"), pdata.get("name"))
+        dept = r.text((*path, "department"), pdata.get("department"))
+        title = r.text((*path, "title"), pdata.get("title"))
+        held = r.strings((*path, "roles"), pdata.get("roles"))
+        if name and dept and title:
+            people.append(Person(name, dept, title, held))
+    return Org(
+        company=r.text(("company",), data.get("company")) or "",
+        department=r.text(("department",), data.get("department")) or "",
+        roles=tuple(roles), people=tuple(people),
+        origin=Origin(r.located.file, r.located.lines),
+    )
+
+
+def _build_manual(r: _Reader) -> Manual | None:
+    keys = {"title", "company", "department", "document_number", "revision", "issue_date",
+            "effective_date", "preface"}
+    data = r.mapping((), r.located.data, keys, {"confidentiality", "signoff"})
+    if data is None:
+        return None
+    issue = r.date(("issue_date",), data.get("issue_date"))
+    effective = r.date(("effective_date",), data.get("effective_date"))
+    return Manual(
+        title=r.text(("title",), data.get("title")) or "",
+        company=r.text(("company",), data.get("company")) or "",
+        department=r.text(("department",), data.get("department")) or "",
+        document_number=r.text(("document_number",), data.get("document_number")) or "",
+        revision=r.text(("revision",), data.get("revision")) or "",
+        issue_date=issue or dt.date.min,
+        effective_date=effective or dt.date.min,
+        confidentiality=r.text(("confidentiality",), data.get("confidentiality"), optional=True),
+        preface=r.text(("preface",), data.get("preface")) or "",
+        signoff=r.signoff(("signoff",), data.get("signoff")),
+        origin=Origin(r.located.file, r.located.lines),
+    )

@@ -1,0 +1,246 @@
+"""The model every writer reads: frozen dataclasses, built only by :mod:`generator.loader`.
+
+Writers (diagram, manual, forms, records) never see YAML; they see these objects, so a flow's
+chart, manual section, form and record rules cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from .expr import Expr
+
+STATUSES = ("受控", "非受控", "草稿", "作废")
+PROVENANCES = ("source", "reconstructed")
+STEP_KINDS = ("start", "task", "approval", "decision", "ref", "end")
+FIELD_TYPES = ("text", "number", "date", "choice", "bool", "table")
+COLUMN_TYPES = ("text", "number", "date")
+DEFAULT_APPROVAL_DECISIONS = ("同意", "不同意")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a model object was read from: the file and the line of each key path in it."""
+
+    file: str
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
+
+    def line(self, *path: str | int) -> int:
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), 1)
+
+
+@dataclass(frozen=True)
+class Lane:
+    id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Column:
+    id: str
+    label: str
+    type: str
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    type: str
+    required: bool = False
+    multiline: bool = False
+    max_length: int | None = None
+    options: tuple[str, ...] = ()
+    multiple: bool = False
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    unit: str | None = None
+    derive: Expr | None = None
+    columns: tuple[Column, ...] = ()
+    rows: int = 0
+    help: str | None = None
+
+
+@dataclass(frozen=True)
+class Exit:
+    label: str
+    to: str
+    when: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Ref:
+    flow: str | None = None  # a code of this manual
+    external: str | None = None  # the name of a flow outside it
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    lane: str
+    kind: str
+    text: str
+    next: str | None = None
+    exits: tuple[Exit, ...] = ()
+    decisions: tuple[str, ...] = ()
+    ref: Ref | None = None
+    source_text: str | None = None
+
+    @property
+    def successors(self) -> tuple[str, ...]:
+        """Every step this one can lead to, ``next`` first, in the order written."""
+        targets = ([self.next] if self.next else []) + [e.to for e in self.exits]
+        return tuple(dict.fromkeys(targets))
+
+    @property
+    def is_end(self) -> bool:
+        return self.kind == "end" or (self.kind == "ref" and not self.next)
+
+    @property
+    def automatic(self) -> bool:
+        """A decision routed by the record's fields alone: nobody decides it at run time."""
+        return (
+            self.kind == "decision"
+            and bool(self.exits)
+            and all(e.when is not None and "decision" not in e.when.names for e in self.exits)
+        )
+
+    @property
+    def signed(self) -> bool:
+        """Approvals and decisions are signed by a holder of their lane; so is the start."""
+        return self.kind in ("start", "approval") or (self.kind == "decision" and not self.automatic)
+
+
+@dataclass(frozen=True)
+class Signature:
+    by: str
+    on: dt.date
+
+
+@dataclass(frozen=True)
+class Signoff:
+    """编制 / 审核 / 批准: who prepared, reviewed and approved, and when."""
+
+    prepared: Signature | None = None
+    reviewed: Signature | None = None
+    approved: Signature | None = None
+
+    @property
+    def complete(self) -> bool:
+        return all((self.prepared, self.reviewed, self.approved))
+
+
+@dataclass(frozen=True)
+class Flow:
+    code: str
+    name: str
+    status: str
+    revision: str
+    owner_department: str
+    control_department: str
+    provenance: str
+    lanes: tuple[Lane, ...]
+    fields: tuple[Field, ...]
+    steps: tuple[Step, ...]
+    notes: str | None
+    signoff: Signoff
+    content_hash: str  # sha256 of the canonical content, sign-off and status excluded
+    origin: Origin = field(compare=False, repr=False)
+
+    def step(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def lane(self, lane_id: str) -> Lane:
+        for lane in self.lanes:
+            if lane.id == lane_id:
+                return lane
+        raise KeyError(lane_id)
+
+    def field(self, field_id: str) -> Field:
+        for f in self.fields:
+            if f.id == field_id:
+                return f
+        raise KeyError(field_id)
+
+    @property
+    def start(self) -> Step:
+        return next(s for s in self.steps if s.kind == "start")
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    name: str
+    anyone: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    department: str
+    title: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Org:
+    company: str
+    department: str
+    roles: tuple[Role, ...]
+    people: tuple[Person, ...]
+    origin: Origin = field(compare=False, repr=False)
+
+    def person(self, name: str) -> Person | None:
+        return next((p for p in self.people if p.name == name), None)
+
+    def role(self, role_id: str) -> Role | None:
+        return next((r for r in self.roles if r.id == role_id), None)
+
+    def holders(self, role_id: str) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if role_id in p.roles)
+
+    def may_sign(self, person: str, role_id: str) -> bool:
+        role, who = self.role(role_id), self.person(person)
+        return bool(role and who and (role.anyone or role_id in who.roles))
+
+
+@dataclass(frozen=True)
+class Manual:
+    title: str
+    company: str
+    department: str
+    document_number: str
+    revision: str
+    issue_date: dt.date
+    effective_date: dt.date
+    confidentiality: str | None
+    preface: str
+    signoff: Signoff
+    origin: Origin = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Library:
+    """Everything in ``flows/``: the manual, the organisation and the flows in manual order."""
+
+    manual: Manual | None
+    org: Org | None
+    flows: tuple[Flow, ...]
+
+    def flow(self, code: str) -> Flow:
+        for f in self.flows:
+            if f.code == code:
+                return f
+        raise KeyError(code)
