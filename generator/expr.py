@@ -207,6 +207,8 @@ def _validate(node: ast.AST, names: set[str], atoms: list[Atom]) -> bool:
                 return True
         return False
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute):
+            raise ExprError("attribute access ('.') is not allowed")
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             what = node.func.id if isinstance(node.func, ast.Name) else "this"
             raise ExprError(

@@ -172,6 +172,7 @@ class _Reader:
     def __init__(self, located: Located) -> None:
         self.located = located
         self.problems: list[Problem] = []
+        self.missing: set[Path_] = set()  # reported as missing once; not again as a bad value
 
     # -- reporting -------------------------------------------------------------------------
     def problem(self, path: Path_, message: str) -> None:
@@ -210,9 +211,12 @@ class _Reader:
                 self.problem((*path, key), f"unknown key '{key}'{hint}")
         for key in sorted(required - value.keys()):
             self.problem(path, f"missing required key '{key}'")
+            self.missing.add((*path, key))
         return value
 
     def items(self, path: Path_, value: Any, *, empty_ok: bool = False) -> list:
+        if path in self.missing:
+            return []
         if value is None and empty_ok:
             return []
         if not isinstance(value, list):
@@ -223,6 +227,8 @@ class _Reader:
         return value
 
     def text(self, path: Path_, value: Any, *, optional: bool = False) -> str | None:
+        if path in self.missing:
+            return None
         if value is None and optional:
             return None
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -266,6 +272,8 @@ class _Reader:
         return value
 
     def date(self, path: Path_, value: Any) -> dt.date | None:
+        if path in self.missing:
+            return None
         if isinstance(value, dt.date):
             return value
         self.problem(path, f"{path[-1]} must be a date (YYYY-MM-DD), not {_kind(value)}")

@@ -81,6 +81,7 @@ def parse_yaml(raw: bytes, name: str) -> Located:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
+        _scan(text, name)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
@@ -91,8 +92,13 @@ def parse_yaml(raw: bytes, name: str) -> Located:
         line = mark.line + 1 if mark else 0
         what = exc.problem or exc.context or "invalid YAML"
         raise YamlProblem(Problem(name, line, "", f"invalid YAML: {what}")) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise YamlProblem(Problem(name, line, "", f"character U+{exc.character:04X} is not allowed "
+                                                  "in YAML")) from None
     except yaml.YAMLError as exc:
-        raise YamlProblem(Problem(name, 0, "", f"invalid YAML: {exc}")) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
+        raise YamlProblem(Problem(name, 0, "", f"invalid YAML: {first}")) from None
     if node is None:
         return Located(name, None, {(): 1})
     lines: dict[Path_, int] = {}
@@ -101,6 +107,32 @@ def parse_yaml(raw: bytes, name: str) -> Located:
 
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+MAX_DEPTH = 32  # a flow is five levels deep; more is a mistake or an attack on the stack
+
+
+def _scan(text: str, name: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the event stream, before any node exists.
+
+    Events carry the position of the alias itself (a composed node only knows its anchor), and
+    nothing is built yet, so neither a billion-laughs file nor 20,000 nested brackets costs
+    more than reading it.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlProblem(Problem(name, line, "", f"YAML alias '*{event.anchor}' is not allowed; "
+                                                      "write the value out"))
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise YamlProblem(Problem(name, line, "", f"YAML anchor '&{anchor}' is not allowed; "
+                                                      "write the value out"))
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlProblem(Problem(name, line, "", f"nested more than {MAX_DEPTH} levels deep"))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[int], name: str) -> Any:

@@ -1,0 +1,89 @@
+"""Property: however a valid flow file is damaged, checking it yields located problems only."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.check import check_paths
+from generator.yamlsource import parse_yaml
+
+VALID_TEXT = (ROOT / "tests/broken/_valid.yaml.txt").read_text(encoding="utf-8")
+VALID = parse_yaml(VALID_TEXT.encode(), "valid").data  # keys as written (`on`, not True)
+
+
+def paths(data: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += paths(value, (*prefix, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out += paths(value, (*prefix, i))
+    return out
+
+
+ALL_PATHS = [p for p in paths(VALID) if p]
+junk = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
+    st.text(max_size=12), st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.sampled_from(["fill", "head_approve", "ceo", "gm", "().__class__", "days >", "受控", "EC-HR-015"]),
+)
+
+
+def get_parent(data: Any, path: tuple) -> tuple[Any, Any]:
+    for part in path[:-1]:
+        data = data[part]
+    return data, path[-1]
+
+
+@st.composite
+def damaged(draw) -> bytes:
+    data = copy.deepcopy(VALID)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(ALL_PATHS))
+        try:
+            parent, key = get_parent(data, path)
+            parent[key]
+        except (KeyError, IndexError, TypeError):
+            continue
+        action = draw(st.sampled_from(["delete", "replace", "rename"]))
+        if action == "delete":
+            del parent[key]
+        elif action == "replace":
+            parent[key] = draw(junk)
+        elif isinstance(parent, dict):
+            parent[draw(st.sampled_from(["lnae", "id", "next", "exits", "when", "kind"]))] = parent.pop(key)
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False).encode("utf-8")
+    if draw(st.booleans()):
+        text = text[: draw(st.integers(0, len(text)))]  # a cut file
+    if draw(st.integers(0, 4)) == 0:
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.binary(min_size=1, max_size=4)) + text[at:]
+    return text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(damaged())
+def test_damage_gives_located_problems_never_an_exception(raw: bytes):
+    with tempfile.TemporaryDirectory() as tmp:
+        flows = Path(tmp) / "flows"
+        flows.mkdir()
+        shutil.copy(ROOT / "tests/broken/org.yaml", flows / "org.yaml")
+        (flows / "damaged.yaml").write_bytes(raw)
+        result = check_paths([flows / "damaged.yaml"], base=Path(tmp))
+    for problem in result.problems:
+        assert problem.file == "flows/damaged.yaml"
+        assert problem.line >= 0
+        assert "\n" not in str(problem) and problem.message
