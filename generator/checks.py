@@ -29,13 +29,14 @@ def check_library(library: Library) -> list[Problem]:
     if library.manual is not None and org is not None:
         problems += _check_signoff(library.manual.signoff, org, library.manual.origin, "受控",
                                    "manual")
-    codes = Counter(f.code for f in library.flows)
-    seen: set[str] = set()
+    files_of: dict[str, list[str]] = {}
     for flow in library.flows:
-        if codes[flow.code] > 1 and flow.code in seen:
+        files_of.setdefault(flow.code, []).append(flow.origin.file)
+    for flow in library.flows:
+        others = [f for f in files_of[flow.code] if f != flow.origin.file]
+        if others:
             problems.append(Problem(flow.origin.file, flow.origin.line("code"), "",
-                                    f"code '{flow.code}' is already used by another flow"))
-        seen.add(flow.code)
+                                    f"code '{flow.code}' is also used by {', '.join(others)}"))
         problems += check_flow(flow, library)
     if org is None:
         problems.append(Problem("org.yaml", 0, "", "org.yaml is missing: lanes and sign-offs "
@@ -153,8 +154,9 @@ class _FlowChecker:
                 elif ex.to == step.id:
                     self.add(self.step_path(step, "exits", j, "to"),
                              f"exit '{ex.label}' leads back to the step itself")
-        if not starts:
-            return
+        dangling = any(t not in steps for s in self.flow.steps for t in s.successors)
+        if not starts or dangling:
+            return  # reachability would only repeat the broken reference in other words
         reached = _walk([starts[0].id], lambda s: steps[s].successors if s in steps else ())
         preds: dict[str, list[str]] = {}
         for step in self.flow.steps:
@@ -198,9 +200,18 @@ class _FlowChecker:
             return
         if len(step.exits) < 2:
             self.add((*path, "exits"), f"a {step.kind} needs at least two exits")
+        if len(step.exits) > 3:
+            # a chart shape has three free sides (the flow comes in at the top); more exits
+            # cannot be drawn apart, and a reader cannot follow them either
+            self.add((*path, "exits"), f"a {step.kind} has at most three exits, not "
+                     f"{len(step.exits)}; split it into two steps")
         for label, count in Counter(e.label for e in step.exits).items():
             if count > 1:
                 self.add((*path, "exits"), f"exit label '{label}' is used twice")
+        for target, count in Counter(e.to for e in step.exits).items():
+            if count > 1:
+                self.add((*path, "exits"), f"{count} exits lead to '{target}'; make them one exit "
+                         "(join the conditions with or)")
         defaults = [j for j, e in enumerate(step.exits) if e.when is None and e.label not in step.decisions]
         for j in defaults[:-1]:
             self.add((*path, "exits", j), f"exit '{step.exits[j].label}' has no when and is not one "
@@ -315,8 +326,10 @@ def _check_signoff(signoff: Signoff, org: Org, origin: Origin, status: str, what
         missing = [meaning for key, meaning, e in entries if e is None]
         if missing:
             add("", f"a 受控 {what} needs a complete sign-off; missing {'/'.join(missing)}")
-        elif len({e.by for _, _, e in entries if e}) < 3:
-            add("reviewed", "a 受控 sign-off needs three different people", "by")
+        elif signoff.prepared.by != signoff.approved.by and signoff.reviewed.by in (
+                signoff.prepared.by, signoff.approved.by):
+            add("reviewed", f"审核人员 '{signoff.reviewed.by}' also prepared or approved it; a 受控 "
+                "sign-off needs three different people", "by")
     return out
 
 

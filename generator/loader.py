@@ -204,13 +204,16 @@ class _Reader:
                          else f"the file must be a mapping of keys, not {_kind(value)}")
             return None
         allowed = required | optional
+        meant: set[str] = set()
         for key in value:
             if key not in allowed:
-                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                close = difflib.get_close_matches(key, sorted(allowed - value.keys()), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
+                meant.update(close)
                 self.problem((*path, key), f"unknown key '{key}'{hint}")
         for key in sorted(required - value.keys()):
-            self.problem(path, f"missing required key '{key}'")
+            if key not in meant:  # a typo of a required key is reported once, as the typo
+                self.problem(path, f"missing required key '{key}'")
             self.missing.add((*path, key))
         return value
 
@@ -477,8 +480,8 @@ def _build_step(r: _Reader, path: Path_, item: Any) -> Step | None:
         _check_step_shape(r, path, kind, data)
     if kind == "approval" and not decisions:
         decisions = DEFAULT_APPROVAL_DECISIONS
-    if kind == "decision" and not decisions:
-        decisions = tuple(e.label for e in exits)
+    if kind == "decision" and not decisions and not any(e.when for e in exits):
+        decisions = tuple(e.label for e in exits)  # a judgement: the labels are the choices
     if not (step_id and lane and kind and text):
         return None
     return Step(step_id, lane, kind, text, nxt, tuple(exits), decisions, ref, source_text)
