@@ -14,6 +14,8 @@ import click
 
 from .check import CheckResult, check_paths
 from .errors import FlowdocError
+from .fileio import write_atomic
+from .model import Library
 
 DEFAULT_FLOWS = Path("flows")
 
@@ -46,20 +48,65 @@ def check(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(0 if result.ok else 1)
 
 
+def _checked_library(flows_dir: Path) -> Library:
+    """The library, or exit 1 with every problem printed: nothing is written from bad input."""
+    result = check_paths([flows_dir])
+    if not result.ok:
+        _report(result, False)
+        click.echo(f"stopped: {len(result.problems)} problem(s) in {flows_dir}; nothing was written",
+                   err=True)
+        sys.exit(1)
+    return result.library
+
+
 @main.command()
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
               show_default=True, help="The folder of flow definitions.")
 @click.option("--out", "out_dir", default=Path("build"), type=click.Path(path_type=Path),
               show_default=True, help="Where the publication is written.")
 def build(flows_dir: Path, out_dir: Path) -> None:
-    """Check every flow, then write the publication into --out."""
-    result = check_paths([flows_dir])
-    if not result.ok:
-        _report(result, False)
-        click.echo(f"build stopped: {len(result.problems)} problem(s); nothing was written",
-                   err=True)
+    """Check every flow, then write the publication into --out.
+
+    Writes DIR/diagrams/CODE.{svg,png,pdf} for every flow (a chart split across pages gives
+    CODE-1.svg, CODE-2.svg …; its PDF holds every page).
+    """
+    library = _checked_library(flows_dir)
+    from .publish import build_diagrams
+
+    written = build_diagrams(library, out_dir / "diagrams", progress=_progress)
+    click.echo(f"checked {len(library.flows)} flows; wrote {len(written)} chart files to "
+               f"{out_dir / 'diagrams'}")
+
+
+def _progress(done: int, total: int, what: str) -> None:
+    if sys.stderr.isatty():
+        click.echo(f"\r[{done}/{total}] {what:<20}", err=True, nl=done == total)
+
+
+@main.command()
+@click.argument("code")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "pdf"]), default="svg",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="File to write (default: CODE.FORMAT here); a split SVG/PNG chart gets -1, -2 …")
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
+              show_default=True, help="The folder of flow definitions.")
+def diagram(code: str, fmt: str, output: Path | None, flows_dir: Path) -> None:
+    """Write one flow's swimlane chart."""
+    library = _checked_library(flows_dir)
+    try:
+        flow = library.flow(code)
+    except KeyError:
+        known = ", ".join(f.code for f in library.flows)
+        click.echo(f"flowdoc: no flow with code '{code}' (known: {known})", err=True)
         sys.exit(1)
-    click.echo(f"checked {len(result.library.flows)} flows: no problems")
+    from .diagram import layout, outputs
+
+    target = output or Path(f"{code}.{fmt}")
+    files = outputs(layout(flow), fmt, target.stem if target.suffix else target.name)
+    for name, data in files:
+        write_atomic(target.with_name(name), data)
+        click.echo(str(target.with_name(name)))
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

@@ -1,0 +1,112 @@
+"""What every renderer draws, computed once: outlines, arrowheads, text positions, colours.
+
+SVG, PDF and PNG writers only translate these primitives into their own calls, so the three
+outputs cannot disagree about where anything is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .geometry import Edge, Page, Point, Rect, Shape, TextBlock
+
+ARROW_LENGTH = 6.0
+ARROW_HALF_WIDTH = 2.8
+STROKE = 0.8
+LANE_STROKE = 0.6
+
+FILL = {
+    "task": "#ffffff",
+    "approval": "#e6eefb",
+    "decision": "#fff4d6",
+    "start": "#e3f2e1",
+    "end": "#eeeeee",
+    "ref": "#f4e8f7",
+    "connector": "#ffffff",
+}
+HEADER_FILL = "#dde4ee"
+INK = "#1a1a1a"
+LINE = "#333333"
+LANE_LINE = "#8a94a6"
+BACK_LINE = "#6b4fa0"  # loops back are drawn in another colour as well as in the corridor
+
+
+@dataclass(frozen=True)
+class Outline:
+    """A closed shape: a polygon, a rounded rectangle or a circle."""
+
+    kind: str  # polygon | round | circle
+    points: tuple[Point, ...] = ()
+    rect: Rect | None = None
+    radius: float = 0.0
+
+
+def outline(shape: Shape) -> Outline:
+    r = shape.rect
+    if shape.kind == "decision":
+        return Outline("polygon", ((r.cx, r.y), (r.right, r.cy), (r.cx, r.bottom), (r.x, r.cy)))
+    if shape.kind == "ref":
+        notch = 7.0
+        return Outline("polygon", ((r.x, r.y), (r.right, r.y), (r.right, r.bottom - notch),
+                                   (r.cx, r.bottom), (r.x, r.bottom - notch)))
+    if shape.kind in ("start", "end"):
+        return Outline("round", rect=r, radius=min(r.h / 2, 11.0))
+    if shape.kind == "connector":
+        return Outline("circle", rect=r, radius=r.w / 2)
+    return Outline("polygon", ((r.x, r.y), (r.right, r.y), (r.right, r.bottom), (r.x, r.bottom)))
+
+
+def round_rect_polygon(rect: Rect, radius: float, steps: int = 8) -> list[Point]:
+    """A rounded rectangle as a polygon (for renderers without arcs)."""
+    radius = min(radius, rect.w / 2, rect.h / 2)
+    pts: list[Point] = []
+    corners = ((rect.right - radius, rect.y + radius, -90), (rect.right - radius, rect.bottom - radius, 0),
+               (rect.x + radius, rect.bottom - radius, 90), (rect.x + radius, rect.y + radius, 180))
+    for cx, cy, start in corners:
+        for i in range(steps + 1):
+            a = math.radians(start + 90 * i / steps)
+            pts.append((cx + radius * math.cos(a), cy + radius * math.sin(a)))
+    return pts
+
+
+def arrowhead(edge: Edge) -> tuple[Point, Point, Point]:
+    (x1, y1), (x2, y2) = edge.points[-2], edge.points[-1]
+    length = math.hypot(x2 - x1, y2 - y1) or 1.0
+    ux, uy = (x2 - x1) / length, (y2 - y1) / length
+    bx, by = x2 - ux * ARROW_LENGTH, y2 - uy * ARROW_LENGTH
+    return ((x2, y2), (bx - uy * ARROW_HALF_WIDTH, by + ux * ARROW_HALF_WIDTH),
+            (bx + uy * ARROW_HALF_WIDTH, by - ux * ARROW_HALF_WIDTH))
+
+
+def shaft(edge: Edge) -> tuple[Point, ...]:
+    """The edge's line, stopped where the arrowhead begins so the tip stays sharp."""
+    pts = list(edge.points)
+    (x1, y1), (x2, y2) = pts[-2], pts[-1]
+    length = math.hypot(x2 - x1, y2 - y1) or 1.0
+    cut = min(ARROW_LENGTH * 0.8, length)
+    pts[-1] = (x2 - (x2 - x1) / length * cut, y2 - (y2 - y1) / length * cut)
+    return tuple(pts)
+
+
+def text_lines(block: TextBlock) -> Iterator[tuple[str, float, float]]:
+    """Each line with its centre x and its baseline y, the block centred in its area."""
+    total = block.line_height * len(block.lines)
+    top = block.area.cy - total / 2
+    # the baseline sits at 0.8 of the line box for a CJK face (ascent 0.88 em, descent 0.12 em)
+    for i, line in enumerate(block.lines):
+        baseline = top + i * block.line_height + (block.line_height + block.size * 0.76) / 2
+        yield line, block.area.cx, baseline
+
+
+def page_items(page: Page) -> Iterator[tuple[str, object]]:
+    """Everything on a page in drawing order (lanes, edges, shapes, labels)."""
+    for lane in page.lanes:
+        yield "lane", lane
+    for edge in page.edges:
+        yield "edge", edge
+    for shape in page.shapes:
+        yield "shape", shape
+    for label in page.labels:
+        yield "label", label

@@ -1,0 +1,636 @@
+"""Swimlane layout: a pure function from a flow to the geometry of its chart.
+
+Lanes are columns in the flow's order; steps are placed in rows (a layered, Sugiyama-style
+layout with the lane as a fixed constraint, as yFiles' swimlane layout and ELK's partitions
+do). Loops back are found by depth-first search and routed in a corridor to the right of the
+lanes; every other edge runs downwards, bending in the gaps between rows on its own track
+(:mod:`generator.diagram.route`). Text is measured with the font that draws it and broken with
+禁则 (:mod:`generator.typography`). A chart is laid out for an A4 page, portrait or landscape,
+whichever needs fewer pages; text is never scaled, and a chart too tall for one page is split
+between rows, edges that cross the cut ending and starting at numbered connectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise, permutations
+
+from .. import fonts
+from ..model import Flow, Step
+from ..typography import balanced_wrap
+from . import route as routing
+from .geometry import Chart, Edge, Label, LaneBox, Page, Point, Rect, Shape, TextBlock
+
+A4 = (595.28, 841.89)
+
+
+@dataclass(frozen=True)
+class Style:
+    """Every size of the chart, in points. Text is never scaled below these sizes."""
+
+    text_size: float = 10.0
+    label_size: float = 9.0
+    header_size: float = 10.5
+    line_height: float = 1.3  # × size
+    margin: float = 34.0  # page margin of the standalone chart
+    title_band: float = 26.0  # above the chart: flow name and code
+    pad_x: float = 5.0
+    pad_y: float = 4.0
+    side_margin: float = 3.0  # lane border to its outermost side track
+    side_tracks: int = 2
+    side_spacing: float = 5.0
+    gap_tracks: int = 3  # horizontal tracks available in each gap (unused ones take no space)
+    gap_spacing: float = 6.0
+    label_zone: float = 14.0  # room at the top of each gap for exit labels
+    gap_pad: float = 8.0  # last track to the shapes below
+    row_pad: float = 3.0
+    corridor_spacing: float = 6.0
+    min_box_width: float = 52.0
+    connector: float = 20.0  # diameter of a continuation connector
+
+    def frame(self, orientation: str) -> tuple[float, float]:
+        w, h = A4 if orientation == "portrait" else (A4[1], A4[0])
+        return w - 2 * self.margin, h - 2 * self.margin - self.title_band
+
+
+DEFAULT_STYLE = Style()
+
+
+class LayoutError(Exception):
+    """The flow cannot be laid out (a bug or a flow far outside what a chart can show)."""
+
+
+# -- ranking ---------------------------------------------------------------------------------
+
+
+def back_edges(flow: Flow) -> set[tuple[str, str]]:
+    """Edges to a step still open in a depth-first walk from the start: the loops back."""
+    steps = {s.id: s for s in flow.steps}
+    back: set[tuple[str, str]] = set()
+    state: dict[str, int] = {}  # 1 open, 2 done
+    stack: list[tuple[str, int]] = [(flow.start.id, 0)]
+    state[flow.start.id] = 1
+    while stack:
+        node, i = stack.pop()
+        succ = steps[node].successors
+        if i < len(succ):
+            stack.append((node, i + 1))
+            target = succ[i]
+            if state.get(target) == 1:
+                back.add((node, target))
+            elif target not in state:
+                state[target] = 1
+                stack.append((target, 0))
+        else:
+            state[node] = 2
+    return back
+
+
+def rank(flow: Flow) -> dict[str, int]:
+    """Row of each step: below every forward predecessor, one step per lane and row."""
+    back = back_edges(flow)
+    order = {s.id: i for i, s in enumerate(flow.steps)}
+    preds: dict[str, list[str]] = {s.id: [] for s in flow.steps}
+    for s in flow.steps:
+        for t in s.successors:
+            if (s.id, t) not in back:
+                preds[t].append(s.id)
+    indegree = {k: len(v) for k, v in preds.items()}
+    ready = sorted((k for k, v in indegree.items() if v == 0), key=order.get)
+    rows: dict[str, int] = {}
+    taken: set[tuple[str, int]] = set()
+    lane = {s.id: s.lane for s in flow.steps}
+    steps = {s.id: s for s in flow.steps}
+    while ready:
+        node = ready.pop(0)
+        row = max((rows[p] + 1 for p in preds[node]), default=0)
+        while (lane[node], row) in taken:
+            row += 1
+        rows[node] = row
+        taken.add((lane[node], row))
+        for t in steps[node].successors:
+            if (node, t) in back:
+                continue
+            indegree[t] -= 1
+            if indegree[t] == 0:
+                ready.append(t)
+                ready.sort(key=order.get)
+    return rows
+
+
+# -- text and shapes -------------------------------------------------------------------------
+
+
+def _block(text: str, width: float, size: float, style: Style) -> tuple[str, ...]:
+    return tuple(balanced_wrap(text, width, size, fonts.text_width))
+
+
+def _shape_size(step: Step, box_w: float, style: Style) -> tuple[float, float, tuple[str, ...]]:
+    """Width, height and text lines of a step's shape."""
+    lh = style.text_size * style.line_height
+    if step.kind == "decision":
+        # text sits in the inscribed rectangle: half the diamond's width and height
+        lines = _block(step.text, box_w / 2 - 2, style.text_size, style)
+        inner_w = max(fonts.text_width(line, style.text_size) for line in lines)
+        inner_h = len(lines) * lh
+        w = min(box_w, max(2 * inner_w + 8, 56.0))
+        h = max(2 * inner_h + 8, 40.0)
+        return w, h, lines
+    inset = {"start": 10.0, "end": 10.0, "ref": style.pad_x}.get(step.kind, style.pad_x)
+    lines = _block(step.text, box_w - 2 * inset, style.text_size, style)
+    h = len(lines) * lh + 2 * style.pad_y + (7.0 if step.kind == "ref" else 0.0)
+    return box_w, max(h, 26.0), lines
+
+
+def _text_area(kind: str, rect: Rect, style: Style) -> Rect:
+    if kind == "decision":
+        return Rect(rect.x + rect.w / 4, rect.y + rect.h / 4, rect.w / 2, rect.h / 2)
+    if kind in ("start", "end"):
+        return Rect(rect.x + 8, rect.y + 2, rect.w - 16, rect.h - 4)
+    if kind == "ref":  # an off-page connector: a pentagon pointing down
+        return Rect(rect.x + 3, rect.y + 2, rect.w - 6, rect.h - 9)
+    if kind == "connector":
+        return Rect(rect.x + 2, rect.y + 2, rect.w - 4, rect.h - 4)
+    return Rect(rect.x + 2, rect.y + 2, rect.w - 4, rect.h - 4)
+
+
+# -- the whole chart -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Node:
+    id: str
+    kind: str
+    lane: str
+    text: str
+    row: int
+
+
+def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = None) -> Chart:
+    """Lay out ``flow`` for an A4 page; ``orientation`` None picks the one needing fewer pages."""
+    if orientation is not None:
+        return _layout(flow, style, orientation)
+    candidates = []
+    for option in ("portrait", "landscape"):
+        try:
+            candidates.append(_layout(flow, style, option))
+        except LayoutError:
+            continue
+        if len(candidates[-1].pages) == 1:
+            break  # portrait on one page: landscape cannot do better
+    if not candidates:
+        raise LayoutError(f"{flow.code}: the chart fits no A4 page")
+    return min(candidates, key=lambda c: (len(c.pages), c.orientation != "portrait"))
+
+
+def _layout(flow: Flow, style: Style, orientation: str) -> Chart:
+    frame_w, frame_h = style.frame(orientation)
+    rows = rank(flow)
+    back = back_edges(flow)
+    lanes = flow.lanes
+    n_lanes = len(lanes)
+    corridor_w = (8.0 + style.corridor_spacing * len(back)) if back else 0.0
+    lane_w = (frame_w - corridor_w) / n_lanes
+    side = style.side_margin + style.side_tracks * style.side_spacing
+    box_w = lane_w - 2 * side - 4
+    if box_w < style.min_box_width:
+        raise LayoutError(f"{flow.code}: lanes too narrow on a {orientation} page")
+    # lane headers
+    header_lines = [_block(lane.name, lane_w - 8, style.header_size, style) for lane in lanes]
+    header_h = max(len(h) for h in header_lines) * style.header_size * style.line_height + 10
+    n_rows = max(rows.values()) + 1
+    cuts: list[int] = []  # the first row of every page after the first
+    for _attempt in range(2 * n_rows + 2):
+        parts = _split(flow, rows, cuts)
+        def build(number: int, part: tuple, untangle: bool) -> Page:
+            return _build_page(flow, number, part[0], part[1], rows, back, style, lane_w, box_w,
+                               corridor_w, header_h, header_lines, untangle)
+
+        built = [build(number, part, False) for number, part in enumerate(parts, start=1)]
+        tall = next((i for i, p in enumerate(built) if p.height > frame_h + 0.01), None)
+        if tall is None:
+            # the cuts are found; now spend time on fewer crossings, page by page
+            final = []
+            for number, (part, plain) in enumerate(zip(parts, built, strict=True), start=1):
+                better = build(number, part, True)
+                final.append(better if better.height <= frame_h + 0.01 else plain)
+            return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), tuple(final),
+                         min(style.text_size, style.label_size, style.header_size))
+        first = 0 if tall == 0 else cuts[tall - 1]
+        last = cuts[tall] - 1 if tall < len(cuts) else n_rows - 1
+        fit = _rows_that_fit(built[tall], parts[tall][0], rows, frame_h - 70)
+        cut = max(first + 1, min(fit, last))  # at least one row a page
+        if cut <= first or cut > last:
+            break
+        cuts = sorted({*cuts[:tall], cut})
+    raise LayoutError(f"{flow.code}: cannot split the chart into A4 pages")
+
+
+def _rows_that_fit(page: Page, step_ids: list[str], rows: dict[str, int], limit: float) -> int:
+    """The first original row whose shapes reach below ``limit`` on this page."""
+    bottoms: dict[int, float] = {}
+    shapes = {s.step_id: s for s in page.shapes}
+    for sid in step_ids:
+        r = rows[sid]
+        bottoms[r] = max(bottoms.get(r, 0.0), shapes[sid].rect.bottom)
+    for r in sorted(bottoms):
+        if bottoms[r] > limit:
+            return r
+    return max(bottoms) + 1
+
+
+def _split(flow: Flow, rows: dict[str, int], cuts: list[int]) -> list[tuple[list[str], dict]]:
+    """Steps of each page, and the continuation connectors of the edges that cross a cut."""
+
+    def page(r: int) -> int:
+        return sum(1 for c in cuts if r >= c)
+
+    parts: list[tuple[list[str], dict]] = [([], {}) for _ in range(len(cuts) + 1)]
+    for s in flow.steps:
+        parts[page(rows[s.id])][0].append(s.id)
+    numbers: dict[str, int] = {}
+    for s in flow.steps:
+        for t in s.successors:
+            a, b = page(rows[s.id]), page(rows[t])
+            if a != b:
+                # one number per target: every edge into it from another page meets there
+                num = numbers.setdefault(t, len(numbers) + 1)
+                parts[a][1][(s.id, t)] = ("out", num)
+                parts[b][1][(s.id, t)] = ("in", num)
+    return parts
+
+
+def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
+                rows: dict[str, int], back: set, style: Style, lane_w: float, box_w: float,
+                corridor_w: float, header_h: float, header_lines: list, untangle: bool) -> Page:
+    steps = {s.id: s for s in flow.steps}
+    lane_index = {lane.id: i for i, lane in enumerate(flow.lanes)}
+    present = set(step_ids)
+    base = min(rows[s] for s in step_ids)
+    incoming: dict[str, list[int]] = {}  # lane → connector numbers entering this page there
+    outgoing: dict[str, list[int]] = {}
+    for (_src, dst), (direction, num) in sorted(connectors.items(), key=lambda kv: kv[1][1]):
+        lane = steps[dst].lane  # a connector stands in the lane of the step it continues to
+        bucket = incoming if direction == "in" else outgoing
+        if num not in bucket.setdefault(lane, []):
+            bucket[lane].append(num)
+    offset = max((len(v) for v in incoming.values()), default=0)
+    nodes: list[_Node] = [
+        _Node(sid, steps[sid].kind, steps[sid].lane, steps[sid].text, rows[sid] - base + offset)
+        for sid in step_ids]
+    last_row = max(n.row for n in nodes)
+    for lane, nums in incoming.items():
+        nodes += [_Node(f"~in{n}", "connector", lane, _circled(n), j) for j, n in enumerate(nums)]
+    for lane, nums in outgoing.items():
+        nodes += [_Node(f"~out{n}", "connector", lane, _circled(n), last_row + 1 + j)
+                  for j, n in enumerate(nums)]
+    edges: list[tuple[str, str, str | None, bool]] = []  # source, target, label, back
+    seen_in: set[int] = set()
+    for s in flow.steps:
+        labels = {e.to: e.label for e in s.exits}
+        for t in s.successors:
+            label = labels.get(t) if s.exits else None
+            if s.id in present and t in present:
+                edges.append((s.id, t, label, (s.id, t) in back))
+            elif (s.id, t) in connectors:
+                direction, num = connectors[(s.id, t)]
+                if direction == "out":
+                    edges.append((s.id, f"~out{num}", label, False))
+                elif num not in seen_in:
+                    seen_in.add(num)
+                    edges.append((f"~in{num}", t, None, False))
+    n_rows = max(n.row for n in nodes) + 1
+    # sizes
+    sizes: dict[str, tuple[float, float, tuple[str, ...]]] = {}
+    for n in nodes:
+        if n.kind == "connector":
+            sizes[n.id] = (style.connector, style.connector, (n.text,))
+        else:
+            sizes[n.id] = _shape_size(steps[n.id], box_w, style)
+    # the grid: x lines
+    n_lanes = len(flow.lanes)
+    n_back = sum(1 for e in edges if e[3])
+    xs: list[float] = []
+    center_x: dict[int, int] = {}
+    left_corridor = []  # loops back may run left of the lanes or right of them
+    for k in reversed(range(n_back)):
+        left_corridor.append(len(xs))
+        xs.append(-6 - k * style.corridor_spacing)
+    for i in range(n_lanes):
+        x0 = i * lane_w
+        for k in range(style.side_tracks):
+            xs.append(x0 + style.side_margin + k * style.side_spacing)
+        center_x[i] = len(xs)
+        xs.append(x0 + lane_w / 2)
+        for k in reversed(range(style.side_tracks)):
+            xs.append(x0 + lane_w - style.side_margin - k * style.side_spacing)
+    right_corridor = []
+    for k in range(n_back):
+        right_corridor.append(len(xs))
+        xs.append(n_lanes * lane_w + 6 + k * style.corridor_spacing)
+    corridor = left_corridor + right_corridor
+    # y lines: gap tracks above each row (and below the last), then the row's centre line
+    ys: list[float] = []
+    gap_lines: dict[int, list[int]] = {}
+    row_line: dict[int, int] = {}
+    for r in range(n_rows + 1):
+        gap_lines[r] = []
+        for t in range(style.gap_tracks):
+            gap_lines[r].append(len(ys))
+            ys.append(r * 70.0 + 14 + t * style.gap_spacing)
+        if r < n_rows:
+            row_line[r] = len(ys)
+            ys.append(r * 70.0 + 55)
+    node_at = {n.id: (center_x[lane_index[n.lane]], row_line[n.row]) for n in nodes}
+    if len(set(node_at.values())) != len(node_at):
+        raise LayoutError(f"{flow.code}: two shapes share a cell")
+    out_degree: dict[tuple[int, int], int] = {}
+    for src, *_ in edges:
+        out_degree[node_at[src]] = out_degree.get(node_at[src], 0) + 1
+    row_of = {n.id: n.row for n in nodes}
+    lane_of = {n.id: lane_index[n.lane] for n in nodes}
+    requests = {i: routing.Request(i, node_at[e[0]], node_at[e[1]], e[1], e[3])
+                for i, e in enumerate(edges)}
+
+    def route_all(order: list[int]) -> tuple[routing.Grid, dict]:
+        grid = routing.Grid(xs, ys, frozenset(corridor), frozenset(node_at.values()), out_degree)
+        paths: dict[int, list[tuple[int, int]]] = {}
+        for i in order:
+            try:
+                paths[i] = grid.route(requests[i])
+            except routing.RoutingError:
+                raise LayoutError(f"{flow.code}: cannot route {edges[i][0]} → {edges[i][1]}") from None
+        if untangle:
+            _untangle(grid, paths, requests, order, edges)
+        return grid, paths
+
+    # forward edges top-down, short before long, loops back last
+    def natural(i: int) -> tuple:
+        src, dst, _, is_back = edges[i]
+        return (is_back, row_of[src], row_of[dst] - row_of[src], abs(lane_of[dst] - lane_of[src]), i)
+
+    _grid, paths = route_all(sorted(range(len(edges)), key=natural))
+    # real y coordinates: only used gap tracks take space
+    used: dict[int, list[int]] = {r: [] for r in gap_lines}
+    gap_of = {line: r for r, lines in gap_lines.items() for line in lines}
+    for path in paths.values():
+        for (_, y1), (_, y2) in pairwise(path):
+            # a track takes space only where an edge runs along it; crossing it costs nothing
+            if y1 == y2 and y1 in gap_of and y1 not in used[gap_of[y1]]:
+                used[gap_of[y1]].append(y1)
+    xs, left_w, width = _compact_corridors(xs, paths, left_corridor, right_corridor, style,
+                                           n_lanes * lane_w)
+    row_h = {r: 0.0 for r in range(n_rows)}
+    for n in nodes:
+        row_h[n.row] = max(row_h[n.row], sizes[n.id][1])
+    # room for labels only in gaps below a row that sends a labelled edge
+    labelled_rows = {row_of[src] for src, _, label, _ in edges if label}
+    zones = {r: style.label_zone if r - 1 in labelled_rows else 6.0 for r in gap_lines}
+    for _attempt in range(6):
+        y_of, height = _assign_y(style, header_h, gap_lines, used, row_line, row_h, zones, n_rows)
+        page = _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w,
+                         width, header_h, header_lines, height, style, lane_index, center_x,
+                         row_line)
+        missing = [i for i, e in enumerate(page.edges) if e.label and not any(
+            lab.edge == i for lab in page.labels)]
+        if not missing:
+            return page
+        for i in missing:  # make room where the label wanted to go, then place again
+            zones[row_of[page.edges[i].source] + 1] += style.label_size * style.line_height
+    raise LayoutError(f"{flow.code}: cannot place every exit label")
+
+
+def _lane(nodes: list[_Node], node_id: str) -> str:
+    return next(n.lane for n in nodes if n.id == node_id)
+
+
+UNTANGLE_BUDGET = 80  # edge reroutes per page: bounds layout time on the largest flows
+
+
+def _total_crossings(grid: routing.Grid, paths: dict, requests: dict) -> int:
+    return sum(grid.crossings(paths[i], requests[i]) for i in paths)
+
+
+def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, ...]) -> bool:
+    """Route ``group`` again in its order; keep the result if the chart crosses less."""
+    before = _total_crossings(grid, paths, requests)
+    old = {i: paths[i] for i in group}
+    for i in group:
+        grid.unroute(paths[i], requests[i])
+    new: dict[int, list] = {}
+    try:
+        for i in group:
+            new[i] = grid.route(requests[i])
+    except routing.RoutingError:
+        pass
+    else:
+        paths.update(new)
+        if _total_crossings(grid, paths, requests) < before:
+            return True
+        paths.update(old)
+    for i, path in new.items():
+        grid.unroute(path, requests[i])
+    for i in group:
+        grid.route_fixed(old[i], requests[i])
+    return False
+
+
+def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
+              edges: list) -> None:
+    """Rip up and reroute until nothing improves.
+
+    An edge routed early did not know the edges after it. Routed again among all the others
+    it can often go round instead of across; the exits of one step are tried in every order,
+    because which exit takes which side of a diamond decides whether they cross.
+    """
+    by_source: dict[str, list[int]] = {}
+    for i in order:
+        by_source.setdefault(edges[i][0], []).append(i)
+    budget = UNTANGLE_BUDGET
+    for _ in range(3):
+        if _total_crossings(grid, paths, requests) == 0:
+            return
+        improved = False
+        for i in order:
+            if budget > 0 and grid.crossings(paths[i], requests[i]):
+                budget -= 1
+                improved |= _reroute(grid, paths, requests, (i,))
+        for a, b in _crossing_pairs(paths):
+            for pair in ((b, a), (a, b)):
+                if budget <= 0:
+                    return
+                budget -= 2
+                if _reroute(grid, paths, requests, pair):
+                    improved = True
+                    break
+        for group in by_source.values():
+            if len(group) < 2 or not any(grid.crossings(paths[i], requests[i]) for i in group):
+                continue
+            for perm in permutations(group):
+                if budget <= 0:
+                    return
+                budget -= len(perm)
+                if perm != tuple(group) and _reroute(grid, paths, requests, perm):
+                    improved = True
+                    break
+        if not improved:
+            return
+
+
+def _crossing_pairs(paths: dict) -> list[tuple[int, int]]:
+    """Pairs of edges that cross somewhere (one straight across the other's straight run)."""
+    passes: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for i, path in paths.items():
+        for node, how in routing.passes(path):
+            passes.setdefault(node, []).append((i, how))
+    pairs = set()
+    for users in passes.values():
+        for i, how in users:
+            for j, other in users:
+                if i < j and {how, other} == {"h", "v"}:
+                    pairs.add((i, j))
+    return sorted(pairs)
+
+
+def _compact_corridors(xs: list[float], paths: dict, left: list[int], right: list[int],
+                       style: Style, lanes_width: float) -> tuple[list[float], float, float]:
+    """Real x of every vertical line, the corridor left of the lanes, and the page width:
+    corridor tracks that no edge runs along take no room."""
+    runs = {x1 for path in paths.values() for (x1, y1), (x2, y2) in pairwise(path)
+            if x1 == x2 and y1 != y2}
+    out = list(xs)
+    used_left = [i for i in reversed(left) if i in runs]  # innermost first
+    left_w = (len(used_left) * style.corridor_spacing + 4) if used_left else 0.0
+    x = left_w
+    for i in reversed(left):
+        if i in runs:
+            x -= style.corridor_spacing
+        out[i] = x
+    first_lane = (left[-1] + 1) if left else 0
+    last_lane = right[0] if right else len(xs)
+    for i in range(first_lane, last_lane):
+        out[i] = xs[i] + left_w
+    x = left_w + lanes_width - 1
+    for i in right:
+        if i in runs:
+            x += style.corridor_spacing
+        out[i] = x
+    width = x + 4 if any(i in runs for i in right) else left_w + lanes_width
+    return out, left_w, width
+
+
+def _assign_y(style: Style, header_h: float, gap_lines: dict, used: dict, row_line: dict,
+              row_h: dict, zones: dict, n_rows: int) -> tuple[dict[int, float], float]:
+    y_of: dict[int, float] = {}
+    y = header_h
+    for r in range(n_rows + 1):
+        tracks = sorted(used[r])
+        y += zones[r]
+        for k, line in enumerate(tracks):
+            y_of[line] = y + k * style.gap_spacing
+        y += max(0, len(tracks) - 1) * style.gap_spacing + (style.gap_pad if tracks else 0.0)
+        if r < n_rows:
+            h = row_h[r] + 2 * style.row_pad
+            y_of[row_line[r]] = y + h / 2
+            y += h
+    return y_of, y + 4
+
+
+def _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w, width,
+              header_h, header_lines, height, style, lane_index, center_x, row_line) -> Page:
+    lh = style.text_size * style.line_height
+    lane_boxes = []
+    for i, lane in enumerate(flow.lanes):
+        column = Rect(left_w + i * lane_w, 0, lane_w, height)
+        header = Rect(left_w + i * lane_w, 0, lane_w, header_h)
+        lines = header_lines[i]
+        area = Rect(header.x + 4, header.y + 2, header.w - 8, header.h - 4)
+        lane_boxes.append(LaneBox(lane.id, lane.name, column, header,
+                                  TextBlock(lines, style.header_size, area,
+                                            style.header_size * style.line_height)))
+    shapes: dict[str, Shape] = {}
+    for n in nodes:
+        w, h, lines = sizes[n.id]
+        cx = xs[center_x[lane_index[n.lane]]]
+        cy = y_of[row_line[n.row]]
+        rect = Rect(cx - w / 2, cy - h / 2, w, h)
+        size = style.text_size if n.kind != "connector" else style.label_size
+        shapes[n.id] = Shape(n.id, n.kind, n.lane, rect,
+                             TextBlock(lines, size, _text_area(n.kind, rect, style),
+                                       lh if n.kind != "connector" else size * style.line_height),
+                             n.row)
+    out_edges: list[Edge] = []
+    for i, (src, dst, label, is_back) in enumerate(edges):
+        pts = [(xs[xi], y_of[yi]) for xi, yi in routing.corners(paths[i])]
+        pts[0] = _port(shapes[src].rect, pts[0], pts[1])
+        pts[-1] = _port(shapes[dst].rect, pts[-1], pts[-2])
+        out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
+    labels = _place_labels(out_edges, list(shapes.values()), style, width, height, header_h)
+    return Page(number, width, height, tuple(lane_boxes), tuple(shapes.values()),
+                tuple(out_edges), tuple(labels))
+
+
+def _port(rect: Rect, center: Point, toward: Point) -> Point:
+    """Where a segment from the shape's centre toward ``toward`` meets its border."""
+    (cx, cy), (tx, ty) = center, toward
+    if abs(tx - cx) < 1e-6:
+        return (cx, rect.bottom if ty > cy else rect.y)
+    return (rect.right if tx > cx else rect.x, cy)
+
+
+def _place_labels(edges: list[Edge], shapes: list[Shape], style: Style, width: float,
+                  height: float, header_h: float) -> list[Label]:
+    """Put each exit label beside its edge, near the source, touching nothing else."""
+    size = style.label_size
+    lh = size * style.line_height
+    placed: list[Label] = []
+    segments = [(i, a, b) for i, e in enumerate(edges) for a, b in zip(e.points, e.points[1:],
+                                                                        strict=False)]
+    bounds = Rect(0, header_h, width, height - header_h)
+    for i, edge in enumerate(edges):
+        if not edge.label:
+            continue
+        w = fonts.text_width(edge.label, size) + 2
+        for rect in _label_candidates(edge, w, lh):
+            if not bounds.contains(rect):
+                continue
+            if any(rect.overlaps(s.rect.__class__(s.rect.x - 1, s.rect.y - 1, s.rect.w + 2,
+                                                   s.rect.h + 2)) for s in shapes):
+                continue
+            if any(_segment_hits(rect, a, b, 1.0) for _, a, b in segments):
+                continue
+            if any(rect.overlaps(lab.rect, -1.0) for lab in placed):
+                continue
+            placed.append(Label(edge.label, rect, i, size))
+            break
+    return placed
+
+
+def _label_candidates(edge: Edge, w: float, h: float):
+    pts = edge.points
+    for a, b in pairwise(pts):
+        (x1, y1), (x2, y2) = a, b
+        if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start down
+            lo, hi = min(y1, y2), max(y1, y2)
+            for y in (lo + 2, (lo + hi) / 2 - h / 2, hi - h - 2):
+                if y >= lo and y + h <= hi:
+                    yield Rect(x1 + 3, y, w, h)
+                    yield Rect(x1 - 3 - w, y, w, h)
+        else:  # horizontal: above it, from the start
+            lo, hi = min(x1, x2), max(x1, x2)
+            starts = (x1 + 3, x1 - 3 - w) if x2 > x1 else (x1 - 3 - w, x1 + 3)
+            for x in (*starts, (lo + hi) / 2 - w / 2):
+                if x >= lo and x + w <= hi:
+                    yield Rect(x, y1 - h - 2, w, h)
+                    yield Rect(x, y1 + 2, w, h)
+
+
+def _segment_hits(rect: Rect, a: Point, b: Point, clearance: float) -> bool:
+    (x1, y1), (x2, y2) = a, b
+    seg = Rect(min(x1, x2) - clearance, min(y1, y2) - clearance,
+               abs(x2 - x1) + 2 * clearance, abs(y2 - y1) + 2 * clearance)
+    return rect.overlaps(seg)
+
+
+def _circled(n: int) -> str:
+    return chr(0x2460 + n - 1) if 1 <= n <= 20 else str(n)

@@ -1,0 +1,99 @@
+"""PNG writer (Pillow): 200 dpi by default, with the physical size in the pHYs chunk, so a
+word processor inserts the picture at the chart's true size."""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+
+from PIL import Image, ImageColor, ImageDraw, ImageFont
+
+from .. import fonts
+from . import draw
+from .geometry import Chart, Page
+
+DPI = 200
+
+
+@cache
+def _font(px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(fonts.FONT_PATH), px)
+
+
+def render_page_png(page: Page, dpi: int = DPI) -> bytes:
+    k = dpi / 72
+    img = Image.new("RGB", (round(page.width * k), round(page.height * k)), "#ffffff")
+    d = ImageDraw.Draw(img)
+
+    def pt(p):
+        return (p[0] * k, p[1] * k)
+
+    def line_width(w: float) -> int:
+        return max(1, round(w * k))
+
+    def text(block) -> None:
+        font = _font(round(block.size * k))
+        for line, x, y in draw.text_lines(block):
+            d.text(pt((x, y)), line, font=font, fill=draw.INK, anchor="ms")
+
+    for kind, item in draw.page_items(page):
+        if kind == "lane":
+            c, hd = item.column, item.header
+            d.rectangle([pt((c.x, c.y)), pt((c.right, c.bottom))], outline=draw.LANE_LINE,
+                        width=line_width(draw.LANE_STROKE))
+            d.rectangle([pt((hd.x, hd.y)), pt((hd.right, hd.bottom))], fill=draw.HEADER_FILL,
+                        outline=draw.LANE_LINE, width=line_width(draw.LANE_STROKE))
+            text(item.text)
+        elif kind == "edge":
+            color = draw.BACK_LINE if item.back else draw.LINE
+            d.line([pt(p) for p in draw.shaft(item)], fill=color, width=line_width(draw.STROKE),
+                   joint="curve")
+            d.polygon([pt(p) for p in draw.arrowhead(item)], fill=color)
+        elif kind == "shape":
+            o = draw.outline(item)
+            fill = draw.FILL[item.kind]
+            width = line_width(draw.STROKE)
+            if o.kind == "polygon":
+                d.polygon([pt(p) for p in o.points], fill=fill, outline=draw.INK, width=width)
+            elif o.kind == "circle":
+                r = o.rect
+                d.ellipse([pt((r.x, r.y)), pt((r.right, r.bottom))], fill=fill, outline=draw.INK,
+                          width=width)
+            else:
+                r = o.rect
+                d.rounded_rectangle([pt((r.x, r.y)), pt((r.right, r.bottom))], radius=o.radius * k,
+                                    fill=fill, outline=draw.INK, width=width)
+            text(item.text)
+        else:
+            r = item.rect
+            font = _font(round(item.size * k))
+            d.text(pt((r.cx, r.y + r.h * 0.78)), item.text, font=font, fill=draw.INK, anchor="ms")
+    # A chart has a dozen colours and their anti-aliased blends with the line colours: a fixed
+    # palette of those keeps the file a third the size and encodes four times faster than RGB.
+    img = img.quantize(palette=_palette(), dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    img.save(out, format="PNG", dpi=(dpi, dpi), optimize=False, compress_level=6)
+    return out.getvalue()
+
+
+@cache
+def _palette() -> Image.Image:
+    backgrounds = ["#ffffff", draw.HEADER_FILL, *draw.FILL.values()]
+    inks = [draw.INK, draw.LINE, draw.LANE_LINE, draw.BACK_LINE]
+    colours: list[tuple[int, ...]] = []
+    for back in backgrounds:
+        b = ImageColor.getrgb(back)
+        for ink in inks:
+            i = ImageColor.getrgb(ink)
+            for k in range(8):
+                t = k / 7
+                colours.append(tuple(round(b[j] * (1 - t) + i[j] * t) for j in range(3)))
+    colours = list(dict.fromkeys(colours))[:256]
+    palette = Image.new("P", (1, 1))
+    flat = [v for colour in colours for v in colour]
+    palette.putpalette(flat + [0] * (768 - len(flat)))
+    return palette
+
+
+def render_png(chart: Chart, page: int = 1, dpi: int = DPI) -> bytes:
+    return render_page_png(chart.pages[page - 1], dpi)

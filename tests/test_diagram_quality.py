@@ -1,0 +1,194 @@
+"""Chart quality, measured from the geometry of every bundled flow's chart.
+
+The metrics themselves are tested on hand-made geometry that breaks each rule: a metric that
+never fires would prove nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import FLOWS, ROOT
+
+from generator.check import check_paths
+from generator.diagram import layout, measure
+from generator.diagram.geometry import Chart, Edge, Label, LaneBox, Page, Rect, Shape, TextBlock
+from generator.diagram.quality import MIN_FONT_SIZE, Report, measure_page
+
+LIBRARY = check_paths([FLOWS], base=ROOT).library
+CHARTS = {f.code: layout(f) for f in LIBRARY.flows}
+# Crossings the router still leaves in flows of <= 12 steps. The target is 0 for all of them;
+# these two are known and must not get worse (see the note on issue 3).
+KNOWN_CROSSINGS = {"EC-HR-007": 1, "EC-CS-021": 1}
+
+
+@pytest.mark.parametrize("code", list(CHARTS))
+def test_chart_has_no_violation(code):
+    flow = LIBRARY.flow(code)
+    report = measure(CHARTS[code], flow)
+    assert report.violations == {}, report.details
+    if len(flow.steps) <= 12:
+        assert report.crossings <= KNOWN_CROSSINGS.get(code, 0), code
+
+
+@pytest.mark.parametrize("code", list(CHARTS))
+def test_chart_fits_a4_at_full_size(code):
+    chart = CHARTS[code]
+    frame_w, frame_h = chart.frame
+    assert chart.orientation in ("portrait", "landscape")
+    assert chart.font_size >= MIN_FONT_SIZE
+    for page in chart.pages:
+        assert page.width <= frame_w + 0.01 and page.height <= frame_h + 0.01
+
+
+def test_split_charts_number_their_connectors_in_pairs():
+    split = [c for c in CHARTS.values() if len(c.pages) > 1]
+    assert split, "some bundled flow is long enough to need two pages"
+    for chart in split:
+        outs = {s.text.lines[0] for p in chart.pages for s in p.shapes if s.step_id.startswith("~out")}
+        ins = {s.text.lines[0] for p in chart.pages for s in p.shapes if s.step_id.startswith("~in")}
+        assert outs == ins and outs, chart.code
+
+
+def test_loops_back_run_in_a_corridor_outside_the_lanes():
+    chart = CHARTS["EC-HR-019"]
+    page = chart.pages[0]
+    lanes_left = min(lane.column.x for lane in page.lanes)
+    lanes_right = max(lane.column.right for lane in page.lanes)
+    back = [e for e in page.edges if e.back]
+    assert len(back) == 3
+    for edge in back:
+        assert any(x < lanes_left or x > lanes_right for x, _ in edge.points)
+
+
+# -- the metrics fire on geometry that breaks their rule --------------------------------------
+
+def block(rect: Rect, *lines: str, size: float = 10.0) -> TextBlock:
+    return TextBlock(lines, size, rect, size * 1.3)
+
+
+def shape(step_id: str, x: float, y: float, w: float = 60, h: float = 26, lane: str = "a",
+          text: str = "审批", kind: str = "task") -> Shape:
+    r = Rect(x, y, w, h)
+    return Shape(step_id, kind, lane, r, block(Rect(x + 2, y + 2, w - 4, h - 4), text), 0)
+
+
+def lanes() -> tuple[LaneBox, ...]:
+    return tuple(LaneBox(i, i, Rect(x, 0, 100, 400), Rect(x, 0, 100, 20),
+                         block(Rect(x + 4, 2, 92, 16), i)) for i, x in (("a", 0), ("b", 100)))
+
+
+def page(shapes, edges=(), labels=()) -> Page:
+    return Page(1, 200, 400, lanes(), tuple(shapes), tuple(edges), tuple(labels))
+
+
+def report_of(p: Page, frame=None) -> Report:
+    return measure_page(p, Report(), frame)
+
+
+def good() -> tuple[list[Shape], list[Edge]]:
+    s = [shape("s1", 20, 40), shape("s2", 20, 120)]
+    e = [Edge("s1", "s2", None, ((50, 66), (50, 120)), False)]
+    return s, e
+
+
+def test_metrics_are_silent_on_good_geometry():
+    s, e = good()
+    assert report_of(page(s, e)).violations == {}
+
+
+def test_overlapping_shapes_are_counted():
+    s, e = good()
+    assert report_of(page([*s, shape("s3", 40, 50)], e)).overlapping_shapes == 1
+
+
+def test_an_edge_through_a_shape_is_counted():
+    s, _ = good()
+    s.append(shape("s3", 20, 200))
+    e = [Edge("s1", "s3", None, ((50, 66), (50, 200)), False)]  # straight through s2
+    assert report_of(page(s, e)).edges_through_shapes == 1
+
+
+def test_a_diagonal_segment_is_counted():
+    s, _ = good()
+    e = [Edge("s1", "s2", None, ((50, 66), (60, 120)), False)]
+    assert report_of(page(s, e)).non_orthogonal_segments == 1
+
+
+def test_text_overflow_is_counted_for_boxes_and_diamonds():
+    s, e = good()
+    s.append(shape("s3", 20, 200, w=30, text="审核人员签字"))
+    assert report_of(page(s, e)).text_overflow == 1
+    diamond = Shape("d", "decision", "a", Rect(20, 300, 60, 40),
+                    block(Rect(35, 310, 30, 20), "是否合格"), 0)  # 40 pt of text in 30 pt
+    assert report_of(page([*s[:2], diamond], e)).text_overflow == 1
+
+
+def test_an_illegal_line_break_is_counted():
+    s, e = good()
+    s.append(Shape("s3", "task", "a", Rect(20, 200, 60, 40),
+                   block(Rect(22, 202, 56, 36), "审核", "，完成"), 0))
+    assert report_of(page(s, e)).illegal_line_breaks == 1
+
+
+def test_a_shape_outside_its_lane_is_counted():
+    s, e = good()
+    s.append(shape("s3", 80, 200, lane="a"))  # reaches into lane b
+    assert report_of(page(s, e)).shapes_outside_lane == 1
+
+
+def test_label_collisions_with_shapes_edges_and_labels_are_counted():
+    s, e = good()
+    on_shape = Label("同意", Rect(30, 45, 20, 12), 0, 9)
+    on_edge = Label("同意", Rect(45, 80, 20, 12), 0, 9)
+    twice = [Label("同意", Rect(120, 80, 20, 12), 0, 9), Label("同意", Rect(125, 85, 20, 12), 0, 9)]
+    assert report_of(page(s, e, [on_shape])).label_collisions == 1
+    assert report_of(page(s, e, [on_edge])).label_collisions == 1
+    assert report_of(page(s, e, twice)).label_collisions == 1
+
+
+def test_edges_sharing_a_run_are_counted_unless_they_meet_at_one_target():
+    s, _ = good()
+    s.append(shape("s3", 120, 120, lane="b"))
+    e = [Edge("s1", "s2", None, ((50, 66), (50, 90), (10, 90), (10, 133), (20, 133)), False),
+         Edge("s1", "s3", None, ((50, 66), (50, 90), (150, 90), (150, 120)), False)]
+    assert report_of(page(s, e)).overlapping_edges == 1
+
+
+def test_arrows_must_end_on_the_target_border():
+    s, _ = good()
+    e = [Edge("s1", "s2", None, ((50, 66), (50, 110)), False)]  # stops short of s2
+    assert report_of(page(s, e)).arrows_off_border == 1
+
+
+def test_crossings_are_counted():
+    s = [shape("s1", 20, 40), shape("s2", 120, 200, lane="b"), shape("s3", 120, 40, lane="b"),
+         shape("s4", 20, 200)]
+    e = [Edge("s1", "s2", None, ((50, 66), (50, 100), (150, 100), (150, 200)), False),
+         Edge("s3", "s4", None, ((120, 53), (100, 53), (100, 150), (50, 150), (50, 200)), False)]
+    r = report_of(page(s, e))
+    assert r.crossings == 1 and r.violations == {}
+
+
+def test_a_page_larger_than_its_frame_and_small_text_are_counted():
+    s, e = good()
+    assert report_of(page(s, e), frame=(150, 400)).pages_too_large == 1
+    s.append(Shape("s3", "task", "a", Rect(20, 200, 60, 26), block(Rect(22, 202, 56, 22), "审批",
+                                                                     size=8), 0))
+    assert report_of(page(s, e)).font_too_small == 1
+
+
+def test_completeness_counts_missing_steps_and_exits():
+    flow = LIBRARY.flow("EC-HR-015")
+    chart = CHARTS["EC-HR-015"]
+    full = chart.pages[0]
+    without_step = Page(1, full.width, full.height, full.lanes,
+                        tuple(s for s in full.shapes if s.step_id != "gm_approve"),
+                        full.edges, full.labels)
+    r = measure(Chart(chart.code, chart.title, chart.orientation, chart.frame, (without_step,),
+                      chart.font_size), flow)
+    assert r.missing_steps == 1
+    without_edge = Page(1, full.width, full.height, full.lanes, full.shapes,
+                        tuple(e for e in full.edges if e.label != "1月以上"), full.labels)
+    r = measure(Chart(chart.code, chart.title, chart.orientation, chart.frame, (without_edge,),
+                      chart.font_size), flow)
+    assert r.missing_exits == 1
