@@ -91,6 +91,8 @@ def parse_yaml(raw: bytes, name: str) -> Located:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         what = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in what:  # PyYAML >= 6.0.4 stops deep nesting itself, before we can
+            raise YamlProblem(Problem(name, line, "", f"nested more than {MAX_DEPTH} levels deep")) from None
         raise YamlProblem(Problem(name, line, "", f"invalid YAML: {what}")) from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1

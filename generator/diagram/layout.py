@@ -404,7 +404,10 @@ def _lane(nodes: list[_Node], node_id: str) -> str:
     return next(n.lane for n in nodes if n.id == node_id)
 
 
-UNTANGLE_BUDGET = 80  # edge reroutes per page: bounds layout time on the largest flows
+# Edge reroutes per page. Small charts get the search they need to reach no crossing at all;
+# large ones, where some crossings are unavoidable, a share that bounds their layout time.
+UNTANGLE_BUDGET = {"small": 80, "large": 24}
+SMALL_PAGE = 14  # shapes
 
 
 def _total_crossings(grid: routing.Grid, paths: dict, requests: dict) -> int:
@@ -446,7 +449,7 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
     by_source: dict[str, list[int]] = {}
     for i in order:
         by_source.setdefault(edges[i][0], []).append(i)
-    budget = UNTANGLE_BUDGET
+    budget = UNTANGLE_BUDGET["small" if len(by_source) <= SMALL_PAGE else "large"]
     for _ in range(3):
         if _total_crossings(grid, paths, requests) == 0:
             return

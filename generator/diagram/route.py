@@ -87,6 +87,8 @@ class Grid:
             best[state] = 0.0
             parent[state] = None
             h = abs(xs[start[0]] - gx) + abs(ys[start[1]] - gy)
+            if start[0] != goal[0] and start[1] != goal[1]:
+                h += BEND_COST
             heapq.heappush(frontier, (h, counter, start, heading, 0.0))
             counter += 1
         while frontier:
@@ -147,7 +149,10 @@ class Grid:
                 if new < best.get(state, INF):
                     best[state] = new
                     parent[state] = (node, heading)
+                    # admissible: the distance, and one bend if not yet in line with the goal
                     h = abs(xs[nxt[0]] - gx) + abs(ys[nxt[1]] - gy)
+                    if nxt[0] != goal[0] and nxt[1] != goal[1]:
+                        h += BEND_COST
                     heapq.heappush(frontier, (new + h, counter, nxt, turn, new))
                     counter += 1
         return None
