@@ -27,7 +27,7 @@ from itertools import pairwise
 RIGHT, DOWN, LEFT, UP = 0, 1, 2, 3
 STEP = ((1, 0), (0, 1), (-1, 0), (0, -1))
 BEND_COST = 40.0
-CROSS_COST = 70.0
+CROSS_COST = 250.0
 SIDE_ENTRY_COST = 80.0
 INF = float("inf")
 
