@@ -12,6 +12,7 @@ between rows, edges that cross the cut ending and starting at numbered connector
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise, permutations
 
@@ -178,6 +179,12 @@ def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = N
             continue
         if len(candidates[-1].pages) == 1:
             break  # portrait on one page: landscape cannot do better
+        # landscape is 2/3 as tall: it cannot need fewer pages unless its wider lanes make the
+        # boxes much shorter, so do not lay it out when even 80 % of the height needs as many
+        portrait = candidates[-1]
+        height = sum(p.height for p in portrait.pages)
+        if math.ceil(0.8 * height / style.frame("landscape")[1]) >= len(portrait.pages):
+            break
     if not candidates:
         raise LayoutError(f"{flow.code}: the chart fits no A4 page")
     return min(candidates, key=lambda c: (len(c.pages), c.orientation != "portrait"))
@@ -361,7 +368,7 @@ def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
             except routing.RoutingError:
                 raise LayoutError(f"{flow.code}: cannot route {edges[i][0]} → {edges[i][1]}") from None
         if untangle:
-            _untangle(grid, paths, requests, order, edges)
+            _untangle(grid, paths, requests, order, edges, len(flow.steps) <= SMALL_FLOW)
         return grid, paths
 
     # forward edges top-down, short before long, loops back last
@@ -404,10 +411,11 @@ def _lane(nodes: list[_Node], node_id: str) -> str:
     return next(n.lane for n in nodes if n.id == node_id)
 
 
-# Edge reroutes per page. Small charts get the search they need to reach no crossing at all;
-# large ones, where some crossings are unavoidable, a share that bounds their layout time.
-UNTANGLE_BUDGET = {"small": 80, "large": 24}
-SMALL_PAGE = 14  # shapes
+# Edge reroutes per page. Flows of up to a dozen steps get the search they need to reach no
+# crossing at all; larger ones, where some crossings are unavoidable, a share that bounds
+# their layout time.
+UNTANGLE_BUDGET = {"small": 80, "large": 16}
+SMALL_FLOW = 12  # steps
 
 
 def _total_crossings(grid: routing.Grid, paths: dict, requests: dict) -> int:
@@ -439,7 +447,7 @@ def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, 
 
 
 def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
-              edges: list) -> None:
+              edges: list, small: bool) -> None:
     """Rip up and reroute until nothing improves.
 
     An edge routed early did not know the edges after it. Routed again among all the others
@@ -449,7 +457,7 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
     by_source: dict[str, list[int]] = {}
     for i in order:
         by_source.setdefault(edges[i][0], []).append(i)
-    budget = UNTANGLE_BUDGET["small" if len(by_source) <= SMALL_PAGE else "large"]
+    budget = UNTANGLE_BUDGET["small" if small else "large"]
     for _ in range(3):
         if _total_crossings(grid, paths, requests) == 0:
             return
