@@ -20,7 +20,12 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """No errors (warnings do not stop a build)."""
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
 
 
 def check_paths(paths: Iterable[Path], base: Path | None = None) -> CheckResult:

@@ -27,7 +27,7 @@ def check_library(library: Library) -> list[Problem]:
     if org is not None:
         problems += check_org(org)
     if library.manual is not None and org is not None:
-        problems += _check_signoff(library.manual.signoff, org, library.manual.origin, "受控",
+        problems += check_signoff(library.manual.signoff, org, library.manual.origin, "受控",
                                    "manual")
     files_of: dict[str, list[str]] = {}
     for flow in library.flows:
@@ -98,9 +98,33 @@ class _FlowChecker:
             self.reference(step)
         org = self.library.org
         if org is not None:
-            self.problems += _check_signoff(self.flow.signoff, org, self.flow.origin,
+            self.problems += check_signoff(self.flow.signoff, org, self.flow.origin,
                                             self.flow.status, "flow")
+        self.binding()
         return self.problems
+
+    def binding(self) -> None:
+        """Sign-offs bound to other content: the flow changed after it was signed."""
+        now = self.flow.content_hash
+        for key, meaning, entry in self.flow.signoff.entries():
+            if entry is None:
+                continue
+            path = ("signoff", key)
+            where = f"signoff.{key}"
+            if entry.hash is None:
+                if self.flow.status == "受控":
+                    self.problems.append(Problem(
+                        self.flow.origin.file, self.flow.origin.line(*path), where,
+                        f"{meaning} by {entry.by} is not bound to the content; sign it with "
+                        f"flowdoc flow sign {self.flow.code} --as {entry.by} --meaning {meaning} "
+                        "(printed as 草稿 until then)", "warning"))
+            elif entry.hash != now:
+                self.problems.append(Problem(
+                    self.flow.origin.file, self.flow.origin.line(*path, "hash"), where,
+                    f"{meaning} by {entry.by} was given to other content ({entry.hash[:12]}…); "
+                    f"the flow has changed since (now {now[:12]}…): sign it again"
+                    + (" (printed as 草稿 until then)" if self.flow.status == "受控" else ""),
+                    "warning"))
 
     def unique_ids(self) -> None:
         for kind, items in (("steps", self.flow.steps), ("lanes", self.flow.lanes),
@@ -303,7 +327,7 @@ def check_flow(flow: Flow, library: Library) -> list[Problem]:
 _MEANINGS = (("prepared", "编制"), ("reviewed", "审核"), ("approved", "批准"))
 
 
-def _check_signoff(signoff: Signoff, org: Org, origin: Origin, status: str, what: str) -> list[Problem]:
+def check_signoff(signoff: Signoff, org: Org, origin: Origin, status: str, what: str) -> list[Problem]:
     out: list[Problem] = []
 
     def add(key: str, message: str, sub: str | None = None) -> None:
@@ -317,7 +341,7 @@ def _check_signoff(signoff: Signoff, org: Org, origin: Origin, status: str, what
             add(key, f"{meaning}人员 '{entry.by}' is not a person in org.yaml", "by")
     dated = [(key, meaning, e) for key, meaning, e in entries if e is not None]
     for (_, m1, e1), (k2, m2, e2) in pairwise(dated):
-        if e2.on < e1.on:
+        if e2.on < e1.on and e1.hash == e2.hash:  # an older edition's date is not out of order
             add(k2, f"{m2}日期 {e2.on} is before {m1}日期 {e1.on}", "on")
     if signoff.prepared and signoff.approved and signoff.prepared.by == signoff.approved.by:
         add("approved", f"批准人员 '{signoff.approved.by}' also prepared it; preparer and approver "

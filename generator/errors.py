@@ -19,13 +19,17 @@ class Problem:
     line: int
     where: str
     message: str
+    severity: str = "error"  # "warning": reported, but the input is still usable
 
     def __str__(self) -> str:
         place = f"{self.file}:{self.line}" if self.line else self.file
+        if self.severity != "error":
+            place += f": {self.severity}"
         return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
 
     def as_dict(self) -> dict[str, object]:
-        return {"file": self.file, "line": self.line, "where": self.where, "message": self.message}
+        return {"file": self.file, "line": self.line, "where": self.where, "message": self.message,
+                "severity": self.severity}
 
 
 class FlowdocError(Exception):

@@ -313,13 +313,18 @@ class _Reader:
                 entries[key] = None
                 continue
             sub = (*path, key)
-            fields = self.mapping(sub, entry, {"by", "on"}, set())
+            fields = self.mapping(sub, entry, {"by", "on"}, {"hash"})
             if fields is None:
                 entries[key] = None
                 continue
             by = self.text((*sub, "by"), fields.get("by"))
             on = self.date((*sub, "on"), fields.get("on")) if "on" in fields else None
-            entries[key] = Signature(by, on) if by and on else None
+            digest = self.text((*sub, "hash"), fields.get("hash"), optional=True)
+            if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
+                self.problem((*sub, "hash"), "hash must be the 64 hex digits of a sha256 content "
+                             "hash (written by flowdoc flow sign)")
+                digest = None
+            entries[key] = Signature(by, on, digest) if by and on else None
         return Signoff(**entries)
 
 

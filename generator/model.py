@@ -124,6 +124,7 @@ class Step:
 class Signature:
     by: str
     on: dt.date
+    hash: str | None = None  # the content hash the signer saw (``flowdoc flow sign`` records it)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,15 @@ class Signoff:
     @property
     def complete(self) -> bool:
         return all((self.prepared, self.reviewed, self.approved))
+
+    def entries(self) -> list[tuple[str, str, Signature | None]]:
+        """``(key, meaning, signature)`` in signing order: 编制, 审核, 批准."""
+        return [("prepared", "编制", self.prepared), ("reviewed", "审核", self.reviewed),
+                ("approved", "批准", self.approved)]
+
+    def bound_to(self, content_hash: str) -> bool:
+        """Complete, and every signature was given to exactly this content."""
+        return self.complete and all(s.hash == content_hash for _, _, s in self.entries() if s)
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,14 @@ class Flow:
     @property
     def start(self) -> Step:
         return next(s for s in self.steps if s.kind == "start")
+
+    @property
+    def effective_status(self) -> str:
+        """The status a published copy may print: 受控 only while the sign-off is complete and
+        bound to the content as it is now; a 受控 flow changed since its approval is a 草稿."""
+        if self.status == "受控" and not self.signoff.bound_to(self.content_hash):
+            return "草稿"
+        return self.status
 
 
 @dataclass(frozen=True)

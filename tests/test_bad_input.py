@@ -108,9 +108,11 @@ def test_json_output_is_data(folder):
 
     report = json.loads(proc.stdout)
     assert proc.returncode == 1 and report["ok"] is False
-    assert [p["message"] for p in report["problems"]] == [  # in file order
+    errors = [p for p in report["problems"] if p["severity"] == "error"]
+    assert [p["message"] for p in errors] == [  # in file order
         "lane 'gm' (总经理) has no step", "lane 'ceo' is not declared"]
-    assert {p["file"] for p in report["problems"]} == {"flows/lane.yaml"}
+    assert {p["file"] for p in errors} == {"flows/lane.yaml"}
+    assert {p["severity"] for p in report["problems"]} == {"error", "warning"}  # stale sign-off
 
 
 def test_the_bundled_folder_is_untouched_by_checking(tmp_path):
