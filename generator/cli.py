@@ -67,18 +67,40 @@ def _checked_library(flows_dir: Path) -> Library:
               show_default=True, help="The folder of flow definitions.")
 @click.option("--out", "out_dir", default=Path("build"), type=click.Path(path_type=Path),
               show_default=True, help="Where the publication is written.")
-def build(flows_dir: Path, out_dir: Path) -> None:
+@click.option("--templates", "templates_dir", type=click.Path(path_type=Path),
+              help="Jinja2 templates of the manual's text (default: templates/ beside flows/).")
+@click.option("--copy", "copy_number", type=click.IntRange(1, 9999),
+              help="Make numbered controlled copy N (needs --holder).")
+@click.option("--holder", help="The department holding the controlled copy.")
+def build(flows_dir: Path, out_dir: Path, templates_dir: Path | None, copy_number: int | None,
+          holder: str | None) -> None:
     """Check every flow, then write the publication into --out.
 
-    Writes DIR/diagrams/CODE.{svg,png,pdf} for every flow (a chart split across pages gives
-    CODE-1.svg, CODE-2.svg …; its PDF holds every page).
+    Writes DIR/manual.pdf and DIR/manual.docx (the controlled-document manual), DIR/manifest.json
+    (what the next build's 修订记录 compares with) and DIR/diagrams/CODE.{svg,png,pdf} for every
+    flow (a chart split across pages gives CODE-1.svg, CODE-2.svg …; its PDF holds every page).
+    Files whose bytes did not change are not rewritten.
     """
+    if (copy_number is None) != (holder is None):
+        click.echo("flowdoc: --copy and --holder go together: a controlled copy has a number and "
+                   "a holder", err=True)
+        sys.exit(2)
     library = _checked_library(flows_dir)
-    from .publish import build_diagrams
+    from .manual import Copy
+    from .publish import build as publish
 
-    written = build_diagrams(library, out_dir / "diagrams", progress=_progress)
-    click.echo(f"checked {len(library.flows)} flows; wrote {len(written)} chart files to "
-               f"{out_dir / 'diagrams'}")
+    templates = templates_dir or flows_dir.resolve().parent / "templates"
+    try:
+        result = publish(library, out_dir, templates, flows_dir, Copy(copy_number, holder),
+                         progress=_progress)
+    except FlowdocError as exc:
+        click.echo(f"flowdoc: {exc}", err=True)
+        sys.exit(1)
+    if result.skipped:
+        click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
+        return
+    click.echo(f"checked {len(library.flows)} flows; wrote {len(result.written)} file(s) to "
+               f"{out_dir} ({result.unchanged} unchanged)")
 
 
 def _progress(done: int, total: int, what: str) -> None:

@@ -1,57 +1,114 @@
 """The publication: every output of ``flowdoc build``, written from one checked library.
 
 Charts are independent of each other, so they are laid out and drawn in worker processes (two
-on the two-core machines this runs on); each file is written atomically, so an interrupted
-build leaves earlier files whole and no file half-written.
+on the two-core machines this runs on) and their geometry comes back for the manual, which
+draws the same charts. Each file is written atomically, and only when its bytes change; a
+build whose inputs (flows, templates, the generator itself, the options) hash the same as the
+last one's writes nothing at all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from .diagram import FORMATS, layout, outputs
+from .diagram import FORMATS, Chart, layout, outputs
 from .fileio import write_atomic
 from .model import Flow, Library
 
 Progress = Callable[[int, int, str], None]
+STAMP = ".flowdoc-build"
 
 
-def chart_files(flow: Flow) -> list[tuple[str, bytes]]:
-    """Every chart file of one flow: SVG and PNG per page, one PDF."""
+@dataclass(frozen=True)
+class BuildResult:
+    written: list[Path]  # files whose bytes changed
+    unchanged: int  # files already up to date
+    skipped: bool  # nothing to do: the inputs are those of the last build
+
+
+def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart]:
+    """Every chart file of one flow (SVG and PNG per page, one PDF) and its geometry."""
     chart = layout(flow)
     files: list[tuple[str, bytes]] = []
     for fmt in FORMATS:
         files += outputs(chart, fmt, flow.code)
-    return files
+    return files, chart
+
+
+def _charts(flows: list[Flow], workers: int, progress: Progress | None):
+    if workers > 1 and len(flows) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for done, (flow, result) in enumerate(
+                    zip(flows, pool.map(chart_files, flows, chunksize=2), strict=True), start=1):
+                if progress:
+                    progress(done, len(flows), flow.code)
+                yield flow, result
+    else:
+        for done, flow in enumerate(flows, start=1):
+            result = chart_files(flow)
+            if progress:
+                progress(done, len(flows), flow.code)
+            yield flow, result
+
+
+def inputs_digest(paths: list[Path], options: str) -> str:
+    """One hash over every input file (by name and content), the generator's code and options."""
+    h = hashlib.sha256(options.encode())
+    package = Path(__file__).resolve().parent
+    files = [p for root in paths if root.exists() for p in sorted(root.rglob("*")) if p.is_file()]
+    files += sorted(p for p in package.rglob("*.py"))
+    for p in files:
+        h.update(str(p.name).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=None,
+          progress: Progress | None = None, workers: int | None = None,
+          manual: bool = True) -> BuildResult:
+    """Write charts, manual and manifest into ``out``."""
+    from .manual import build_manual
+
+    options = f"copy={getattr(copy, 'number', None)};holder={getattr(copy, 'holder', None)};" \
+              f"manual={manual}"
+    digest = inputs_digest([flows_dir, templates], options)
+    stamp = out / STAMP
+    if stamp.exists() and stamp.read_text() == digest:
+        return BuildResult([], 0, True)
+    workers = workers or min(2, os.cpu_count() or 1)
+    files: list[tuple[Path, bytes]] = []
+    charts: dict[str, Chart] = {}
+    pngs: dict[str, list[bytes]] = {}
+    for flow, (chart_outputs, chart) in _charts(list(library.flows), workers, progress):
+        charts[flow.code] = chart
+        pngs[flow.code] = [data for name, data in chart_outputs if name.endswith(".png")]
+        files += [(out / "diagrams" / name, data) for name, data in chart_outputs]
+    if manual:
+        files += [(out / name, data) for name, data in
+                  build_manual(library, templates, out, copy, charts, pngs)]
+    written, unchanged = [], 0
+    for path, data in files:
+        if path.exists() and path.read_bytes() == data:
+            unchanged += 1
+            continue
+        write_atomic(path, data)
+        written.append(path)
+    write_atomic(stamp, digest)
+    return BuildResult(written, unchanged, False)
 
 
 def build_diagrams(library: Library, out: Path, progress: Progress | None = None,
                    workers: int | None = None) -> list[Path]:
-    """Write the charts of every flow into ``out``; returns the paths written, in order."""
-    flows = list(library.flows)
-    workers = workers or min(2, os.cpu_count() or 1)
-    written: list[Path] = []
-    if workers > 1 and len(flows) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = pool.map(chart_files, flows, chunksize=2)
-            for done, (flow, files) in enumerate(zip(flows, results, strict=True), start=1):
-                written += _write(out, files)
-                if progress:
-                    progress(done, len(flows), flow.code)
-    else:
-        for done, flow in enumerate(flows, start=1):
-            written += _write(out, chart_files(flow))
-            if progress:
-                progress(done, len(flows), flow.code)
+    """Only the charts (bench and tests): every file, written."""
+    written = []
+    for _, (chart_outputs, _chart) in _charts(list(library.flows),
+                                              workers or min(2, os.cpu_count() or 1), progress):
+        for name, data in chart_outputs:
+            write_atomic(out / name, data)
+            written.append(out / name)
     return written
-
-
-def _write(out: Path, files: list[tuple[str, bytes]]) -> list[Path]:
-    paths = []
-    for name, data in files:
-        write_atomic(out / name, data)
-        paths.append(out / name)
-    return paths

@@ -1,0 +1,31 @@
+"""The controlled-document manual: one plan, two writers (DOCX and PDF), a generated history.
+
+    files = build_manual(library, templates, out, copy, charts, pngs)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..diagram import Chart
+from ..model import Library
+from .docx import render_manual_docx
+from .history import manifest_of, manifest_text, next_history, read_manifest
+from .pdf import render_manual_pdf
+from .plan import Copy, Plan, make_plan, watermark
+
+__all__ = ["Copy", "Plan", "build_manual", "make_plan", "render_manual_docx", "render_manual_pdf",
+           "watermark"]
+
+
+def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None,
+                 charts: dict[str, Chart] | None = None,
+                 pngs: dict[str, list[bytes]] | None = None) -> list[tuple[str, bytes]]:
+    """``manual.pdf``, ``manual.docx`` and the ``manifest.json`` the next build compares with."""
+    current = manifest_of(library)
+    history = next_history(read_manifest(out), current)
+    plan = make_plan(library, templates, copy or Copy(), history, charts)
+    pdf, pages = render_manual_pdf(plan)
+    docx = render_manual_docx(plan, pages, pngs)
+    return [("manual.pdf", pdf), ("manual.docx", docx),
+            ("manifest.json", manifest_text(current, history).encode("utf-8"))]

@@ -1,0 +1,413 @@
+"""The manual as DOCX (python-docx), from the same plan as the PDF.
+
+Word, WPS and LibreOffice fall back to a Latin font for Chinese unless the East Asian font is
+named on every style and run (``w:rFonts/@w:eastAsia``) and the theme fonts are removed, so
+both are done everywhere. Charts go in as 200 dpi PNGs whose pHYs makes them come in at their
+true size. Fields (PAGE, NUMPAGES, TOC) carry cached results, taken from the PDF's pagination,
+which follows the same page structure. The zip is rewritten with fixed entry times and core
+properties, so the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from xml.sax.saxutils import escape
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import qn
+from docx.shared import Pt, RGBColor
+
+from ..diagram import A4, render_png
+from .pdf import MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X
+from .plan import Plan, Section
+
+SONG = "宋体"
+HEI = "黑体"
+LATIN = "Times New Roman"
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _fonts(rpr_parent, east_asia: str) -> None:
+    """Name the fonts on a run or style, East Asian included, and drop theme overrides."""
+    rpr = rpr_parent.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    fonts.set(qn("w:ascii"), LATIN)
+    fonts.set(qn("w:hAnsi"), LATIN)
+    fonts.set(qn("w:eastAsia"), east_asia)
+    fonts.set(qn("w:cs"), LATIN)
+
+
+def _run(paragraph, text: str, size: float = 10.5, font: str = SONG, color: str | None = None):
+    run = paragraph.add_run(text)
+    run.font.size = Pt(size)
+    _fonts(run._r, font)
+    if color:
+        run.font.color.rgb = RGBColor.from_string(color)
+    return run
+
+
+def _para(container, text: str = "", size: float = 10.5, font: str = SONG, align=None,
+          indent: bool = False, after: float = 4):
+    p = container.add_paragraph()
+    if align is not None:
+        p.alignment = align
+    fmt = p.paragraph_format
+    fmt.space_after = Pt(after)
+    fmt.space_before = Pt(0)
+    if indent:
+        fmt.first_line_indent = Pt(size * 2)
+    if text:
+        _run(p, text, size, font)
+    return p
+
+
+def _field(paragraph, instruction: str, cached: str, size: float = 9) -> None:
+    """A complex field (PAGE, NUMPAGES …) with a cached result."""
+    def fld(kind: str):
+        r = paragraph.add_run()
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        r._r.append(el)
+        return r
+
+    fld("begin")
+    r = paragraph.add_run()
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    r._r.append(instr)
+    fld("separate")
+    _run(paragraph, cached, size)
+    fld("end")
+
+
+_WATERMARK = (
+    '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office">'
+    '<w:pict><v:shapetype id="_x0000_t136" coordsize="21600,21600" o:spt="136" adj="10800" '
+    'path="m@7,l@8,m@5,21600l@6,21600e"><v:path textpathok="t" o:connecttype="custom"/>'
+    '<v:textpath on="t" fitshape="t"/><o:lock v:ext="edit" text="t" shapetype="t"/></v:shapetype>'
+    '<v:shape id="PowerPlusWaterMarkObject{n}" o:spid="_x0000_s{spid}" type="#_x0000_t136" '
+    'style="position:absolute;margin-left:0;margin-top:0;width:{w}pt;height:{h}pt;rotation:315;'
+    'z-index:-251654144;mso-position-horizontal:center;mso-position-horizontal-relative:margin;'
+    'mso-position-vertical:center;mso-position-vertical-relative:margin" o:allowincell="f" '
+    'fillcolor="#b4b4b4" stroked="f"><v:fill opacity=".25"/>'
+    '<v:textpath style="font-family:&quot;{font}&quot;;font-size:1pt" string="{text}"/>'
+    "</v:shape></w:pict></w:r>")
+
+
+def _header(section, plan: Plan, code: str, watermark: str, n: int) -> None:
+    section.header.is_linked_to_previous = False
+    header = section.header
+    p = header.paragraphs[0]
+    p.text = ""
+    m = plan.manual
+    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    text = f"{m.company}　{m.title}　　文件编号：{m.document_number}　版本：{m.revision}"
+    if code:
+        text += f"　流程编码：{code}"
+    _run(p, text, 9)
+    _bottom_border(p)
+    width = 420 if len(watermark) > 4 else 320
+    p._p.append(parse_xml(_WATERMARK.format(n=n, spid=2049 + n, w=width, h=width / len(watermark),
+                                            font=SONG, text=escape(watermark))))
+
+
+def _footer(section) -> None:
+    p = section.footer.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(p, "第 ", 9)
+    _field(p, "PAGE", "1")
+    _run(p, " 页 共 ", 9)
+    _field(p, "NUMPAGES", "1")
+    _run(p, " 页", 9)
+
+
+def _bottom_border(paragraph) -> None:
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for k, v in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "555555")):
+        bottom.set(qn(k), v)
+    borders.append(bottom)
+    ppr.append(borders)
+
+
+def _page_setup(section, orientation: str) -> None:
+    w, h = (A4 if orientation == "portrait" else (A4[1], A4[0]))
+    section.orientation = WD_ORIENT.PORTRAIT if orientation == "portrait" else WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Pt(w), Pt(h)
+    section.left_margin = section.right_margin = Pt(MARGIN_X)
+    section.top_margin, section.bottom_margin = Pt(MARGIN_TOP), Pt(MARGIN_BOTTOM)
+    section.header_distance, section.footer_distance = Pt(18), Pt(14)
+
+
+def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,),
+           merge_rest: tuple[int, ...] = (), center: bool = False):
+    table = document.add_table(rows=len(rows), cols=len(widths))
+    table.style = document.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for c, w in enumerate(widths):  # LibreOffice reads the grid, Word the cells: set both
+        table.columns[c].width = Pt(w)
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            cell = table.cell(r, c)
+            cell.width = Pt(widths[c])
+            if r in merge_rest and c > 1:
+                continue  # merged into the cell before: leave it empty
+            p = cell.paragraphs[0]
+            p.paragraph_format.space_after = Pt(0)
+            if center or c in header_cols:
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            for i, line in enumerate(text.split("\n")):
+                if i:
+                    p = cell.add_paragraph()
+                    p.paragraph_format.space_after = Pt(0)
+                _run(p, line, 10, HEI if c in header_cols else SONG)
+            if c in header_cols:
+                shade = OxmlElement("w:shd")
+                shade.set(qn("w:val"), "clear")
+                shade.set(qn("w:fill"), "EEF1F5")
+                cell._tc.get_or_add_tcPr().append(shade)
+        if r in merge_rest:
+            merged = table.cell(r, 1).merge(table.cell(r, len(widths) - 1))
+            for extra in merged.paragraphs[1:]:  # the merged cells' empty paragraphs
+                if not extra.text:
+                    extra._p.getparent().remove(extra._p)
+    return table
+
+
+def _signoff_rows(signoff, content_hash: str | None) -> list[list[str]]:
+    names, dates = [], []
+    for _, _, entry in signoff.entries():
+        valid = entry is not None and (content_hash is None or entry.hash == content_hash)
+        names.append(entry.by if valid else "")
+        dates.append(entry.on.isoformat() if valid else "")
+    return [["编制人员", names[0], "审核人员", names[1], "批准人员", names[2]],
+            ["编制日期", dates[0], "审核日期", dates[1], "批准日期", dates[2]]]
+
+
+def _styles(document) -> None:
+    styles = document.styles
+    for name, font, size in (("Normal", SONG, 10.5), ("Heading 1", HEI, 16), ("Title", HEI, 26),
+                             ("Table Grid", SONG, 10)):
+        style = styles[name]
+        _fonts(style.element, font)
+        if size:
+            style.font.size = Pt(size)
+        if name != "Table Grid":
+            style.font.color.rgb = RGBColor(0x1A, 0x1A, 0x1A)
+    # every other style too: the template's headings, captions … name theme fonts otherwise
+    for fonts in document.styles.element.iter(qn("w:rFonts")):
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            fonts.attrib.pop(qn(attr), None)
+        fonts.set(qn("w:eastAsia"), fonts.get(qn("w:eastAsia")) or SONG)
+        fonts.set(qn("w:ascii"), fonts.get(qn("w:ascii")) or LATIN)
+        fonts.set(qn("w:hAnsi"), fonts.get(qn("w:hAnsi")) or LATIN)
+    heading = styles["Heading 1"]
+    heading.font.bold = False
+    heading.paragraph_format.space_before = Pt(0)
+    heading.paragraph_format.space_after = Pt(10)
+    # the document default too: anything not styled still names the East Asian font
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    if defaults is not None:
+        rpr = defaults.find(qn("w:rPrDefault") + "/" + qn("w:rPr"))
+        if rpr is not None:
+            fonts = rpr.find(qn("w:rFonts"))
+            if fonts is None:
+                fonts = OxmlElement("w:rFonts")
+                rpr.insert(0, fonts)
+            for attr in list(fonts.attrib):
+                fonts.attrib.pop(attr)
+            for k, v in (("w:ascii", LATIN), ("w:hAnsi", LATIN), ("w:eastAsia", SONG),
+                         ("w:cs", LATIN)):
+                fonts.set(qn(k), v)
+
+
+def _heading(document, text: str):
+    p = document.add_paragraph(style="Heading 1")
+    _run(p, text, 16, HEI)
+    return p
+
+
+def _page_break(document) -> None:
+    p = document.add_paragraph()
+    p.add_run().add_break(WD_BREAK.PAGE)
+
+
+def render_manual_docx(plan: Plan, toc_pages: dict[str, int], charts_png: dict[str, list[bytes]]
+                       | None = None) -> bytes:
+    """The manual as DOCX bytes; ``toc_pages`` gives each entry's page (from the PDF)."""
+    m = plan.manual
+    document = Document()
+    _styles(document)
+    core = document.core_properties
+    stamp = dt.datetime.combine(m.issue_date, dt.time(0, 0))
+    core.title = f"{m.title}（{m.document_number}）"
+    core.author = core.last_modified_by = f"{m.company} {m.department}"
+    core.subject = f"受控文件 {m.document_number} 版本 {m.revision}"
+    core.keywords = f"{m.document_number} 流程管理 受控文件 {m.department}"
+    core.created = core.modified = stamp
+    core.revision = 1
+    core.comments = "flowdoc"
+    section = document.sections[0]
+    _page_setup(section, "portrait")
+    _header(section, plan, "", plan.watermark, 0)
+    _footer(section)
+    width = A4[0] - 2 * MARGIN_X
+
+    # cover
+    for _ in range(3):
+        _para(document)
+    _para(document, m.company, 14, HEI, WD_ALIGN_PARAGRAPH.CENTER)
+    _para(document, m.department, 14, HEI, WD_ALIGN_PARAGRAPH.CENTER, after=60)
+    _para(document, m.title, 26, HEI, WD_ALIGN_PARAGRAPH.CENTER, after=12)
+    if m.confidentiality:
+        _para(document, f"（{m.confidentiality}）", 14, SONG, WD_ALIGN_PARAGRAPH.CENTER, after=60)
+    rows = [["文件编号", m.document_number], ["版　　本", m.revision],
+            ["发布日期", m.issue_date.isoformat()], ["生效日期", m.effective_date.isoformat()],
+            ["受控状态", plan.stamp]]
+    if plan.copy.controlled:
+        rows += [["副本编号", f"第 {plan.copy.number} 号"], ["持有部门", plan.copy.holder or ""]]
+    _table(document, rows, [90, 220], center=True)
+    stamp_p = _para(document, "", 22, HEI, WD_ALIGN_PARAGRAPH.CENTER)
+    stamp_p.paragraph_format.space_before = Pt(40)
+    _run(stamp_p, f"【{plan.stamp}】", 22, HEI, "C0272D")
+    _page_break(document)
+
+    # document control, history, contents, preface
+    _heading(document, "文件控制页")
+    for text in plan.control:
+        _para(document, text, indent=True)
+    _para(document, "本手册审批记录", 10)
+    _table(document, _signoff_rows(m.signoff, None), [width / 6] * 6, header_cols=(0, 2, 4))
+    _page_break(document)
+    _heading(document, "修订记录")
+    _table(document, [["版本", "日期", "修订内容"]] + [
+        [r.revision, r.date, "\n".join(r.changes)] for r in plan.history], [50, 80, width - 130],
+        header_cols=(), center=False)
+    _page_break(document)
+    _heading(document, "目　录")
+    _toc(document, plan, toc_pages)
+    _page_break(document)
+    _heading(document, "序　章")
+    for text in plan.preface:
+        _para(document, text, indent=True)
+
+    for n, sec in enumerate(plan.sections, start=1):
+        _flow_section(document, plan, sec, n, (charts_png or {}).get(sec.flow.code))
+    # Word and WPS refresh the contents and page fields on opening; the cached page numbers
+    # (the PDF's) stand until then
+    settings = document.settings.element
+    update = OxmlElement("w:updateFields")
+    update.set(qn("w:val"), "true")
+    settings.append(update)
+    return _reproducible(document)
+
+
+def _toc(document, plan: Plan, pages: dict[str, int]) -> None:
+    entries = [("封面", "cover"), ("文件控制页", "control"), ("修订记录", "history"),
+               ("目录", "toc"), ("序章", "preface")]
+    entries += [(f"{s.flow.code}　{s.flow.name}", s.flow.code) for s in plan.sections]
+    first = True
+    for title, key in entries:
+        p = document.add_paragraph()
+        p.paragraph_format.space_after = Pt(2)
+        tabs = p.paragraph_format.tab_stops
+        tabs.add_tab_stop(Pt(A4[0] - 2 * MARGIN_X), alignment=2, leader=1)  # right, dots
+        if first:  # the field starts before the first entry and ends after the last
+            _field_begin(p, 'TOC \\o "1-1" \\h \\z')
+            first = False
+        _run(p, f"{title}\t{pages.get(key, '')}", 10.5)
+    end = document.paragraphs[-1]
+    r = end.add_run()
+    el = OxmlElement("w:fldChar")
+    el.set(qn("w:fldCharType"), "end")
+    r._r.append(el)
+
+
+def _field_begin(paragraph, instruction: str) -> None:
+    r = paragraph.add_run()
+    el = OxmlElement("w:fldChar")
+    el.set(qn("w:fldCharType"), "begin")
+    r._r.append(el)
+    r = paragraph.add_run()
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    r._r.append(instr)
+    r = paragraph.add_run()
+    el = OxmlElement("w:fldChar")
+    el.set(qn("w:fldCharType"), "separate")
+    r._r.append(el)
+
+
+def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] | None) -> None:
+    f = sec.flow
+    orientation = sec.charts.orientation
+    section = document.add_section(WD_SECTION.NEW_PAGE)
+    _page_setup(section, orientation)
+    _header(section, plan, f.code, sec.watermark, n)
+    width = (A4[0] if orientation == "portrait" else A4[1]) - 2 * MARGIN_X
+    col = width / 6
+    heading = _heading(document, f"{f.code}　{f.name}")
+    heading.paragraph_format.space_after = Pt(6)
+    rows = [["流程名称", f.name, "流程编码", f.code, "受控状态", sec.status],
+            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
+            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "", ""]]
+    _table(document, rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
+           header_cols=(0,), merge_rest=(2,))
+    _para(document, "管理行为" + (f"（共 {len(sec.charts.pages)} 页）"
+                                  if len(sec.charts.pages) > 1 else ""), 10, HEI, after=2)
+    images = pngs or [render_png(sec.charts, i) for i in range(1, len(sec.charts.pages) + 1)]
+    for i, png in enumerate(images):
+        p = document.add_paragraph()
+        p.paragraph_format.space_after = Pt(0)
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        p.add_run().add_picture(io.BytesIO(png))  # true size, from the PNG's pHYs
+        if i < len(images) - 1:
+            p.add_run().add_break(WD_BREAK.PAGE)
+    _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6, merge_rest=(0,))
+    _para(document, "", 4, after=4)
+    _table(document, _signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))
+
+
+def _reproducible(document) -> bytes:
+    raw = io.BytesIO()
+    document.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename == "docProps/thumbnail.jpeg":
+                continue  # the template's picture of some other document
+            data = src.read(info.filename)
+            if info.filename == "_rels/.rels":
+                data = _drop_thumbnail_rel(data)
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, data)
+    return out.getvalue()
+
+
+def _drop_thumbnail_rel(data: bytes) -> bytes:
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    for rel in list(root):
+        if rel.get("Target", "").endswith("thumbnail.jpeg"):
+            root.remove(rel)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

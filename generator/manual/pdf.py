@@ -1,0 +1,346 @@
+"""The manual as PDF (reportlab platypus): no LibreOffice at run time, every font embedded.
+
+Text is set by :class:`Lines`, which breaks with flowdoc's own 禁则 (the same code as the
+charts), and charts are drawn as vectors by the chart writer itself, at their true size on a
+page of the orientation they were laid out for. Every page gets the header (document number,
+revision, the flow code of its section), the footer 第 X 页 共 Y 页 and the watermark of its
+status; the outline has one entry per flow.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from reportlab.lib.colors import Color, HexColor
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    NextPageTemplate,
+    PageBreak,
+    PageTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.tableofcontents import TableOfContents
+
+from .. import fonts
+from ..diagram import A4, DEFAULT_STYLE, draw_page
+from ..diagram.geometry import Page
+from ..typography import wrap
+from .plan import Plan, Section
+
+MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
+MARGIN_TOP = 50.0
+MARGIN_BOTTOM = DEFAULT_STYLE.margin + DEFAULT_STYLE.title_band - (MARGIN_TOP - DEFAULT_STYLE.margin)
+INK = HexColor("#1a1a1a")
+RULE = HexColor("#555555")
+RED = HexColor("#c0272d")
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    size: float = 10.5
+    leading: float = 17.0
+    align: str = "left"  # left | center
+    color: Color = INK
+    space_after: float = 0.0
+
+
+BODY = TextStyle(space_after=6)
+CELL = TextStyle(size=10, leading=14)
+CELL_C = TextStyle(size=10, leading=14, align="center")
+H1 = TextStyle(size=16, leading=24, space_after=10)
+TITLE = TextStyle(size=26, leading=36, align="center")
+SUB = TextStyle(size=14, leading=22, align="center")
+
+
+class Lines(Flowable):
+    """A paragraph of Chinese text broken with 禁则 at whatever width it is given."""
+
+    def __init__(self, text: str, style: TextStyle = BODY, indent_first: bool = False) -> None:
+        super().__init__()
+        self.text = text
+        self.style = style
+        self.indent = 2 * style.size if indent_first else 0.0
+        self.lines: list[str] = []
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = avail_width
+        # the first-line indent (two characters, as Chinese prose is set) is a prefix to wrap
+        pad = "\u3000\u3000" if self.indent else ""
+        self.lines = wrap(pad + self.text, avail_width, self.style.size, fonts.text_width)
+        self.height = len(self.lines) * self.style.leading + self.style.space_after
+        return self.width, self.height
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFont(fonts.register(), self.style.size)
+        c.setFillColor(self.style.color)
+        y = self.height - self.style.space_after
+        for line in self.lines:
+            y -= self.style.leading
+            baseline = y + (self.style.leading - self.style.size) / 2 + self.style.size * 0.12
+            if self.style.align == "center":
+                c.drawCentredString(self.width / 2, baseline, line)
+            else:
+                c.drawString(0, baseline, line)
+
+
+class ChartPage(Flowable):
+    """One page of a swimlane chart, drawn as vectors at its true size."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__()
+        self.page = page
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.page.width, self.page.height
+
+    def draw(self) -> None:
+        draw_page(self.canv, self.page, 0, self.page.height)
+
+
+class Marker(Flowable):
+    """Zero-size: starts a section (its header code and watermark), a bookmark and a TOC entry."""
+
+    def __init__(self, code: str, watermark: str, title: str | None = None, key: str | None = None,
+                 level: int = 0) -> None:
+        super().__init__()
+        self.code, self.watermark, self.title, self.key, self.level = code, watermark, title, key, level
+        self.width = self.height = 0
+
+    def wrap(self, *_: float) -> tuple[float, float]:
+        return 0, 0
+
+    def draw(self) -> None:
+        doc = self.canv._doctemplate
+        doc.section_code, doc.section_watermark = self.code, self.watermark
+        if self.key:
+            self.canv.bookmarkPage(self.key)
+            self.canv.addOutlineEntry(self.title, self.key, level=self.level, closed=True)
+
+
+class ManualDoc(BaseDocTemplate):
+    def __init__(self, out, plan: Plan, total: int | None) -> None:
+        font = fonts.register()
+        super().__init__(
+            out, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
+            bottomMargin=MARGIN_BOTTOM, title=f"{plan.manual.title}（{plan.manual.document_number}）",
+            author=f"{plan.manual.company} {plan.manual.department}",
+            subject=f"受控文件 {plan.manual.document_number} 版本 {plan.manual.revision}",
+            keywords=[plan.manual.document_number, "流程管理", "受控文件",
+                      *(s.flow.code for s in plan.sections)],
+            creator="flowdoc", producer="flowdoc", invariant=1, initialFontName=font,
+            pageCompression=1, displayDocTitle=1, lang="zh-CN")
+        self.plan = plan
+        self.total = total
+        self.pages = 0
+        self.entry_pages: dict[str, int] = {}
+        self.section_code = ""
+        self.section_watermark = plan.watermark
+        portrait = Frame(MARGIN_X, MARGIN_BOTTOM, A4[0] - 2 * MARGIN_X,
+                         A4[1] - MARGIN_TOP - MARGIN_BOTTOM, 0, 0, 0, 0, id="p")
+        landscape = Frame(MARGIN_X, MARGIN_BOTTOM, A4[1] - 2 * MARGIN_X,
+                          A4[0] - MARGIN_TOP - MARGIN_BOTTOM, 0, 0, 0, 0, id="l")
+        self.addPageTemplates([
+            PageTemplate("portrait", [portrait], onPageEnd=self.decorate, pagesize=A4),
+            PageTemplate("landscape", [landscape], onPageEnd=self.decorate,
+                         pagesize=(A4[1], A4[0])),
+        ])
+
+    def afterFlowable(self, flowable: Flowable) -> None:
+        if isinstance(flowable, Marker) and flowable.key and flowable.level == 0:
+            self.notify("TOCEntry", (0, flowable.title, self.page, flowable.key))
+            self.entry_pages[flowable.key] = self.page
+
+    def decorate(self, canvas, doc) -> None:
+        """Header, footer and watermark, drawn after the page's content."""
+        w, h = canvas._pagesize
+        font = fonts.register()
+        m = self.plan.manual
+        canvas.saveState()
+        canvas.setFont(font, 9)
+        canvas.setFillColor(INK)
+        canvas.drawString(MARGIN_X, h - 30, f"{m.company}　{m.title}")
+        right = f"文件编号：{m.document_number}　版本：{m.revision}"
+        if self.section_code:
+            right += f"　流程编码：{self.section_code}"
+        canvas.drawRightString(w - MARGIN_X, h - 30, right)
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.6)
+        canvas.line(MARGIN_X, h - 36, w - MARGIN_X, h - 36)
+        total = self.total if self.total else "?"
+        canvas.drawCentredString(w / 2, 22, f"第 {doc.page} 页 共 {total} 页")
+        canvas.setFillColor(Color(0.55, 0.55, 0.55, alpha=0.16))
+        canvas.translate(w / 2, h / 2)
+        canvas.rotate(35)
+        size = 64 if len(self.section_watermark) <= 4 else 48
+        canvas.setFont(font, size)
+        canvas.drawCentredString(0, -size / 3, self.section_watermark)
+        canvas.restoreState()
+        self.pages = doc.page
+
+
+def _table(rows, widths, spans=(), header_cols=(0,), align_center=False) -> Table:
+    style = [
+        ("FONT", (0, 0), (-1, -1), fonts.register(), 10),  # else the table names Helvetica
+        ("GRID", (0, 0), (-1, -1), 0.6, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4), ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    for col in header_cols:
+        style.append(("BACKGROUND", (col, 0), (col, -1), HexColor("#eef1f5")))
+    style += [("SPAN", a, b) for a, b in spans]
+    cells = [[Lines(c, CELL_C if align_center else CELL) if isinstance(c, str) else c for c in row]
+             for row in rows]
+    return Table(cells, colWidths=widths, style=TableStyle(style))
+
+
+def _cover(plan: Plan) -> list[Flowable]:
+    m = plan.manual
+    story: list[Flowable] = [Marker("", plan.watermark, "封面", "cover", 0), Spacer(1, 60),
+                             Lines(f"{m.company}", SUB), Lines(m.department, SUB), Spacer(1, 70),
+                             Lines(m.title, TITLE), Spacer(1, 16)]
+    if m.confidentiality:
+        story.append(Lines(f"（{m.confidentiality}）", SUB))
+    story.append(Spacer(1, 70))
+    rows = [["文件编号", m.document_number], ["版　　本", m.revision],
+            ["发布日期", m.issue_date.isoformat()], ["生效日期", m.effective_date.isoformat()],
+            ["受控状态", "受控" if plan.copy.controlled else "非受控"]]
+    if plan.copy.controlled:
+        rows += [["副本编号", f"第 {plan.copy.number} 号"], ["持有部门", plan.copy.holder or ""]]
+    story.append(_table(rows, [90, 220], align_center=True))
+    story += [Spacer(1, 40), Stamp(plan.stamp), PageBreak()]
+    return story
+
+
+class Stamp(Flowable):
+    """The 受控/非受控 stamp of the cover: red text in a red frame."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.avail = avail_width
+        return avail_width, 50
+
+    def draw(self) -> None:
+        c = self.canv
+        w = fonts.text_width(self.text, 22) + 30
+        x = (self.avail - w) / 2
+        c.setStrokeColor(RED)
+        c.setLineWidth(2)
+        c.rect(x, 4, w, 40)
+        c.setFillColor(RED)
+        c.setFont(fonts.register(), 22)
+        c.drawCentredString(self.avail / 2, 16, self.text)
+
+
+def _signoff_rows(signoff, content_hash: str | None) -> list[list[str]]:
+    names, dates = [], []
+    for _, _, entry in signoff.entries():
+        valid = entry is not None and (content_hash is None or entry.hash == content_hash)
+        names.append(entry.by if valid else "")
+        dates.append(entry.on.isoformat() if valid else "")
+    return [["编制人员", names[0], "审核人员", names[1], "批准人员", names[2]],
+            ["编制日期", dates[0], "审核日期", dates[1], "批准日期", dates[2]]]
+
+
+def _front(plan: Plan, width: float) -> list[Flowable]:
+    m = plan.manual
+    story: list[Flowable] = [Marker("", plan.watermark, "文件控制页", "control", 0),
+                             Lines("文件控制页", H1)]
+    story += [Lines(p, BODY, indent_first=True) for p in plan.control]
+    story += [Spacer(1, 10), Lines("本手册审批记录", CELL)]
+    cols = [width / 6] * 6
+    story.append(_table(_signoff_rows(m.signoff, None), cols, header_cols=(0, 2, 4)))
+    story += [PageBreak(), Marker("", plan.watermark, "修订记录", "history", 0),
+              Lines("修订记录", H1)]
+    rows = [["版本", "日期", "修订内容"]]
+    for rev in plan.history:
+        rows.append([rev.revision, rev.date, "\n".join(rev.changes)])
+    story.append(_history_table(rows, width))
+    toc = TableOfContents(dotsMinLevel=0)
+    from reportlab.lib.styles import ParagraphStyle
+
+    toc.levelStyles = [ParagraphStyle("toc0", fontName=fonts.register(), fontSize=10.5,
+                                      leading=16, leftIndent=0, firstLineIndent=0)]
+    toc.tableStyle = TableStyle([("FONT", (0, 0), (-1, -1), fonts.register(), 10.5),
+                                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+    story += [PageBreak(), Marker("", plan.watermark, "目录", "toc", 0), Lines("目　录", H1), toc,
+              PageBreak(), Marker("", plan.watermark, "序章", "preface", 0), Lines("序　章", H1)]
+    story += [Lines(p, BODY, indent_first=True) for p in plan.preface]
+    return story
+
+
+def _history_table(rows, width: float) -> Table:
+    cells = []
+    for i, (a, b, c) in enumerate(rows):
+        style = CELL_C if i == 0 else CELL
+        changes = [Lines(line, style) for line in c.split("\n")] if i else [Lines(c, CELL_C)]
+        cells.append([Lines(a, CELL_C), Lines(b, CELL_C), changes])
+    table = Table(cells, colWidths=[50, 80, width - 130], repeatRows=1)
+    table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), fonts.register(), 10),
+                               ("GRID", (0, 0), (-1, -1), 0.6, RULE),
+                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                               ("BACKGROUND", (0, 0), (-1, 0), HexColor("#eef1f5"))]))
+    return table
+
+
+def _section(section: Section, width: float) -> list[Flowable]:
+    f = section.flow
+    story: list[Flowable] = [Marker(f.code, section.watermark, f"{f.code}　{f.name}", f.code, 0)]
+    col = width / 6
+    rows = [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
+            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
+            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "", ""]]
+    story.append(_table(rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
+                        spans=[((1, 2), (5, 2))], header_cols=(0,)))
+    n = len(section.charts.pages)
+    story += [Spacer(1, 6), Lines("管理行为" + (f"（共 {n} 页）" if n > 1 else ""), CELL),
+              Spacer(1, 4)]
+    for page in section.charts.pages:
+        story.append(ChartPage(page))
+    notes = f.notes or "无"
+    story += [Spacer(1, 8),
+              _table([["相关说明", notes, "", "", "", ""]], [col] * 6, spans=[((1, 0), (5, 0))]),
+              Spacer(1, 6),
+              _table(_signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
+    return story
+
+
+def _story(plan: Plan) -> list[Flowable]:
+    width = A4[0] - 2 * MARGIN_X
+    story = _cover(plan) + _front(plan, width)
+    current = "portrait"
+    for section in plan.sections:
+        orientation = section.charts.orientation
+        if orientation != current:
+            story.append(NextPageTemplate(orientation))
+            current = orientation
+        story.append(PageBreak())
+        w = width if orientation == "portrait" else A4[1] - 2 * MARGIN_X
+        story += _section(section, w)
+    return story
+
+
+def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
+    """The manual as PDF bytes, and the page of every contents entry (for the DOCX).
+
+    Built until the page total in the footers and the contents agree with the pagination."""
+    total = None
+    for _ in range(4):
+        out = io.BytesIO()
+        doc = ManualDoc(out, plan, total)
+        doc.multiBuild(_story(plan))
+        if doc.pages == total:
+            return out.getvalue(), dict(doc.entry_pages)
+        total = doc.pages
+    raise RuntimeError("the page count of the manual does not settle")  # pragma: no cover

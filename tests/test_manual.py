@@ -1,0 +1,210 @@
+"""The published manual: PDF and DOCX from one plan, read back by real clients.
+
+pypdf and poppler read the PDF; LibreOffice opens the DOCX and converts it; both must carry
+every flow, the header, footer and watermark of every page, and come out byte-identical from
+the same input.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import FLOWS, ROOT
+from lxml import etree
+from pypdf import PdfReader
+
+from generator.check import check_paths
+
+LIBRARY = check_paths([FLOWS], base=ROOT).library
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def flowdoc(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("build")
+    proc = flowdoc(["build", "--out", str(out), "--copy", "3", "--holder", "仓储物流中心"])
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def pages_of(pdf: Path) -> list[str]:
+    """Each page's text in content order with all white space removed: the rotated watermark
+    comes out a character a line, and Chinese has no spaces to lose."""
+    out = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    return [re.sub(r"\s+", "", page) for page in out.split("\f")[:-1]]
+
+
+@pytest.fixture(scope="module")
+def pdf_text(built) -> list[str]:
+    return pages_of(built / "manual.pdf")
+
+
+def test_pdf_has_a_bookmark_per_flow_metadata_and_a4_pages(built):
+    reader = PdfReader(built / "manual.pdf")
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    for flow in LIBRARY.flows:
+        assert sum(1 for t in titles if t.startswith(flow.code + "　")) == 1, flow.code
+    meta = reader.metadata
+    assert meta.title.startswith("电子商务部内部流程管理化") and "YYK-EC-QM-001" in meta.title
+    assert meta.author and meta.subject and meta["/Keywords"]
+    for page in reader.pages:
+        size = sorted((round(float(page.mediabox.width)), round(float(page.mediabox.height))))
+        assert size == [595, 842]
+
+
+def test_every_pdf_font_is_embedded(built):
+    out = subprocess.run(["pdffonts", str(built / "manual.pdf")], capture_output=True, text=True,
+                         check=True).stdout.splitlines()[2:]
+    assert out
+    for line in out:
+        assert line.split()[-5] == "yes", line  # the emb column
+
+
+def test_every_page_has_header_footer_and_watermark(pdf_text):
+    total = len(pdf_text)
+    for number, text in enumerate(pdf_text, start=1):
+        assert "文件编号：YYK-EC-QM-001" in text and "版本：A/0" in text
+        assert f"第{number}页共{total}页" in text
+        assert any(mark in text for mark in ("受控文件第3号", "草稿", "非受控文件仅供参考", "作废"))
+
+
+def test_each_flow_section_names_its_code_and_prints_its_status(pdf_text):
+    for flow in LIBRARY.flows:
+        pages = [t for t in pdf_text if f"流程编码：{flow.code}" in t]
+        assert pages, flow.code
+        first = pages[0]
+        assert flow.name in first
+        mark = "受控文件第3号" if flow.effective_status == "受控" else "草稿"
+        assert all(mark in t for t in pages), flow.code
+
+
+def test_cover_and_front_matter(pdf_text, built):
+    cover = pdf_text[0]
+    for text in ("友益康健康科技有限公司", "电子商务部内部流程管理化", "YYK-EC-QM-001", "2026-12-01",
+                 "第3号", "仓储物流中心", "受控状态受控"):
+        assert text in cover, text
+    front = "".join(pdf_text[1:6])
+    for text in ("文件控制页", "修订记录", "目录", "序章", "初版发布", "电子商务平台"):
+        assert text in front, text
+    number = next(i for i, t in enumerate(pdf_text, start=1) if t.startswith("目录"))
+    contents = subprocess.run(["pdftotext", "-layout", "-f", str(number), "-l", str(number),
+                               str(built / "manual.pdf"), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    for flow in LIBRARY.flows:  # every flow, with the page its section starts on
+        start = next(i for i, t in enumerate(pdf_text, start=1) if f"流程编码：{flow.code}" in t)
+        entry = re.escape(flow.code) + r"\s+" + re.escape(flow.name) + r"\s*(?:\.\s*)+" + str(start) + "$"
+        assert re.search(entry, contents, re.M), flow.code
+
+
+def test_docx_names_the_east_asian_font_everywhere(built):
+    with zipfile.ZipFile(built / "manual.docx") as z:
+        document = etree.fromstring(z.read("word/document.xml"))
+        styles = etree.fromstring(z.read("word/styles.xml"))
+        names = z.namelist()
+    assert "docProps/thumbnail.jpeg" not in names
+    runs = [r for r in document.iter(f"{W}r") if r.find(f"{W}t") is not None]
+    assert len(runs) > 200
+    for run in runs:
+        fonts = run.find(f"{W}rPr/{W}rFonts")
+        assert fonts is not None and fonts.get(f"{W}eastAsia") in ("宋体", "黑体")
+    for fonts in styles.iter(f"{W}rFonts"):
+        assert fonts.get(f"{W}eastAsiaTheme") is None
+    default = styles.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr/{W}rFonts")
+    assert default.get(f"{W}eastAsia") == "宋体"
+
+
+def test_docx_charts_come_in_at_true_size(built):
+    import docx
+
+    document = docx.Document(str(built / "manual.docx"))
+    from generator.diagram import layout
+
+    sizes = sorted((s.width.pt, s.height.pt) for s in document.inline_shapes)
+    charts = sorted((p.width, p.height) for f in LIBRARY.flows for p in layout(f).pages)
+    assert len(sizes) == len(charts)
+    for (w1, h1), (w2, h2) in zip(sizes, charts, strict=True):
+        assert abs(w1 - w2) < 0.6 and abs(h1 - h2) < 0.6
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
+def test_libreoffice_opens_the_docx_and_prints_every_flow(built, tmp_path):
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(built / "manual.docx")], capture_output=True, timeout=300, check=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    text = subprocess.run(["pdftotext", str(tmp_path / "manual.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    compact = text.replace(" ", "")
+    for flow in LIBRARY.flows:
+        assert flow.code in text and flow.name in compact, flow.code
+    pages = text.split("\f")[:-1]
+    assert "受控文件" in compact and all("文件编号：YYK-EC-QM-001" in p.replace(" ", "") for p in pages)
+    assert re.search(r"第\s*1\s*页\s*共\s*\d+\s*页", pages[0])
+
+
+def test_same_input_same_bytes_and_a_rebuild_writes_nothing(built, tmp_path):
+    proc = flowdoc(["build", "--out", str(tmp_path), "--copy", "3", "--holder", "仓储物流中心"])
+    assert proc.returncode == 0, proc.stderr
+    for name in ("manual.pdf", "manual.docx", "manifest.json", "diagrams/EC-HR-015.pdf",
+                 "diagrams/EC-HR-015.png", "diagrams/EC-HR-015.svg"):
+        assert (tmp_path / name).read_bytes() == (built / name).read_bytes(), name
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+    proc = flowdoc(["build", "--out", str(tmp_path), "--copy", "3", "--holder", "仓储物流中心"])
+    assert proc.returncode == 0 and "up to date" in proc.stdout
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+def test_uncontrolled_print_is_marked_for_reference_only(tmp_path):
+    proc = flowdoc(["build", "--out", str(tmp_path)])
+    assert proc.returncode == 0, proc.stderr
+    pages = pages_of(tmp_path / "manual.pdf")
+    assert "受控状态非受控" in pages[0] and "副本编号" not in pages[0]
+    assert "非受控文件仅供参考" in pages[1]
+
+
+def test_a_changed_flow_is_in_the_history_and_prints_as_draft(tmp_path):
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    out = tmp_path / "build"
+    assert flowdoc(["build", "--flows", str(flows), "--out", str(out)], tmp_path).returncode == 0
+    leave = flows / "15-leave.yaml"
+    leave.write_text(leave.read_text(encoding="utf-8").replace("text: 填写请假条", "text: 填写请假单"),
+                     encoding="utf-8")
+    (flows / "09-pay-system.yaml").unlink()
+    proc = flowdoc(["build", "--flows", str(flows), "--out", str(out)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" in proc.stderr  # the approval no longer matches the content
+    pages = pages_of(out / "manual.pdf")
+    history = next(p for p in pages if p.startswith("修订记录") or "修订记录版本" in p)
+    assert "修改步骤填写请假条→填写请假单" in history
+    assert "删除EC-HR-009" in history
+    leave = [p for p in pages if "流程编码：EC-HR-015" in p]
+    assert leave and all("草稿" in p and "受控文件" not in p for p in leave)
+    assert "受控状态草稿" in leave[0]
+
+
+def test_missing_template_is_one_line_and_writes_nothing(tmp_path):
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    (tmp_path / "templates").mkdir()
+    proc = flowdoc(["build", "--flows", str(flows), "--out", str(tmp_path / "out")], tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].endswith("preface.j2: template not found")
+    assert not (tmp_path / "out").exists()
+
+
+def test_copy_needs_a_holder():
+    proc = flowdoc(["build", "--copy", "2"])
+    assert proc.returncode == 2 and "--holder" in proc.stderr
