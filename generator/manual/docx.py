@@ -65,6 +65,7 @@ def _para(container, text: str = "", size: float = 10.5, font: str = SONG, align
     fmt = p.paragraph_format
     fmt.space_after = Pt(after)
     fmt.space_before = Pt(0)
+    fmt.line_spacing = Pt(max(size * 1.5, 4))
     if indent:
         fmt.first_line_indent = Pt(size * 2)
     if text:
@@ -169,12 +170,14 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
                 continue  # merged into the cell before: leave it empty
             p = cell.paragraphs[0]
             p.paragraph_format.space_after = Pt(0)
+            p.paragraph_format.line_spacing = Pt(14)  # as the PDF's cells: same page breaks
             if center or c in header_cols:
                 p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             for i, line in enumerate(text.split("\n")):
                 if i:
                     p = cell.add_paragraph()
                     p.paragraph_format.space_after = Pt(0)
+                    p.paragraph_format.line_spacing = Pt(14)
                 _run(p, line, 10, HEI if c in header_cols else SONG)
             if c in header_cols:
                 shade = OxmlElement("w:shd")
@@ -362,13 +365,25 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
     _header(section, plan, f.code, sec.watermark, n)
     width = (A4[0] if orientation == "portrait" else A4[1]) - 2 * MARGIN_X
     col = width / 6
-    heading = _heading(document, f"{f.code}　{f.name}")
-    heading.paragraph_format.space_after = Pt(6)
+    heading = document.add_paragraph(style="Heading 1")  # for the navigation pane and TOC
+    _run(heading, f"{f.code}　{f.name}", 11, HEI)
+    heading.paragraph_format.space_after = Pt(2)
     rows = [["流程名称", f.name, "流程编码", f.code, "受控状态", sec.status],
             ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
             ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "", ""]]
     _table(document, rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
            header_cols=(0,), merge_rest=(2,))
+    def tail() -> None:
+        _para(document, "", 4, after=4)
+        _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6,
+               merge_rest=(0,))
+        _para(document, "", 4, after=4)
+        _table(document, _signoff_rows(f.signoff, f.content_hash), [col] * 6,
+               header_cols=(0, 2, 4))
+
+    if not sec.chart_below_header:  # as the PDF: the first page is the section's cover sheet
+        tail()
+        _page_break(document)
     _para(document, "管理行为" + (f"（共 {len(sec.charts.pages)} 页）"
                                   if len(sec.charts.pages) > 1 else ""), 10, HEI, after=2)
     images = pngs or [render_png(sec.charts, i) for i in range(1, len(sec.charts.pages) + 1)]
@@ -379,9 +394,8 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
         p.add_run().add_picture(io.BytesIO(png))  # true size, from the PNG's pHYs
         if i < len(images) - 1:
             p.add_run().add_break(WD_BREAK.PAGE)
-    _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6, merge_rest=(0,))
-    _para(document, "", 4, after=4)
-    _table(document, _signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))
+    if sec.chart_below_header:
+        tail()
 
 
 def _reproducible(document) -> bytes:

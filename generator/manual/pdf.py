@@ -304,16 +304,18 @@ def _section(section: Section, width: float) -> list[Flowable]:
     story.append(_table(rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
                         spans=[((1, 2), (5, 2))], header_cols=(0,)))
     n = len(section.charts.pages)
-    story += [Spacer(1, 6), Lines("管理行为" + (f"（共 {n} 页）" if n > 1 else ""), CELL),
-              Spacer(1, 4)]
-    for page in section.charts.pages:
-        story.append(ChartPage(page))
+    chart: list[Flowable] = [Spacer(1, 6),
+                             Lines("管理行为" + (f"（共 {n} 页）" if n > 1 else ""), CELL),
+                             Spacer(1, 4), *(ChartPage(page) for page in section.charts.pages)]
     notes = f.notes or "无"
-    story += [Spacer(1, 8),
-              _table([["相关说明", notes, "", "", "", ""]], [col] * 6, spans=[((1, 0), (5, 0))]),
-              Spacer(1, 6),
-              _table(_signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
-    return story
+    tail: list[Flowable] = [
+        Spacer(1, 8),
+        _table([["相关说明", notes, "", "", "", ""]], [col] * 6, spans=[((1, 0), (5, 0))]),
+        Spacer(1, 6),
+        _table(_signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
+    if section.chart_below_header:
+        return story + chart + tail
+    return story + tail + [PageBreak()] + chart
 
 
 def _story(plan: Plan) -> list[Flowable]:

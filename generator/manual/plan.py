@@ -30,12 +30,24 @@ class Copy:
         return self.number is not None
 
 
+SECTION_HEAD = 110.0  # the title, header table and 管理行为 line above a chart, in points
+
+
 @dataclass(frozen=True)
 class Section:
     flow: Flow
     status: str  # what this copy prints: the effective status
     watermark: str
     charts: Chart
+
+    @property
+    def chart_below_header(self) -> bool:
+        """Whether the first chart page fits under the header table on the section's first page.
+
+        When it does not, the first page takes the header table, 相关说明 and the sign-off
+        block, and the chart follows on pages of its own, rather than leaving a page blank.
+        """
+        return self.charts.pages[0].height + SECTION_HEAD <= self.charts.frame[1]
 
 
 @dataclass(frozen=True)
