@@ -162,9 +162,10 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
     table.autofit = False
     for c, w in enumerate(widths):  # LibreOffice reads the grid, Word the cells: set both
         table.columns[c].width = Pt(w)
+    grid = [list(row.cells) for row in table.rows]  # table.cell() recomputes the grid each call
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
-            cell = table.cell(r, c)
+            cell = grid[r][c]
             cell.width = Pt(widths[c])
             if r in merge_rest and c > 1:
                 continue  # merged into the cell before: leave it empty

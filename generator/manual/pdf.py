@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 
 from reportlab.lib.colors import Color, HexColor
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -172,8 +173,7 @@ class ManualDoc(BaseDocTemplate):
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.6)
         canvas.line(MARGIN_X, h - 36, w - MARGIN_X, h - 36)
-        total = self.total if self.total else "?"
-        canvas.drawCentredString(w / 2, 22, f"第 {doc.page} 页 共 {total} 页")
+        # the footer (第 X 页 共 Y 页) is drawn by NumberedCanvas once the total is known
         canvas.setFillColor(Color(0.55, 0.55, 0.55, alpha=0.16))
         canvas.translate(w / 2, h / 2)
         canvas.rotate(35)
@@ -333,16 +333,32 @@ def _story(plan: Plan) -> list[Flowable]:
     return story
 
 
-def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
-    """The manual as PDF bytes, and the page of every contents entry (for the DOCX).
+class NumberedCanvas(Canvas):
+    """Holds every page back until the end, so each footer can say how many pages there are."""
 
-    Built until the page total in the footers and the contents agree with the pagination."""
-    total = None
-    for _ in range(4):
-        out = io.BytesIO()
-        doc = ManualDoc(out, plan, total)
-        doc.multiBuild(_story(plan))
-        if doc.pages == total:
-            return out.getvalue(), dict(doc.entry_pages)
-        total = doc.pages
-    raise RuntimeError("the page count of the manual does not settle")  # pragma: no cover
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            w = self._pagesize[0]
+            self.setFont(fonts.register(), 9)
+            self.setFillColor(INK)
+            self.drawCentredString(w / 2, 22, f"第 {number} 页 共 {total} 页")
+            super().showPage()
+        super().save()
+
+
+def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
+    """The manual as PDF bytes, and the page of every contents entry (for the DOCX)."""
+    out = io.BytesIO()
+    doc = ManualDoc(out, plan, None)
+    doc.multiBuild(_story(plan), canvasmaker=NumberedCanvas)
+    return out.getvalue(), dict(doc.entry_pages)
