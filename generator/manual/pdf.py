@@ -340,7 +340,7 @@ class NumberedCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
 
-    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+    def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
