@@ -16,9 +16,6 @@ from generator.diagram.quality import MIN_FONT_SIZE, Report, measure_page
 
 LIBRARY = check_paths([FLOWS], base=ROOT).library
 CHARTS = {f.code: layout(f) for f in LIBRARY.flows}
-# Crossings the router still leaves in flows of <= 12 steps. The target is 0 for all of them;
-# this one is known and must not get worse (see the note on issue 3).
-KNOWN_CROSSINGS = {"EC-HR-007": 1}
 
 
 @pytest.mark.parametrize("code", list(CHARTS))
@@ -27,7 +24,7 @@ def test_chart_has_no_violation(code):
     report = measure(CHARTS[code], flow)
     assert report.violations == {}, report.details
     if len(flow.steps) <= 12:
-        assert report.crossings <= KNOWN_CROSSINGS.get(code, 0), code
+        assert report.crossings == 0, code
 
 
 @pytest.mark.parametrize("code", list(CHARTS))

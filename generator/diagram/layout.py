@@ -87,10 +87,17 @@ def back_edges(flow: Flow) -> set[tuple[str, str]]:
     return back
 
 
-def rank(flow: Flow) -> dict[str, int]:
-    """Row of each step: below every forward predecessor, one step per lane and row."""
+def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
+    """Row of each step: below every forward predecessor, one step per lane and row.
+
+    Where two ready steps want the same lane and row, the one written first takes it; with
+    ``ends_first``, a step that ends the flow takes it, so that the flow's other branches
+    pass below it instead of around it.
+    """
     back = back_edges(flow)
-    order = {s.id: i for i, s in enumerate(flow.steps)}
+    position = {s.id: i for i, s in enumerate(flow.steps)}
+    ends = {s.id for s in flow.steps if s.is_end}
+    order = {k: (0 if ends_first and k in ends else 1, v) for k, v in position.items()}
     preds: dict[str, list[str]] = {s.id: [] for s in flow.steps}
     for s in flow.steps:
         for t in s.successors:
@@ -192,7 +199,33 @@ def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = N
 
 def _layout(flow: Flow, style: Style, orientation: str) -> Chart:
     frame_w, frame_h = style.frame(orientation)
-    rows = rank(flow)
+    return _best_of_rankings(flow, style, orientation, frame_w, frame_h)
+
+
+def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float,
+                      frame_h: float) -> Chart:
+    """A flow of up to a dozen steps is laid out from both rankings, and the chart with fewer
+    crossings (then fewer pages) is kept; a larger flow from the first only (time)."""
+    from .quality import count_crossings
+
+    options = (False, True) if len(flow.steps) <= SMALL_FLOW else (False,)
+    best: tuple[tuple[int, int], Chart] | None = None
+    for ends_first in options:
+        rows = rank(flow, ends_first)
+        if ends_first and rows == rank(flow):
+            continue
+        chart = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows)
+        score = (count_crossings(chart), len(chart.pages))
+        if best is None or score < best[0]:
+            best = (score, chart)
+        if score[0] == 0:
+            break
+    assert best is not None
+    return best[1]
+
+
+def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, frame_h: float,
+                   rows: dict[str, int]) -> Chart:
     back = back_edges(flow)
     lanes = flow.lanes
     n_lanes = len(lanes)

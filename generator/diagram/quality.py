@@ -131,6 +131,16 @@ def measure_page(page: Page, report: Report, frame: tuple[float, float] | None =
     return report
 
 
+def count_crossings(chart: Chart) -> int:
+    """Crossings of every page, alone (what the layout compares its options by)."""
+    total = 0
+    for page in chart.pages:
+        segments = [(i, a, b) for i, e in enumerate(page.edges) for a, b in pairwise(e.points)]
+        total += sum(1 for (i, a1, b1), (j, a2, b2) in combinations(segments, 2)
+                     if i != j and _proper_cross(a1, b1, a2, b2))
+    return total
+
+
 def _text_fits(block, name: str, report: Report) -> None:
     widest = max((fonts.text_width(line, block.size) for line in block.lines), default=0.0)
     height = block.line_height * len(block.lines)
