@@ -253,6 +253,10 @@ class _FlowChecker:
                     conditions.append(expr.parse(f"decision == {ex.label!r}"))
                 continue
             conditions.append(ex.when)
+            if "decision" in ex.when.names and not step.decisions:
+                self.add((*path, "exits", j, "when"), "this decision is routed by the record's "
+                         "fields alone; give it decisions: to let a signer decide")
+                ok = False
             for name in sorted(ex.when.names - field_types.keys() - {"decision"}):
                 self.add((*path, "exits", j, "when"), f"condition names '{name}', which is not a "
                          "field of this flow")

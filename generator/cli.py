@@ -50,7 +50,7 @@ def check(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(0 if result.ok else 1)
 
 
-def _checked_library(flows_dir: Path) -> Library:
+def _checked_library(flows_dir: Path, quiet: bool = False) -> Library:
     """The library, or exit 1 with every problem printed: nothing is written from bad input."""
     result = check_paths([flows_dir])
     if not result.ok:
@@ -58,7 +58,8 @@ def _checked_library(flows_dir: Path) -> Library:
         click.echo(f"stopped: {len(result.errors)} problem(s) in {flows_dir}; nothing was written",
                    err=True)
         sys.exit(1)
-    _report(result, False)  # warnings: the build goes on, and says what it prints as 草稿
+    if not quiet:
+        _report(result, False)  # warnings: the build goes on, and says what it prints as 草稿
     return result.library
 
 
@@ -167,6 +168,81 @@ def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path) -> None
     state = "受控" if signoff.bound_to(target.content_hash) and target.status == "受控" else (
         "complete" if signoff.complete else "incomplete")
     click.echo(f"{code}: {meaning} by {person} bound to {target.content_hash[:12]}… ({state})")
+
+
+@main.group()
+def record() -> None:
+    """Records: one filled instance of a flow."""
+
+
+@record.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--as", "applicant", help="Who applies (the applicant may not approve it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
+              show_default=True)
+def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Path) -> None:
+    """Check a record (YAML or JSON) against its flow, archiving nothing: typed values, problems,
+    the path it will take and who may sign each step on it. Exit 0 if acceptable."""
+    from dataclasses import replace
+
+    from .records import RecordInputError, check_record, read_record
+
+    library = _checked_library(flows_dir, quiet=True)
+    try:
+        data = read_record(file)
+    except RecordInputError as exc:
+        click.echo(f"flowdoc: {exc}", err=True)
+        sys.exit(1)
+    if applicant:
+        data = replace(data, applicant=applicant)
+    try:
+        flow = library.flow(data.flow)
+    except KeyError:
+        click.echo(f"flowdoc: {file}: no flow with code '{data.flow}'", err=True)
+        sys.exit(1)
+    assert library.org is not None
+    result = check_record(flow, library.org, data)
+    if as_json:
+        click.echo(json.dumps(_record_json(result), ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_record(result, file)
+    sys.exit(0 if result.ok else 1)
+
+
+def _record_json(result) -> dict:
+    return {
+        "ok": result.ok, "flow": result.flow.code, "revision": result.flow.revision,
+        "values": result.values,
+        "problems": [{"where": w, "message": m} for w, m in result.problems],
+        "path": list(result.route.steps) if result.route else None,
+        "outcome": result.route.outcome if result.route else None,
+        "waiting_for": result.route.waiting_for if result.route else None,
+        "signers": [{"step": s.step, "text": s.text, "lane": s.lane, "people": list(s.people),
+                     "anyone": s.anyone} for s in result.signers],
+    }
+
+
+def _print_record(result, file: Path) -> None:
+    for where, message in result.problems:
+        click.echo(f"{file}: {where}: {message}", err=True)
+    flow = result.flow
+    click.echo(f"{flow.code} {flow.name}（{flow.revision}）")
+    for f in flow.fields:
+        value = result.values.get(f.id)
+        if value not in (None, [], ()):
+            click.echo(f"  {f.label}: {value}{f.unit or ''}")
+    if result.route:
+        names = [flow.step(s).text for s in result.route.steps]
+        tail = ""
+        if result.route.outcome == "pending" and result.route.waiting_for:
+            step = flow.step(result.route.waiting_for)
+            tail = f" …（取决于 {step.text}：{'/'.join(step.decisions)}）"
+        click.echo("  路径: " + " → ".join(names) + tail)
+    for s in result.signers:
+        who = "任何员工" if s.anyone else "、".join(s.people) or "（无人可签）"
+        click.echo(f"  {s.text}（{s.lane}）: {who}")
+    click.echo("ok" if result.ok else f"{len(result.problems)} problem(s)")
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

@@ -108,11 +108,7 @@ class Step:
     @property
     def automatic(self) -> bool:
         """A decision routed by the record's fields alone: nobody decides it at run time."""
-        return (
-            self.kind == "decision"
-            and bool(self.exits)
-            and all(e.when is not None and "decision" not in e.when.names for e in self.exits)
-        )
+        return self.kind == "decision" and bool(self.exits) and not self.decisions
 
     @property
     def signed(self) -> bool:

@@ -1,5 +1,10 @@
-"""Record rules: what one instance of a flow must contain and which path it takes."""
+"""Record rules: what one instance of a flow must contain, which path it takes, who signs."""
 
+from .inputs import RecordInputError, read_record, record_from_data
 from .routing import Route, RouteError, derive_values, route
+from .rules import RecordCheck, RecordInput, StepSigners, check_record, may_sign, signers_for
+from .values import FieldError, coerce, typed_values
 
-__all__ = ["Route", "RouteError", "derive_values", "route"]
+__all__ = ["FieldError", "RecordCheck", "RecordInput", "RecordInputError", "Route", "RouteError",
+           "StepSigners", "check_record", "coerce", "derive_values", "may_sign", "read_record",
+           "record_from_data", "route", "signers_for", "typed_values"]
