@@ -170,6 +170,33 @@ def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path) -> None
     click.echo(f"{code}: {meaning} by {person} bound to {target.content_hash[:12]}… ({state})")
 
 
+@main.command()
+@click.argument("code")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Default: CODE.pdf here.")
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
+              show_default=True)
+@click.option("--templates", "templates_dir", type=click.Path(path_type=Path),
+              help="Templates (default: templates/ beside flows/).")
+def form(code: str, output: Path | None, flows_dir: Path, templates_dir: Path | None) -> None:
+    """Write one flow's fillable PDF form (A4 AcroForm that types Chinese)."""
+    from .forms import make_form
+
+    library = _checked_library(flows_dir, quiet=True)
+    try:
+        flow = library.flow(code)
+    except KeyError:
+        click.echo(f"flowdoc: no flow with code '{code}'", err=True)
+        sys.exit(1)
+    try:
+        data = make_form(flow, templates_dir or flows_dir.resolve().parent / "templates")
+    except FlowdocError as exc:
+        click.echo(f"flowdoc: {exc}", err=True)
+        sys.exit(1)
+    target = output or Path(f"{code}.pdf")
+    write_atomic(target, data)
+    click.echo(str(target))
+
+
 @main.group()
 def record() -> None:
     """Records: one filled instance of a flow."""
@@ -190,7 +217,7 @@ def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Pa
 
     library = _checked_library(flows_dir, quiet=True)
     try:
-        data = read_record(file)
+        data = read_record(file, {f.code: f for f in library.flows})
     except RecordInputError as exc:
         click.echo(f"flowdoc: {exc}", err=True)
         sys.exit(1)

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from .diagram import FORMATS, Chart, layout, outputs
@@ -32,11 +33,12 @@ class BuildResult:
 
 
 def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart]:
-    """Every chart file of one flow (SVG and PNG per page, one PDF) and its geometry."""
+    """Every chart file of one flow (SVG and PNG per page, one PDF, under ``diagrams/``) and
+    the chart's geometry."""
     chart = layout(flow)
     files: list[tuple[str, bytes]] = []
     for fmt in FORMATS:
-        files += outputs(chart, fmt, flow.code)
+        files += [(f"diagrams/{name}", data) for name, data in outputs(chart, fmt, flow.code)]
     return files, chart
 
 
@@ -68,10 +70,19 @@ def inputs_digest(paths: list[Path], options: str) -> str:
     return h.hexdigest()
 
 
+def form_file(flow: Flow, templates: Path) -> tuple[str, bytes]:
+    from .forms import make_form
+
+    return f"forms/{flow.code}.pdf", make_form(flow, templates)
+
+
 def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=None,
           progress: Progress | None = None, workers: int | None = None,
           manual: bool = True) -> BuildResult:
-    """Write charts, manual and manifest into ``out``."""
+    """Write charts, forms, manual and manifest into ``out``.
+
+    Charts first, in worker processes; then the workers make the forms while this process
+    writes the manual, which needs every chart."""
     from .manual import build_manual
 
     options = f"copy={getattr(copy, 'number', None)};holder={getattr(copy, 'holder', None)};" \
@@ -81,16 +92,27 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     if stamp.exists() and stamp.read_text() == digest:
         return BuildResult([], 0, True)
     workers = workers or min(2, os.cpu_count() or 1)
+    flows = list(library.flows)
     files: list[tuple[Path, bytes]] = []
     charts: dict[str, Chart] = {}
     pngs: dict[str, list[bytes]] = {}
-    for flow, (chart_outputs, chart) in _charts(list(library.flows), workers, progress):
-        charts[flow.code] = chart
-        pngs[flow.code] = [data for name, data in chart_outputs if name.endswith(".png")]
-        files += [(out / "diagrams" / name, data) for name, data in chart_outputs]
-    if manual:
-        files += [(out / name, data) for name, data in
-                  build_manual(library, templates, out, copy, charts, pngs)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for done, (flow, (flow_outputs, chart)) in enumerate(
+                zip(flows, pool.map(chart_files, flows, chunksize=2), strict=True), start=1):
+            charts[flow.code] = chart
+            pngs[flow.code] = [data for name, data in flow_outputs if name.endswith(".png")]
+            files += [(out / name, data) for name, data in flow_outputs]
+            if progress:
+                progress(done, len(flows), flow.code)
+        if manual:
+            forms = []
+
+            def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
+                forms.append(pool.map(partial(form_file, templates=templates), flows, chunksize=3))
+
+            files += [(out / name, data) for name, data in
+                      build_manual(library, templates, out, copy, charts, pngs, pool, queue_forms)]
+            files += [(out / name, data) for name, data in forms[0]]
     written, unchanged = [], 0
     for path, data in files:
         if path.exists() and path.read_bytes() == data:
@@ -109,6 +131,7 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
     for _, (chart_outputs, _chart) in _charts(list(library.flows),
                                               workers or min(2, os.cpu_count() or 1), progress):
         for name, data in chart_outputs:
-            write_atomic(out / name, data)
-            written.append(out / name)
+            path = out / name.removeprefix("diagrams/")
+            write_atomic(path, data)
+            written.append(path)
     return written

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..diagram import Chart
 from ..model import Library
-from .docx import render_manual_docx
+from .docx import fill_toc, render_manual_docx
 from .history import manifest_of, manifest_text, next_history, read_manifest
 from .pdf import render_manual_pdf
 from .plan import Copy, Plan, make_plan, watermark
@@ -20,12 +20,25 @@ __all__ = ["Copy", "Plan", "build_manual", "make_plan", "render_manual_docx", "r
 
 def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None,
                  charts: dict[str, Chart] | None = None,
-                 pngs: dict[str, list[bytes]] | None = None) -> list[tuple[str, bytes]]:
-    """``manual.pdf``, ``manual.docx`` and the ``manifest.json`` the next build compares with."""
+                 pngs: dict[str, list[bytes]] | None = None, pool=None,
+                 then=None) -> list[tuple[str, bytes]]:
+    """``manual.pdf``, ``manual.docx`` and the ``manifest.json`` the next build compares with.
+
+    With a process ``pool``, the PDF is made in a worker while this process makes the DOCX;
+    the DOCX's contents get the PDF's page numbers afterwards; ``then`` is called once the PDF
+    is queued, to queue more work behind it."""
     current = manifest_of(library)
     history = next_history(read_manifest(out), current)
     plan = make_plan(library, templates, copy or Copy(), history, charts)
-    pdf, pages = render_manual_pdf(plan)
-    docx = render_manual_docx(plan, pages, pngs)
+    if pool is not None:
+        future = pool.submit(render_manual_pdf, plan)
+        if then is not None:
+            then()
+        draft = render_manual_docx(plan, None, pngs)
+        pdf, pages = future.result()
+        docx = fill_toc(draft, pages)
+    else:
+        pdf, pages = render_manual_pdf(plan)
+        docx = render_manual_docx(plan, pages, pngs)
     return [("manual.pdf", pdf), ("manual.docx", docx),
             ("manifest.json", manifest_text(current, history).encode("utf-8"))]

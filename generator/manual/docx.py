@@ -251,9 +251,30 @@ def _page_break(document) -> None:
     p.add_run().add_break(WD_BREAK.PAGE)
 
 
-def render_manual_docx(plan: Plan, toc_pages: dict[str, int], charts_png: dict[str, list[bytes]]
-                       | None = None) -> bytes:
-    """The manual as DOCX bytes; ``toc_pages`` gives each entry's page (from the PDF)."""
+TOKEN = "\u2063"  # invisible separator: marks a contents page number still to be filled in
+
+
+def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
+    """Put the contents' page numbers (from the PDF) into a DOCX made without them, so the two
+    documents can be made at the same time."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "word/document.xml":
+                text = data.decode("utf-8")
+                for key, page in pages.items():
+                    text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
+                data = text.encode("utf-8")
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
+                       charts_png: dict[str, list[bytes]] | None = None) -> bytes:
+    """The manual as DOCX bytes; ``toc_pages`` gives each entry's page (from the PDF), or
+    ``None`` to leave markers that :func:`fill_toc` replaces."""
     m = plan.manual
     document = Document()
     _styles(document)
@@ -321,7 +342,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int], charts_png: dict[s
     return _reproducible(document)
 
 
-def _toc(document, plan: Plan, pages: dict[str, int]) -> None:
+def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
     entries = [("封面", "cover"), ("文件控制页", "control"), ("修订记录", "history"),
                ("目录", "toc"), ("序章", "preface")]
     entries += [(f"{s.flow.code}　{s.flow.name}", s.flow.code) for s in plan.sections]
@@ -334,7 +355,8 @@ def _toc(document, plan: Plan, pages: dict[str, int]) -> None:
         if first:  # the field starts before the first entry and ends after the last
             _field_begin(p, 'TOC \\o "1-1" \\h \\z')
             first = False
-        _run(p, f"{title}\t{pages.get(key, '')}", 10.5)
+        page = pages.get(key) if pages is not None else f"{TOKEN}{key}{TOKEN}"
+        _run(p, f"{title}\t{page}", 10.5)
     end = document.paragraphs[-1]
     r = end.add_run()
     el = OxmlElement("w:fldChar")

@@ -25,12 +25,23 @@ class RecordInputError(FlowdocError):
     """The record file cannot be read; the message names the file and what is wrong."""
 
 
-def read_record(path: Path) -> RecordInput:
+def read_record(path: Path, flows: dict | None = None) -> RecordInput:
+    """A record from a YAML or JSON file, or from a filled form (PDF; needs ``flows``)."""
     name = str(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise RecordInputError(f"{name}: cannot read: {exc.strerror}") from None
+    if path.suffix.lower() == ".pdf":
+        from ..forms.filled import MAX_FORM_BYTES, FormError, read_form
+
+        if size > MAX_FORM_BYTES:  # refused before a byte of it is read
+            raise RecordInputError(f"{name}: {size / 2**20:.0f} MiB; a filled form is at most "
+                                   f"{MAX_FORM_BYTES >> 20} MiB")
+        try:
+            return read_form(path.read_bytes(), name, flows or {})
+        except FormError as exc:
+            raise RecordInputError(str(exc)) from None
     if size > MAX_BYTES:
         raise RecordInputError(f"{name}: {size / 2**20:.1f} MiB; a record may be at most 1 MiB")
     raw = path.read_bytes()

@@ -1,0 +1,36 @@
+"""Fillable forms: one A4 AcroForm per flow, that types Chinese and reads back as a record.
+
+    pdf = make_form(flow, templates)        # the empty form
+    filled = fill_form(pdf, {"fields.days": "3", …})
+    record = read_form(filled_bytes, name)  # → RecordInput, checked by records.check_record
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from ..errors import FlowdocError
+from ..model import Flow
+from .layout import form_layout
+from .pdf import render_form
+
+
+def instructions(templates: Path, flow: Flow) -> list[str]:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+                             undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        text = env.get_template("form_instructions.j2").render(flow=flow)
+    except jinja2.TemplateNotFound as exc:
+        raise FlowdocError(f"{templates}/{exc.name}: template not found") from None
+    except jinja2.TemplateError as exc:
+        raise FlowdocError(f"{templates}: {exc}") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def make_form(flow: Flow, templates: Path) -> bytes:
+    return render_form(form_layout(flow, instructions(templates, flow), flow.effective_status))
+
+
+__all__ = ["instructions", "make_form"]

@@ -1,0 +1,137 @@
+"""The CJK font as a PDF Type0 font that a form's fields can type and show Chinese with.
+
+reportlab's form fields know only the standard 14 fonts, so a form's /DA would say Helvetica
+and a reader would draw ??? for Chinese. Instead the whole bundled font (GB2312 and every
+character of the flows) goes into /AcroForm/DR as a Type0 font with Identity-H encoding and
+CID = glyph id, with widths and a ToUnicode map, so readers can both draw typed text and copy
+it out, and flowdoc writes appearance streams with it directly.
+"""
+
+from __future__ import annotations
+
+import zlib
+from functools import cache
+
+from fontTools.ttLib import TTFont
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    NumberObject,
+    StreamObject,
+    TextStringObject,
+)
+
+from .. import fonts
+
+RESOURCE_NAME = "/FdSC"
+
+
+@cache
+def _font_data() -> tuple[bytes, dict[int, int], dict[int, int], tuple[int, int, int, int], int]:
+    """Compressed font program, code point → glyph id, glyph id → width (1/1000 em), bbox,
+    units per em."""
+    raw = fonts.FONT_PATH.read_bytes()
+    font = TTFont(str(fonts.FONT_PATH), lazy=True)
+    cmap = font.getBestCmap()
+    order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
+    upem = font["head"].unitsPerEm
+    hmtx = font["hmtx"].metrics
+    gids = {cp: order[name] for cp, name in cmap.items()}
+    widths = {order[name]: round(hmtx[name][0] * 1000 / upem) for name in font.getGlyphOrder()}
+    head = font["head"]
+    bbox = tuple(round(v * 1000 / upem) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
+    return zlib.compress(raw, 6), gids, widths, bbox, len(raw)
+
+
+def glyph_ids(text: str) -> list[int]:
+    _, gids, *_ = _font_data()
+    return [gids.get(ord(ch), 0) for ch in text]
+
+
+def encode(text: str) -> bytes:
+    """``text`` as the font's Identity-H codes (two bytes a glyph), for a content stream."""
+    return b"".join(gid.to_bytes(2, "big") for gid in glyph_ids(text))
+
+
+def width(text: str, size: float) -> float:
+    _, _, widths, *_ = _font_data()
+    return sum(widths.get(g, 1000) for g in glyph_ids(text)) * size / 1000
+
+
+def _stream(data: bytes, **entries) -> StreamObject:
+    stream = DecodedStreamObject()
+    stream.set_data(data)
+    for key, value in entries.items():
+        stream[NameObject("/" + key)] = value
+    return stream.flate_encode()
+
+
+def add_type0_font(writer) -> object:
+    """Add the font to ``writer`` once and return its indirect reference."""
+    compressed, gids, widths, bbox, length = _font_data()
+    program = StreamObject()
+    program._data = compressed
+    program[NameObject("/Filter")] = NameObject("/FlateDecode")
+    program[NameObject("/Length1")] = NumberObject(length)
+    program_ref = writer._add_object(program)
+    descriptor = DictionaryObject({
+        NameObject("/Type"): NameObject("/FontDescriptor"),
+        NameObject("/FontName"): NameObject("/FlowdocSansSC-Regular"),
+        NameObject("/Flags"): NumberObject(4),
+        NameObject("/FontBBox"): ArrayObject([NumberObject(v) for v in bbox]),
+        NameObject("/ItalicAngle"): NumberObject(0),
+        NameObject("/Ascent"): NumberObject(880),
+        NameObject("/Descent"): NumberObject(-120),
+        NameObject("/CapHeight"): NumberObject(733),
+        NameObject("/StemV"): NumberObject(80),
+        NameObject("/FontFile2"): program_ref,
+    })
+    w = ArrayObject()
+    for gid in sorted(widths):
+        if widths[gid] != 1000:
+            w += [NumberObject(gid), ArrayObject([NumberObject(widths[gid])])]
+    cid_font = DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"),
+        NameObject("/Subtype"): NameObject("/CIDFontType2"),
+        NameObject("/BaseFont"): NameObject("/FlowdocSansSC-Regular"),
+        NameObject("/CIDSystemInfo"): DictionaryObject({
+            NameObject("/Registry"): TextStringObject("Adobe"),
+            NameObject("/Ordering"): TextStringObject("Identity"),
+            NameObject("/Supplement"): NumberObject(0)}),
+        NameObject("/FontDescriptor"): writer._add_object(descriptor),
+        NameObject("/DW"): NumberObject(1000),
+        NameObject("/W"): w,
+        NameObject("/CIDToGIDMap"): NameObject("/Identity"),
+    })
+    type0 = DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"),
+        NameObject("/Subtype"): NameObject("/Type0"),
+        NameObject("/BaseFont"): NameObject("/FlowdocSansSC-Regular"),
+        NameObject("/Encoding"): NameObject("/Identity-H"),
+        NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
+        NameObject("/ToUnicode"): writer._add_object(_stream(_to_unicode(gids))),
+    })
+    return writer._add_object(type0)
+
+
+def _to_unicode(gids: dict[int, int]) -> bytes:
+    pairs = sorted({gid: cp for cp, gid in gids.items()}.items())
+    lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+             "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
+             "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
+             "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange"]
+    for i in range(0, len(pairs), 100):
+        chunk = pairs[i:i + 100]
+        lines.append(f"{len(chunk)} beginbfchar")
+        lines += [f"<{gid:04X}> <{cp:04X}>" if cp <= 0xFFFF else
+                  f"<{gid:04X}> <{(0xD800 + ((cp - 0x10000) >> 10)):04X}"
+                  f"{(0xDC00 + ((cp - 0x10000) & 0x3FF)):04X}>" for gid, cp in chunk]
+        lines.append("endbfchar")
+    lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+    return "\n".join(lines).encode("ascii")
+
+
+FloatObject = FloatObject  # re-exported for the form writer

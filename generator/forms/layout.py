@@ -1,0 +1,206 @@
+"""Where everything on a flow's form goes (pure): text to print and the fields to fill.
+
+Coordinates are PDF points with y up, on A4 portrait pages. Field names are stable paths a
+reader of the filled PDF can rely on: ``fields.days``, ``fields.items.3.qty``,
+``steps.head_approve.decision``, and the hidden ``form.flow`` / ``form.revision`` /
+``form.hash`` that tie a filled form to the flow definition it was made from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import fonts
+from ..model import Flow, Step
+from ..typography import wrap
+
+PAGE_W, PAGE_H = 595.28, 841.89
+MARGIN = 40.0
+LABEL_W = 120.0
+ROW_H = 22.0
+MULTI_H = 50.0
+TABLE_ROW_H = 18.0
+TEXT = 10.0
+
+
+@dataclass(frozen=True)
+class Text:
+    x: float
+    y: float  # baseline
+    text: str
+    size: float = TEXT
+    align: str = "left"  # left | center | right
+
+
+@dataclass(frozen=True)
+class Box:
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: str  # text | multiline | combo | check | hidden
+    x: float
+    y: float
+    w: float
+    h: float
+    tooltip: str
+    options: tuple[str, ...] = ()
+    readonly: bool = False
+    max_length: int | None = None
+    value: str = ""  # the value the generator sets (hidden fields)
+
+
+@dataclass
+class FormPage:
+    texts: list[Text] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)
+    fields: list[FieldSpec] = field(default_factory=list)
+
+
+@dataclass
+class FormLayout:
+    flow: Flow
+    pages: list[FormPage]
+
+
+def signed_steps(flow: Flow) -> list[Step]:
+    """The steps that get a signature block: the applicant's start, approvals, judgements."""
+    return [s for s in flow.steps if s.signed]
+
+
+class _Cursor:
+    def __init__(self, layout: FormLayout) -> None:
+        self.layout = layout
+        self.page = FormPage()
+        layout.pages.append(self.page)
+        self.y = PAGE_H - MARGIN
+
+    def need(self, height: float) -> None:
+        if self.y - height < MARGIN + 20:
+            self.page = FormPage()
+            self.layout.pages.append(self.page)
+            self.y = PAGE_H - MARGIN - 10
+
+
+def form_layout(flow: Flow, instructions: list[str], status: str) -> FormLayout:
+    layout = FormLayout(flow, [])
+    c = _Cursor(layout)
+    width = PAGE_W - 2 * MARGIN
+    p = c.page
+    p.texts.append(Text(PAGE_W / 2, c.y - 18, f"{flow.name}记录表", 16, "center"))
+    c.y -= 32
+    p.texts.append(Text(MARGIN, c.y - 12, f"流程编码：{flow.code}　受控状态：{status}　"
+                                          f"表单版本：{flow.revision}", 9))
+    p.texts.append(Text(PAGE_W - MARGIN - 130, c.y - 12, "记录编号", 9, "right"))
+    p.fields.append(FieldSpec("form.number", "text", PAGE_W - MARGIN - 125, c.y - 17, 125, 16,
+                              "记录编号（归档时填写）", readonly=True))
+    c.y -= 26
+    for line in instructions:
+        for part in wrap(line, width, 8.5, fonts.text_width):
+            p.texts.append(Text(MARGIN, c.y - 10, part, 8.5))
+            c.y -= 12
+    c.y -= 6
+    for name, value in (("form.flow", flow.code), ("form.revision", flow.revision),
+                        ("form.hash", flow.content_hash)):
+        p.fields.append(FieldSpec(name, "hidden", 0, 0, 0, 0, name, readonly=True, value=value))
+    _section_title(c, "填写内容")
+    for f in flow.fields:
+        label = ("*" if f.required else "") + f.label + (f"（{f.unit}）" if f.unit else "")
+        if f.derive is not None:
+            label += "（自动计算）"
+        if f.type == "table":
+            _table(c, f, label, width)
+            continue
+        kind = {"choice": "combo", "bool": "check"}.get(f.type, "multiline" if f.multiline else "text")
+        h = MULTI_H if kind == "multiline" else ROW_H
+        c.need(h)
+        _label_row(c, label, h, width)
+        tip = f.label + (f"（{f.help}）" if f.help else "")
+        tip += "，格式 YYYY-MM-DD" if f.type == "date" else ""
+        fw = 14 if kind == "check" else width - LABEL_W - 4
+        fh = 14 if kind == "check" else h - 4
+        c.page.fields.append(FieldSpec(f"fields.{f.id}", kind, MARGIN + LABEL_W + 2,
+                                       c.y - h + (h - fh) / 2, fw, fh, tip,
+                                       tuple(["", *list(f.options)]) if kind == "combo" else (),
+                                       readonly=f.derive is not None, max_length=f.max_length))
+        c.y -= h
+    c.y -= 10
+    _section_title(c, "审批记录")
+    for step in signed_steps(flow):
+        lane = flow.lane(step.lane).name
+        h = ROW_H * 2
+        c.need(h + 4)
+        c.page.boxes.append(Box(MARGIN, c.y - h, width, h))
+        c.page.boxes.append(Box(MARGIN, c.y - h, LABEL_W, h, "#eef1f5"))
+        lines = wrap(step.text, LABEL_W - 8, 9.5, fonts.text_width)[:2]
+        for i, line in enumerate(lines):
+            c.page.texts.append(Text(MARGIN + 4, c.y - 13 - i * 11, line, 9.5))
+        c.page.texts.append(Text(MARGIN + 4, c.y - 15 - len(lines) * 11, f"（{lane}）", 8.5))
+        x = MARGIN + LABEL_W + 4
+        sid = step.id
+        c.page.texts.append(Text(x, c.y - 15, "签字人", 8.5))
+        c.page.fields.append(FieldSpec(f"steps.{sid}.signer", "text", x + 34, c.y - 19, 90, 16,
+                                       f"{step.text}（{lane}）签字人"))
+        c.page.texts.append(Text(x + 130, c.y - 15, "日期", 8.5))
+        c.page.fields.append(FieldSpec(f"steps.{sid}.date", "text", x + 154, c.y - 19, 80, 16,
+                                       "签字日期，格式 YYYY-MM-DD"))
+        if step.kind != "start":
+            c.page.texts.append(Text(x + 242, c.y - 15, "意见", 8.5))
+            c.page.fields.append(FieldSpec(f"steps.{sid}.decision", "combo", x + 266, c.y - 19,
+                                           width - LABEL_W - 274, 16, f"{step.text}的意见",
+                                           tuple(["", *list(step.decisions)])))
+        c.page.texts.append(Text(x, c.y - 37, "说明", 8.5))
+        c.page.fields.append(FieldSpec(f"steps.{sid}.comment", "text", x + 34, c.y - 41,
+                                       width - LABEL_W - 42, 16, f"{step.text}的说明"))
+        c.y -= h + 4
+    return layout
+
+
+def _section_title(c: _Cursor, title: str) -> None:
+    c.need(40)
+    c.page.texts.append(Text(MARGIN, c.y - 14, title, 11))
+    c.y -= 22
+
+
+def _label_row(c: _Cursor, label: str, h: float, width: float) -> None:
+    c.page.boxes.append(Box(MARGIN, c.y - h, width, h))
+    c.page.boxes.append(Box(MARGIN, c.y - h, LABEL_W, h, "#eef1f5"))
+    lines = wrap(label, LABEL_W - 8, 9.5, fonts.text_width)[:3]
+    top = c.y - (h - len(lines) * 12) / 2
+    for i, line in enumerate(lines):
+        c.page.texts.append(Text(MARGIN + 4, top - 10 - i * 12, line, 9.5))
+
+
+def _table(c: _Cursor, f, label: str, width: float) -> None:
+    cols = f.columns
+    head = ROW_H
+    c.need(head + TABLE_ROW_H * min(f.rows, 3) + 4)
+    c.page.texts.append(Text(MARGIN + 4, c.y - 14, label, 9.5))
+    c.y -= 20
+    col_w = (width - 24) / len(cols)
+    c.page.boxes.append(Box(MARGIN, c.y - head, width, head, "#eef1f5"))
+    c.page.texts.append(Text(MARGIN + 12, c.y - 14, "序", 9, "center"))
+    for j, col in enumerate(cols):
+        x = MARGIN + 24 + j * col_w
+        c.page.texts.append(Text(x + col_w / 2, c.y - 14, col.label + (f"（{col.unit}）" if col.unit else ""),
+                                 9, "center"))
+        c.page.boxes.append(Box(x, c.y - head, col_w, head))
+    c.y -= head
+    for row in range(1, f.rows + 1):
+        c.need(TABLE_ROW_H)
+        c.page.boxes.append(Box(MARGIN, c.y - TABLE_ROW_H, 24, TABLE_ROW_H))
+        c.page.texts.append(Text(MARGIN + 12, c.y - 13, str(row), 9, "center"))
+        for j, col in enumerate(cols):
+            x = MARGIN + 24 + j * col_w
+            c.page.boxes.append(Box(x, c.y - TABLE_ROW_H, col_w, TABLE_ROW_H))
+            c.page.fields.append(FieldSpec(f"fields.{f.id}.{row}.{col.id}", "text", x + 2,
+                                           c.y - TABLE_ROW_H + 2, col_w - 4, TABLE_ROW_H - 4,
+                                           f"{f.label}第{row}行{col.label}"))
+        c.y -= TABLE_ROW_H
+    c.y -= 6
