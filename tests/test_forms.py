@@ -1,0 +1,256 @@
+"""Fillable forms: generated per flow, typed in Chinese, read back from any filler."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+
+import pikepdf
+import pytest
+from conftest import FLOWS, ROOT
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, TextStringObject
+
+from generator.check import check_paths
+from generator.forms import make_form
+from generator.forms.filled import FormError, fill_form, read_form
+from generator.forms.layout import signed_steps
+from generator.records import check_record
+
+LIBRARY = check_paths([FLOWS], base=ROOT).library
+FLOWS_BY_CODE = {f.code: f for f in LIBRARY.flows}
+TEMPLATES = ROOT / "templates"
+LEAVE = LIBRARY.flow("EC-HR-015")
+VALUES = {"fields.leave_type": "病假", "fields.start": "2026-11-02", "fields.end": "2026-11-11",
+          "fields.reason": "感冒发烧，医生建议休息（附医院证明）：请批准；谢谢！",
+          "fields.handover": "孙磊"}
+
+
+@pytest.fixture(scope="module")
+def leave_form() -> bytes:
+    return make_form(LEAVE, TEMPLATES)
+
+
+def expected_names(flow) -> set[str]:
+    names = {"form.flow", "form.revision", "form.hash", "form.number"}
+    for f in flow.fields:
+        if f.type == "table":
+            names |= {f"fields.{f.id}.{r}.{c.id}" for r in range(1, f.rows + 1) for c in f.columns}
+        else:
+            names.add(f"fields.{f.id}")
+    for step in signed_steps(flow):
+        names |= {f"steps.{step.id}.{k}" for k in ("signer", "date", "comment")}
+        if step.kind != "start":
+            names.add(f"steps.{step.id}.decision")
+    return names
+
+
+@pytest.mark.parametrize("flow", LIBRARY.flows, ids=lambda f: f.code)
+def test_every_flow_has_a_form_with_stable_names_and_its_identity(flow, tmp_path):
+    data = make_form(flow, TEMPLATES)
+    reader = PdfReader(io.BytesIO(data))
+    fields = reader.get_fields()
+    leaves = {k for k, v in fields.items() if "/FT" in v}
+    assert leaves == expected_names(flow)
+    assert fields["form.flow"]["/V"] == flow.code
+    assert fields["form.revision"]["/V"] == flow.revision
+    assert fields["form.hash"]["/V"] == flow.content_hash
+    assert reader.metadata["/FlowdocHash"] == flow.content_hash
+    for page in reader.pages:
+        assert [round(float(v)) for v in page.mediabox[2:]] == [595, 842]
+
+
+def test_every_text_and_choice_field_uses_the_embedded_cjk_font(leave_form):
+    reader = PdfReader(io.BytesIO(leave_form))
+    form = reader.trailer["/Root"]["/AcroForm"]
+    font = form["/DR"]["/Font"]["/FdSC"].get_object()
+    assert font["/Subtype"] == "/Type0" and font["/Encoding"] == "/Identity-H"
+    descendant = font["/DescendantFonts"][0].get_object()
+    assert "/FontFile2" in descendant["/FontDescriptor"]
+    assert form["/NeedAppearances"].value is False  # our appearances, not the reader's redraw
+    for page in reader.pages:
+        for annot in page["/Annots"]:
+            annot = annot.get_object()
+            if annot.get("/FT") in ("/Tx", "/Ch"):
+                assert str(annot["/DA"]).startswith("/FdSC "), annot.get("/T")
+
+
+def test_chinese_filled_in_draws_with_its_punctuation(leave_form, tmp_path):
+    path = tmp_path / "filled.pdf"
+    path.write_bytes(fill_form(leave_form, VALUES))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "感冒发烧，医生建议休息（附医院证明）：请批准；谢谢！" in text.replace("\n", "")
+    assert "病假" in text and "孙磊" in text
+
+
+def check(data: bytes):
+    record = read_form(data, "filled.pdf", FLOWS_BY_CODE)
+    return check_record(FLOWS_BY_CODE[record.flow], LIBRARY.org, record)
+
+
+def test_filled_by_flowdoc_reads_back_typed(leave_form):
+    result = check(fill_form(leave_form, VALUES))
+    assert result.ok, result.problems
+    assert result.values["days"] == 10 and str(result.values["start"]) == "2026-11-02"
+    assert result.values["reason"] == VALUES["fields.reason"]
+
+
+def test_filled_by_pypdf_reads_back(leave_form):
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(leave_form)))
+    writer.update_page_form_field_values(writer.pages[0], VALUES, auto_regenerate=False)
+    out = io.BytesIO()
+    writer.write(out)
+    result = check(out.getvalue())
+    assert result.ok, result.problems
+    assert result.values["days"] == 10
+
+
+def fill_with_pikepdf(data: bytes, values: dict[str, str], drop_appearances: bool = False) -> bytes:
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for field in pdf.Root.AcroForm.Fields:
+            stack = [(field, str(field.T))]
+            while stack:
+                node, name = stack.pop()
+                if "/Kids" in node:
+                    stack += [(kid, f"{name}.{kid.T}") for kid in node.Kids]
+                    continue
+                if name in values:
+                    node.V = pikepdf.String(values[name])
+                if drop_appearances and "/AP" in node:
+                    del node["/AP"]
+        if drop_appearances:  # as a reader that redraws every field does
+            pdf.Root.AcroForm.NeedAppearances = True
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+
+
+def test_filled_by_pikepdf_and_by_a_reader_that_rewrote_appearances(leave_form):
+    for drop in (False, True):
+        result = check(fill_with_pikepdf(leave_form, VALUES, drop))
+        assert result.ok, result.problems
+        assert result.values["reason"] == VALUES["fields.reason"]
+
+
+def test_table_and_decisions_read_back():
+    flow = FLOWS_BY_CODE["EC-WH-006-2"]
+    data = fill_form(make_form(flow, TEMPLATES), {
+        "fields.receipt_no": "RK-2026-0101", "fields.receipt_date": "2026-11-03",
+        "fields.source_type": "生产入库", "fields.items.1.product": "维生素C片",
+        "fields.items.1.qty": "120", "fields.items.1.passed": "118",
+        "fields.items.2.product": "钙片", "fields.items.2.qty": "60", "fields.items.2.passed": "60",
+        "fields.inspection": "不合格", "fields.handover": "韩雪",
+        "steps.inspect.decision": "不合格"})
+    result = check(data)
+    assert result.ok, result.problems
+    assert result.values["total_qty"] == 180 and result.values["passed_qty"] == 178
+    assert "defective" in result.route.steps
+
+
+def test_a_form_of_another_revision_names_both(leave_form, tmp_path):
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    path = flows / "15-leave.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("revision: A/0", "revision: A/1"),
+                    encoding="utf-8")
+    newer = {f.code: f for f in check_paths([flows], base=tmp_path).library.flows}
+    with pytest.raises(FormError, match="made from revision A/0 of EC-HR-015; the controlled flow "
+                                        "is now revision A/1"):
+        read_form(fill_form(leave_form, VALUES), "old.pdf", newer)
+
+
+def with_writer(data: bytes, change) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def add_javascript(writer):
+    writer._root_object[NameObject("/OpenAction")] = DictionaryObject({
+        NameObject("/S"): NameObject("/JavaScript"),
+        NameObject("/JS"): TextStringObject("app.alert('hi');")})
+
+
+def encrypt(writer):
+    writer.encrypt("secret")
+
+
+def drop_field(writer):
+    annots = writer.pages[0]["/Annots"]
+    for ref in list(annots):
+        if ref.get_object().get("/T") == "reason":
+            annots.remove(ref)
+            parent = ref.get_object()["/Parent"].get_object()
+            parent["/Kids"].remove(ref)
+
+
+def rename_field(writer):
+    for ref in writer.pages[0]["/Annots"]:
+        if ref.get_object().get("/T") == "contact":
+            ref.get_object()[NameObject("/T")] = TextStringObject("salary")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (add_javascript, "contains /JavaScript: scripts and actions are refused"),
+    (encrypt, "the PDF is encrypted"),
+    (drop_field, "field fields.reason of the form of EC-HR-015 is missing"),
+    (rename_field, "field fields.salary is not on the form of EC-HR-015"),
+])
+def test_dangerous_or_altered_forms_are_refused(leave_form, change, message):
+    with pytest.raises(FormError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_form(with_writer(fill_form(leave_form, VALUES), change), "x.pdf", FLOWS_BY_CODE)
+
+
+def test_not_a_form_and_broken_pdfs_are_refused(leave_form):
+    with pytest.raises(FormError, match="not a flowdoc form"):
+        plain = io.BytesIO()
+        writer = PdfWriter()
+        writer.add_blank_page(595, 842)
+        writer.write(plain)
+        read_form(plain.getvalue(), "plain.pdf", FLOWS_BY_CODE)
+    for cut in (100, len(leave_form) // 2):
+        with pytest.raises(FormError):
+            read_form(leave_form[:cut], "cut.pdf", FLOWS_BY_CODE)
+    with pytest.raises(FormError, match=r"not a readable PDF|not a flowdoc form"):
+        read_form(b"%PDF-1.7\n" + os.urandom(2000), "noise.pdf", FLOWS_BY_CODE)
+
+
+def run(args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+
+
+def test_commands_form_and_record_check_of_a_pdf(tmp_path):
+    form = tmp_path / "leave.pdf"
+    assert run(["form", "EC-HR-015", "-o", str(form)]).returncode == 0
+    good = tmp_path / "good.pdf"
+    good.write_bytes(fill_form(form.read_bytes(), VALUES))
+    proc = run(["record", "check", str(good), "--as", "赵敏"])
+    assert proc.returncode == 0, proc.stderr
+    assert "请假天数: 10天" in proc.stdout
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(fill_with_pikepdf(form.read_bytes(), {
+        **VALUES, "fields.leave_type": "探亲假", "fields.end": "2026-10-30"}))
+    proc = run(["record", "check", str(bad)])
+    assert proc.returncode == 1
+    assert "请假类别（leave_type）: '探亲假' is not one of" in proc.stderr
+    assert "请假天数（days）: -2天 is below the minimum 1天" in proc.stderr
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path):
+    huge = tmp_path / "huge.pdf"
+    with open(huge, "wb") as out:
+        out.truncate(200 << 20)  # 200 MiB, sparse
+    proc = run(["record", "check", str(huge)])
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"flowdoc: {huge}: 200 MiB; a filled form is at most 20 MiB"
+
+
+def test_same_flow_same_form_bytes():
+    assert make_form(LEAVE, TEMPLATES) == make_form(LEAVE, TEMPLATES)
