@@ -25,11 +25,18 @@ class Problem:
         place = f"{self.file}:{self.line}" if self.line else self.file
         if self.severity != "error":
             place += f": {self.severity}"
-        return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+        text = f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+        return one_line(text)
 
     def as_dict(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "where": self.where, "message": self.message,
                 "severity": self.severity}
+
+
+def one_line(text: str) -> str:
+    """Control characters shown escaped: a problem is always exactly one line, whatever a
+    hostile file put into a key or value."""
+    return "".join(ch if ch.isprintable() or ch == "\u3000" else repr(ch)[1:-1] for ch in text)
 
 
 class FlowdocError(Exception):

@@ -55,9 +55,11 @@ def damaged(draw) -> bytes:
         path = draw(st.sampled_from(ALL_PATHS))
         try:
             parent, key = get_parent(data, path)
-            parent[key]
+            parent[key]  # the path may be gone after an earlier mutation
         except (KeyError, IndexError, TypeError):
             continue
+        if not isinstance(parent, dict | list):
+            continue  # an earlier mutation put a scalar where a mapping was
         action = draw(st.sampled_from(["delete", "replace", "rename"]))
         if action == "delete":
             del parent[key]
