@@ -254,3 +254,35 @@ def test_a_huge_file_is_refused_before_it_is_read(tmp_path):
 
 def test_same_flow_same_form_bytes():
     assert make_form(LEAVE, TEMPLATES) == make_form(LEAVE, TEMPLATES)
+
+
+def test_a_decompression_bomb_is_not_inflated(leave_form, tmp_path):
+    import resource
+    import zlib
+
+    from pypdf.generic import StreamObject
+
+    z = zlib.compressobj(9)
+    packed = b"".join(z.compress(b"\0" * (1 << 20)) for _ in range(400)) + z.flush()  # 400 MiB
+
+    def plant(writer):
+        bomb = StreamObject()
+        bomb._data = packed
+        bomb[NameObject("/Filter")] = NameObject("/FlateDecode")
+        bomb[NameObject("/Type")] = NameObject("/XObject")
+        bomb[NameObject("/Subtype")] = NameObject("/Form")
+        resources = writer.pages[0]["/Resources"]
+        resources[NameObject("/XObject")] = DictionaryObject({NameObject("/Bomb"):
+                                                              writer._add_object(bomb)})
+
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(with_writer(fill_form(leave_form, VALUES), plant))
+    assert path.stat().st_size < 2 << 20
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (768 << 20, 768 << 20))
+
+    proc = subprocess.run([sys.executable, "-m", "generator", "record", "check", str(path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=limit,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+    assert proc.returncode == 0, proc.stderr  # the values are read; the bomb is never opened

@@ -194,3 +194,38 @@ def test_bad_record_files_get_one_line(tmp_path, content, suffix, message):
 def test_record_from_data_rejects_non_mappings():
     with pytest.raises(Exception, match="a record is a mapping"):
         record_from_data([1, 2], "x.yaml")
+
+
+def _exit_cases(flow):
+    """For each exit of each step that routes on values, values that take it (from the checker's
+    own case split), so that no exit of any bundled flow is dead."""
+    from generator import expr
+
+    for step in flow.steps:
+        if not step.exits:
+            continue
+        for ex in step.exits:
+            if ex.when is None or "decision" in ex.when.names:
+                continue
+            domains = {}
+            for name in ex.when.names:
+                f = flow.field(name)
+                known = f.options if f.type == "choice" else None
+                domains[name] = expr.sample_values(ex.when.atoms, name, known)
+            yield step, ex, domains
+
+
+@pytest.mark.parametrize("flow", [f for f in LIBRARY.flows if any(
+    e.when is not None for s in f.steps for e in s.exits)], ids=lambda f: f.code)
+def test_every_conditional_exit_is_taken_by_some_values(flow):
+    import itertools
+
+    for step, ex, domains in _exit_cases(flow):
+        names = sorted(domains)
+        hit = False
+        for combo in itertools.product(*(domains[n] for n in names)):
+            env = dict(zip(names, combo, strict=True))
+            if ex.when.evaluate({**env, "decision": step.decisions[0] if step.decisions else None}):
+                hit = True
+                break
+        assert hit, (flow.code, step.id, ex.label)
