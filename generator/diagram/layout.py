@@ -248,6 +248,12 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
 
         built = [build(number, part, False) for number, part in enumerate(parts, start=1)]
         tall = next((i for i, p in enumerate(built) if p.height > frame_h + 0.01), None)
+        if tall is None and cuts:
+            # the cut was found on the unsplit chart, which routes more and so stands taller
+            # than its pages do: move each cut down while the pages still fit, so that no page
+            # is left half empty (or the chart fits on fewer pages)
+            cuts, parts, built = _fill_pages(cuts, parts, built, rows, n_rows, frame_h,
+                                             lambda cs: _split(flow, rows, cs), build)
         if tall is None:
             # the cuts are found; now spend time on fewer crossings, page by page
             final = []
@@ -264,6 +270,23 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
             break
         cuts = sorted({*cuts[:tall], cut})
     raise LayoutError(f"{flow.code}: cannot split the chart into A4 pages")
+
+
+def _fill_pages(cuts, parts, built, rows, n_rows, frame_h, split, build):
+    for k in range(len(cuts)):
+        while True:
+            later = cuts[k] + 1
+            limit = cuts[k + 1] if k + 1 < len(cuts) else n_rows
+            trial = [*cuts[:k], later, *cuts[k + 1:]] if later < limit else \
+                [*cuts[:k], *cuts[k + 1:]]
+            trial_parts = split(trial)
+            trial_built = [build(n, p, False) for n, p in enumerate(trial_parts, start=1)]
+            if any(p.height > frame_h + 0.01 for p in trial_built):
+                break
+            cuts, parts, built = trial, trial_parts, trial_built
+            if later >= limit:
+                return _fill_pages(cuts, parts, built, rows, n_rows, frame_h, split, build)
+    return cuts, parts, built
 
 
 def _rows_that_fit(page: Page, step_ids: list[str], rows: dict[str, int], limit: float) -> int:
