@@ -72,7 +72,7 @@ def render_page_png(page: Page, dpi: int = DPI) -> bytes:
     # palette of those keeps the file a third the size and encodes four times faster than RGB.
     img = img.quantize(palette=_palette(), dither=Image.Dither.NONE)
     out = io.BytesIO()
-    img.save(out, format="PNG", dpi=(dpi, dpi), optimize=False, compress_level=6)
+    img.save(out, format="PNG", dpi=(dpi, dpi), optimize=False, compress_level=3)
     return out.getvalue()
 
 
