@@ -1,0 +1,64 @@
+"""Canonical JSON in the manner of RFC 8785 (JCS): the bytes a hash or a signature covers.
+
+Object members sorted by the UTF-16 code units of their names, no insignificant white space,
+strings as UTF-8 with only the escapes JSON requires, integers only (a record's amounts and
+counts are integers or decimal strings; floats have no single text form worth signing).
+The same value always gives the same bytes, so a signature over them can be checked by anyone
+who has the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+MAX_SAFE_INTEGER = 2**53 - 1  # I-JSON: larger integers do not survive a round trip everywhere
+
+
+class CanonicalError(ValueError):
+    """The value has no canonical form (a float, a non-string key, a huge integer …)."""
+
+
+def canonical(value: Any) -> bytes:
+    return _encode(value).encode("utf-8")
+
+
+def digest(value: Any) -> str:
+    """sha256 of the canonical form, as hex."""
+    return hashlib.sha256(canonical(value)).hexdigest()
+
+
+def _encode(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalError(f"integer {value} is outside ±2^53")
+        return str(value)
+    if isinstance(value, float):
+        raise CanonicalError(f"float {value!r} has no canonical form here; use an integer or text")
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise CanonicalError(f"object key {key!r} is not text")
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _encode(value[k])
+                              for k in keys) + "}"
+    raise CanonicalError(f"{type(value).__name__} has no canonical JSON form")
+
+
+def is_canonical(data: bytes) -> bool:
+    """Whether ``data`` is exactly the canonical encoding of the JSON it holds."""
+    try:
+        return canonical(json.loads(data.decode("utf-8"))) == data
+    except (UnicodeDecodeError, ValueError, CanonicalError, RecursionError):
+        return False

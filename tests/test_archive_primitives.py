@@ -1,0 +1,97 @@
+"""The archive's pure foundations: canonical JSON and the RFC 9162 Merkle tree and proofs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.archive import merkle
+from generator.archive.canonical import CanonicalError, canonical, digest, is_canonical
+
+# The tree of RFC 6962's reference implementation (certificate-transparency): these eight
+# leaves and the roots of their first n leaves.
+LEAVES = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
+          b"\x50\x51\x52\x53\x54\x55\x56\x57", bytes(range(0x60, 0x70))]
+ROOTS = ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+         "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+         "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+         "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+         "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+         "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+         "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"]
+HASHED = [merkle.leaf_hash(x) for x in LEAVES]
+
+
+def test_roots_match_the_reference_vectors():
+    assert merkle.root([]).hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    for n, expected in enumerate(ROOTS, start=1):
+        assert merkle.root(HASHED[:n]).hex() == expected
+
+
+def tree(n: int) -> list[bytes]:
+    return [merkle.leaf_hash(f"entry {i}".encode()) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", range(1, 34))
+def test_every_inclusion_proof_verifies_and_a_wrong_one_does_not(n):
+    leaves = tree(n)
+    top = merkle.root(leaves)
+    for i in range(n):
+        proof = merkle.inclusion_proof(i, leaves)
+        assert merkle.verify_inclusion(i, n, leaves[i], proof, top)
+        assert not merkle.verify_inclusion(i, n, merkle.leaf_hash(b"forged"), proof, top)
+        if n > 1:
+            assert not merkle.verify_inclusion((i + 1) % n, n, leaves[i], proof, top)
+        if proof:
+            bad = [proof[0][:-1] + bytes([proof[0][-1] ^ 1]), *proof[1:]]
+            assert not merkle.verify_inclusion(i, n, leaves[i], bad, top)
+            assert not merkle.verify_inclusion(i, n, leaves[i], proof[:-1], top)
+
+
+@pytest.mark.parametrize("n", range(1, 34))
+def test_every_consistency_proof_verifies_and_a_rewritten_history_does_not(n):
+    leaves = tree(n)
+    top = merkle.root(leaves)
+    for m in range(1, n + 1):
+        proof = merkle.consistency_proof(m, leaves)
+        old = merkle.root(leaves[:m])
+        assert merkle.verify_consistency(m, n, old, top, proof)
+        if m < n:
+            rewritten = merkle.root([merkle.leaf_hash(b"changed"), *leaves[1:m]])
+            assert not merkle.verify_consistency(m, n, rewritten, top, proof)
+            if proof:
+                assert not merkle.verify_consistency(m, n, old, top, proof[1:])
+
+
+def test_leaves_and_nodes_cannot_be_confused():
+    a, b = merkle.leaf_hash(b"a"), merkle.leaf_hash(b"b")
+    assert merkle.leaf_hash(a + b) != merkle.node_hash(a, b)
+
+
+def test_canonical_json_sorts_by_utf16_and_escapes_only_what_it_must():
+    value = {"\U0001f600": 1, "\ufb33": 2, "b": [True, None, "请假\n\"x\""], "a": {"z": 0, "y": -5}}
+    out = canonical(value).decode("utf-8")
+    assert out == ('{"a":{"y":-5,"z":0},"b":[true,null,"请假\\n\\"x\\""],'
+                   '"\U0001f600":1,"\ufb33":2}')  # U+1F600 is D83D DE00 in UTF-16, before FB33
+    assert is_canonical(out.encode())
+    assert not is_canonical(b'{"b":1, "a":2}')
+    assert digest({"a": 1}) == digest({"a": 1}) != digest({"a": 2})
+
+
+@pytest.mark.parametrize("bad", [1.5, {1: "x"}, 2**60, {"d": object()}])
+def test_values_without_a_canonical_form_are_refused(bad):
+    with pytest.raises(CanonicalError):
+        canonical(bad)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**53 + 1, 2**53 - 1) | st.text(),
+                    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+                    max_leaves=20))
+def test_canonical_form_is_stable_and_round_trips(value):
+    import json
+
+    data = canonical(value)
+    assert canonical(json.loads(data)) == data
+    assert is_canonical(data)
