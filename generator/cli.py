@@ -272,6 +272,214 @@ def _print_record(result, file: Path) -> None:
     click.echo("ok" if result.ok else f"{len(result.problems)} problem(s)")
 
 
+DEFAULT_ARCHIVE = Path("records")
+archive_option = click.option("--archive", "archive_dir", default=DEFAULT_ARCHIVE,
+                              type=click.Path(path_type=Path), show_default=True,
+                              help="The archive folder.")
+passphrase_option = click.option("--passphrase-file", type=click.Path(path_type=Path),
+                                 help="Read the passphrase from this file (else "
+                                      "FLOWDOC_PASSPHRASE, else a prompt).")
+
+
+def _passphrase(path: Path | None, confirm: bool = False) -> str:
+    """The signer's secret: from a file, the environment or a hidden prompt; never an argument,
+    so it stays out of shell history and process lists, and it is never printed."""
+    import os
+
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\n")
+        except OSError as exc:
+            click.echo(f"flowdoc: {path}: cannot read the passphrase file: {exc.strerror}", err=True)
+            sys.exit(1)
+    if os.environ.get("FLOWDOC_PASSPHRASE"):
+        return os.environ["FLOWDOC_PASSPHRASE"]
+    if not sys.stdin.isatty():
+        click.echo("flowdoc: no passphrase: give --passphrase-file or FLOWDOC_PASSPHRASE",
+                   err=True)
+        sys.exit(1)
+    return click.prompt("passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+
+
+def _archive_call(fn, *args):
+    try:
+        return fn(*args)
+    except FlowdocError as exc:
+        click.echo(f"flowdoc: {exc}", err=True)
+        sys.exit(1)
+
+
+@main.group()
+def keys() -> None:
+    """Personal signing keys (Ed25519, encrypted with the owner's passphrase)."""
+
+
+@keys.command("new")
+@click.argument("person")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def keys_new(person: str, archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
+    """Make PERSON's signing key and register its public half in the archive."""
+    from .archive.records import new_person_key
+    from .archive.store import Archive
+
+    library = _checked_library(flows_dir, quiet=True)
+    secret = _passphrase(passphrase_file, confirm=True)
+    kid = _archive_call(new_person_key, Archive(archive_dir), library, person, secret)
+    click.echo(f"{person}: key {kid}")
+
+
+@keys.command("revoke")
+@click.argument("person")
+@archive_option
+@passphrase_option
+def keys_revoke(person: str, archive_dir: Path, passphrase_file: Path | None) -> None:
+    """Revoke PERSON's key: earlier signatures stay verifiable, new ones are refused."""
+    from .archive.records import revoke_key
+    from .archive.store import Archive
+
+    kid = _archive_call(revoke_key, Archive(archive_dir), person, _passphrase(passphrase_file))
+    click.echo(f"{person}: key {kid} revoked")
+
+
+@record.command("submit")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--as", "person", required=True, help="The applicant, who signs the record.")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: Path | None,
+                  flows_dir: Path) -> None:
+    """Check FILE (a filled form, or YAML/JSON), open a record, print its number."""
+    from .archive.records import submit
+    from .archive.store import Archive
+    from .records import RecordInputError, read_record
+
+    library = _checked_library(flows_dir, quiet=True)
+    try:
+        data = read_record(file, {f.code: f for f in library.flows})
+    except RecordInputError as exc:
+        click.echo(f"flowdoc: {exc}", err=True)
+        sys.exit(1)
+    secret = _passphrase(passphrase_file)
+    number = _archive_call(submit, Archive(archive_dir), library, data, file.read_bytes(), person,
+                           secret)
+    click.echo(number)
+
+
+@record.command("sign")
+@click.argument("number")
+@click.option("--step", required=True)
+@click.option("--as", "person", required=True)
+@click.option("--decision", required=True)
+@click.option("--comment", default="")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_sign(number: str, step: str, person: str, decision: str, comment: str,
+                archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
+    """Sign one step of an open record."""
+    from .archive.records import sign_step
+    from .archive.store import Archive
+
+    library = _checked_library(flows_dir, quiet=True)
+    state = _archive_call(sign_step, Archive(archive_dir), library, number, step, person,
+                          _passphrase(passphrase_file), decision, comment)
+    click.echo(f"{number}: {state.status}")
+
+
+@record.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+@archive_option
+def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
+    """A record with its values, full history and signatures."""
+    from .archive.records import states
+    from .archive.store import Archive
+
+    state = states(Archive(archive_dir).entries()).get(number)
+    if state is None:
+        click.echo(f"flowdoc: no record {number} in {archive_dir}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(state.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{state.number}　{state.flow_code}（{state.revision}）　{state.status}")
+    for key, value in state.fields.items():
+        click.echo(f"  {key}: {value}")
+    for e in state.history:
+        who = e.get("person") or e.get("applicant")
+        click.echo(f"  [{e['seq']}] {e['time']} {e['type']} {e.get('step', '')} "
+                   f"{e.get('decision') or ''} {who or ''} 签名 {e['sig']['value'][:16]}…")
+
+
+@record.command("export")
+@click.argument("number")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@archive_option
+def record_export(number: str, output: Path, archive_dir: Path) -> None:
+    """Write the archived rendition (PDF) of a closed record."""
+    from .archive.records import states
+    from .archive.store import Archive
+
+    archive = Archive(archive_dir)
+    state = states(archive.entries()).get(number)
+    if state is None or not state.rendition:
+        click.echo(f"flowdoc: {number}: no archived rendition (is it closed?)", err=True)
+        sys.exit(1)
+    write_atomic(output, _archive_call(archive.blob, state.rendition))
+    click.echo(str(output))
+
+
+@main.command()
+@archive_option
+@click.option("--proof", "proof_of", help="Print the inclusion proof of this record.")
+@click.option("--since", type=click.Path(path_type=Path),
+              help="A checkpoint.json kept earlier: print the consistency proof from it.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def verify(archive_dir: Path, proof_of: str | None, since: Path | None, as_json: bool,
+           flows_dir: Path) -> None:
+    """Prove the archive unaltered and every record consistent with its flow; exit 1 naming
+    each problem, by 真实性 / 完整性 / 可用性 / 安全性."""
+    from .archive.store import Archive
+    from .archive.verify import PROPERTIES, consistency, inclusion
+    from .archive.verify import verify as check_archive
+
+    library = _checked_library(flows_dir, quiet=True)
+    archive = Archive(archive_dir)
+    report = check_archive(archive, library)
+    out: dict = {"ok": report.ok, "entries": report.entries, "records": report.records,
+                 "findings": [{"property": p, "problem": m} for p, m in report.findings]}
+    if report.checkpoint is not None and proof_of:
+        out["inclusion"] = _archive_call(inclusion, report, archive, proof_of)
+    if report.checkpoint is not None and since is not None:
+        try:
+            old = json.loads(since.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            click.echo(f"flowdoc: {since}: not a checkpoint", err=True)
+            sys.exit(1)
+        out["consistency"] = _archive_call(consistency, report, old)
+        if not out["consistency"]["consistent"]:
+            report.add("完整性", f"the log is not an extension of the kept checkpoint {since}")
+            out["ok"] = False
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        for prop in PROPERTIES:
+            problems = [m for p, m in report.findings if p == prop]
+            click.echo(f"{prop}: " + ("通过" if not problems else f"{len(problems)} 个问题"))
+            for m in problems:
+                click.echo(f"  - {m}")
+        click.echo(f"{report.entries} entries, {report.records} records"
+                   + (f", root {report.checkpoint.root[:16]}…" if report.checkpoint else ""))
+        for key in ("inclusion", "consistency"):
+            if key in out:
+                click.echo(json.dumps(out[key], ensure_ascii=False))
+    sys.exit(0 if report.ok and out["ok"] else 1)
+
+
 def run() -> None:  # pragma: no cover - console entry point wrapper
     try:
         main(standalone_mode=True)

@@ -43,7 +43,7 @@ from .model import (
     Signoff,
     Step,
 )
-from .yamlsource import Located, Path_, YamlProblem, read_yaml
+from .yamlsource import Located, Path_, YamlProblem, parse_yaml, read_yaml
 
 ORG_FILE = "org.yaml"
 MANUAL_FILE = "manual.yaml"
@@ -134,6 +134,21 @@ def load_flow(path: Path) -> Flow:
     flow = _load_one(path, None, _build_flow, problems)
     if problems or flow is None:
         raise ProblemsError(problems)
+    return flow
+
+
+def flow_from_bytes(raw: bytes, name: str) -> Flow:
+    """A flow from the bytes of its file (the archive keeps each record's flow this way)."""
+    from .errors import ProblemsError
+
+    try:
+        located = parse_yaml(raw, name)
+    except YamlProblem as exc:
+        raise ProblemsError([exc.problem]) from None
+    reader = _Reader(located)
+    flow = _build_flow(reader)
+    if reader.problems or flow is None:
+        raise ProblemsError(reader.problems)
     return flow
 
 

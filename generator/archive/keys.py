@@ -1,0 +1,61 @@
+"""Per-person Ed25519 signing keys, the private half encrypted with the person's passphrase.
+
+A key is identified by the sha256 of its public key; the public key is registered in the
+archive's log (so it is covered by the Merkle root like everything else), the private key is a
+PKCS#8 file encrypted with the signer's passphrase (21 CFR 11.200: two components, the
+identity and a secret only its owner knows). The passphrase is never written anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..errors import FlowdocError
+
+MIN_PASSPHRASE = 8
+
+
+class KeyError_(FlowdocError):
+    """A key cannot be made, unlocked or used; the message says why (never the passphrase)."""
+
+
+def key_id(public_raw: bytes) -> str:
+    return hashlib.sha256(public_raw).hexdigest()[:32]
+
+
+def new_key(passphrase: str) -> tuple[bytes, bytes]:
+    """A new key pair: (raw public key, encrypted PKCS#8 PEM of the private key)."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise KeyError_(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
+    private = Ed25519PrivateKey.generate()
+    public = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.BestAvailableEncryption(passphrase.encode("utf-8")))
+    return public, pem
+
+
+def unlock(pem: bytes, passphrase: str) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem, passphrase.encode("utf-8"))
+    except (ValueError, TypeError):
+        raise KeyError_("the passphrase does not unlock this key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyError_("not an Ed25519 key")
+    return key
+
+
+def sign(private: Ed25519PrivateKey, message: bytes) -> str:
+    return private.sign(message).hex()
+
+
+def verify(public_raw: bytes, message: bytes, signature_hex: str) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_raw).verify(bytes.fromhex(signature_hex), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

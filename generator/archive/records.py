@@ -1,0 +1,299 @@
+"""Signed events on records: keys, submit, sign, void; each checked before anything is written.
+
+Every event is a canonical JSON entry signed by its author's key over the event itself and the
+hash of the record's state before it (so a signature binds the signer to exactly what they
+saw, 21 CFR 11.70). Authority (a holder of the step's lane, never the applicant on an
+approval), sequence (the step the record is waiting for) and path (the flow's rules) are
+checked first; a refused event writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..loader import flow_from_bytes
+from ..model import Flow, Library
+from ..records import RecordInput, check_record, may_sign, render_record, route
+from ..records.rendition import SignatureLine
+from . import keys
+from .canonical import canonical, digest
+from .store import Archive, ArchiveError
+
+MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def signed(entry: dict[str, Any], private, key_id: str, seq: int) -> dict[str, Any]:
+    """``entry`` numbered ``seq`` and signed over its canonical form (number included)."""
+    body = {**{k: v for k, v in entry.items() if k != "sig"}, "seq": seq}
+    return {**body, "sig": {"key": key_id, "value": keys.sign(private, canonical(body))}}
+
+
+def key_table(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every registered key: person, public key, and the sequence number it was revoked at."""
+    table: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e["type"] == "key":
+            table[e["key_id"]] = {"person": e["person"], "public": e["public_key"],
+                                  "seq": e["seq"], "revoked": None}
+        elif e["type"] == "revoke" and e["key_id"] in table:
+            table[e["key_id"]]["revoked"] = e["seq"]
+    return table
+
+
+def active_key(entries: list[dict[str, Any]], person: str) -> str | None:
+    for kid, k in key_table(entries).items():
+        if k["person"] == person and k["revoked"] is None:
+            return kid
+    return None
+
+
+def new_person_key(archive: Archive, library: Library, person: str, passphrase: str) -> str:
+    assert library.org is not None
+    if library.org.person(person) is None:
+        raise ArchiveError(f"'{person}' is not a person in org.yaml")
+    with archive.writing() as w:
+        current = active_key([*w.entries], person)
+        if current:
+            raise ArchiveError(f"{person} has key {current} already; revoke it before making "
+                               "another")
+        public, pem = keys.new_key(passphrase)
+        kid = keys.key_id(public)
+        if kid in key_table(w.entries):
+            raise ArchiveError("key id collision")  # pragma: no cover - 2^-128
+        private = keys.unlock(pem, passphrase)
+        w.put_key(kid, pem)
+        entry = {"type": "key", "person": person, "key_id": kid, "public_key": public.hex(),
+                 "time": _now()}
+        w.append(signed(entry, private, kid, w.next_seq))  # proof of possession
+        w.commit(private, kid)
+    return kid
+
+
+def _unlock(archive: Archive, entries: list, person: str, passphrase: str):
+    kid = active_key(entries, person)
+    if kid is None:
+        raise ArchiveError(f"{person} has no active signing key (flowdoc keys new {person})")
+    return keys.unlock(archive.private_key(kid), passphrase), kid
+
+
+def revoke_key(archive: Archive, person: str, passphrase: str) -> str:
+    with archive.writing() as w:
+        private, kid = _unlock(archive, w.entries, person, passphrase)
+        w.append(signed({"type": "revoke", "person": person, "key_id": kid, "time": _now()},
+                        private, kid, w.next_seq))
+        w.commit(private, kid)
+    return kid
+
+
+# -- record state ------------------------------------------------------------------------------
+
+@dataclass
+class RecordState:
+    number: str
+    flow_code: str
+    revision: str
+    flow_hash: str
+    flow_blob: str
+    original_blob: str
+    fields: dict[str, Any]
+    applicant: str
+    created: str
+    decisions: dict[str, list[str]] = field(default_factory=dict)
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "in progress"  # in progress | complete | rejected | void
+    rendition: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def json_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Typed values as canonical-JSON-safe data (dates as ISO text, tuples as lists)."""
+    def conv(v: Any) -> Any:
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, tuple | list):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, float):
+            return int(v) if v.is_integer() else format(v, "g")
+        return v
+    return {k: conv(v) for k, v in values.items() if v is not None}
+
+
+def states(entries: list[dict[str, Any]]) -> dict[str, RecordState]:
+    out: dict[str, RecordState] = {}
+    for e in entries:
+        t = e["type"]
+        if t == "submit":
+            out[e["record"]] = RecordState(e["record"], e["flow"], e["revision"], e["flow_hash"],
+                                           e["flow_blob"], e["original_blob"], dict(e["fields"]),
+                                           e["applicant"], e["time"])
+            out[e["record"]].history.append(e)
+            out[e["record"]].signatures.append(e)
+        elif t in ("sign", "void", "rendition") and e["record"] in out:
+            s = out[e["record"]]
+            s.history.append(e)
+            if t == "sign":
+                s.signatures.append(e)
+                if e.get("decision"):
+                    s.decisions.setdefault(e["step"], []).append(e["decision"])
+                s.status = e.get("status", s.status)
+            elif t == "void":
+                s.status = "void"
+            else:
+                s.rendition = e["blob"]
+    return out
+
+
+def state_digest(state: RecordState | None) -> str:
+    return digest(None if state is None else {
+        "number": state.number, "fields": state.fields, "decisions": state.decisions,
+        "status": state.status, "events": len(state.history)})
+
+
+def record_flow(archive: Archive, state: RecordState) -> Flow:
+    return flow_from_bytes(archive.blob(state.flow_blob), f"{state.number}:flow")
+
+
+def _next_number(entries: list[dict[str, Any]], code: str, year: int) -> str:
+    prefix = f"{code}-{year}-"
+    n = sum(1 for e in entries if e["type"] == "submit" and e["record"].startswith(prefix))
+    return f"{prefix}{n + 1:04d}"
+
+
+def submit(archive: Archive, library: Library, record: RecordInput, original: bytes,
+           person: str, passphrase: str, now: dt.datetime | None = None) -> str:
+    """Open a record: the applicant's signature over the filled values; returns its number."""
+    assert library.org is not None
+    try:
+        flow = library.flow(record.flow)
+    except KeyError:
+        raise ArchiveError(f"no flow with code '{record.flow}'") from None
+    record = RecordInput(**{**record.__dict__, "applicant": person})
+    result = check_record(flow, library.org, record)
+    if not result.ok:
+        where, message = result.problems[0]
+        raise ArchiveError(f"{record.source}: {where}: {message}"
+                           + (f" (and {len(result.problems) - 1} more)"
+                              if len(result.problems) > 1 else ""))
+    why = may_sign(flow, library.org, flow.start.id, person, None)
+    if why:
+        raise ArchiveError(why)
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    with archive.writing() as w:
+        private, kid = _unlock(archive, w.entries, person, passphrase)
+        number = _next_number(w.entries, flow.code, moment.year)
+        flow_blob = w.put_blob(_flow_source(flow))
+        original_blob = w.put_blob(original)
+        entry = {"type": "submit", "record": number, "flow": flow.code, "revision": flow.revision,
+                 "flow_hash": flow.content_hash, "flow_blob": flow_blob,
+                 "original_blob": original_blob, "fields": json_values(result.values),
+                 "applicant": person, "step": flow.start.id,
+                 "role": flow.lane(flow.start.lane).name, "meaning": "编制",
+                 "time": moment.isoformat(), "state": state_digest(None)}
+        w.append(signed(entry, private, kid, w.next_seq))
+        w.commit(private, kid)
+    return number
+
+
+def _flow_source(flow: Flow) -> bytes:
+    from pathlib import Path
+
+    return Path(flow.origin.file).read_bytes()
+
+
+def sign_step(archive: Archive, library: Library, number: str, step_id: str, person: str,
+              passphrase: str, decision: str | None, comment: str = "",
+              now: dt.datetime | None = None) -> RecordState:
+    assert library.org is not None
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    with archive.writing() as w:
+        state = states(w.entries).get(number)
+        if state is None:
+            raise ArchiveError(f"no record {number}")
+        if state.status != "in progress":
+            raise ArchiveError(f"{number} is {state.status}; it takes no more signatures")
+        flow = record_flow(archive, state)
+        values = _typed(flow, state.fields)
+        path = route(flow, values, state.decisions)
+        if path.waiting_for != step_id:
+            waiting = path.waiting_for or "nothing"
+            raise ArchiveError(f"{number} waits for step '{waiting}', not '{step_id}'")
+        step = flow.step(step_id)
+        if decision not in step.decisions:
+            raise ArchiveError(f"decision must be one of {'/'.join(step.decisions)}, "
+                               f"not '{decision}'")
+        why = may_sign(flow, library.org, step_id, person, state.applicant)
+        if why:
+            raise ArchiveError(why)
+        private, kid = _unlock(archive, w.entries, person, passphrase)
+        decisions = {**state.decisions, step_id: [*state.decisions.get(step_id, []), decision]}
+        after = route(flow, values, decisions)
+        status = {"complete": "complete", "rejected": "rejected"}.get(after.outcome,
+                                                                      "in progress")
+        if after.outcome == "complete" and step.kind == "approval" and \
+                decision != step.decisions[0]:
+            status = "rejected"  # an approval refused, and the refusal ended the record
+        entry = {"type": "sign", "record": number, "step": step_id, "decision": decision,
+                 "comment": comment, "person": person, "role": flow.lane(step.lane).name,
+                 "meaning": MEANING.get(step.kind, "审批"), "time": moment.isoformat(),
+                 "status": status, "state": state_digest(state)}
+        entry = signed(entry, private, kid, w.next_seq)
+        w.append(entry)
+        if status != "in progress":  # the record is closed: its rendition is archived with it
+            final = states([*w.entries, *w.pending])[number]
+            pdf = rendition_of(flow, final, after.steps, key_table(w.entries))
+            w.append(signed({"type": "rendition", "record": number, "blob": w.put_blob(pdf),
+                             "time": moment.isoformat()}, private, kid, w.next_seq))
+        w.commit(private, kid)
+    return states(archive.entries())[number]
+
+
+def void(archive: Archive, number: str, person: str, passphrase: str, reason: str) -> None:
+    with archive.writing() as w:
+        state = states(w.entries).get(number)
+        if state is None:
+            raise ArchiveError(f"no record {number}")
+        if state.status == "void":
+            raise ArchiveError(f"{number} is void already")
+        if person != state.applicant:
+            raise ArchiveError(f"only the applicant {state.applicant} may void {number}")
+        private, kid = _unlock(archive, w.entries, person, passphrase)
+        w.append(signed({"type": "void", "record": number, "person": person, "reason": reason,
+                         "time": _now(), "state": state_digest(state)}, private, kid, w.next_seq))
+        w.commit(private, kid)
+
+
+def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
+    from ..records import typed_values
+
+    values, _ = typed_values(flow, fields)
+    return values
+
+
+def rendition_of(flow: Flow, state: RecordState, path, keys_: dict) -> bytes:
+    lines = []
+    for e in state.signatures:
+        step = flow.step(e["step"])
+        fingerprint = digest(e["sig"]["value"])[:16]
+        lines.append(SignatureLine(step.text, e.get("person", state.applicant), e["role"],
+                                   e["meaning"], e.get("decision"),
+                                   dt.datetime.fromisoformat(e["time"]), fingerprint,
+                                   e.get("comment", "")))
+    status = {"complete": "已完成", "rejected": "未通过", "void": "已作废"}.get(state.status,
+                                                                              "办理中")
+    return render_record(flow, state.number, _typed(flow, state.fields), path, lines, status,
+                         dt.datetime.fromisoformat(state.created))
+
+
+NUMBER_RE = re.compile(r"^EC-[A-Z]{2}-\d{3}(-\d)?-\d{4}-\d{4}$")

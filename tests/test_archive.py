@@ -1,0 +1,239 @@
+"""The signed archive: events checked before writing, tamper-evident on disk, verified."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FLOWS, ROOT
+
+from generator.archive import records as R
+from generator.archive.store import Archive, ArchiveError
+from generator.archive.verify import verify
+from generator.check import check_paths
+from generator.records import RecordInput
+
+LIBRARY = check_paths([FLOWS], base=ROOT).library
+T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+PEOPLE = ("赵敏", "李强", "张伟", "周婷")
+
+
+def secret(person: str) -> str:
+    return f"pass-{person}-2026"
+
+
+def leave(days: int = 3) -> RecordInput:
+    end = dt.date(2026, 11, 2) + dt.timedelta(days=days - 1)
+    return RecordInput("EC-HR-015", {"leave_type": "病假", "start": "2026-11-02",
+                                     "end": end.isoformat(), "reason": "感冒发烧"}, "leave.yaml")
+
+
+def make(root: Path, people=PEOPLE) -> Archive:
+    archive = Archive(root)
+    for p in people:
+        R.new_person_key(archive, LIBRARY, p, secret(p))
+    return archive
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    """A small closed record: keys of two people, a 3-day leave submitted and approved …"""
+    root = tmp_path_factory.mktemp("archive") / "records"
+    archive = make(root, ("赵敏", "李强", "周婷"))
+    number = R.submit(archive, LIBRARY, leave(3), b"leave: 3 days", "赵敏", secret("赵敏"), T0)
+    R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意", "同意",
+                T0 + dt.timedelta(hours=1))
+    R.sign_step(archive, LIBRARY, number, "hr_approve", "周婷", secret("周婷"), "同意", "",
+                T0 + dt.timedelta(hours=2))
+    return root
+
+
+def copy(small: Path, tmp_path: Path) -> Archive:
+    target = tmp_path / "records"
+    shutil.copytree(small, target)
+    return Archive(target)
+
+
+def test_a_closed_record_verifies_and_has_its_rendition(small):
+    archive = Archive(small)
+    report = verify(archive, LIBRARY)
+    assert report.ok, report.findings
+    state = R.states(archive.entries())["EC-HR-015-2026-0001"]
+    assert state.status == "complete" and state.rendition
+    assert archive.blob(state.rendition).startswith(b"%PDF")
+    assert [e["type"] for e in archive.entries()] == ["key"] * 3 + ["submit", "sign", "sign",
+                                                                    "rendition"]
+
+
+def test_every_single_byte_change_of_log_and_checkpoint_is_detected(small, tmp_path):
+    archive = copy(small, tmp_path)
+    for name in ("log.jsonl", "checkpoint.json"):
+        path = archive.root / name
+        original = path.read_bytes()
+        missed = []
+        for i in range(len(original)):
+            # every byte with its lowest bit flipped, and every fifth one also turned into a
+            # space (or a space into "!")
+            values = [original[i] ^ 0x01] + ([0x20 if original[i] != 0x20 else 0x21]
+                                             if i % 5 == 0 else [])
+            for value in values:
+                changed = bytearray(original)
+                changed[i] = value
+                path.write_bytes(bytes(changed))
+                if verify(archive, LIBRARY).ok:
+                    missed.append(i)
+        path.write_bytes(original)
+        assert not missed, f"{name}: changes at bytes {missed[:10]} went unnoticed"
+    assert verify(archive, LIBRARY).ok
+
+
+def test_truncation_at_every_point_and_appended_bytes_are_detected(small, tmp_path):
+    archive = copy(small, tmp_path)
+    path = archive.root / "log.jsonl"
+    original = path.read_bytes()
+    for cut in range(len(original)):
+        path.write_bytes(original[:cut])
+        assert not verify(archive, LIBRARY).ok, cut
+    path.write_bytes(original + b'{"seq":7,"type":"void"}\n')
+    assert any("follow the last checkpoint" in m for _, m in verify(archive, LIBRARY).findings)
+
+
+def test_deleted_or_swapped_blobs_are_detected(small, tmp_path):
+    archive = copy(small, tmp_path)
+    blobs = sorted(p for p in (archive.root / "blobs").rglob("*") if p.is_file())
+    a, b = blobs[0], blobs[1]
+    data_a = a.read_bytes()
+    a.write_bytes(b.read_bytes())
+    assert any("was altered" in m for _, m in verify(archive, LIBRARY).findings)
+    a.unlink()
+    assert any("is missing" in m for _, m in verify(archive, LIBRARY).findings)
+    a.write_bytes(data_a)
+    assert verify(archive, LIBRARY).ok
+
+
+def test_rollback_to_an_older_signed_checkpoint_is_detected(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    kept = (archive.root / "checkpoint.json").read_bytes()
+    R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    (archive.root / "checkpoint.json").write_bytes(kept)  # validly signed, but older
+    assert any("rolled back" in m for _, m in verify(archive, LIBRARY).findings)
+
+
+def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
+    from generator.archive import keys
+
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    with archive.writing() as w:  # 赵敏 forges 李强's approval with her own key
+        state = R.states(w.entries)[number]
+        kid = R.active_key(w.entries, "赵敏")
+        private = keys.unlock(archive.private_key(kid), secret("赵敏"))
+        entry = {"type": "sign", "record": number, "step": "head_approve", "decision": "同意",
+                 "comment": "", "person": "李强", "role": "部门负责人", "meaning": "审批",
+                 "time": T0.isoformat(), "status": "in progress", "state": R.state_digest(state)}
+        w.append(R.signed(entry, private, kid, w.next_seq))
+        w.commit(private, kid)
+    findings = verify(archive, LIBRARY).findings
+    assert ("真实性", "entry 3: signed by 赵敏's key on behalf of 李强") in findings
+
+
+@pytest.mark.parametrize(("step", "person", "decision", "message"), [
+    ("head_approve", "赵敏", "同意", "赵敏 does not hold the lane 部门负责人"),
+    ("hr_approve", "周婷", "同意", "waits for step 'head_approve', not 'hr_approve'"),
+    ("head_approve", "李强", "也许", "decision must be one of 同意/不同意"),
+])
+def test_authority_sequence_and_decisions_are_checked_before_writing(tmp_path, step, person,
+                                                                     decision, message):
+    archive = make(tmp_path / "records")
+    number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    before = archive.raw_log(), (archive.root / "checkpoint.json").read_bytes()
+    with pytest.raises(ArchiveError, match=message):
+        R.sign_step(archive, LIBRARY, number, step, person, secret(person), decision)
+    assert (archive.raw_log(), (archive.root / "checkpoint.json").read_bytes()) == before
+
+
+def test_the_applicant_may_not_approve_and_a_wrong_passphrase_writes_nothing(tmp_path):
+    archive = make(tmp_path / "records", ("李强", "吴刚"))
+    number = R.submit(archive, LIBRARY, leave(), b"x", "李强", secret("李强"), T0)
+    with pytest.raises(ArchiveError, match="may not approve their own request"):
+        R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    before = archive.raw_log()
+    with pytest.raises(Exception, match="the passphrase does not unlock this key") as info:
+        R.sign_step(archive, LIBRARY, number, "head_approve", "吴刚", "wrong-passphrase", "同意")
+    assert "wrong-passphrase" not in str(info.value)
+    assert archive.raw_log() == before
+
+
+def test_revoked_keys_sign_no_more_and_earlier_signatures_still_verify(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    R.revoke_key(archive, "赵敏", secret("赵敏"))
+    with pytest.raises(ArchiveError, match="赵敏 has no active signing key"):
+        R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    assert verify(archive, LIBRARY).ok
+    with pytest.raises(ArchiveError, match=r"has key \w+ already; revoke it"):
+        R.new_person_key(archive, LIBRARY, "李强", secret("李强"))
+
+
+def test_numbers_run_per_flow_and_year_without_gaps(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏",))
+    numbers = [R.submit(archive, LIBRARY, leave(d), b"x", "赵敏", secret("赵敏"), T0)
+               for d in (1, 2, 3)]
+    numbers.append(R.submit(archive, LIBRARY, leave(1), b"x", "赵敏", secret("赵敏"),
+                            T0.replace(year=2027)))
+    assert numbers == ["EC-HR-015-2026-0001", "EC-HR-015-2026-0002", "EC-HR-015-2026-0003",
+                       "EC-HR-015-2027-0001"]
+
+
+def test_no_passphrase_is_ever_written(small):
+    for path in small.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for p in PEOPLE:
+                assert secret(p).encode() not in data, path
+
+
+CHILD = r"""
+import sys, time, datetime as dt
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from generator.archive.store import Archive
+from generator.archive import records as R, keys
+from generator.archive.canonical import canonical
+archive = Archive(Path({archive!r}))
+with archive.writing() as w:
+    entry = {{"type": "void", "record": "EC-HR-015-2026-0001", "person": "赵敏", "reason": "x",
+              "time": "2026-11-02T00:00:00+00:00", "seq": w.next_seq}}
+    with open(archive.root / "log.jsonl", "ab") as f:
+        f.write(canonical(entry)[:25])  # half an entry on disk, no checkpoint yet
+        f.flush()
+    print("written", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_writer_killed_mid_write_loses_nothing_committed(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    child = subprocess.Popen([sys.executable, "-c", CHILD.format(root=str(ROOT),
+                                                                 archive=str(archive.root))],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "written"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert any("follow the last checkpoint" in m for _, m in verify(archive, LIBRARY).findings)
+    started = time.monotonic()  # the lock died with the process: the next writer goes on
+    R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    assert time.monotonic() - started < 5
+    report = verify(archive, LIBRARY)
+    assert report.ok, report.findings
+    assert [e["type"] for e in archive.entries()][-1] == "sign"

@@ -1,0 +1,70 @@
+"""The archive from the command line, as staff and auditors use it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+
+def flowdoc(args: list[str], cwd: Path, passphrase: str | None = None) -> subprocess.CompletedProcess:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    if passphrase:
+        env["FLOWDOC_PASSPHRASE"] = passphrase
+    flows = [] if args[:2] in (["record", "show"], ["record", "export"]) else [
+        "--flows", str(ROOT / "flows")]
+    return subprocess.run([sys.executable, "-m", "generator", *args, *flows], cwd=cwd,
+                          capture_output=True, text=True,
+                          timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+
+def test_keys_submit_sign_verify_show_export(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("correct horse battery\n", encoding="utf-8")
+    for person in ("赵敏", "李强", "周婷"):
+        proc = flowdoc(["keys", "new", person, "--passphrase-file", str(pw)], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    proc = flowdoc(["record", "submit", str(ROOT / "examples/leave.yaml"), "--as", "赵敏"],
+                   tmp_path, "correct horse battery")
+    assert proc.returncode == 0, proc.stderr
+    number = proc.stdout.strip()
+    assert number.startswith("EC-HR-015-") and number.endswith("-0001")
+    kept = tmp_path / "kept.json"
+    kept.write_bytes((tmp_path / "records/checkpoint.json").read_bytes())
+    wrong = flowdoc(["record", "sign", number, "--step", "head_approve", "--as", "李强",
+                     "--decision", "同意"], tmp_path, "not the passphrase")
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip() == "flowdoc: the passphrase does not unlock this key"
+    assert "not the passphrase" not in wrong.stderr + wrong.stdout
+    # a 10-day leave: head, then 分管总监 (张伟 has no key) — 李强 signs, then the record waits
+    assert flowdoc(["record", "sign", number, "--step", "head_approve", "--as", "李强",
+                    "--decision", "同意", "--comment", "同意"], tmp_path,
+                   "correct horse battery").returncode == 0
+    proc = flowdoc(["verify", "--proof", number, "--since", str(kept), "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    report = json.loads(proc.stdout)
+    assert report["ok"] and report["consistency"]["consistent"]
+    assert report["inclusion"]["record"] == number and report["inclusion"]["proof"]
+    shown = json.loads(flowdoc(["record", "show", number, "--json"], tmp_path).stdout)
+    assert shown["status"] == "in progress" and shown["decisions"] == {"head_approve": ["同意"]}
+    proc = flowdoc(["record", "export", number, "-o", str(tmp_path / "x.pdf")], tmp_path)
+    assert proc.returncode == 1 and "no archived rendition" in proc.stderr
+    # tamper with one byte: verify names the problem and exits 1
+    log = tmp_path / "records/log.jsonl"
+    data = bytearray(log.read_bytes())
+    data[len(data) // 2] ^= 1
+    log.write_bytes(bytes(data))
+    proc = flowdoc(["verify"], tmp_path)
+    assert proc.returncode == 1
+    assert "完整性: " in proc.stdout and "Merkle root" in proc.stdout
+
+
+def test_no_passphrase_and_no_terminal_is_a_clear_error(tmp_path):
+    proc = flowdoc(["keys", "new", "赵敏"], tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("flowdoc: no passphrase: give --passphrase-file or "
+                                   "FLOWDOC_PASSPHRASE")
+    assert not (tmp_path / "records").exists() or not any((tmp_path / "records").iterdir())
