@@ -389,6 +389,49 @@ def record_sign(number: str, step: str, person: str, decision: str, comment: str
     click.echo(f"{number}: {state.status}")
 
 
+@record.command("correct")
+@click.argument("number")
+@click.option("--as", "person", required=True, help="The applicant.")
+@click.option("--set", "changes", multiple=True, metavar="FIELD=VALUE", required=True)
+@click.option("--reason", required=True)
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_correct(number: str, person: str, changes: tuple[str, ...], reason: str,
+                   archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
+    """Correct field values of an open record (a new signed event; the old values stay)."""
+    from .archive.records import correct
+    from .archive.store import Archive
+
+    pairs = {}
+    for change in changes:
+        field, sep, value = change.partition("=")
+        if not sep:
+            click.echo(f"flowdoc: --set {change}: write FIELD=VALUE", err=True)
+            sys.exit(2)
+        pairs[field.strip()] = value
+    library = _checked_library(flows_dir, quiet=True)
+    state = _archive_call(correct, Archive(archive_dir), library, number, person,
+                          _passphrase(passphrase_file), pairs, reason)
+    click.echo(f"{number}: corrected ({state.status})")
+
+
+@record.command("void")
+@click.argument("number")
+@click.option("--as", "person", required=True, help="The applicant.")
+@click.option("--reason", required=True)
+@archive_option
+@passphrase_option
+def record_void(number: str, person: str, reason: str, archive_dir: Path,
+                passphrase_file: Path | None) -> None:
+    """Void a record (a signed event; the record and its history stay)."""
+    from .archive.records import void
+    from .archive.store import Archive
+
+    _archive_call(void, Archive(archive_dir), number, person, _passphrase(passphrase_file), reason)
+    click.echo(f"{number}: void")
+
+
 @record.command("show")
 @click.argument("number")
 @click.option("--json", "as_json", is_flag=True)

@@ -237,3 +237,85 @@ def test_a_writer_killed_mid_write_loses_nothing_committed(tmp_path):
     report = verify(archive, LIBRARY)
     assert report.ok, report.findings
     assert [e["type"] for e in archive.entries()][-1] == "sign"
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_verify_only_reports_on_random_bytes_cut_files_and_shuffled_lines(small, tmp_path, data):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = copy(small, Path(tmp))
+        name = data.draw(st.sampled_from(["log.jsonl", "checkpoint.json"]))
+        path = archive.root / name
+        original = path.read_bytes()
+        how = data.draw(st.sampled_from(["random", "cut", "shuffle", "splice"]))
+        if how == "random":
+            path.write_bytes(data.draw(st.binary(max_size=400)))
+        elif how == "cut":
+            path.write_bytes(original[: data.draw(st.integers(0, len(original)))])
+        elif how == "shuffle":
+            lines = original.split(b"\n")
+            path.write_bytes(b"\n".join(data.draw(st.permutations(lines))))
+        else:
+            at = data.draw(st.integers(0, len(original)))
+            path.write_bytes(original[:at] + data.draw(st.binary(min_size=1, max_size=40))
+                             + original[at:])
+        report = verify(archive, LIBRARY)  # never raises
+        if path.read_bytes() != original:
+            assert not report.ok
+
+
+WORKER = r"""
+import sys, datetime as dt
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from generator.check import check_paths
+from generator.archive.store import Archive
+from generator.archive import records as R
+from generator.records import RecordInput
+lib = check_paths([Path({flows!r})], base=Path({root!r})).library
+archive = Archive(Path({archive!r}))
+for i in range(3):
+    rec = RecordInput("EC-HR-015", {{"leave_type": "事假", "start": "2026-11-02",
+                      "end": "2026-11-03", "reason": "worker {n} record " + str(i)}}, "w")
+    print(R.submit(archive, lib, rec, b"w", "赵敏", "pass-赵敏-2026"), flush=True)
+"""
+
+
+def test_eight_processes_at_once_lose_nothing(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏",))
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER.format(
+        root=str(ROOT), flows=str(FLOWS), archive=str(archive.root), n=n)],
+        stdout=subprocess.PIPE, text=True) for n in range(8)]
+    numbers = []
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0
+        numbers += out.split()
+    year = numbers[0].split("-")[3]  # the workers number by the clock's year
+    assert sorted(numbers) == [f"EC-HR-015-{year}-{i:04d}" for i in range(1, 25)]
+    entries = archive.entries()
+    assert [e["seq"] for e in entries] == list(range(len(entries)))
+    assert sum(1 for e in entries if e["type"] == "submit") == 24
+    assert verify(archive, LIBRARY).ok
+
+
+def test_a_correction_is_an_event_and_the_earlier_value_stays(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(3), b"x", "赵敏", secret("赵敏"), T0)
+    state = R.correct(archive, LIBRARY, number, "赵敏", secret("赵敏"),
+                      {"end": "2026-11-08"}, "多请三天")
+    assert state.fields["days"] == 7 and state.fields["end"] == "2026-11-08"
+    correction = state.history[-1]
+    assert correction["previous"] == {"end": "2026-11-04", "days": 3}
+    with pytest.raises(ArchiveError, match="only the applicant"):
+        R.correct(archive, LIBRARY, number, "李强", secret("李强"), {"end": "2026-11-09"}, "x")
+    R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    R.void(archive, number, "赵敏", secret("赵敏"), "假期取消")
+    assert R.states(archive.entries())[number].status == "void"
+    assert verify(archive, LIBRARY).ok

@@ -130,28 +130,35 @@ def json_values(values: dict[str, Any]) -> dict[str, Any]:
     return {k: conv(v) for k, v in values.items() if v is not None}
 
 
+def apply(out: dict[str, RecordState], e: dict[str, Any]) -> None:
+    """Fold one entry into the record states (the only place record state is computed)."""
+    t = e["type"]
+    if t == "submit":
+        out[e["record"]] = RecordState(e["record"], e["flow"], e["revision"], e["flow_hash"],
+                                       e["flow_blob"], e["original_blob"], dict(e["fields"]),
+                                       e["applicant"], e["time"])
+        out[e["record"]].history.append(e)
+        out[e["record"]].signatures.append(e)
+    elif t in ("sign", "void", "rendition", "correct") and e["record"] in out:
+        s = out[e["record"]]
+        s.history.append(e)
+        if t == "sign":
+            s.signatures.append(e)
+            if e.get("decision"):
+                s.decisions.setdefault(e["step"], []).append(e["decision"])
+            s.status = e.get("status", s.status)
+        elif t == "void":
+            s.status = "void"
+        elif t == "correct":
+            s.fields.update(e["fields"])  # the earlier value stays in the history
+        else:
+            s.rendition = e["blob"]
+
+
 def states(entries: list[dict[str, Any]]) -> dict[str, RecordState]:
     out: dict[str, RecordState] = {}
     for e in entries:
-        t = e["type"]
-        if t == "submit":
-            out[e["record"]] = RecordState(e["record"], e["flow"], e["revision"], e["flow_hash"],
-                                           e["flow_blob"], e["original_blob"], dict(e["fields"]),
-                                           e["applicant"], e["time"])
-            out[e["record"]].history.append(e)
-            out[e["record"]].signatures.append(e)
-        elif t in ("sign", "void", "rendition") and e["record"] in out:
-            s = out[e["record"]]
-            s.history.append(e)
-            if t == "sign":
-                s.signatures.append(e)
-                if e.get("decision"):
-                    s.decisions.setdefault(e["step"], []).append(e["decision"])
-                s.status = e.get("status", s.status)
-            elif t == "void":
-                s.status = "void"
-            else:
-                s.rendition = e["blob"]
+        apply(out, e)
     return out
 
 
@@ -255,6 +262,42 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
             pdf = rendition_of(flow, final, after.steps, key_table(w.entries))
             w.append(signed({"type": "rendition", "record": number, "blob": w.put_blob(pdf),
                              "time": moment.isoformat()}, private, kid, w.next_seq))
+        w.commit(private, kid)
+    return states(archive.entries())[number]
+
+
+def correct(archive: Archive, library: Library, number: str, person: str, passphrase: str,
+            changes: dict[str, Any], reason: str) -> RecordState:
+    """Correct field values of an open record: a new signed event; the earlier values stay in
+    the history (21 CFR 11.10(e): an audit trail never hides what was there before)."""
+    assert library.org is not None
+    with archive.writing() as w:
+        state = states(w.entries).get(number)
+        if state is None:
+            raise ArchiveError(f"no record {number}")
+        if state.status != "in progress":
+            raise ArchiveError(f"{number} is {state.status}; it can no longer be corrected")
+        if person != state.applicant:
+            raise ArchiveError(f"only the applicant {state.applicant} may correct {number}")
+        if not reason.strip():
+            raise ArchiveError("a correction needs a reason")
+        flow = record_flow(archive, state)
+        derived = {f.id for f in flow.fields if f.derive is not None}
+        base = {k: v for k, v in state.fields.items() if k not in derived}  # computed again
+        result = check_record(flow, library.org, RecordInput(flow.code, {**base, **changes},
+                                                             number, applicant=person))
+        if not result.ok:
+            where, message = result.problems[0]
+            raise ArchiveError(f"{where}: {message}")
+        new = json_values(result.values)
+        changed = {k: v for k, v in new.items() if state.fields.get(k) != v}
+        if not changed:
+            raise ArchiveError("nothing to correct: the values are the same")
+        private, kid = _unlock(archive, w.entries, person, passphrase)
+        w.append(signed({"type": "correct", "record": number, "person": person,
+                         "fields": changed, "previous": {k: state.fields.get(k) for k in changed},
+                         "reason": reason, "time": _now(), "state": state_digest(state)},
+                        private, kid, w.next_seq))
         w.commit(private, kid)
     return states(archive.entries())[number]
 

@@ -21,7 +21,7 @@ from ..model import Flow, Library
 from ..records import may_sign, route
 from . import keys, merkle
 from .canonical import canonical, is_canonical
-from .records import RecordState, _typed, key_table, state_digest, states
+from .records import RecordState, _typed, apply, key_table, state_digest
 from .store import CHECKPOINT, LOG, Archive, Checkpoint
 
 PROPERTIES = ("真实性", "完整性", "可用性", "安全性")
@@ -121,6 +121,8 @@ SHAPES: dict[str, dict[str, type]] = {
              "role": TEXT, "meaning": TEXT, "time": TEXT, "status": TEXT, "state": TEXT},
     "rendition": {"record": TEXT, "blob": TEXT, "time": TEXT},
     "void": {"record": TEXT, "person": TEXT, "reason": TEXT, "time": TEXT, "state": TEXT},
+    "correct": {"record": TEXT, "person": TEXT, "fields": dict, "previous": dict, "reason": TEXT,
+                "time": TEXT, "state": TEXT},
 }
 HEX = set("0123456789abcdef")
 
@@ -150,6 +152,13 @@ def _malformed(entry: Any) -> str | None:
 
 
 def _authenticity(report: Report, entries: list, table: dict, cp: Checkpoint) -> None:
+    seen: dict[str, str] = {}
+    for e in entries:
+        if e["type"] == "key":
+            if e["key_id"] in seen:
+                report.add("真实性", f"entry {e['seq']}: key {e['key_id']} was registered before "
+                                     f"(to {seen[e['key_id']]}); a key is never reassigned")
+            seen.setdefault(e["key_id"], e["person"])
     for e in entries:
         sig = e.get("sig")
         if not isinstance(sig, dict) or "key" not in sig or "value" not in sig:
@@ -192,36 +201,37 @@ def _blobs(report: Report, archive: Archive, entries: list) -> None:
 
 def _records(report: Report, archive: Archive, library: Library, entries: list,
              table: dict) -> None:
+    """Replay every record's events in order, one pass (time and memory linear in the log)."""
     org = library.org
     running: dict[str, RecordState] = {}
-    all_states = states(entries)
-    report.records = len(all_states)
     for e in entries:
-        if e["type"] not in ("submit", "sign", "void"):
+        if e["type"] not in ("submit", "sign", "void", "correct"):
+            apply(running, e)
             continue
         try:
-            _record_event(report, archive, org, e, entries, running)
+            _record_event(report, archive, org, e, running)
         except Exception as exc:
             report.add("可用性", f"{e['record']}: entry {e['seq']} cannot be re-checked "
                                  f"({type(exc).__name__})")
-    for number, state in all_states.items():
+    report.records = len(running)
+    for number, state in running.items():
         if state.status in ("complete", "rejected") and not state.rendition:
             report.add("可用性", f"{number}: closed without an archived rendition")
 
 
-def _record_event(report: Report, archive: Archive, org, e: dict, entries: list,
-                  running: dict) -> None:
+def _record_event(report: Report, archive: Archive, org, e: dict, running: dict) -> None:
     number = e["record"]
     before = running.get(number)
     if e.get("state") != state_digest(before):
         report.add("完整性", f"{number}: entry {e['seq']} was signed over another state of "
                              "the record")
-    now = states([x for x in entries if x["seq"] <= e["seq"] and x.get("record") == number])
-    if number not in now:
+    if before is None and e["type"] != "submit":
         report.add("可用性", f"{number}: entry {e['seq']} refers to a record never submitted")
         return
-    running[number] = now[number]
+    if e["type"] == "submit":
+        _recheck_submit(report, archive, org, e)
     if e["type"] != "sign":
+        apply(running, e)
         return
     state = before
     if state is None:
@@ -242,6 +252,28 @@ def _record_event(report: Report, archive: Archive, org, e: dict, entries: list,
         why = may_sign(flow, org, e["step"], e["person"], state.applicant)
         if why:
             report.add("安全性", f"{number}: entry {e['seq']}: {why}")
+    apply(running, e)
+
+
+def _recheck_submit(report: Report, archive: Archive, org, e: dict) -> None:
+    """The submitted values against the flow the record was made under (its archived source)."""
+    from ..records import RecordInput, check_record
+
+    try:
+        flow = _flow(archive.blob(e["flow_blob"]))
+    except FlowdocError:
+        flow = None
+    if flow is None:
+        report.add("可用性", f"{e['record']}: the flow it was made under cannot be read")
+        return
+    if flow.content_hash != e["flow_hash"] or flow.code != e["flow"]:
+        report.add("可用性", f"{e['record']}: the archived flow is not the one it names")
+        return
+    if org is not None:
+        result = check_record(flow, org, RecordInput(flow.code, e["fields"], e["record"],
+                                                     applicant=e["applicant"]))
+        for where, message in result.problems:
+            report.add("可用性", f"{e['record']}: {where}: {message}")
 
 
 def _key_files(report: Report, archive: Archive, table: dict) -> None:
