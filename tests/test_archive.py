@@ -319,3 +319,53 @@ def test_a_correction_is_an_event_and_the_earlier_value_stays(tmp_path):
     R.void(archive, number, "赵敏", secret("赵敏"), "假期取消")
     assert R.states(archive.entries())[number].status == "void"
     assert verify(archive, LIBRARY).ok
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_at_every_write_fsync_and_rename_leaves_the_event_whole_or_absent(
+        tmp_path, monkeypatch):
+    """The storage calls of a submit and of a sign fail one at a time, as a crash would."""
+    import generator.archive.store as store
+
+    real = {"fsync": store.os.fsync, "replace": store.os.replace}
+    for operation in ("submit", "sign"):
+        k = 0
+        while True:
+            k += 1
+            root = tmp_path / f"{operation}-{k}" / "records"
+            archive = make(root, ("赵敏", "李强"))
+            number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+            before = len(archive.entries())
+            calls = {"n": 0}
+
+            def failing(name, *args, _k=k, _calls=calls):
+                _calls["n"] += 1
+                if _calls["n"] == _k:
+                    raise Crash(name)
+                return real[name](*args)
+
+            monkeypatch.setattr(store.os, "fsync", lambda fd: failing("fsync", fd))
+            monkeypatch.setattr(store.os, "replace", lambda a, b: failing("replace", a, b))
+            try:
+                if operation == "submit":
+                    R.submit(archive, LIBRARY, leave(2), b"y", "赵敏", secret("赵敏"), T0)
+                else:
+                    R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"),
+                                "同意")
+                crashed = False
+            except Crash:
+                crashed = True
+            monkeypatch.setattr(store.os, "fsync", real["fsync"])
+            monkeypatch.setattr(store.os, "replace", real["replace"])
+            after = Archive(root).entries()
+            assert len(after) in (before, before + 1), (operation, k)  # whole or absent
+            # the next writer drops any uncommitted tail and succeeds
+            R.submit(Archive(root), LIBRARY, leave(4), b"z", "赵敏", secret("赵敏"), T0)
+            report = verify(Archive(root), LIBRARY)
+            assert report.ok, (operation, k, report.findings)
+            if not crashed:
+                break  # k passed the last storage call of the operation
+        assert k > 3, "the operation made too few storage calls for the test to mean anything"
