@@ -86,11 +86,17 @@ def build(flows_dir: Path, out_dir: Path, templates_dir: Path | None, copy_numbe
         click.echo("flowdoc: --copy and --holder go together: a controlled copy has a number and "
                    "a holder", err=True)
         sys.exit(2)
+    from .buildstamp import inputs_digest, options_text, up_to_date
+
+    templates = templates_dir or flows_dir.resolve().parent / "templates"
+    digest = inputs_digest([flows_dir, templates], options_text(copy_number, holder))
+    if up_to_date(out_dir, digest):  # the last build read exactly these inputs
+        click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
+        return
     library = _checked_library(flows_dir)
     from .manual import Copy
     from .publish import build as publish
 
-    templates = templates_dir or flows_dir.resolve().parent / "templates"
     try:
         result = publish(library, out_dir, templates, flows_dir, Copy(copy_number, holder),
                          progress=_progress)

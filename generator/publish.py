@@ -9,7 +9,6 @@ last one's writes nothing at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -17,12 +16,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from .buildstamp import STAMP, inputs_digest, options_text, up_to_date
 from .diagram import FORMATS, Chart, layout, outputs
 from .fileio import write_atomic
 from .model import Flow, Library
 
 Progress = Callable[[int, int, str], None]
-STAMP = ".flowdoc-build"
 
 
 @dataclass(frozen=True)
@@ -58,18 +57,6 @@ def _charts(flows: list[Flow], workers: int, progress: Progress | None):
             yield flow, result
 
 
-def inputs_digest(paths: list[Path], options: str) -> str:
-    """One hash over every input file (by name and content), the generator's code and options."""
-    h = hashlib.sha256(options.encode())
-    package = Path(__file__).resolve().parent
-    files = [p for root in paths if root.exists() for p in sorted(root.rglob("*")) if p.is_file()]
-    files += sorted(p for p in package.rglob("*.py"))
-    for p in files:
-        h.update(str(p.name).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
-
-
 def form_file(flow: Flow, templates: Path) -> tuple[str, bytes]:
     from .forms import make_form
 
@@ -85,11 +72,10 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     writes the manual, which needs every chart."""
     from .manual import build_manual
 
-    options = f"copy={getattr(copy, 'number', None)};holder={getattr(copy, 'holder', None)};" \
-              f"manual={manual}"
+    options = options_text(getattr(copy, "number", None), getattr(copy, "holder", None), manual)
     digest = inputs_digest([flows_dir, templates], options)
     stamp = out / STAMP
-    if stamp.exists() and stamp.read_text() == digest:
+    if up_to_date(out, digest):
         return BuildResult([], 0, True)
     workers = workers or min(2, os.cpu_count() or 1)
     flows = list(library.flows)
