@@ -32,6 +32,7 @@ from generator.records import RecordInput  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=2000)
     args = parser.parse_args()
     library = check_paths([ROOT / "flows"], base=ROOT).library
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,6 +52,14 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(f"durable submit + sign: {events} events in {elapsed:.2f} s = "
               f"{events / elapsed:.0f} events/s (each committed: fsync + signed checkpoint)")
+        batch = [(RecordInput("EC-HR-015", {"leave_type": "年假", "start": "2026-11-02",
+                                            "end": "2026-11-06", "reason": f"批量{i}"}, f"{i}.yaml"),
+                  f"record {i}".encode()) for i in range(args.batch)]
+        started = time.perf_counter()
+        R.import_records(archive, library, batch, "赵敏", "pass-赵敏-bench", t0)
+        elapsed = time.perf_counter() - started
+        print(f"import: {len(batch)} records in {elapsed:.2f} s = {len(batch) / elapsed:.0f} "
+              "records/s (one commit)")
         tracemalloc.start()
         started = time.perf_counter()
         report = verify(archive, library)

@@ -374,6 +374,36 @@ def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: P
     click.echo(number)
 
 
+@record.command("import")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--as", "person", required=True, help="Who prepared the records and signs them.")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file: Path | None,
+                  flows_dir: Path) -> None:
+    """Submit every record (YAML, JSON or filled PDF) in FOLDER as one batch, all or nothing."""
+    from .archive.records import import_records
+    from .archive.store import Archive
+    from .records import RecordInputError, read_record
+
+    library = _checked_library(flows_dir, quiet=True)
+    flows = {f.code: f for f in library.flows}
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json",
+                                                                        ".pdf"))
+    items = []
+    for path in files:
+        try:
+            items.append((read_record(path, flows), path.read_bytes()))
+        except RecordInputError as exc:
+            click.echo(f"flowdoc: {exc}; nothing imported", err=True)
+            sys.exit(1)
+    numbers = _archive_call(import_records, Archive(archive_dir), library, items, person,
+                            _passphrase(passphrase_file))
+    click.echo(f"imported {len(numbers)} record(s): {numbers[0]} … {numbers[-1]}"
+               if numbers else "nothing to import")
+
+
 @record.command("sign")
 @click.argument("number")
 @click.option("--step", required=True)

@@ -369,3 +369,18 @@ def test_a_crash_at_every_write_fsync_and_rename_leaves_the_event_whole_or_absen
             if not crashed:
                 break  # k passed the last storage call of the operation
         assert k > 3, "the operation made too few storage calls for the test to mean anything"
+
+
+def test_import_is_all_or_nothing_and_numbers_run_on(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏",))
+    first = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    items = [(leave(d), f"record {d}".encode()) for d in (1, 2, 3)]
+    bad = RecordInput("EC-HR-015", {"leave_type": "探亲假"}, "bad.yaml")
+    before = archive.raw_log()
+    with pytest.raises(ArchiveError, match=r"nothing imported; first: bad\.yaml"):
+        R.import_records(archive, LIBRARY, [*items, (bad, b"b")], "赵敏", secret("赵敏"), T0)
+    assert archive.raw_log() == before
+    numbers = R.import_records(archive, LIBRARY, items, "赵敏", secret("赵敏"), T0)
+    assert first == "EC-HR-015-2026-0001"
+    assert numbers == ["EC-HR-015-2026-0002", "EC-HR-015-2026-0003", "EC-HR-015-2026-0004"]
+    assert verify(archive, LIBRARY).ok

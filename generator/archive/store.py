@@ -150,17 +150,26 @@ class Writer:
                 os.fsync(f.fileno())
         self.entries = archive.entries()
         self.pending: list[dict[str, Any]] = []
+        self._unsynced: set[Path] = set()
 
     @property
     def next_seq(self) -> int:
         return len(self.entries) + len(self.pending)
 
-    def put_blob(self, data: bytes) -> str:
+    def put_blob(self, data: bytes, durable: bool = True) -> str:
+        """Store ``data`` by its hash. ``durable=False`` defers the fsyncs to :meth:`commit`,
+        for a batch: one fsync per file and folder at the end instead of three per blob."""
         digest = hashlib.sha256(data).hexdigest()
         path = self.archive.blob_path(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            _replace(path, data)
+            if durable:
+                _replace(path, data)
+            else:
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+                self._unsynced.add(path)
         return digest
 
     def put_key(self, key_id_: str, pem: bytes) -> None:
@@ -179,6 +188,12 @@ class Writer:
 
     def commit(self, private, key_id_: str) -> Checkpoint:
         """Write the pending entries and a checkpoint signed by ``private`` (the writer's key)."""
+        for path in sorted(self._unsynced):  # blobs of a batch: on disk before the log says so
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+        for folder in sorted({p.parent for p in self._unsynced}):
+            _fsync_dir(folder)
+        self._unsynced.clear()
         log = self.archive.root / LOG
         lines = b"".join(canonical(e) + b"\n" for e in self.pending)
         with open(log, "ab") as f:
