@@ -286,3 +286,16 @@ def test_a_decompression_bomb_is_not_inflated(leave_form, tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=limit,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
     assert proc.returncode == 0, proc.stderr  # the values are read; the bomb is never opened
+
+
+def test_a_check_box_is_ticked_and_read_back():
+    flow = FLOWS_BY_CODE["EC-HR-003"]
+    required = {f"fields.{f.id}": "2026-11-02" if f.type == "date" else "测试值"
+                for f in flow.fields if f.required and f.type in ("text", "date")}
+    for ticked in (True, False):
+        data = fill_form(make_form(flow, TEMPLATES), {**required, "fields.logistics_done": ticked})
+        reader = PdfReader(io.BytesIO(data))
+        box = reader.get_fields()["fields.logistics_done"]
+        assert box["/V"] == ("/Yes" if ticked else "/Off")
+        result = check(data)
+        assert result.values["logistics_done"] is ticked, result.problems
