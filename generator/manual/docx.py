@@ -25,7 +25,7 @@ from docx.shared import Pt, RGBColor
 
 from ..diagram import A4, render_png
 from .pdf import MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X
-from .plan import Plan, Section
+from .plan import Plan, Section, signoff_rows
 
 SONG = "宋体"
 HEI = "黑体"
@@ -193,16 +193,6 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
     return table
 
 
-def _signoff_rows(signoff, content_hash: str | None) -> list[list[str]]:
-    names, dates = [], []
-    for _, _, entry in signoff.entries():
-        valid = entry is not None and (content_hash is None or entry.hash == content_hash)
-        names.append(entry.by if valid else "")
-        dates.append(entry.on.isoformat() if valid else "")
-    return [["编制人员", names[0], "审核人员", names[1], "批准人员", names[2]],
-            ["编制日期", dates[0], "审核日期", dates[1], "批准日期", dates[2]]]
-
-
 def _styles(document) -> None:
     styles = document.styles
     for name, font, size in (("Normal", SONG, 10.5), ("Heading 1", HEI, 16), ("Title", HEI, 26),
@@ -317,7 +307,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     for text in plan.control:
         _para(document, text, indent=True)
     _para(document, "本手册审批记录", 10)
-    _table(document, _signoff_rows(m.signoff, None), [width / 6] * 6, header_cols=(0, 2, 4))
+    _table(document, signoff_rows(m.signoff, None), [width / 6] * 6, header_cols=(0, 2, 4))
     _page_break(document)
     _heading(document, "修订记录")
     _table(document, [["版本", "日期", "修订内容"]] + [
@@ -401,7 +391,7 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
         _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6,
                merge_rest=(0,))
         _para(document, "", 4, after=4)
-        _table(document, _signoff_rows(f.signoff, f.content_hash), [col] * 6,
+        _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
                header_cols=(0, 2, 4))
 
     if not sec.chart_below_header:  # as the PDF: the first page is the section's cover sheet

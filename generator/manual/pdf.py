@@ -31,7 +31,7 @@ from .. import fonts
 from ..diagram import A4, DEFAULT_STYLE, draw_page
 from ..diagram.geometry import Page
 from ..typography import wrap
-from .plan import Plan, Section
+from .plan import Plan, Section, signoff_rows
 
 MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
 MARGIN_TOP = 50.0
@@ -241,16 +241,6 @@ class Stamp(Flowable):
         c.drawCentredString(self.avail / 2, 16, self.text)
 
 
-def _signoff_rows(signoff, content_hash: str | None) -> list[list[str]]:
-    names, dates = [], []
-    for _, _, entry in signoff.entries():
-        valid = entry is not None and (content_hash is None or entry.hash == content_hash)
-        names.append(entry.by if valid else "")
-        dates.append(entry.on.isoformat() if valid else "")
-    return [["编制人员", names[0], "审核人员", names[1], "批准人员", names[2]],
-            ["编制日期", dates[0], "审核日期", dates[1], "批准日期", dates[2]]]
-
-
 def _front(plan: Plan, width: float) -> list[Flowable]:
     m = plan.manual
     story: list[Flowable] = [Marker("", plan.watermark, "文件控制页", "control", 0),
@@ -258,7 +248,7 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     story += [Lines(p, BODY, indent_first=True) for p in plan.control]
     story += [Spacer(1, 10), Lines("本手册审批记录", CELL)]
     cols = [width / 6] * 6
-    story.append(_table(_signoff_rows(m.signoff, None), cols, header_cols=(0, 2, 4)))
+    story.append(_table(signoff_rows(m.signoff, None), cols, header_cols=(0, 2, 4)))
     story += [PageBreak(), Marker("", plan.watermark, "修订记录", "history", 0),
               Lines("修订记录", H1)]
     rows = [["版本", "日期", "修订内容"]]
@@ -312,7 +302,7 @@ def _section(section: Section, width: float) -> list[Flowable]:
         Spacer(1, 8),
         _table([["相关说明", notes, "", "", "", ""]], [col] * 6, spans=[((1, 0), (5, 0))]),
         Spacer(1, 6),
-        _table(_signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
+        _table(signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
     if section.chart_below_header:
         return story + chart + tail
     return story + tail + [PageBreak()] + chart

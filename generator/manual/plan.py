@@ -66,6 +66,18 @@ class Plan:
         return "受控" if self.copy.controlled else "非受控"
 
 
+def signoff_rows(signoff, content_hash: str | None) -> list[list[str]]:
+    """The 编制/审核/批准 block as the source prints it: names, then dates. A signature given
+    to other content than ``content_hash`` is left blank, for a wet signature."""
+    names, dates = [], []
+    for _, _, entry in signoff.entries():
+        valid = entry is not None and (content_hash is None or entry.hash == content_hash)
+        names.append(entry.by if valid else "")
+        dates.append(entry.on.isoformat() if valid else "")
+    return [["编制人员", names[0], "审核人员", names[1], "批准人员", names[2]],
+            ["编制日期", dates[0], "审核日期", dates[1], "批准日期", dates[2]]]
+
+
 def watermark(status: str, copy: Copy) -> str:
     """The diagonal text of a page, by what it prints."""
     if status == "草稿":
