@@ -214,9 +214,8 @@ class _Reader:
     # -- shapes ----------------------------------------------------------------------------
     def mapping(self, path: Path_, value: Any, required: set[str], optional: set[str]) -> dict | None:
         if not isinstance(value, dict):
-            what = "the file" if not path else self.where(path)
-            self.problem(path, f"{what} must be a mapping of keys, not {_kind(value)}" if path
-                         else f"the file must be a mapping of keys, not {_kind(value)}")
+            what = self.where(path) if path else "the file"
+            self.problem(path, f"{what} must be a mapping of keys, not {_kind(value)}")
             return None
         allowed = required | optional
         meant: set[str] = set()

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..expr import ExprError
@@ -198,7 +199,7 @@ def _derived_problem(field: Field, value: Any, filled: Any) -> str | None:
     if _blank(filled):
         return None
     try:
-        given = coerce(field.__class__(**{**field.__dict__, "min": None, "max": None}), filled)
+        given = coerce(replace(field, min=None, max=None), filled)  # range reported above
     except FieldError:
         return f"'{filled}' was filled in, but it is computed as {field.derive.source} = {value}"
     if given != value:
