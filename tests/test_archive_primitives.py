@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.archive import merkle
-from generator.archive.canonical import CanonicalError, canonical, digest, is_canonical
+from generator.archive.canonical import (
+    CanonicalError,
+    _encode,
+    canonical,
+    digest,
+    is_canonical,
+)
 
 # The tree of RFC 6962's reference implementation (certificate-transparency): these eight
 # leaves and the roots of their first n leaves.
@@ -95,3 +101,4 @@ def test_canonical_form_is_stable_and_round_trips(value):
     data = canonical(value)
     assert canonical(json.loads(data)) == data
     assert is_canonical(data)
+    assert data == _encode(value).encode("utf-8")  # the fast path and the careful one agree
