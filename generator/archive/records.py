@@ -10,7 +10,6 @@ checked first; a refused event writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,7 +310,7 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         w.append(entry)
         if status != "in progress":  # the record is closed: its rendition is archived with it
             final = states([*w.entries, *w.pending])[number]
-            pdf = rendition_of(flow, final, after.steps, key_table(w.entries))
+            pdf = rendition_of(flow, final, after.steps)
             w.append(signed({"type": "rendition", "record": number, "blob": w.put_blob(pdf),
                              "time": moment.isoformat()}, private, kid, w.next_seq))
         w.commit(private, kid)
@@ -376,7 +375,7 @@ def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def rendition_of(flow: Flow, state: RecordState, path, keys_: dict) -> bytes:
+def rendition_of(flow: Flow, state: RecordState, path) -> bytes:
     lines = []
     for e in state.signatures:
         step = flow.step(e["step"])
@@ -390,5 +389,3 @@ def rendition_of(flow: Flow, state: RecordState, path, keys_: dict) -> bytes:
     return render_record(flow, state.number, _typed(flow, state.fields), path, lines, status,
                          dt.datetime.fromisoformat(state.created))
 
-
-NUMBER_RE = re.compile(r"^EC-[A-Z]{2}-\d{3}(-\d)?-\d{4}-\d{4}$")

@@ -463,10 +463,6 @@ def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
     raise LayoutError(f"{flow.code}: cannot place every exit label")
 
 
-def _lane(nodes: list[_Node], node_id: str) -> str:
-    return next(n.lane for n in nodes if n.id == node_id)
-
-
 # Edge reroutes per page. Flows of up to a dozen steps get the search they need to reach no
 # crossing at all; larger ones, where some crossings are unavoidable, a share that bounds
 # their layout time.

@@ -14,7 +14,7 @@ from itertools import combinations, pairwise
 from .. import fonts
 from ..model import Flow
 from ..typography import breaks_are_legal
-from .geometry import Chart, Page, Point, Rect, Shape
+from .geometry import Chart, Page, Point, Rect
 
 EPS = 0.05
 MIN_FONT_SIZE = 9.0
@@ -238,6 +238,3 @@ def _name(page: Page, i: int) -> str:
     e = page.edges[i]
     return f"{e.source}→{e.target}"
 
-
-def shape_by_step(page: Page) -> dict[str, Shape]:
-    return {s.step_id: s for s in page.shapes}

@@ -17,7 +17,6 @@ from pypdf.generic import (
     ArrayObject,
     DecodedStreamObject,
     DictionaryObject,
-    FloatObject,
     NameObject,
     NumberObject,
     StreamObject,
@@ -133,5 +132,3 @@ def _to_unicode(gids: dict[int, int]) -> bytes:
     lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
     return "\n".join(lines).encode("ascii")
 
-
-FloatObject = FloatObject  # re-exported for the form writer

@@ -125,7 +125,7 @@ class Marker(Flowable):
 
 
 class ManualDoc(BaseDocTemplate):
-    def __init__(self, out, plan: Plan, total: int | None) -> None:
+    def __init__(self, out, plan: Plan) -> None:
         font = fonts.register()
         super().__init__(
             out, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
@@ -137,7 +137,6 @@ class ManualDoc(BaseDocTemplate):
             creator="flowdoc", producer="flowdoc", invariant=1, initialFontName=font,
             pageCompression=1, displayDocTitle=1, lang="zh-CN")
         self.plan = plan
-        self.total = total
         self.pages = 0
         self.entry_pages: dict[str, int] = {}
         self.section_code = ""
@@ -349,6 +348,6 @@ class NumberedCanvas(Canvas):
 def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
     """The manual as PDF bytes, and the page of every contents entry (for the DOCX)."""
     out = io.BytesIO()
-    doc = ManualDoc(out, plan, None)
+    doc = ManualDoc(out, plan)
     doc.multiBuild(_story(plan), canvasmaker=NumberedCanvas)
     return out.getvalue(), dict(doc.entry_pages)
