@@ -171,43 +171,64 @@ def record_flow(archive: Archive, state: RecordState) -> Flow:
     return flow_from_bytes(archive.blob(state.flow_blob), f"{state.number}:flow")
 
 
-def _next_number(entries: list[dict[str, Any]], code: str, year: int) -> str:
-    prefix = f"{code}-{year}-"
-    n = sum(1 for e in entries if e["type"] == "submit" and e["record"].startswith(prefix))
-    return f"{prefix}{n + 1:04d}"
+def _checked(library: Library, record: RecordInput, person: str):
+    """``record`` checked as ``person``'s submission: ``(flow, result, problems)``, the problems
+    as one-line texts naming the record's source."""
+    assert library.org is not None
+    try:
+        flow = library.flow(record.flow)
+    except KeyError:
+        return None, None, [f"{record.source}: no flow with code '{record.flow}'"]
+    result = check_record(flow, library.org, RecordInput(**{**record.__dict__,
+                                                            "applicant": person}))
+    problems = [f"{record.source}: {where}: {message}" for where, message in result.problems]
+    why = may_sign(flow, library.org, flow.start.id, person, None)
+    if why:
+        problems.append(why)
+    return flow, result, problems
+
+
+def _append_submissions(w, checked: list, person: str, moment: dt.datetime, private, kid: str,
+                        durable: bool) -> list[str]:
+    """One signed submit entry per ``(flow, result, original)``, numbered per flow and year
+    after the records already in the log; returns the numbers."""
+    counts: dict[str, int] = {}
+    for e in w.entries:
+        if e["type"] == "submit":
+            prefix = e["record"].rsplit("-", 1)[0]
+            counts[prefix] = counts.get(prefix, 0) + 1
+    sources: dict[str, str] = {}
+    numbers = []
+    for flow, result, original in checked:
+        prefix = f"{flow.code}-{moment.year}"
+        counts[prefix] = counts.get(prefix, 0) + 1
+        number = f"{prefix}-{counts[prefix]:04d}"
+        if flow.code not in sources:
+            sources[flow.code] = w.put_blob(_flow_source(flow), durable=durable)
+        entry = {"type": "submit", "record": number, "flow": flow.code,
+                 "revision": flow.revision, "flow_hash": flow.content_hash,
+                 "flow_blob": sources[flow.code],
+                 "original_blob": w.put_blob(original, durable=durable),
+                 "fields": json_values(result.values), "applicant": person,
+                 "step": flow.start.id, "role": flow.lane(flow.start.lane).name,
+                 "meaning": "编制", "time": moment.isoformat(), "state": state_digest(None)}
+        w.append(signed(entry, private, kid, w.next_seq))
+        numbers.append(number)
+    return numbers
 
 
 def submit(archive: Archive, library: Library, record: RecordInput, original: bytes,
            person: str, passphrase: str, now: dt.datetime | None = None) -> str:
     """Open a record: the applicant's signature over the filled values; returns its number."""
-    assert library.org is not None
-    try:
-        flow = library.flow(record.flow)
-    except KeyError:
-        raise ArchiveError(f"no flow with code '{record.flow}'") from None
-    record = RecordInput(**{**record.__dict__, "applicant": person})
-    result = check_record(flow, library.org, record)
-    if not result.ok:
-        where, message = result.problems[0]
-        raise ArchiveError(f"{record.source}: {where}: {message}"
-                           + (f" (and {len(result.problems) - 1} more)"
-                              if len(result.problems) > 1 else ""))
-    why = may_sign(flow, library.org, flow.start.id, person, None)
-    if why:
-        raise ArchiveError(why)
+    flow, result, problems = _checked(library, record, person)
+    if problems:
+        raise ArchiveError(problems[0] + (f" (and {len(problems) - 1} more)"
+                                          if len(problems) > 1 else ""))
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
         private, kid = _unlock(archive, w.entries, person, passphrase)
-        number = _next_number(w.entries, flow.code, moment.year)
-        flow_blob = w.put_blob(_flow_source(flow))
-        original_blob = w.put_blob(original)
-        entry = {"type": "submit", "record": number, "flow": flow.code, "revision": flow.revision,
-                 "flow_hash": flow.content_hash, "flow_blob": flow_blob,
-                 "original_blob": original_blob, "fields": json_values(result.values),
-                 "applicant": person, "step": flow.start.id,
-                 "role": flow.lane(flow.start.lane).name, "meaning": "编制",
-                 "time": moment.isoformat(), "state": state_digest(None)}
-        w.append(signed(entry, private, kid, w.next_seq))
+        [number] = _append_submissions(w, [(flow, result, original)], person, moment, private,
+                                       kid, durable=True)
         w.commit(private, kid)
     return number
 
@@ -215,51 +236,20 @@ def submit(archive: Archive, library: Library, record: RecordInput, original: by
 def import_records(archive: Archive, library: Library, items: list[tuple[RecordInput, bytes]],
                    person: str, passphrase: str, now: dt.datetime | None = None) -> list[str]:
     """Submit many records in one batch, all or nothing: every record is checked first, then
-    all are appended under one commit (one fsync of the log, one checkpoint)."""
-    assert library.org is not None
-    problems = []
-    checked = []
+    all are appended under one commit (one fsync of the log, one checkpoint; the blobs are
+    fsynced once, at the commit)."""
+    problems, checked = [], []
     for record, original in items:
-        try:
-            flow = library.flow(record.flow)
-        except KeyError:
-            problems.append(f"{record.source}: no flow with code '{record.flow}'")
-            continue
-        record = RecordInput(**{**record.__dict__, "applicant": person})
-        result = check_record(flow, library.org, record)
-        for where, message in result.problems:
-            problems.append(f"{record.source}: {where}: {message}")
-        why = may_sign(flow, library.org, flow.start.id, person, None)
-        if why:
-            problems.append(f"{record.source}: {why}")
-        checked.append((flow, result, original))
+        flow, result, found = _checked(library, record, person)
+        problems += found
+        if flow is not None:
+            checked.append((flow, result, original))
     if problems:
         raise ArchiveError(f"{len(problems)} problem(s), nothing imported; first: {problems[0]}")
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    numbers = []
     with archive.writing() as w:
         private, kid = _unlock(archive, w.entries, person, passphrase)
-        counts: dict[str, int] = {}
-        for e in w.entries:
-            if e["type"] == "submit":
-                prefix = e["record"].rsplit("-", 1)[0]
-                counts[prefix] = counts.get(prefix, 0) + 1
-        sources: dict[str, str] = {}
-        for flow, result, original in checked:
-            prefix = f"{flow.code}-{moment.year}"
-            counts[prefix] = counts.get(prefix, 0) + 1
-            number = f"{prefix}-{counts[prefix]:04d}"
-            if flow.code not in sources:
-                sources[flow.code] = w.put_blob(_flow_source(flow), durable=False)
-            entry = {"type": "submit", "record": number, "flow": flow.code,
-                     "revision": flow.revision, "flow_hash": flow.content_hash,
-                     "flow_blob": sources[flow.code],
-                     "original_blob": w.put_blob(original, durable=False),
-                     "fields": json_values(result.values), "applicant": person,
-                     "step": flow.start.id, "role": flow.lane(flow.start.lane).name,
-                     "meaning": "编制", "time": moment.isoformat(), "state": state_digest(None)}
-            w.append(signed(entry, private, kid, w.next_seq))
-            numbers.append(number)
+        numbers = _append_submissions(w, checked, person, moment, private, kid, durable=False)
         w.commit(private, kid)
     return numbers
 
@@ -276,9 +266,7 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
     assert library.org is not None
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
-        state = states(w.entries).get(number)
-        if state is None:
-            raise ArchiveError(f"no record {number}")
+        state = _record(w, number)
         if state.status != "in progress":
             raise ArchiveError(f"{number} is {state.status}; it takes no more signatures")
         flow = record_flow(archive, state)
@@ -317,15 +305,20 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
     return states(archive.entries())[number]
 
 
+def _record(w, number: str) -> RecordState:
+    state = states(w.entries).get(number)
+    if state is None:
+        raise ArchiveError(f"no record {number}")
+    return state
+
+
 def correct(archive: Archive, library: Library, number: str, person: str, passphrase: str,
             changes: dict[str, Any], reason: str) -> RecordState:
     """Correct field values of an open record: a new signed event; the earlier values stay in
     the history (21 CFR 11.10(e): an audit trail never hides what was there before)."""
     assert library.org is not None
     with archive.writing() as w:
-        state = states(w.entries).get(number)
-        if state is None:
-            raise ArchiveError(f"no record {number}")
+        state = _record(w, number)
         if state.status != "in progress":
             raise ArchiveError(f"{number} is {state.status}; it can no longer be corrected")
         if person != state.applicant:
@@ -355,9 +348,7 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
 
 def void(archive: Archive, number: str, person: str, passphrase: str, reason: str) -> None:
     with archive.writing() as w:
-        state = states(w.entries).get(number)
-        if state is None:
-            raise ArchiveError(f"no record {number}")
+        state = _record(w, number)
         if state.status == "void":
             raise ArchiveError(f"{number} is void already")
         if person != state.applicant:
