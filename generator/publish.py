@@ -41,20 +41,13 @@ def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart]:
     return files, chart
 
 
-def _charts(flows: list[Flow], workers: int, progress: Progress | None):
-    if workers > 1 and len(flows) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for done, (flow, result) in enumerate(
-                    zip(flows, pool.map(chart_files, flows, chunksize=2), strict=True), start=1):
-                if progress:
-                    progress(done, len(flows), flow.code)
-                yield flow, result
-    else:
-        for done, flow in enumerate(flows, start=1):
-            result = chart_files(flow)
-            if progress:
-                progress(done, len(flows), flow.code)
-            yield flow, result
+def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None):
+    """Each flow with its chart files and geometry, made in ``pool``, reporting progress."""
+    for done, (flow, result) in enumerate(
+            zip(flows, pool.map(chart_files, flows, chunksize=2), strict=True), start=1):
+        if progress:
+            progress(done, len(flows), flow.code)
+        yield flow, result
 
 
 def form_file(flow: Flow, templates: Path) -> tuple[str, bytes]:
@@ -83,13 +76,10 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     charts: dict[str, Chart] = {}
     pngs: dict[str, list[bytes]] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for done, (flow, (flow_outputs, chart)) in enumerate(
-                zip(flows, pool.map(chart_files, flows, chunksize=2), strict=True), start=1):
+        for flow, (flow_outputs, chart) in _charts(flows, pool, progress):
             charts[flow.code] = chart
             pngs[flow.code] = [data for name, data in flow_outputs if name.endswith(".png")]
             files += [(out / name, data) for name, data in flow_outputs]
-            if progress:
-                progress(done, len(flows), flow.code)
         if manual:
             forms = []
 
@@ -114,10 +104,10 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
                    workers: int | None = None) -> list[Path]:
     """Only the charts (bench and tests): every file, written."""
     written = []
-    for _, (chart_outputs, _chart) in _charts(list(library.flows),
-                                              workers or min(2, os.cpu_count() or 1), progress):
-        for name, data in chart_outputs:
-            path = out / name.removeprefix("diagrams/")
-            write_atomic(path, data)
-            written.append(path)
+    with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1)) as pool:
+        for _, (chart_outputs, _chart) in _charts(list(library.flows), pool, progress):
+            for name, data in chart_outputs:
+                path = out / name.removeprefix("diagrams/")
+                write_atomic(path, data)
+                written.append(path)
     return written

@@ -21,6 +21,7 @@ from ..model import Flow
 from ..records.rules import RecordInput
 from . import cjkfont
 from .layout import FieldSpec, form_layout
+from .pdf import appearance
 
 MAX_FORM_BYTES = 20 << 20  # a form is ~1.5 MB; a scanned attachment does not belong in it
 DANGEROUS = ("/JS", "/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToR", "/URI")
@@ -65,8 +66,6 @@ def fill_form(pdf: bytes, values: dict[str, Any]) -> bytes:
             r = [float(v) for v in annot["/Rect"]]
             kind = "multiline" if int(annot.get("/Ff", 0)) & (1 << 12) else "text"
             spec = FieldSpec(name, kind, r[0], r[1], r[2] - r[0], r[3] - r[1], "")
-            from .pdf import appearance
-
             annot[NameObject("/AP")][NameObject("/N")] = writer._add_object(
                 appearance(spec, text, font_ref))
     if left:
