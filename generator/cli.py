@@ -516,12 +516,17 @@ def record_export(number: str, output: Path, archive_dir: Path) -> None:
 @click.option("--proof", "proof_of", help="Print the inclusion proof of this record.")
 @click.option("--since", type=click.Path(path_type=Path),
               help="A checkpoint.json kept earlier: print the consistency proof from it.")
+@click.option("--package", "package", type=click.Path(path_type=Path),
+              help="Check an audit package (from flowdoc search --export) offline instead.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
-def verify(archive_dir: Path, proof_of: str | None, since: Path | None, as_json: bool,
-           flows_dir: Path) -> None:
+def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package: Path | None,
+           as_json: bool, flows_dir: Path) -> None:
     """Prove the archive unaltered and every record consistent with its flow; exit 1 naming
     each problem, by 真实性 / 完整性 / 可用性 / 安全性."""
+    if package is not None:
+        _verify_package(package, as_json)
+        return
     from .archive.store import Archive
     from .archive.verify import PROPERTIES, consistency, inclusion
     from .archive.verify import verify as check_archive
@@ -557,6 +562,122 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, as_json:
             if key in out:
                 click.echo(json.dumps(out[key], ensure_ascii=False))
     sys.exit(0 if report.ok and out["ok"] else 1)
+
+
+@main.command()
+@click.argument("query", default="")
+@click.option("--flow", "flow_code", help="Only records of this flow code.")
+@click.option("--signer", help="Only records this person signed (applicant included).")
+@click.option("--status", help="进行中/完成/驳回/作废 (in_progress/complete/rejected/void).")
+@click.option("--dept", help="Only records of this department.")
+@click.option("--from", "date_from", metavar="DATE", help="Created on or after (YYYY[-MM[-DD]]).")
+@click.option("--to", "date_to", metavar="DATE", help="Created on or before (YYYY[-MM[-DD]]).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--oldest-first", is_flag=True, help="Sort by date ascending (default: newest first).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--csv", "as_csv", is_flag=True)
+@click.option("--export", "export_to", type=click.Path(path_type=Path),
+              help="Write every matching record as an audit package (zip) verifiable offline.")
+@click.option("--reindex", is_flag=True, help="Rebuild the index from the archive first.")
+@click.option("--backend", type=click.Choice(["whoosh", "tantivy"]), default="whoosh",
+              envvar="FLOWDOC_SEARCH_BACKEND", show_default=True)
+@archive_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def search(query: str, flow_code: str | None, signer: str | None, status: str | None,
+           dept: str | None, date_from: str | None, date_to: str | None, limit: int, page: int,
+           oldest_first: bool, as_json: bool, as_csv: bool, export_to: Path | None, reindex: bool,
+           backend: str, archive_dir: Path, flows_dir: Path) -> None:
+    """Find archived records by content, person, flow, status, department and date.
+
+    QUERY: terms (all must match; Chinese matches as exact substrings), "quoted terms", OR,
+    -term or NOT term, (brackets), and fields flow: signer: status: dept: lane: meaning:
+    decision: id: (id:PREFIX* for prefixes) created:FROM..TO signed:FROM..TO.
+    """
+    from .archive.store import Archive
+    from .search import RecordIndex, combine, parse
+    from .search import query as q
+
+    try:
+        tree = parse(query)
+        filters: list = []
+        for name, value in (("flow", flow_code), ("signer", signer), ("status", status),
+                            ("dept", dept)):
+            if value:
+                filters.append(q.keyword(name, value))
+        if date_from or date_to:
+            filters.append(q.date_range("created", f"{date_from or ''}..{date_to or ''}"))
+    except ValueError as exc:
+        click.echo(f"flowdoc: {exc}", err=True)
+        sys.exit(2)
+    except q.QueryError as exc:
+        click.echo(f"flowdoc: query: {exc}", err=True)
+        sys.exit(2)
+    tree = combine(tree, filters)
+    if not archive_dir.exists():
+        click.echo(f"flowdoc: {archive_dir}: no archive here (give --archive)", err=True)
+        sys.exit(1)
+    library = _checked_library(flows_dir, quiet=True)
+    index = RecordIndex(Archive(archive_dir), library, backend)
+    _archive_call(_update_index, index, reindex)
+    if export_to is not None:
+        from .search.package import export_package
+
+        everything = _archive_call(index.search, tree, 10**9, 0, not oldest_first, False)
+        count = _archive_call(export_package, Archive(archive_dir),
+                              [h.number for h in everything.hits], export_to, query)
+        click.echo(f"{export_to}: {count} record(s); check it with flowdoc verify --package {export_to}")
+        return
+    results = _archive_call(index.search, tree, limit, (page - 1) * limit, not oldest_first, False)
+    if as_json:
+        click.echo(json.dumps({"total": results.total, "page": page, "limit": limit,
+                               "hits": [h.as_dict() for h in results.hits]},
+                              ensure_ascii=False, indent=2))
+    elif as_csv:
+        import csv
+
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["number", "flow", "flow_name", "status", "applicant", "created", "snippet"])
+        for h in results.hits:
+            out.writerow([h.number, h.flow, h.flow_name, h.status, h.applicant, h.created, h.snippet])
+    else:
+        from .search.documents import STATUS_NAMES
+
+        first = (page - 1) * limit
+        shown = f"{first + 1}–{first + len(results.hits)}" if results.hits else "none"
+        click.echo(f"{results.total} record(s); showing {shown}")
+        for h in results.hits:
+            click.echo(f"{h.number}　{h.flow_name}　{STATUS_NAMES.get(h.status, h.status)}　"
+                       f"{h.applicant}　{h.created[:10]}")
+            click.echo(f"    {h.snippet}")
+
+
+def _update_index(index, rebuild: bool) -> None:
+    """Catch the index up (or rebuild it), with a progress bar on a terminal."""
+    pending = index.pending() if not rebuild else (index.archive.checkpoint() or
+                                                  type("", (), {"size": 0})).size
+    if not sys.stderr.isatty() or pending < 1000:
+        (index.reindex if rebuild else index.catch_up)()
+        return
+    with click.progressbar(length=pending, label="indexing", file=sys.stderr) as bar:
+        (index.reindex if rebuild else index.catch_up)(bar.update)
+
+
+def _verify_package(path: Path, as_json: bool) -> None:
+    from .search.package import verify_package
+
+    problems, manifest = verify_package(path)
+    records = manifest.get("records", [])
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "records": records, "problems": problems,
+                               "checkpoint": manifest.get("checkpoint")}, ensure_ascii=False, indent=2))
+    else:
+        for p in problems:
+            click.echo(f"  - {p}")
+        root = (manifest.get("checkpoint") or {}).get("root", "")
+        click.echo(f"{path}: " + ("通过" if not problems else f"{len(problems)} 个问题") +
+                   f"; {len(records)} record(s)" + (f", checkpoint root {root[:16]}…" if root else ""))
+    sys.exit(0 if not problems else 1)
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

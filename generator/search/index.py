@@ -1,0 +1,270 @@
+"""The search index: derived from the archive log, caught up before every search.
+
+The index remembers, in the same commit as the documents, the log position it holds (entry
+count, byte offset and the hash of its last line). Before answering a query it reads the
+committed log past that position and indexes the new entries, so a crash between archiving and
+indexing loses nothing: the next search catches up. If the log no longer has that line at that
+place (the archive was replaced or restored), the index is rebuilt from scratch.
+
+Each record's document keeps the byte offsets of its entries, so a new event is folded into
+the record's state by re-reading just that record's lines, never the whole log. All writes go
+through one writer under a lock with a timeout; nothing is acknowledged before it is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..archive.records import RecordState, apply
+from ..archive.store import LOG, Archive
+from ..errors import FlowdocError
+from ..model import Flow, Library
+from .documents import record_document
+from .query import Node, text_terms
+from .snippet import snippet
+
+BACKENDS = ("whoosh", "tantivy")
+LOCK_TIMEOUT = 10.0
+CHUNK = 20_000  # entries a commit when catching up: bounded memory, progress survives a crash
+Progress = Callable[[int], None]
+
+
+class SearchError(FlowdocError):
+    """The search cannot run; the message says why."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    number: str
+    flow: str
+    flow_name: str
+    status: str
+    applicant: str
+    created: str
+    snippet: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Results:
+    total: int
+    hits: list[Hit]
+
+
+def open_backend(name: str, folder: Path):
+    if name == "whoosh":
+        from .whoosh_backend import WhooshBackend
+
+        return WhooshBackend(folder)
+    if name == "tantivy":
+        from .tantivy_backend import TantivyBackend
+
+        return TantivyBackend(folder)
+    raise SearchError(f"unknown search backend '{name}'; choose {' or '.join(BACKENDS)}")
+
+
+class RecordIndex:
+    """The index of one archive, in ``ARCHIVE/index/BACKEND``."""
+
+    def __init__(self, archive: Archive, library: Library, backend: str = "whoosh") -> None:
+        if backend not in BACKENDS:
+            raise SearchError(f"unknown search backend '{backend}'; choose {' or '.join(BACKENDS)}")
+        self.archive, self.library, self.backend_name = archive, library, backend
+        self.folder = archive.root / "index" / backend
+        self._flows: dict[str, Flow | None] = {}
+
+    # -- reading the log ------------------------------------------------------------------------
+    def _lines(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        with open(self.archive.root / LOG, "rb") as f:
+            f.seek(start)
+            at = start
+            while at < end:
+                line = f.readline()
+                if not line:
+                    break
+                yield at, line.rstrip(b"\n")
+                at += len(line)
+
+    def _line_at(self, offset: int) -> bytes:
+        with open(self.archive.root / LOG, "rb") as f:
+            f.seek(offset)
+            return f.readline().rstrip(b"\n")
+
+    def _flow(self, digest: str) -> Flow | None:
+        if digest not in self._flows:
+            from ..loader import flow_from_bytes
+
+            try:
+                self._flows[digest] = flow_from_bytes(self.archive.blob(digest), "archived flow")
+            except FlowdocError:
+                self._flows[digest] = None
+        return self._flows[digest]
+
+    def _document(self, state: RecordState, offsets: list[int]) -> dict[str, Any]:
+        return record_document(state, self._flow(state.flow_blob), self.library.org, offsets)
+
+    # -- writing ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.folder.parent / f"{self.backend_name}.lock", "a+b") as lock:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise SearchError("another process is updating the search index; "
+                                          "try again") from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _position_valid(self, meta: dict[str, Any] | None, committed: int) -> bool:
+        if meta is None:
+            return False
+        if meta["offset"] > committed:
+            return False
+        if meta["seq"] == 0:
+            return True
+        line = self._line_at(meta["last_at"])
+        return hashlib.sha256(line).hexdigest() == meta["last"]
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Index the entries committed since the index was last written; their count."""
+        cp = self.archive.checkpoint()
+        with self._locked():
+            if not self.folder.exists():
+                return self._build(self.folder, cp.bytes if cp else 0, progress)
+            backend = open_backend(self.backend_name, self.folder)
+            try:
+                meta = backend.meta()
+                committed = cp.bytes if cp else 0
+                if not self._position_valid(meta, committed):
+                    backend.close()
+                    return self._rebuild(committed, progress)
+                if meta["offset"] == committed:
+                    return 0
+                return self._extend(backend, meta, committed, progress)
+            finally:
+                backend.close()
+
+    def _extend(self, backend, meta: dict[str, Any], committed: int,
+                progress: Progress | None) -> int:
+        seq, at, count = meta["seq"], meta["offset"], 0
+        lines = self._lines(at, committed)
+        while True:
+            chunk = [next(lines, None) for _ in range(CHUNK)]
+            chunk = [c for c in chunk if c is not None]
+            if not chunk:
+                return count
+            entries = [(off, json.loads(line), line) for off, line in chunk]
+            touched = list(dict.fromkeys(e["record"] for _, e, _ in entries if "record" in e))
+            known = backend.stored(touched)
+            states: dict[str, RecordState] = {}
+            offsets: dict[str, list[int]] = {}
+            for number, stored in known.items():
+                offsets[number] = list(stored["offsets"])
+                for off in stored["offsets"]:
+                    apply(states, json.loads(self._line_at(off)))
+            for off, e, _ in entries:
+                if "record" in e:
+                    offsets.setdefault(e["record"], []).append(off)
+                    apply(states, e)
+            docs = [self._document(states[n], offsets[n]) for n in touched if n in states]
+            last_at, _, last = chunk[-1][0], None, chunk[-1][1]
+            seq += len(chunk)
+            at = last_at + len(last) + 1
+            backend.write(docs, {"seq": seq, "offset": at, "last_at": last_at,
+                                 "last": hashlib.sha256(last).hexdigest()})
+            count += len(chunk)
+            if progress:
+                progress(len(chunk))
+
+    def _build(self, folder: Path, committed: int, progress: Progress | None) -> int:
+        """A new index of everything up to ``committed`` in ``folder`` (which must not exist)."""
+        states: dict[str, RecordState] = {}
+        offsets: dict[str, list[int]] = {}
+        seq, last_at, last = 0, 0, b""
+        for off, line in self._lines(0, committed):
+            e = json.loads(line)
+            if "record" in e:
+                offsets.setdefault(e["record"], []).append(off)
+                apply(states, e)
+            seq, last_at, last = seq + 1, off, line
+            if progress and seq % 1000 == 0:
+                progress(1000)
+        if progress:
+            progress(seq % 1000)
+        docs = [self._document(s, offsets[n]) for n, s in states.items()]
+        backend = open_backend(self.backend_name, folder)
+        try:
+            backend.write(docs, {"seq": seq, "offset": committed, "last_at": last_at,
+                                 "last": hashlib.sha256(last).hexdigest()}, fresh=True)
+        finally:
+            backend.close()
+        return seq
+
+    def _rebuild(self, committed: int, progress: Progress | None) -> int:
+        """Build beside the old index and swap, so a crash leaves the old one (or none)."""
+        fresh = self.folder.with_name(self.folder.name + ".new")
+        shutil.rmtree(fresh, ignore_errors=True)
+        count = self._build(fresh, committed, progress)
+        old = self.folder.with_name(self.folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.folder.exists():
+            self.folder.rename(old)
+        fresh.rename(self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+        return count
+
+    def reindex(self, progress: Progress | None = None) -> int:
+        """Rebuild the index from the log; the number of entries read."""
+        cp = self.archive.checkpoint()
+        with self._locked():
+            return self._rebuild(cp.bytes if cp else 0, progress)
+
+    def pending(self) -> int:
+        """How many committed entries the index does not hold yet (an estimate for progress)."""
+        cp = self.archive.checkpoint()
+        if cp is None:
+            return 0
+        if not self.folder.exists():
+            return cp.size
+        backend = open_backend(self.backend_name, self.folder)
+        try:
+            meta = backend.meta()
+        finally:
+            backend.close()
+        return cp.size - (meta["seq"] if meta else 0)
+
+    # -- searching ------------------------------------------------------------------------------
+    def search(self, tree: Node, limit: int = 20, offset: int = 0, newest_first: bool = True,
+               catch_up: bool = True) -> Results:
+        if catch_up:
+            self.catch_up()
+        if not self.folder.exists():
+            return Results(0, [])
+        backend = open_backend(self.backend_name, self.folder)
+        try:
+            total, found = backend.search(tree, limit, offset, newest_first)
+        finally:
+            backend.close()
+        terms = text_terms(tree)
+        return Results(total, [Hit(h["number"], h["flow"], h["flow_name"], h["status"],
+                                   h["applicant"], h["created"], snippet(h["text"], terms))
+                               for h in found])

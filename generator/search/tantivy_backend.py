@@ -1,0 +1,147 @@
+"""The optional backend for large archives: tantivy (Rust, as a pip wheel; no server).
+
+``pip install 'flowdoc[tantivy]'``. Text arrives pre-analysed (space-separated bigrams and
+units) and is indexed with tantivy's whitespace tokenizer: its own n-gram tokenizer puts every
+token at position 0, which would make phrases, and so substring matches, inexact.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import FlowdocError
+from .analysis import term_parts
+from .query import And, DateRange, Everything, Keyword, Node, Not, Or, Text
+
+KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
+META = "\x00meta"
+
+
+def _tantivy():
+    try:
+        import tantivy
+    except ImportError:
+        raise FlowdocError("the tantivy backend is not installed: pip install 'flowdoc[tantivy]'") \
+            from None
+    return tantivy
+
+
+def schema():
+    t = _tantivy()
+    b = t.SchemaBuilder()
+    for name in ("number", "kind", "flow", "status", *KEYWORDS):
+        b.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    b.add_integer_field("created", indexed=True)
+    b.add_integer_field("order", fast=True)
+    b.add_integer_field("signed", indexed=True)
+    b.add_text_field("grams", tokenizer_name="whitespace", index_option="position")
+    b.add_text_field("units", tokenizer_name="whitespace", index_option="basic")
+    b.add_bytes_field("data", stored=True, indexed=False)
+    return b.build()
+
+
+_REGEX_META = set(r"\.+*?()|[]{}^$#&-~")
+
+
+def translate(node: Node, sch) -> Any:
+    t = _tantivy()
+    Q, must, must_not = t.Query, t.Occur.Must, t.Occur.MustNot
+    if isinstance(node, Everything):
+        return Q.all_query()
+    if isinstance(node, Text):
+        parts = [Q.term_query(sch, "units", p[0]) if kind == "unit" else
+                 (Q.term_query(sch, "grams", p[0]) if len(p) == 1 else Q.phrase_query(sch, "grams", p))
+                 for kind, p in term_parts(node.term)]
+        return parts[0] if len(parts) == 1 else Q.boolean_query([(must, p) for p in parts])
+    if isinstance(node, Keyword):
+        if node.prefix:
+            pattern = "".join("\\" + c if c in _REGEX_META else c for c in node.value) + ".*"
+            return Q.regex_query(sch, node.field, pattern)
+        return Q.term_query(sch, node.field, node.value)
+    if isinstance(node, DateRange):
+        return Q.range_query(sch, node.field, t.FieldType.Integer, node.low, node.high,
+                             use_inverted_index=node.field == "signed")
+    if isinstance(node, Not):
+        return Q.boolean_query([(must, Q.all_query()), (must_not, translate(node.part, sch))])
+    if isinstance(node, And):
+        return Q.boolean_query([(must, translate(p, sch)) for p in node.parts])
+    if isinstance(node, Or):
+        return Q.boolean_query([(t.Occur.Should, translate(p, sch)) for p in node.parts])
+    raise TypeError(node)
+
+
+class TantivyBackend:
+    name = "tantivy"
+
+    def __init__(self, folder: Path) -> None:
+        t = _tantivy()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.schema = schema()
+        self.ix = t.Index(self.schema, path=str(folder))
+
+    def _one(self, number: str) -> dict[str, Any] | None:
+        t = _tantivy()
+        s = self.ix.searcher()
+        found = s.search(t.Query.term_query(self.schema, "number", number), 1).hits
+        if not found:
+            return None
+        return json.loads(bytes(s.doc(found[0][1])["data"][0]))
+
+    def meta(self) -> dict[str, Any] | None:
+        return self._one(META)
+
+    def stored(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for n in numbers:
+            found = self._one(n)
+            if found is not None:
+                out[n] = found
+        return out
+
+    def write(self, docs: list[dict[str, Any]], meta: dict[str, Any], fresh: bool = False) -> None:
+        """Replace the documents by number and record ``meta`` in one commit."""
+        t = _tantivy()
+        writer = self.ix.writer(heap_size=256 * 2**20, num_threads=2)
+        try:
+            for d in docs:
+                if not fresh:
+                    writer.delete_documents_by_term("number", d["number"])
+                doc = t.Document(number=d["number"], kind="record", flow=d["flow"],
+                                 status=d["status"], created=d["created"], order=d["order"], grams=d["grams"],
+                                 units=d["units"])
+                for k in KEYWORDS:
+                    for v in d[k]:
+                        doc.add_text(k, v)
+                for v in d["signed"]:
+                    doc.add_integer("signed", v)
+                doc.add_bytes("data", json.dumps(d["stored"], ensure_ascii=False).encode())
+                writer.add_document(doc)
+            writer.delete_documents_by_term("number", META)
+            m = t.Document(number=META, kind="meta")
+            m.add_bytes("data", json.dumps(meta).encode())
+            writer.add_document(m)
+            writer.commit()
+            writer.wait_merging_threads()
+        except BaseException:
+            writer.rollback()
+            raise
+        self.ix.reload()
+
+    def optimize(self) -> None:
+        pass
+
+    def search(self, node: Node, limit: int, offset: int, newest_first: bool
+               ) -> tuple[int, list[dict[str, Any]]]:
+        t = _tantivy()
+        q = t.Query.boolean_query([(t.Occur.Must, t.Query.term_query(self.schema, "kind", "record")),
+                                   (t.Occur.Must, translate(node, self.schema))])
+        s = self.ix.searcher()
+        result = s.search(q, limit, count=True, order_by_field="order", offset=offset,
+                          order=t.Order.Desc if newest_first else t.Order.Asc)
+        hits = [json.loads(bytes(s.doc(addr)["data"][0])) for _, addr in result.hits]
+        return result.count, hits
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,116 @@
+"""The default backend: Whoosh (pure Python, the maintained whoosh-reloaded fork).
+
+Every field is pre-analysed by :mod:`.analysis`, so the schema uses only Whoosh's stock
+space-separated tokenizer: no custom analyser has to be importable when Whoosh unpickles the
+schema, and Whoosh and tantivy index the same tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from whoosh import fields, index
+from whoosh import query as wq
+from whoosh.analysis import SpaceSeparatedTokenizer
+
+from .analysis import term_parts
+from .query import And, DateRange, Everything, Keyword, Node, Not, Or, Text
+
+KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
+META = "\x00meta"
+
+
+def schema() -> fields.Schema:
+    tokens = SpaceSeparatedTokenizer()
+    return fields.Schema(
+        number=fields.ID(unique=True), kind=fields.ID, flow=fields.ID, status=fields.ID,
+        created=fields.NUMERIC(int, bits=32),
+        order=fields.NUMERIC(int, bits=64, sortable=True), signed=fields.NUMERIC(int, bits=32),
+        grams=fields.TEXT(analyzer=tokens, phrase=True), units=fields.TEXT(analyzer=tokens, phrase=False),
+        data=fields.STORED,
+        **{k: fields.KEYWORD(commas=True) for k in KEYWORDS})
+
+
+def translate(node: Node) -> wq.Query:
+    if isinstance(node, Everything):
+        return wq.Every()
+    if isinstance(node, Text):
+        parts = [wq.Term("units", p[0]) if kind == "unit" else
+                 (wq.Term("grams", p[0]) if len(p) == 1 else wq.Phrase("grams", p))
+                 for kind, p in term_parts(node.term)]
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+    if isinstance(node, Keyword):
+        if node.prefix:
+            return wq.Prefix(node.field, node.value)
+        return wq.Term(node.field, node.value)
+    if isinstance(node, DateRange):
+        return wq.NumericRange(node.field, node.low, node.high)
+    if isinstance(node, Not):
+        return wq.And([wq.Every(), wq.Not(translate(node.part))])
+    if isinstance(node, And):
+        return wq.And([translate(p) for p in node.parts])
+    if isinstance(node, Or):
+        return wq.Or([translate(p) for p in node.parts])
+    raise TypeError(node)
+
+
+class WhooshBackend:
+    name = "whoosh"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        if index.exists_in(folder):
+            self.ix = index.open_dir(folder)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.ix = index.create_in(folder, schema())
+
+    def meta(self) -> dict[str, Any] | None:
+        with self.ix.searcher() as s:
+            found = s.document(number=META)
+        return json.loads(found["data"]) if found else None
+
+    def stored(self, numbers: list[str]) -> dict[str, dict[str, Any]]:
+        out = {}
+        with self.ix.searcher() as s:
+            for n in numbers:
+                found = s.document(number=n)
+                if found:
+                    out[n] = json.loads(found["data"])
+        return out
+
+    def write(self, docs: list[dict[str, Any]], meta: dict[str, Any], fresh: bool = False) -> None:
+        """Replace the documents by number and record ``meta`` in the same commit, so the index
+        never claims entries it does not hold. ``fresh``: an empty index, no deletes needed."""
+        writer = self.ix.writer(timeout=10.0, limitmb=256) if not fresh else \
+            self.ix.writer(limitmb=256, procs=1)
+        add = writer.add_document if fresh else writer.update_document
+        try:
+            for d in docs:
+                add(number=d["number"], kind="record", flow=d["flow"], status=d["status"],
+                    created=d["created"], order=d["order"], signed=d["signed"], grams=d["grams"],
+                    units=d["units"],
+                    data=json.dumps(d["stored"], ensure_ascii=False),
+                    **{k: ",".join(d[k]) for k in KEYWORDS})
+            writer.update_document(number=META, kind="meta", data=json.dumps(meta))
+            writer.commit(merge=not fresh)
+        except BaseException:
+            writer.cancel()
+            raise
+
+    def optimize(self) -> None:
+        self.ix.optimize()
+
+    def search(self, node: Node, limit: int, offset: int, newest_first: bool
+               ) -> tuple[int, list[dict[str, Any]]]:
+        q = wq.And([wq.Term("kind", "record"), translate(node)])
+        with self.ix.searcher() as s:
+            results = s.search(q, limit=offset + limit, sortedby="order", reverse=newest_first)
+            total = len(results)
+            hits = [json.loads(h["data"]) for h in results[offset:offset + limit]]
+        return total, hits
+
+    def close(self) -> None:
+        self.ix.close()
