@@ -234,8 +234,10 @@ def test_analysis_turns_terms_into_exact_lookups():
     assert A.term_parts("梅") == [("unit", ["梅"])]
     assert A.term_parts("ＴＢ２０２６") == [("unit", ["tb2026"])]  # full width folds
     assert A.segments("EC-HR-015-2026-0001 单号") == [["ec-hr-015-2026-0001"], ["单", "号"]]
-    # the bigram that would join two segments is never made, so no phrase spans punctuation
-    assert "烧医" not in A.grams_stream("感冒发烧，医生").split()
+    # no phrase spans punctuation: the joining bigram is never made, and a gap keeps the
+    # bigrams on either side from being adjacent (同梅。梅意 does not contain 同梅意)
+    assert A.grams_stream("感冒发烧，医生") == "感冒 冒发 发烧 | 医生"
+    assert A.grams_stream("同梅。梅意 a") == "同梅 | 梅意"
 
 
 @pytest.mark.parametrize("query, message", [
@@ -348,3 +350,36 @@ def test_same_records_give_the_same_package_bytes(corpus, tmp_path):
     export_package(archive, list(reversed(wanted)), tmp_path / "b.zip")
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
     assert verify_package(tmp_path / "a.zip")[0] == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_random_terms_over_a_small_alphabet_match_exactly_as_substrings(tmp_path, backend):
+    """A dense corpus (few characters, so terms overlap and repeat in every way) and 300 random
+    terms of one to four characters, half taken from the texts: the index answers exactly what
+    brute-force substring search answers."""
+    from generator.archive.records import RecordState
+    from generator.search.documents import record_document
+    from generator.search.index import open_backend
+
+    rng = random.Random(2026)
+    alphabet = "病假同意不尹红梅，。 "
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30))) for _ in range(400)]
+    docs = []
+    for i, text in enumerate(texts):
+        state = RecordState(f"T-2026-{i:04d}", "T", "A/0", "", "", "", {"note": text}, "x",
+                            "2026-11-02T09:00:00Z", history=[{"type": "submit", "seq": i}])
+        docs.append(record_document(state, None, None, [i]))
+    index = open_backend(backend, tmp_path / "ix")
+    index.write(docs, {"seq": 0}, fresh=True)
+    terms = [t[a:a + n] for t in rng.sample(texts, 150) for n in [rng.randrange(1, 5)]
+             for a in [rng.randrange(max(1, len(t) - n + 1))]]
+    terms += ["".join(rng.choice("病假同意不尹红梅") for _ in range(rng.randrange(1, 5))) for _ in range(150)]
+    checked = 0
+    for term in terms:
+        if [list(term)] != A.segments(term):
+            continue  # punctuation in a term separates its parts (tested above); here: plain terms
+        expected = {f"T-2026-{i:04d}" for i, t in enumerate(texts) if term in t}
+        total, hits = index.search(parse(f'"{term}"'), 1000, 0, True)
+        assert {h["number"] for h in hits} == expected and total == len(expected), term
+        checked += 1
+    assert checked > 200

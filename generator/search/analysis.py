@@ -40,13 +40,16 @@ def bigrams(units: list[str]) -> list[str]:
     return [a + b for a, b in itertools.pairwise(units)]
 
 
+GAP = "|"  # never a unit: it only holds a position between segments
+
+
 def grams_stream(text: str) -> str:
     """The bigram tokens of ``text`` in order, space-separated (a backend's phrase field).
 
-    Positions are consecutive across segments; that cannot make a false phrase match, because
-    the bigram that would join two segments is never emitted.
+    A gap token stands between segments. Without it, 同梅 ending one segment and 梅意 starting
+    the next would sit at adjacent positions and the phrase 同梅意 would match 同梅。梅意.
     """
-    return " ".join(g for seg in segments(text) for g in bigrams(seg))
+    return f" {GAP} ".join(" ".join(grams) for seg in segments(text) if (grams := bigrams(seg)))
 
 
 def units_stream(text: str) -> str:

@@ -8,6 +8,7 @@ schema, and Whoosh and tantivy index the same tokens.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,10 @@ class WhooshBackend:
     def write(self, docs: list[dict[str, Any]], meta: dict[str, Any], fresh: bool = False) -> None:
         """Replace the documents by number and record ``meta`` in the same commit, so the index
         never claims entries it does not hold. ``fresh``: an empty index, no deletes needed."""
-        writer = self.ix.writer(timeout=10.0, limitmb=256) if not fresh else \
-            self.ix.writer(limitmb=256, procs=1)
+        if fresh and len(docs) > 5000:  # a rebuild: one writer process a core, one segment each
+            writer = self.ix.writer(limitmb=256, procs=os.cpu_count() or 1, multisegment=True)
+        else:
+            writer = self.ix.writer(timeout=10.0, limitmb=256)
         add = writer.add_document if fresh else writer.update_document
         try:
             for d in docs:
