@@ -7,7 +7,9 @@ can sign as these demo people again. To sign a flow yourself, make your own key 
 ``flowdoc keys new PERSON`` and ``flowdoc flow sign``; keys.yaml then holds your key beside the
 demo one (old signatures stay verifiable under the key that made them).
 
-    python tools/sign_bundled.py
+    python tools/sign_bundled.py [FLOWS_DIR]     # default: flows/
+
+(tests/broken/_valid.yaml.txt was signed the same way, in a folder with tests/broken/org.yaml.)
 
 Only entries still bound to the flow's content are signed; stale ones are left for a person.
 """
@@ -30,8 +32,8 @@ from generator.loader import load_flow  # noqa: E402
 
 
 def main() -> None:
-    flows_dir = ROOT / "flows"
-    library = check_paths([flows_dir], base=ROOT).library
+    flows_dir = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "flows"
+    library = check_paths([flows_dir], base=flows_dir.parent).library
     assert library.org is not None
     secret = secrets.token_urlsafe(24)  # never printed: the keys die with the archive
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,7 +41,7 @@ def main() -> None:
         signers = {}
         for flow in library.flows:
             path = Path(flow.origin.file)
-            path = path if path.is_absolute() else ROOT / path
+            path = path if path.is_absolute() else flows_dir.parent / path
             for _, meaning, entry in flow.signoff.entries():
                 current = load_flow(path)
                 if entry is None or entry.hash != current.content_hash:
