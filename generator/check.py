@@ -33,7 +33,7 @@ def check_paths(paths: Iterable[Path], base: Path | None = None) -> CheckResult:
 
     References between flows are resolved against every flow in the folder of the first path,
     so checking one file still knows the rest of the manual; problems are reported only for
-    the files asked about (and org.yaml / manual.yaml, which every flow depends on).
+    the files asked about (and org.yaml / manual.yaml / keys.yaml, which every flow depends on).
     """
     paths = list(paths)
     missing = [Problem(str(p), 0, "", "no such file or folder") for p in paths if not p.exists()]
@@ -45,7 +45,7 @@ def check_paths(paths: Iterable[Path], base: Path | None = None) -> CheckResult:
     if any(p.is_file() for p in paths):
         wanted = {_norm(p) for p in asked}
         problems = [p for p in problems if _norm(Path(p.file), base) in wanted
-                    or Path(p.file).name in ("org.yaml", "manual.yaml")]
+                    or Path(p.file).name in ("org.yaml", "manual.yaml", "keys.yaml")]
     return CheckResult(loaded.library, sorted(set(problems)), len(asked))
 
 

@@ -104,27 +104,28 @@ class _FlowChecker:
         return self.problems
 
     def binding(self) -> None:
-        """Sign-offs bound to other content: the flow changed after it was signed."""
+        """Sign-offs that do not count: given to other content (the flow changed after it was
+        signed), or not signed with the signer's own key registered in keys.yaml."""
         now = self.flow.content_hash
+        draft = " (printed as 草稿 until then)" if self.flow.status == "受控" else ""
         for key, meaning, entry in self.flow.signoff.entries():
             if entry is None:
                 continue
             path = ("signoff", key)
             where = f"signoff.{key}"
-            if entry.hash is None:
-                if self.flow.status == "受控":
-                    self.problems.append(Problem(
-                        self.flow.origin.file, self.flow.origin.line(*path), where,
-                        f"{meaning} by {entry.by} is not bound to the content; sign it with "
-                        f"flowdoc flow sign {self.flow.code} --as {entry.by} --meaning {meaning} "
-                        "(printed as 草稿 until then)", "warning"))
-            elif entry.hash != now:
-                self.problems.append(Problem(
-                    self.flow.origin.file, self.flow.origin.line(*path, "hash"), where,
-                    f"{meaning} by {entry.by} was given to other content ({entry.hash[:12]}…); "
-                    f"the flow has changed since (now {now[:12]}…): sign it again"
-                    + (" (printed as 草稿 until then)" if self.flow.status == "受控" else ""),
-                    "warning"))
+            again = (f"sign it with flowdoc flow sign {self.flow.code} --as {entry.by} "
+                     f"--meaning {meaning}")
+            if entry.hash is not None and entry.hash != now:
+                message = (f"{meaning} by {entry.by} was given to other content "
+                           f"({entry.hash[:12]}…); the flow has changed since (now {now[:12]}…): "
+                           f"sign it again{draft}")
+                path = (*path, "hash")
+            elif entry.invalid is not None and (self.flow.status == "受控" or entry.key):
+                message = f"{meaning} by {entry.by} {entry.invalid}; {again}{draft}"
+            else:
+                continue
+            self.problems.append(Problem(self.flow.origin.file, self.flow.origin.line(*path),
+                                         where, message, "warning"))
 
     def unique_ids(self) -> None:
         for kind, items in (("steps", self.flow.steps), ("lanes", self.flow.lanes),

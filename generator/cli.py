@@ -154,9 +154,15 @@ def flow() -> None:
               help="Date of the signature (default: today).")
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
               show_default=True)
-def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path) -> None:
-    """Sign CODE's 编制/审核/批准, bound to the hash of its content as it is now."""
-    from .lifecycle import SignError, sign_file
+@click.option("--archive", "archive_dir", default=Path("records"), type=click.Path(path_type=Path),
+              show_default=True, help="The archive holding the signer's key.")
+@click.option("--passphrase-file", type=click.Path(path_type=Path),
+              help="Read the passphrase from this file (else FLOWDOC_PASSPHRASE, else a prompt).")
+def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
+              passphrase_file: Path | None) -> None:
+    """Sign CODE's 编制/审核/批准 with PERSON's own key, bound to the hash of its content as it
+    is now; the key's public half goes into keys.yaml beside the flows if it is not there."""
+    from .lifecycle import SignError, sign_file, signed, unlock_signer
 
     library = _checked_library(flows_dir)
     try:
@@ -165,15 +171,27 @@ def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path) -> None
         click.echo(f"flowdoc: no flow with code '{code}'", err=True)
         sys.exit(1)
     assert library.org is not None
+    day = on.date() if on else None
     try:
+        # the sign-off rules first: a signature that would be refused asks for no passphrase
+        signed(target, library.org, person, meaning, day or _today())
+        signer = unlock_signer(archive_dir, person, _passphrase(passphrase_file))
         signoff = sign_file(Path(target.origin.file), target, library.org, person, meaning,
-                            on.date() if on else None)
-    except SignError as exc:
-        click.echo(f"flowdoc: {code}: {exc}", err=True)
+                            signer, day)
+    except FlowdocError as exc:
+        message = str(exc) if isinstance(exc, SignError) else f"{person}: {exc}"
+        click.echo(f"flowdoc: {code}: {message}", err=True)
         sys.exit(1)
     state = "受控" if signoff.bound_to(target.content_hash) and target.status == "受控" else (
         "complete" if signoff.complete else "incomplete")
-    click.echo(f"{code}: {meaning} by {person} bound to {target.content_hash[:12]}… ({state})")
+    click.echo(f"{code}: {meaning} by {person} signed with key {signer.key.id[:12]}…, bound to "
+               f"{target.content_hash[:12]}… ({state})")
+
+
+def _today():
+    import datetime as dt
+
+    return dt.date.today()
 
 
 @main.command()

@@ -2,7 +2,9 @@
 
 A signature in the 编制/审核/批准 block records the sha256 of the flow's content (everything but
 its status and sign-off) as the signer saw it, the way Doorstop binds review stamps to item
-hashes. Change a step after approval and the hashes no longer match: ``flowdoc check`` warns,
+hashes, and the signer's Ed25519 signature over it made with their own archive key (see
+:mod:`generator.signing`). Change a step after approval and the hashes no longer match; alter
+or forge an entry and its signature no longer verifies: either way ``flowdoc check`` warns,
 and every published copy prints the flow as 草稿 until it is signed again.
 
 The flow file is edited only in its ``signoff:`` block, so its comments and layout stay as the
@@ -17,10 +19,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from .checks import check_signoff
-from .errors import FlowdocError
+from .errors import FlowdocError, Problem
 from .fileio import write_atomic
 from .loader import load_flow
-from .model import Flow, Org, Signature, Signoff
+from .model import Flow, Org, PublicKey, Signature, Signoff
+from .signing import KEYS_FILE, Signer, render_keys, signoff_message
 
 MEANINGS = {"编制": "prepared", "审核": "reviewed", "批准": "approved"}
 
@@ -53,8 +56,9 @@ def render_signoff(signoff: Signoff) -> str:
     lines = ["signoff:"]
     for key, _, entry in signoff.entries():
         if entry is not None:
-            digest = f", hash: {entry.hash}" if entry.hash else ""
-            lines.append(f"  {key}: {{by: {entry.by}, on: {entry.on.isoformat()}{digest}}}")
+            extra = "".join(f", {name}: {value}" for name, value in
+                            (("hash", entry.hash), ("key", entry.key), ("sig", entry.sig)) if value)
+            lines.append(f"  {key}: {{by: {entry.by}, on: {entry.on.isoformat()}{extra}}}")
     return "\n".join(lines) + "\n"
 
 
@@ -75,19 +79,80 @@ def replace_signoff_block(text: str, block: str) -> str:
     return "".join(lines[:start]) + block + "".join(lines[end:])
 
 
-def sign_file(path: Path, flow: Flow, org: Org, person: str, meaning: str,
+def unlock_signer(archive_dir: Path, person: str, passphrase: str) -> Signer:
+    """``person``'s active archive key, unlocked with their passphrase.
+
+    Raises a one-line :class:`FlowdocError` if they have no key in the archive or the
+    passphrase does not unlock it (the passphrase itself is never part of a message)."""
+    from .archive import keys
+    from .archive.records import active_key, key_table
+    from .archive.store import Archive
+
+    archive = Archive(archive_dir)
+    entries = archive.entries()
+    kid = active_key(entries, person)
+    if kid is None:
+        raise SignError(f"{person} has no active signing key in {archive_dir} "
+                        f"(make one with flowdoc keys new {person} --archive {archive_dir})")
+    private = keys.unlock(archive.private_key(kid), passphrase)
+    public = bytes.fromhex(key_table(entries)[kid]["public"])
+    return Signer(PublicKey(kid, person, public), private)
+
+
+def sign_file(path: Path, flow: Flow, org: Org, person: str, meaning: str, signer: Signer,
               on: dt.date | None = None) -> Signoff:
-    """Sign ``flow`` (read from ``path``) and write the new sign-off into the file atomically."""
-    signoff = signed(flow, org, person, meaning, on or dt.date.today())
+    """Sign ``flow`` (read from ``path``) with ``signer``'s key and write the new sign-off into
+    the file, and the key's public half into keys.yaml beside it if it is not there yet.
+
+    Both files are replaced atomically and restored if the result does not load back as a
+    verified signature: nothing is left half-written."""
+    if signer.key.person != person:
+        raise SignError(f"the key {signer.key.id} is {signer.key.person}'s, not {person}'s")
+    on = on or dt.date.today()
+    signoff = signed(flow, org, person, meaning, on)
+    entry = replace(getattr(signoff, MEANINGS[meaning]), key=signer.key.id,
+                    sig=signer.sign(signoff_message(flow.code, meaning, person, on,
+                                                    flow.content_hash)))
+    signoff = replace(signoff, **{MEANINGS[meaning]: entry})
+    keys_path = path.parent / KEYS_FILE
+    old_keys = keys_path.read_bytes() if keys_path.exists() else None
+    registered = list(_registered_keys(path))
+    known = next((k for k in registered if k.id == signer.key.id), None)
+    if known is not None and known != signer.key:
+        raise SignError(f"{keys_path}: key {known.id} is registered to {known.person} with "
+                        "another public key; nothing was changed")
     original = path.read_text(encoding="utf-8")
     updated = replace_signoff_block(original, render_signoff(signoff))
+
+    def restore() -> None:
+        write_atomic(path, original)
+        if old_keys is None:
+            keys_path.unlink(missing_ok=True)
+        else:
+            write_atomic(keys_path, old_keys)
+
+    if known is None:
+        write_atomic(keys_path, render_keys((*registered, signer.key)))
     write_atomic(path, updated)
     try:
         check = load_flow(path)
     except FlowdocError:
-        write_atomic(path, original)
+        restore()
         raise SignError(f"{path}: the signed file would not load; nothing was changed") from None
-    if check.signoff != signoff or check.content_hash != flow.content_hash:
-        write_atomic(path, original)
+    written = getattr(check.signoff, MEANINGS[meaning])
+    if (check.signoff != signoff or check.content_hash != flow.content_hash or written is None
+            or not written.valid):
+        restore()
         raise SignError(f"{path}: the sign-off could not be written back; nothing was changed")
-    return signoff
+    return check.signoff
+
+
+def _registered_keys(path: Path) -> tuple[PublicKey, ...]:
+    from .errors import ProblemsError
+    from .loader import load_keys
+
+    problems: list[Problem] = []
+    keys = load_keys(path.parent, None, problems)
+    if problems:
+        raise ProblemsError(problems)
+    return keys

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,14 @@ from .model import (
     Org,
     Origin,
     Person,
+    PublicKey,
     Ref,
     Role,
     Signature,
     Signoff,
     Step,
 )
+from .signing import KEYS_FILE, key_id, verify_flow
 from .yamlsource import Located, Path_, YamlProblem, parse_yaml, read_yaml
 
 ORG_FILE = "org.yaml"
@@ -102,11 +105,12 @@ def flow_files(paths: Iterable[Path]) -> tuple[list[Path], Path | None]:
         if path.is_dir():
             home = home or path
             files.extend(
-                p for p in sorted(path.glob("*.yaml")) if p.name not in (ORG_FILE, MANUAL_FILE)
+                p for p in sorted(path.glob("*.yaml"))
+                if p.name not in (ORG_FILE, MANUAL_FILE, KEYS_FILE)
             )
         else:
             home = home or path.parent
-            if path.name not in (ORG_FILE, MANUAL_FILE):
+            if path.name not in (ORG_FILE, MANUAL_FILE, KEYS_FILE):
                 files.append(path)
     return files, home
 
@@ -121,9 +125,20 @@ def load_library(paths: Iterable[Path], base: Path | None = None) -> LoadResult:
         org = _load_one(home / ORG_FILE, base, _build_org, problems)
     if home is not None and (home / MANUAL_FILE).exists():
         manual = _load_one(home / MANUAL_FILE, base, _build_manual, problems)
+    keys = load_keys(home, base, problems, org)
     flows = [f for f in (_load_one(p, base, _build_flow, problems) for p in files) if f]
     flows.sort(key=lambda f: (_order(f.code), f.origin.file))
-    return LoadResult(Library(manual, org, tuple(flows)), problems)
+    table = {k.id: k for k in keys}
+    flows = [verify_flow(f, table) for f in flows]
+    return LoadResult(Library(manual, org, tuple(flows), keys), problems)
+
+
+def load_keys(home: Path | None, base: Path | None, problems: list[Problem],
+               org: Org | None = None) -> tuple[PublicKey, ...]:
+    """flows/keys.yaml, or no keys if there is none (every signature then counts as unsigned)."""
+    if home is None or not (home / KEYS_FILE).exists():
+        return ()
+    return _load_one(home / KEYS_FILE, base, partial(_build_keys, org=org), problems) or ()
 
 
 def load_flow(path: Path) -> Flow:
@@ -132,9 +147,10 @@ def load_flow(path: Path) -> Flow:
 
     problems: list[Problem] = []
     flow = _load_one(path, None, _build_flow, problems)
+    keys = load_keys(path.parent, None, problems)
     if problems or flow is None:
         raise ProblemsError(problems)
-    return flow
+    return verify_flow(flow, {k.id: k for k in keys})
 
 
 def flow_from_bytes(raw: bytes, name: str) -> Flow:
@@ -314,6 +330,14 @@ class _Reader:
                 result.append(text)
         return tuple(result)
 
+    def hex(self, path: Path_, value: Any, digits: int, what: str) -> str | None:
+        text = self.text(path, value, optional=True)
+        if text is not None and not re.fullmatch(f"[0-9a-f]{{{digits}}}", text):
+            self.problem(path, f"{path[-1]} must be the {digits} hex digits of {what} (written "
+                         "by flowdoc flow sign)")
+            return None
+        return text
+
     def signoff(self, path: Path_, value: Any) -> Signoff:
         if value is None:
             return Signoff()
@@ -327,18 +351,16 @@ class _Reader:
                 entries[key] = None
                 continue
             sub = (*path, key)
-            fields = self.mapping(sub, entry, {"by", "on"}, {"hash"})
+            fields = self.mapping(sub, entry, {"by", "on"}, {"hash", "key", "sig"})
             if fields is None:
                 entries[key] = None
                 continue
             by = self.text((*sub, "by"), fields.get("by"))
             on = self.date((*sub, "on"), fields.get("on")) if "on" in fields else None
-            digest = self.text((*sub, "hash"), fields.get("hash"), optional=True)
-            if digest is not None and not re.fullmatch(r"[0-9a-f]{64}", digest):
-                self.problem((*sub, "hash"), "hash must be the 64 hex digits of a sha256 content "
-                             "hash (written by flowdoc flow sign)")
-                digest = None
-            entries[key] = Signature(by, on, digest) if by and on else None
+            digest = self.hex((*sub, "hash"), fields.get("hash"), 64, "a sha256 content hash")
+            kid = self.hex((*sub, "key"), fields.get("key"), 32, "a key id of keys.yaml")
+            sig = self.hex((*sub, "sig"), fields.get("sig"), 128, "an Ed25519 signature")
+            entries[key] = Signature(by, on, digest, kid, sig) if by and on else None
         return Signoff(**entries)
 
 
@@ -560,6 +582,32 @@ def _build_org(r: _Reader) -> Org | None:
         roles=tuple(roles), people=tuple(people),
         origin=Origin(r.located.file, r.located.lines),
     )
+
+
+def _build_keys(r: _Reader, org: Org | None) -> tuple[PublicKey, ...] | None:
+    data = r.mapping((), r.located.data, {"keys"}, set())
+    if data is None:
+        return None
+    out: dict[str, PublicKey] = {}
+    for i, item in enumerate(r.items(("keys",), data.get("keys"), empty_ok=True)):
+        path: Path_ = ("keys", i)
+        kdata = r.mapping(path, item, {"id", "person", "public"}, set())
+        if kdata is None:
+            continue
+        kid = r.hex((*path, "id"), kdata.get("id"), 32, "a key id")
+        person = r.text((*path, "person"), kdata.get("person"))
+        public = r.hex((*path, "public"), kdata.get("public"), 64, "an Ed25519 public key")
+        if not (kid and person and public):
+            continue
+        if key_id(bytes.fromhex(public)) != kid:
+            r.problem((*path, "id"), f"id {kid} is not the id of this public key")
+        elif kid in out:
+            r.problem((*path, "id"), f"key {kid} is registered twice")
+        elif org is not None and org.person(person) is None:
+            r.problem((*path, "person"), f"'{person}' is not a person in org.yaml")
+        else:
+            out[kid] = PublicKey(kid, person, bytes.fromhex(public))
+    return tuple(out.values())
 
 
 def _build_manual(r: _Reader) -> Manual | None:

@@ -121,6 +121,15 @@ class Signature:
     by: str
     on: dt.date
     hash: str | None = None  # the content hash the signer saw (``flowdoc flow sign`` records it)
+    key: str | None = None  # id of the signer's key in flows/keys.yaml
+    sig: str | None = None  # Ed25519 signature (hex) over generator.signing.signoff_message
+    # Why the signature does not count, or None once it was verified against flows/keys.yaml.
+    # A signature nobody verified does not count: only the loader, which has the keys, clears it.
+    invalid: str | None = field(default="has not been verified against keys.yaml", compare=False)
+
+    @property
+    def valid(self) -> bool:
+        return self.invalid is None
 
 
 @dataclass(frozen=True)
@@ -141,8 +150,10 @@ class Signoff:
                 ("approved", "批准", self.approved)]
 
     def bound_to(self, content_hash: str) -> bool:
-        """Complete, and every signature was given to exactly this content."""
-        return self.complete and all(s.hash == content_hash for _, _, s in self.entries() if s)
+        """Complete, and every signature was given to exactly this content by its signer's own
+        key (a bare hash stamp anyone could have typed does not count)."""
+        return self.complete and all(s.hash == content_hash and s.valid
+                                     for _, _, s in self.entries() if s)
 
 
 @dataclass(frozen=True)
@@ -246,12 +257,23 @@ class Manual:
 
 
 @dataclass(frozen=True)
+class PublicKey:
+    """A person's signing key as flows/keys.yaml registers it (the private half never leaves
+    the signer's keystore)."""
+
+    id: str
+    person: str
+    public: bytes
+
+
+@dataclass(frozen=True)
 class Library:
     """Everything in ``flows/``: the manual, the organisation and the flows in manual order."""
 
     manual: Manual | None
     org: Org | None
     flows: tuple[Flow, ...]
+    keys: tuple[PublicKey, ...] = ()  # flows/keys.yaml: what sign-offs are verified against
 
     def flow(self, code: str) -> Flow:
         for f in self.flows:

@@ -199,7 +199,7 @@ def test_uncontrolled_print_is_marked_for_reference_only(tmp_path):
     assert "非受控文件仅供参考" in pages[1]
 
 
-def test_a_changed_flow_is_in_the_history_and_prints_as_draft(tmp_path):
+def test_a_changed_or_forged_flow_is_in_the_history_and_prints_as_draft(tmp_path):
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS, flows)
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
@@ -209,6 +209,10 @@ def test_a_changed_flow_is_in_the_history_and_prints_as_draft(tmp_path):
     leave.write_text(leave.read_text(encoding="utf-8").replace("text: 填写请假条", "text: 填写请假单"),
                      encoding="utf-8")
     (flows / "09-pay-system.yaml").unlink()
+    overtime = flows / "14-overtime.yaml"  # an approval whose signature was tampered with
+    sig = LIBRARY.flow("EC-HR-014").signoff.approved.sig
+    overtime.write_text(overtime.read_text(encoding="utf-8").replace(sig, sig[::-1]),
+                        encoding="utf-8")
     proc = flowdoc(["build", "--flows", str(flows), "--out", str(out)], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "warning" in proc.stderr  # the approval no longer matches the content
@@ -219,6 +223,13 @@ def test_a_changed_flow_is_in_the_history_and_prints_as_draft(tmp_path):
     leave = [p for p in pages if "流程编码：EC-HR-015" in p]
     assert leave and all("草稿" in p and "受控文件" not in p for p in leave)
     assert "受控状态草稿" in leave[0]
+    overtime = [p for p in pages if "流程编码：EC-HR-014" in p]
+    assert overtime and all("草稿" in p and "受控文件" not in p for p in overtime)
+    # its sign-off block keeps the two valid signatures and leaves the approval for a wet one
+    signoff = LIBRARY.flow("EC-HR-014").signoff
+    block = "".join(overtime)
+    assert f"编制人员{signoff.prepared.by}审核人员{signoff.reviewed.by}批准人员" in block
+    assert f"批准日期{signoff.approved.on}" not in block
 
 
 def test_missing_template_is_one_line_and_writes_nothing(tmp_path):

@@ -424,7 +424,10 @@ def _reproducible(document) -> bytes:
             if info.filename == "_rels/.rels":
                 data = _drop_thumbnail_rel(data)
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
+            # the charts are PNGs, compressed already: deflating them again (here and in
+            # fill_toc, which keeps each entry's method) costs time and saves nothing
+            entry.compress_type = (zipfile.ZIP_STORED if info.filename.startswith("word/media/")
+                                   else zipfile.ZIP_DEFLATED)
             entry.external_attr = 0o644 << 16
             dst.writestr(entry, data)
     return out.getvalue()

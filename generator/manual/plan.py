@@ -68,10 +68,12 @@ class Plan:
 
 def signoff_rows(signoff, content_hash: str | None) -> list[list[str]]:
     """The 编制/审核/批准 block as the source prints it: names, then dates. A signature given
-    to other content than ``content_hash`` is left blank, for a wet signature."""
+    to other content than ``content_hash``, or not verified against the signer's key, is left
+    blank, for a wet signature."""
     names, dates = [], []
     for _, _, entry in signoff.entries():
-        valid = entry is not None and (content_hash is None or entry.hash == content_hash)
+        valid = entry is not None and (content_hash is None
+                                       or (entry.hash == content_hash and entry.valid))
         names.append(entry.by if valid else "")
         dates.append(entry.on.isoformat() if valid else "")
     return [["编制人员", names[0], "审核人员", names[1], "批准人员", names[2]],
