@@ -103,7 +103,8 @@ class TantivyBackend:
     def write(self, docs: list[dict[str, Any]], meta: dict[str, Any], fresh: bool = False) -> None:
         """Replace the documents by number and record ``meta`` in one commit."""
         t = _tantivy()
-        writer = self.ix.writer(heap_size=256 * 2**20, num_threads=2)
+        big = len(docs) > 1000  # a rebuild gets both cores and a large buffer; one record, neither
+        writer = self.ix.writer(heap_size=(256 if big else 32) * 2**20, num_threads=2 if big else 1)
         try:
             for d in docs:
                 if not fresh:
