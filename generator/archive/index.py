@@ -70,7 +70,15 @@ def lines(path: Path, start: int, end: int) -> Iterator[tuple[int, bytes]]:
 class Index:
     def __init__(self, root: Path) -> None:
         self.path = root / INDEX
-        self.db = self._open()
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError:  # not a database at all: derived, so start a new one
+            self._remove()
+            self.db = self._open()
+
+    def _remove(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -139,8 +147,7 @@ class Index:
             self.db.execute("SELECT count(*) FROM meta").fetchone()
         except sqlite3.DatabaseError:  # not a database at all: start a new file
             self.db.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            self._remove()
             self.db = self._open()
 
     # -- folding entries in ------------------------------------------------------------------
