@@ -1,11 +1,13 @@
 """Archive timings (targets: durable sign + append >= 100 events/s in one process; verify >=
 20,000 entries/s with memory flat in archive size).
 
-    python bench/bench_archive.py [--records N]
+    python bench/bench_archive.py [--records N] [--batch M] [--rounds R]
 
-Builds a fresh archive in a temporary folder: keys for two people, N leave records each
-submitted and approved (every event fsynced and committed under a new signed checkpoint),
-then verifies it, printing events/s, entries/s and the peak memory of verify.
+Builds a fresh archive in a temporary folder: keys for two people, then R rounds of: N leave
+records each submitted and approved (every event fsynced and committed under a new signed
+checkpoint), an import of M records in one commit, and a verify of everything so far —
+printing events/s, records/s, entries/s and the peak memory of verify at each (growing) size.
+First, what unlocking a key and an Ed25519 signature and check cost per call here.
 """
 
 from __future__ import annotations
@@ -29,47 +31,85 @@ from generator.check import check_paths  # noqa: E402
 from generator.records import RecordInput  # noqa: E402
 
 
+def durable(archive: Archive, library, n: int, tag: str) -> float:
+    """Events/s of ``n`` records submitted and approved one commit at a time."""
+    t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    started = time.perf_counter()
+    for i in range(n):
+        rec = RecordInput("EC-HR-015", {"leave_type": "事假", "start": "2026-11-02",
+                                        "end": "2026-11-03", "reason": f"{tag}第{i}次请假"}, "b")
+        number = R.submit(archive, library, rec, b"b", "赵敏", "pass-赵敏-bench", t0)
+        R.sign_step(archive, library, number, "head_approve", "李强", "pass-李强-bench",
+                    "不同意", "", t0)
+    return 3 * n / (time.perf_counter() - started)  # submit, sign, rendition of the closed record
+
+
+def batch_import(archive: Archive, library, n: int, tag: str) -> float:
+    t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    batch = [(RecordInput("EC-HR-015", {"leave_type": "年假", "start": "2026-11-02",
+                                        "end": "2026-11-06", "reason": f"{tag}批量{i}"}, f"{i}.yaml"),
+              f"record {tag} {i}".encode()) for i in range(n)]
+    started = time.perf_counter()
+    R.import_records(archive, library, batch, "赵敏", "pass-赵敏-bench", t0)
+    return n / (time.perf_counter() - started)
+
+
+def verify_figures(archive: Archive, library, memory: bool) -> str:
+    started = time.perf_counter()
+    report = verify(archive, library)
+    elapsed = time.perf_counter() - started
+    assert report.ok, report.findings[:3]
+    text = f"{report.entries} entries in {elapsed:.2f} s = {report.entries / elapsed:.0f} entries/s"
+    if memory:
+        tracemalloc.start()  # a second run: tracing slows Python several times over
+        verify(archive, library, workers=1)
+        text += f", peak traced memory {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MiB"
+        tracemalloc.stop()
+    return text
+
+
+def primitives() -> None:
+    """What the archive's cryptography costs per call on this machine."""
+    from generator.archive import keys
+
+    public, pem = keys.new_key("pass-bench-primitives")
+    private = keys.unlock(pem, "pass-bench-primitives")
+    message = b"x" * 400
+    signature = keys.sign(private, message)
+    for name, fn, n in (("unlock (decrypt the PKCS#8 key)",
+                         lambda: keys.unlock(pem, "pass-bench-primitives"), 200),
+                        ("Ed25519 sign", lambda: keys.sign(private, message), 2000),
+                        ("Ed25519 verify", lambda: keys.verify(public, message, signature), 2000)):
+        started = time.perf_counter()
+        for _ in range(n):
+            fn()
+        print(f"  {name}: {(time.perf_counter() - started) / n * 1e6:.0f} µs a call")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--records", type=int, default=200,
+                        help="records submitted and approved one commit at a time, per round")
+    parser.add_argument("--batch", type=int, default=2000, help="records per import")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of durable writes + import: each round the archive is "
+                             "larger, so the figures show whether cost grows with its size")
     args = parser.parse_args()
     library = check_paths([ROOT / "flows"], base=ROOT).library
+    primitives()
     with tempfile.TemporaryDirectory() as tmp:
         archive = Archive(Path(tmp) / "records")
         for person in ("赵敏", "李强"):
             R.new_person_key(archive, library, person, f"pass-{person}-bench")
-        t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
-        started = time.perf_counter()
-        events = 0
-        for i in range(args.records):
-            rec = RecordInput("EC-HR-015", {"leave_type": "事假", "start": "2026-11-02",
-                                            "end": "2026-11-03", "reason": f"第{i}次请假"}, "b")
-            number = R.submit(archive, library, rec, b"b", "赵敏", "pass-赵敏-bench", t0)
-            R.sign_step(archive, library, number, "head_approve", "李强", "pass-李强-bench",
-                        "不同意", "", t0)
-            events += 3  # submit, sign, and the rendition of the closed record
-        elapsed = time.perf_counter() - started
-        print(f"durable submit + sign: {events} events in {elapsed:.2f} s = "
-              f"{events / elapsed:.0f} events/s (each committed: fsync + signed checkpoint)")
-        batch = [(RecordInput("EC-HR-015", {"leave_type": "年假", "start": "2026-11-02",
-                                            "end": "2026-11-06", "reason": f"批量{i}"}, f"{i}.yaml"),
-                  f"record {i}".encode()) for i in range(args.batch)]
-        started = time.perf_counter()
-        R.import_records(archive, library, batch, "赵敏", "pass-赵敏-bench", t0)
-        elapsed = time.perf_counter() - started
-        print(f"import: {len(batch)} records in {elapsed:.2f} s = {len(batch) / elapsed:.0f} "
-              "records/s (one commit)")
-        started = time.perf_counter()
-        report = verify(archive, library)
-        elapsed = time.perf_counter() - started
-        tracemalloc.start()  # a second run for memory: tracing slows Python several times over
-        verify(archive, library)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        assert report.ok, report.findings[:3]
-        print(f"verify: {report.entries} entries in {elapsed:.2f} s = "
-              f"{report.entries / elapsed:.0f} entries/s, peak traced memory {peak / 2**20:.1f} MiB")
+        for r in range(args.rounds):
+            size = archive.checkpoint().size
+            rate = durable(archive, library, args.records, f"r{r}")
+            print(f"round {r + 1}, archive of {size} entries:")
+            print(f"  durable submit + sign: {3 * args.records} events at {rate:.0f} events/s "
+                  "(each committed: fsync + signed checkpoint)")
+            rate = batch_import(archive, library, args.batch, f"r{r}")
+            print(f"  import: {args.batch} records at {rate:.0f} records/s (one commit)")
+            print(f"  verify: {verify_figures(archive, library, memory=True)}")
         print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 

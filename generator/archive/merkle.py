@@ -132,3 +132,38 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == first_root and sr == second_root
+
+
+class Frontier:
+    """The right edge of a tree: the roots of its perfect subtrees, largest first (one per set
+    bit of the size). Enough to append leaves and give the root without any earlier leaf, so a
+    writer or a verifier needs O(log n) memory and time per leaf at any archive size."""
+
+    __slots__ = ("hashes", "size")
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        if len(hashes) != size.bit_count():
+            raise ValueError(f"a frontier of {size} leaves has {size.bit_count()} hashes, "
+                             f"not {len(hashes)}")
+        self.size = size
+        self.hashes = list(hashes)
+
+    def append(self, leaf: bytes) -> None:
+        self.hashes.append(leaf)
+        n = self.size
+        while n & 1:  # each trailing 1-bit of the old size is a subtree the new leaf completes
+            right = self.hashes.pop()
+            self.hashes[-1] = node_hash(self.hashes[-1], right)
+            n >>= 1
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.hashes:
+            return EMPTY_ROOT
+        r = self.hashes[-1]
+        for h in reversed(self.hashes[:-1]):
+            r = node_hash(h, r)
+        return r
+
+    def copy(self) -> Frontier:
+        return Frontier(self.size, self.hashes)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from ..errors import FlowdocError
 from ..loader import flow_from_bytes
 from ..model import Flow, Library
 from ..records import RecordInput, check_record, may_sign, render_record, route
 from ..records.rendition import SignatureLine
 from . import keys
 from .canonical import canonical, digest
-from .store import Archive, ArchiveError
+from .store import Archive, ArchiveError, Writer
 
 MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
 
@@ -47,7 +49,11 @@ def key_table(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def active_key(entries: list[dict[str, Any]], person: str) -> str | None:
-    for kid, k in key_table(entries).items():
+    return _active(key_table(entries), person)
+
+
+def _active(table: dict[str, dict[str, Any]], person: str) -> str | None:
+    for kid, k in table.items():
         if k["person"] == person and k["revoked"] is None:
             return kid
     return None
@@ -58,13 +64,14 @@ def new_person_key(archive: Archive, library: Library, person: str, passphrase: 
     if library.org.person(person) is None:
         raise ArchiveError(f"'{person}' is not a person in org.yaml")
     with archive.writing() as w:
-        current = active_key([*w.entries], person)
+        table = w.key_table()
+        current = _active(table, person)
         if current:
             raise ArchiveError(f"{person} has key {current} already; revoke it before making "
                                "another")
         public, pem = keys.new_key(passphrase)
         kid = keys.key_id(public)
-        if kid in key_table(w.entries):
+        if kid in table:
             raise ArchiveError("key id collision")  # pragma: no cover - 2^-128
         private = keys.unlock(pem, passphrase)
         w.put_key(kid, pem)
@@ -75,8 +82,8 @@ def new_person_key(archive: Archive, library: Library, person: str, passphrase: 
     return kid
 
 
-def _unlock(archive: Archive, entries: list, person: str, passphrase: str):
-    kid = active_key(entries, person)
+def _unlock(archive: Archive, w: Writer, person: str, passphrase: str):
+    kid = _active(w.key_table(), person)
     if kid is None:
         raise ArchiveError(f"{person} has no active signing key (flowdoc keys new {person})")
     return keys.unlock(archive.private_key(kid), passphrase), kid
@@ -84,7 +91,7 @@ def _unlock(archive: Archive, entries: list, person: str, passphrase: str):
 
 def revoke_key(archive: Archive, person: str, passphrase: str) -> str:
     with archive.writing() as w:
-        private, kid = _unlock(archive, w.entries, person, passphrase)
+        private, kid = _unlock(archive, w, person, passphrase)
         w.append(signed({"type": "revoke", "person": person, "key_id": kid, "time": _now()},
                         private, kid, w.next_seq))
         w.commit(private, kid)
@@ -168,7 +175,19 @@ def state_digest(state: RecordState | None) -> str:
 
 
 def record_flow(archive: Archive, state: RecordState) -> Flow:
-    return flow_from_bytes(archive.blob(state.flow_blob), f"{state.number}:flow")
+    raw = archive.blob(state.flow_blob)
+    flow = _parsed_flow(raw)
+    # a flow that does not parse is parsed again under the record's name, for the message
+    return flow if flow is not None else flow_from_bytes(raw, f"{state.number}:flow")
+
+
+@lru_cache(maxsize=32)
+def _parsed_flow(raw: bytes) -> Flow | None:
+    """Flows by their archived source: parsing the YAML again took a third of a signature."""
+    try:
+        return flow_from_bytes(raw, "archived flow")
+    except FlowdocError:
+        return None
 
 
 def _checked(library: Library, record: RecordInput, person: str):
@@ -193,15 +212,13 @@ def _append_submissions(w, checked: list, person: str, moment: dt.datetime, priv
     """One signed submit entry per ``(flow, result, original)``, numbered per flow and year
     after the records already in the log; returns the numbers."""
     counts: dict[str, int] = {}
-    for e in w.entries:
-        if e["type"] == "submit":
-            prefix = e["record"].rsplit("-", 1)[0]
-            counts[prefix] = counts.get(prefix, 0) + 1
     sources: dict[str, str] = {}
     numbers = []
     for flow, result, original in checked:
         prefix = f"{flow.code}-{moment.year}"
-        counts[prefix] = counts.get(prefix, 0) + 1
+        if prefix not in counts:
+            counts[prefix] = w.submitted(prefix)
+        counts[prefix] += 1
         number = f"{prefix}-{counts[prefix]:04d}"
         if flow.code not in sources:
             sources[flow.code] = w.put_blob(_flow_source(flow), durable=durable)
@@ -226,7 +243,7 @@ def submit(archive: Archive, library: Library, record: RecordInput, original: by
                                           if len(problems) > 1 else ""))
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
-        private, kid = _unlock(archive, w.entries, person, passphrase)
+        private, kid = _unlock(archive, w, person, passphrase)
         [number] = _append_submissions(w, [(flow, result, original)], person, moment, private,
                                        kid, durable=True)
         w.commit(private, kid)
@@ -248,7 +265,7 @@ def import_records(archive: Archive, library: Library, items: list[tuple[RecordI
         raise ArchiveError(f"{len(problems)} problem(s), nothing imported; first: {problems[0]}")
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
-        private, kid = _unlock(archive, w.entries, person, passphrase)
+        private, kid = _unlock(archive, w, person, passphrase)
         numbers = _append_submissions(w, checked, person, moment, private, kid, durable=False)
         w.commit(private, kid)
     return numbers
@@ -282,7 +299,7 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         why = may_sign(flow, library.org, step_id, person, state.applicant)
         if why:
             raise ArchiveError(why)
-        private, kid = _unlock(archive, w.entries, person, passphrase)
+        private, kid = _unlock(archive, w, person, passphrase)
         decisions = {**state.decisions, step_id: [*state.decisions.get(step_id, []), decision]}
         after = route(flow, values, decisions)
         status = {"complete": "complete", "rejected": "rejected"}.get(after.outcome,
@@ -297,16 +314,19 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         entry = signed(entry, private, kid, w.next_seq)
         w.append(entry)
         if status != "in progress":  # the record is closed: its rendition is archived with it
-            final = states([*w.entries, *w.pending])[number]
+            final = _record(w, number)
             pdf = rendition_of(flow, final, after.steps)
             w.append(signed({"type": "rendition", "record": number, "blob": w.put_blob(pdf),
                              "time": moment.isoformat()}, private, kid, w.next_seq))
+        final = _record(w, number)
         w.commit(private, kid)
-    return states(archive.entries())[number]
+    return final
 
 
-def _record(w, number: str) -> RecordState:
-    state = states(w.entries).get(number)
+def _record(w: Writer, number: str) -> RecordState:
+    """The state of record ``number`` with the writer's pending entries, from its own entries
+    only (the index says where they are), so the cost does not grow with the archive."""
+    state = states(w.record_entries(number)).get(number)
     if state is None:
         raise ArchiveError(f"no record {number}")
     return state
@@ -337,13 +357,14 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
         changed = {k: v for k, v in new.items() if state.fields.get(k) != v}
         if not changed:
             raise ArchiveError("nothing to correct: the values are the same")
-        private, kid = _unlock(archive, w.entries, person, passphrase)
+        private, kid = _unlock(archive, w, person, passphrase)
         w.append(signed({"type": "correct", "record": number, "person": person,
                          "fields": changed, "previous": {k: state.fields.get(k) for k in changed},
                          "reason": reason, "time": _now(), "state": state_digest(state)},
                         private, kid, w.next_seq))
+        final = _record(w, number)
         w.commit(private, kid)
-    return states(archive.entries())[number]
+    return final
 
 
 def void(archive: Archive, number: str, person: str, passphrase: str, reason: str) -> None:
@@ -353,7 +374,7 @@ def void(archive: Archive, number: str, person: str, passphrase: str, reason: st
             raise ArchiveError(f"{number} is void already")
         if person != state.applicant:
             raise ArchiveError(f"only the applicant {state.applicant} may void {number}")
-        private, kid = _unlock(archive, w.entries, person, passphrase)
+        private, kid = _unlock(archive, w, person, passphrase)
         w.append(signed({"type": "void", "record": number, "person": person, "reason": reason,
                          "time": _now(), "state": state_digest(state)}, private, kid, w.next_seq))
         w.commit(private, kid)

@@ -1,0 +1,245 @@
+"""The archive under killed writers, a derived index that is lost or wrong, and secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FLOWS, ROOT
+
+from generator.archive import records as R
+from generator.archive import verify as V
+from generator.archive.store import Archive, ArchiveError
+from generator.check import check_paths
+from generator.records import RecordInput
+
+LIBRARY = check_paths([FLOWS], base=ROOT).library
+T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def secret(person: str) -> str:
+    return f"pass-{person}-2026"
+
+
+def leave(reason: str = "感冒发烧") -> RecordInput:
+    return RecordInput("EC-HR-015", {"leave_type": "病假", "start": "2026-11-02",
+                                     "end": "2026-11-03", "reason": reason}, "leave.yaml")
+
+
+def make(root: Path, people=("赵敏", "李强")) -> Archive:
+    archive = Archive(root)
+    for p in people:
+        R.new_person_key(archive, LIBRARY, p, secret(p))
+    return archive
+
+
+LOOP = r"""
+import sys, datetime as dt
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from generator.check import check_paths
+from generator.archive.store import Archive
+from generator.archive import records as R
+from generator.records import RecordInput
+lib = check_paths([Path({flows!r})], base=Path({root!r})).library
+archive = Archive(Path({archive!r}))
+t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+print("ready", flush=True)
+i = 0
+while True:
+    i += 1
+    rec = RecordInput("EC-HR-015", {{"leave_type": "事假", "start": "2026-11-02",
+                      "end": "2026-11-03", "reason": "writer {n} record " + str(i)}}, "w")
+    number = R.submit(archive, lib, rec, b"w{n}-" + str(i).encode(), "赵敏", "pass-赵敏-2026", t0)
+    if i % 3 == 0:
+        R.sign_step(archive, lib, number, "head_approve", "李强", "pass-李强-2026", "不同意", "", t0)
+    print(number, flush=True)  # acknowledged: submit returned, so it is committed
+"""
+
+
+def _collect(proc: subprocess.Popen, into: list[str]) -> None:
+    for line in proc.stdout:
+        into.append(line.strip())
+
+
+def test_writers_killed_at_random_moments_lose_no_acknowledged_record(tmp_path):
+    """Two writers submit and sign in a loop and are SIGKILLed at random moments, round after
+    round: every number a writer printed is in the archive, which verifies once the next
+    writer has dropped the killed one's uncommitted tail."""
+    archive = make(tmp_path / "records")
+    rng = random.Random(6)
+    acknowledged: list[str] = []
+    for rnd in range(4):
+        procs, outputs, readers = [], [], []
+        for n in range(2):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", LOOP.format(root=str(ROOT), flows=str(FLOWS),
+                                                   archive=str(archive.root), n=f"{rnd}.{n}")],
+                stdout=subprocess.PIPE, text=True)
+            assert proc.stdout.readline().strip() == "ready"
+            out: list[str] = []
+            reader = threading.Thread(target=_collect, args=(proc, out), daemon=True)
+            reader.start()
+            procs.append(proc)
+            outputs.append(out)
+            readers.append(reader)
+        for proc in procs:  # at random moments: mid-append, mid-checkpoint, mid-index …
+            time.sleep(rng.uniform(0.05, 1.5))
+            os.kill(proc.pid, signal.SIGKILL)
+        for proc, reader in zip(procs, readers, strict=True):
+            proc.wait()
+            reader.join(timeout=10)
+        for out in outputs:
+            acknowledged += [line for line in out if line.startswith("EC-HR-015-")]
+        findings = V.verify(archive, LIBRARY).findings  # before anyone writes again
+        assert all("follow the last checkpoint" in m for _, m in findings), findings
+        R.submit(archive, LIBRARY, leave(f"after round {rnd}"), f"r{rnd}".encode(), "赵敏",
+                 secret("赵敏"), T0)
+        report = V.verify(archive, LIBRARY)
+        assert report.ok, report.findings
+        states = R.states(archive.entries())
+        assert not [n for n in acknowledged if n not in states]
+    assert len(acknowledged) >= 4, "the writers were killed before they wrote anything"
+
+
+def test_the_passphrase_is_never_an_argument_and_never_in_the_archive(tmp_path):
+    from generator.cli import main
+
+    for command in ("keys", "record"):  # no option of any command takes the secret itself
+        group = main.commands[command]
+        for sub in group.commands.values():
+            for param in sub.params:
+                assert "passphrase" not in param.name or param.name == "passphrase_file", \
+                    (command, sub.name, param.name)
+    pw = tmp_path / "pw"
+    passphrase = "correct horse battery staple"
+    pw.write_text(passphrase + "\n", encoding="utf-8")
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    base = [sys.executable, "-m", "generator"]
+    flows = ["--flows", str(FLOWS)]
+    seen: list[bytes] = []
+
+    def run(args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+        proc = subprocess.Popen([*base, *args, *flows], cwd=tmp_path, env={**env, **(extra_env or {})},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL)
+        while proc.poll() is None:  # what `ps` would show, for as long as it runs
+            try:
+                seen.append(Path(f"/proc/{proc.pid}/cmdline").read_bytes())
+            except OSError:
+                break
+            time.sleep(0.005)
+        out, err = proc.communicate(timeout=120)
+        proc.out, proc.err = out.decode(), err.decode()  # type: ignore[attr-defined]
+        return proc
+
+    for person in ("赵敏", "李强"):
+        assert run(["keys", "new", person, "--passphrase-file", str(pw)]).returncode == 0
+    submit = run(["record", "submit", str(ROOT / "examples/leave.yaml"), "--as", "赵敏",
+                  "--passphrase-file", str(pw)])
+    assert submit.returncode == 0, submit.err
+    number = submit.out.strip()
+    wrong = run(["record", "sign", number, "--step", "head_approve", "--as", "李强",
+                 "--decision", "同意"], {"FLOWDOC_PASSPHRASE": "not " + passphrase})
+    assert wrong.returncode == 1
+    assert wrong.err.strip() == "flowdoc: the passphrase does not unlock this key"
+    signed = run(["record", "sign", number, "--step", "head_approve", "--as", "李强",
+                  "--decision", "同意"], {"FLOWDOC_PASSPHRASE": passphrase})
+    assert signed.returncode == 0, signed.err
+    assert seen, "no process list was read"
+    assert not [c for c in seen if passphrase.encode() in c]
+    for path in (tmp_path / "records").rglob("*"):  # log, checkpoint, keys, blobs, index
+        if path.is_file():
+            assert passphrase.encode() not in path.read_bytes(), path
+
+
+# -- the derived index -----------------------------------------------------------------------
+
+def _numbers(archive: Archive) -> list[str]:
+    return [e["record"] for e in archive.entries() if e["type"] == "submit"]
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbage", "behind", "ahead"])
+def test_a_lost_or_wrong_index_is_rebuilt_from_the_log(tmp_path, damage):
+    archive = make(tmp_path / "records")
+    R.submit(archive, LIBRARY, leave("1"), b"1", "赵敏", secret("赵敏"), T0)
+    index = archive.root / "index.sqlite"
+    old = tmp_path / "old-index"
+    old.mkdir()
+    for f in archive.root.glob("index.sqlite*"):
+        shutil.copy(f, old / f.name)
+    second = R.submit(archive, LIBRARY, leave("2"), b"2", "赵敏", secret("赵敏"), T0)
+    if damage == "ahead":  # the index of a longer history, the checkpoint rolled back
+        R.submit(archive, LIBRARY, leave("3"), b"3", "赵敏", secret("赵敏"), T0)
+        kept = [(f.name, f.read_bytes()) for f in archive.root.glob("index.sqlite*")]
+        log = archive.raw_log()
+        shutil.rmtree(archive.root)
+        archive = make(tmp_path / "records")
+        R.submit(archive, LIBRARY, leave("other"), b"o", "赵敏", secret("赵敏"), T0)
+        for name, data in kept:
+            (archive.root / name).write_bytes(data)
+        assert archive.raw_log() != log
+    for f in archive.root.glob("index.sqlite-*"):
+        f.unlink()
+    if damage == "deleted":
+        index.unlink()
+    elif damage == "garbage":
+        index.write_bytes(b"not a database at all" * 100)
+    elif damage == "behind":  # a writer killed after its commit, before the index caught up
+        shutil.copy(old / "index.sqlite", index)
+    before = _numbers(archive)
+    number = R.submit(archive, LIBRARY, leave("next"), b"n", "赵敏", secret("赵敏"), T0)
+    assert number == f"EC-HR-015-2026-{len(before) + 1:04d}"
+    state = R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    assert state.number == number and len(state.history) == 2
+    if damage != "ahead":
+        assert R.states(archive.entries())[second].status == "in progress"
+    report = V.verify(archive, LIBRARY)
+    assert report.ok, report.findings
+
+
+def test_no_writer_signs_a_checkpoint_over_an_altered_log(tmp_path):
+    archive = make(tmp_path / "records")
+    R.submit(archive, LIBRARY, leave("真的"), b"1", "赵敏", secret("赵敏"), T0)
+    log = archive.root / "log.jsonl"
+    log.write_bytes(log.read_bytes().replace("真的".encode(), "假的".encode()))
+    (archive.root / "index.sqlite").unlink()  # the writer must read the log again
+    before = log.read_bytes(), (archive.root / "checkpoint.json").read_bytes()
+    with pytest.raises(ArchiveError, match="altered"):
+        R.submit(archive, LIBRARY, leave("2"), b"2", "赵敏", secret("赵敏"), T0)
+    assert (log.read_bytes(), (archive.root / "checkpoint.json").read_bytes()) == before
+
+
+def test_verify_on_several_cores_finds_what_one_core_finds(tmp_path, monkeypatch):
+    archive = make(tmp_path / "records", ("赵敏", "李强", "周婷"))
+    for i in range(4):
+        number = R.submit(archive, LIBRARY, leave(str(i)), str(i).encode(), "赵敏",
+                          secret("赵敏"), T0)
+        R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    monkeypatch.setattr(V, "CHUNK", 3)  # chunk edges fall inside records
+    one = V.verify(archive, LIBRARY, workers=1)
+    two = V.verify(archive, LIBRARY, workers=2)
+    assert one.ok and two.ok and (one.entries, one.records) == (two.entries, two.records)
+    log = archive.root / "log.jsonl"
+    lines = log.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b'"reason":"1"', b'"reason":"9"')  # a signature now wrong
+    lines[7], lines[8] = lines[8], lines[7]
+    log.write_bytes(b"\n".join(lines))
+    blob = next((archive.root / "blobs").rglob("*"), None)
+    while blob is not None and blob.is_dir():
+        blob = next(blob.iterdir())
+    blob.write_bytes(b"altered")
+    one = V.verify(archive, LIBRARY, workers=1)
+    two = V.verify(archive, LIBRARY, workers=2)
+    assert not one.ok and len(one.findings) > 3
+    assert one.findings == two.findings and (one.entries, one.records) == (two.entries,
+                                                                           two.records)
