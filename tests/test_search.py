@@ -229,15 +229,17 @@ def test_a_killed_indexer_leaves_an_index_that_still_answers_exactly(corpus, tmp
 def test_analysis_turns_terms_into_exact_lookups():
     assert A.segments("感冒发烧，医生建议 iPhone15外壳") == [
         ["感", "冒", "发", "烧"], ["医", "生", "建", "议"], ["iphone15", "外", "壳"]]
-    assert A.grams_stream("不同意") == "不同 同意"
-    assert A.term_parts("不同意") == [("phrase", ["不同", "同意"])]
-    assert A.term_parts("梅") == [("unit", ["梅"])]
-    assert A.term_parts("ＴＢ２０２６") == [("unit", ["tb2026"])]  # full width folds
+    assert A.streams("不同意") == {"units": "不 同 意", "grams": "不同 同意", "tris": "不同意"}
+    assert A.term_parts("不同意") == [("tris", ["不同意"])]  # one term, no phrase to check
+    assert A.term_parts("质量问题") == [("tris", ["质量问", "量问题"])]  # a phrase of trigrams
+    assert A.term_parts("病假") == [("grams", ["病假"])]
+    assert A.term_parts("梅") == [("units", ["梅"])]
+    assert A.term_parts("ＴＢ２０２６") == [("units", ["tb2026"])]  # full width folds
     assert A.segments("EC-HR-015-2026-0001 单号") == [["ec-hr-015-2026-0001"], ["单", "号"]]
-    # no phrase spans punctuation: the joining bigram is never made, and a gap keeps the
-    # bigrams on either side from being adjacent (同梅。梅意 does not contain 同梅意)
-    assert A.grams_stream("感冒发烧，医生") == "感冒 冒发 发烧 | 医生"
-    assert A.grams_stream("同梅。梅意 a") == "同梅 | 梅意"
+    # no phrase spans punctuation: the joining n-gram is never made, and a gap keeps the
+    # trigrams on either side from being adjacent (红同梅。梅意红 does not contain 红同梅意红)
+    assert A.streams("感冒发烧，医生说")["tris"] == "感冒发 冒发烧 | 医生说"
+    assert A.streams("红同梅。梅意红 a")["tris"] == "红同梅 | 梅意红"
 
 
 @pytest.mark.parametrize("query, message", [
@@ -355,7 +357,7 @@ def test_same_records_give_the_same_package_bytes(corpus, tmp_path):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_random_terms_over_a_small_alphabet_match_exactly_as_substrings(tmp_path, backend):
     """A dense corpus (few characters, so terms overlap and repeat in every way) and 300 random
-    terms of one to four characters, half taken from the texts: the index answers exactly what
+    terms of one to six characters, half taken from the texts: the index answers exactly what
     brute-force substring search answers."""
     from generator.archive.records import RecordState
     from generator.search.documents import record_document
@@ -371,9 +373,9 @@ def test_random_terms_over_a_small_alphabet_match_exactly_as_substrings(tmp_path
         docs.append(record_document(state, None, None, [i]))
     index = open_backend(backend, tmp_path / "ix")
     index.write(docs, {"seq": 0}, fresh=True)
-    terms = [t[a:a + n] for t in rng.sample(texts, 150) for n in [rng.randrange(1, 5)]
+    terms = [t[a:a + n] for t in rng.sample(texts, 150) for n in [rng.randrange(1, 7)]
              for a in [rng.randrange(max(1, len(t) - n + 1))]]
-    terms += ["".join(rng.choice("病假同意不尹红梅") for _ in range(rng.randrange(1, 5))) for _ in range(150)]
+    terms += ["".join(rng.choice("病假同意不尹红梅") for _ in range(rng.randrange(1, 7))) for _ in range(150)]
     checked = 0
     for term in terms:
         if [list(term)] != A.segments(term):

@@ -1,10 +1,12 @@
 """Text analysis shared by every backend: exact substring search for Chinese without a dictionary.
 
 Chinese has no spaces, and a word segmenter guesses (jieba splits 不同意 into 不 + 同意 and
-misses names such as 尹红梅). Indexing overlapping character bigrams instead makes a query term
-of any length an exact phrase: 不同意 is found as 不同 followed at the next position by 同意,
-which is exactly the records that contain 不同意. One-character terms use a second stream of
-single units.
+misses names such as 尹红梅). Indexing overlapping character n-grams instead makes a query term
+of any length an exact lookup: one unit, one bigram or one trigram is a single term, and a
+longer term is a phrase of its trigrams (质量问题 is 质量问 followed at the next position by
+量问题), which matches exactly the records that contain it. Trigrams rather than bigrams carry
+the positions because a phrase of two common bigrams (不同 + 同意) is checked document by
+document, while 不同意 as one trigram is a single posting list.
 
 Text is cut into *units*: one per Chinese (or other CJK) character, one per run of Latin
 letters and digits, where ``-_/.`` between letters or digits stay inside the run, so a record
@@ -43,29 +45,50 @@ def bigrams(units: list[str]) -> list[str]:
 GAP = "|"  # never a unit: it only holds a position between segments
 
 
-def grams_stream(text: str) -> str:
-    """The bigram tokens of ``text`` in order, space-separated (a backend's phrase field).
-
-    A gap token stands between segments. Without it, 同梅 ending one segment and 梅意 starting
-    the next would sit at adjacent positions and the phrase 同梅意 would match 同梅。梅意.
-    """
-    return f" {GAP} ".join(" ".join(grams) for seg in segments(text) if (grams := bigrams(seg)))
+def ngrams(units: list[str], n: int) -> list[str]:
+    return ["".join(units[i:i + n]) for i in range(len(units) - n + 1)]
 
 
 def units_stream(text: str) -> str:
-    """The single units of ``text``, space-separated (for one-unit query terms)."""
+    """The single units of ``text``, space-separated (one-unit query terms)."""
     return " ".join(u for seg in segments(text) for u in seg)
 
 
+def grams_stream(text: str) -> str:
+    """The bigrams of ``text``, space-separated (two-unit query terms; no positions needed)."""
+    return " ".join(g for seg in segments(text) for g in bigrams(seg))
+
+
+def tris_stream(text: str) -> str:
+    """The trigrams of ``text`` in order, space-separated (a phrase field, for three units and more).
+
+    A gap token stands between segments. Without it, 红同梅 ending one segment and 梅意红
+    starting the next would sit at adjacent positions, and the phrase 红同梅意红 would match
+    红同梅。梅意红.
+    """
+    return f" {GAP} ".join(" ".join(t) for seg in segments(text) if (t := ngrams(seg, 3)))
+
+
+def streams(text: str) -> dict[str, str]:
+    """All three token streams of ``text`` (segmented once), by index field name."""
+    segs = segments(text)
+    return {"units": " ".join(u for seg in segs for u in seg),
+            "grams": " ".join(g for seg in segs for g in bigrams(seg)),
+            "tris": f" {GAP} ".join(" ".join(t) for seg in segs if (t := ngrams(seg, 3)))}
+
+
 def term_parts(term: str) -> list[tuple[str, list[str]]]:
-    """How a query term is looked up: a list of ("unit", [u]) or ("phrase", [bigrams]) parts,
-    all of which must match. Punctuation inside a term separates parts, as it does in text."""
+    """How a query term is looked up: a list of (field, [tokens]) parts, all of which must match.
+    One token is a term query on that field; several are a phrase. Punctuation inside a term
+    separates parts, as it does in text."""
     parts: list[tuple[str, list[str]]] = []
     for seg in segments(term):
         if len(seg) == 1:
-            parts.append(("unit", seg))
+            parts.append(("units", seg))
+        elif len(seg) == 2:
+            parts.append(("grams", bigrams(seg)))
         else:
-            parts.append(("phrase", bigrams(seg)))
+            parts.append(("tris", ngrams(seg, 3)))
     return parts
 
 

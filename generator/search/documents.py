@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..model import Flow, Org
-from .analysis import grams_stream, identifier, units_stream
+from .analysis import identifier, streams
 
 STATUS_CODES = {"in progress": "in_progress", "complete": "complete", "rejected": "rejected",
                 "void": "void"}
@@ -93,8 +93,7 @@ def record_document(state: Any, flow: Flow | None, org: Org | None,
         "decision": _unique(decisions),
         "department": _unique(departments),
         "ids": _unique([identifier(state.number), *_identifiers(state.fields)]),
-        "grams": grams_stream(text),
-        "units": units_stream(text),
+        **streams(text),  # units, grams, tris
         "stored": {"number": state.number, "flow": state.flow_code, "flow_name": flow_name,
                    "status": status, "applicant": state.applicant, "created": state.created,
                    "text": text, "offsets": offsets},

@@ -83,6 +83,17 @@ class RecordIndex:
         self.archive, self.library, self.backend_name = archive, library, backend
         self.folder = archive.root / "index" / backend
         self._flows: dict[str, Flow | None] = {}
+        self._open = None  # the backend, kept open between searches
+
+    def _backend(self):
+        if self._open is None:
+            self._open = open_backend(self.backend_name, self.folder)
+        return self._open
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open.close()
+            self._open = None
 
     # -- reading the log ------------------------------------------------------------------------
     def _lines(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
@@ -147,21 +158,19 @@ class RecordIndex:
     def catch_up(self, progress: Progress | None = None) -> int:
         """Index the entries committed since the index was last written; their count."""
         cp = self.archive.checkpoint()
+        committed = cp.bytes if cp else 0
         with self._locked():
             if not self.folder.exists():
-                return self._build(self.folder, cp.bytes if cp else 0, progress)
-            backend = open_backend(self.backend_name, self.folder)
-            try:
-                meta = backend.meta()
-                committed = cp.bytes if cp else 0
-                if not self._position_valid(meta, committed):
-                    backend.close()
-                    return self._rebuild(committed, progress)
-                if meta["offset"] == committed:
-                    return 0
-                return self._extend(backend, meta, committed, progress)
-            finally:
-                backend.close()
+                self.close()
+                return self._build(self.folder, committed, progress)
+            backend = self._backend()
+            meta = backend.meta()
+            if not self._position_valid(meta, committed):
+                self.close()
+                return self._rebuild(committed, progress)
+            if meta["offset"] == committed:
+                return 0
+            return self._extend(backend, meta, committed, progress)
 
     def _extend(self, backend, meta: dict[str, Any], committed: int,
                 progress: Progress | None) -> int:
@@ -236,6 +245,7 @@ class RecordIndex:
         """Rebuild the index from the log; the number of entries read."""
         cp = self.archive.checkpoint()
         with self._locked():
+            self.close()
             return self._rebuild(cp.bytes if cp else 0, progress)
 
     def pending(self) -> int:
@@ -245,11 +255,7 @@ class RecordIndex:
             return 0
         if not self.folder.exists():
             return cp.size
-        backend = open_backend(self.backend_name, self.folder)
-        try:
-            meta = backend.meta()
-        finally:
-            backend.close()
+        meta = self._backend().meta()
         return cp.size - (meta["seq"] if meta else 0)
 
     # -- searching ------------------------------------------------------------------------------
@@ -259,11 +265,7 @@ class RecordIndex:
             self.catch_up()
         if not self.folder.exists():
             return Results(0, [])
-        backend = open_backend(self.backend_name, self.folder)
-        try:
-            total, found = backend.search(tree, limit, offset, newest_first)
-        finally:
-            backend.close()
+        total, found = self._backend().search(tree, limit, offset, newest_first)
         terms = text_terms(tree)
         return Results(total, [Hit(h["number"], h["flow"], h["flow_name"], h["status"],
                                    h["applicant"], h["created"], snippet(h["text"], terms))

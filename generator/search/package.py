@@ -127,6 +127,8 @@ def verify_package(path: Path) -> tuple[list[str], dict[str, Any]]:
         if path.stat().st_size > MAX_PACKAGE:
             return [f"{path}: larger than {MAX_PACKAGE // 2**30} GiB; not an audit package"], {}
         with zipfile.ZipFile(path) as z:
+            if sum(info.file_size for info in z.infolist()) > MAX_PACKAGE:  # a zip bomb
+                return [f"{path}: unpacks to more than {MAX_PACKAGE // 2**30} GiB; not an audit package"], {}
             files = {info.filename: z.read(info) for info in z.infolist() if not info.is_dir()}
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
         return [f"{path}: not a readable zip ({exc})"], {}

@@ -36,8 +36,9 @@ def schema():
     b.add_integer_field("created", indexed=True)
     b.add_integer_field("order", fast=True)
     b.add_integer_field("signed", indexed=True)
-    b.add_text_field("grams", tokenizer_name="whitespace", index_option="position")
     b.add_text_field("units", tokenizer_name="whitespace", index_option="basic")
+    b.add_text_field("grams", tokenizer_name="whitespace", index_option="basic")
+    b.add_text_field("tris", tokenizer_name="whitespace", index_option="position")
     b.add_bytes_field("data", stored=True, indexed=False)
     return b.build()
 
@@ -49,11 +50,10 @@ def translate(node: Node, sch) -> Any:
     t = _tantivy()
     Q, must, must_not = t.Query, t.Occur.Must, t.Occur.MustNot
     if isinstance(node, Everything):
-        return Q.all_query()
+        return Q.term_query(sch, "kind", "record")  # every record, not the meta document
     if isinstance(node, Text):
-        parts = [Q.term_query(sch, "units", p[0]) if kind == "unit" else
-                 (Q.term_query(sch, "grams", p[0]) if len(p) == 1 else Q.phrase_query(sch, "grams", p))
-                 for kind, p in term_parts(node.term)]
+        parts = [Q.term_query(sch, field, p[0]) if len(p) == 1 else Q.phrase_query(sch, field, p)
+                 for field, p in term_parts(node.term)]
         return parts[0] if len(parts) == 1 else Q.boolean_query([(must, p) for p in parts])
     if isinstance(node, Keyword):
         if node.prefix:
@@ -64,9 +64,13 @@ def translate(node: Node, sch) -> Any:
         return Q.range_query(sch, node.field, t.FieldType.Integer, node.low, node.high,
                              use_inverted_index=node.field == "signed")
     if isinstance(node, Not):
-        return Q.boolean_query([(must, Q.all_query()), (must_not, translate(node.part, sch))])
+        return Q.boolean_query([(must, Q.term_query(sch, "kind", "record")),
+                                (must_not, translate(node.part, sch))])
     if isinstance(node, And):
-        return Q.boolean_query([(must, translate(p, sch)) for p in node.parts])
+        if all(isinstance(p, Not) for p in node.parts):
+            return Q.boolean_query([(must, translate(p, sch)) for p in node.parts])
+        return Q.boolean_query([(must_not, translate(p.part, sch)) if isinstance(p, Not)
+                                else (must, translate(p, sch)) for p in node.parts])
     if isinstance(node, Or):
         return Q.boolean_query([(t.Occur.Should, translate(p, sch)) for p in node.parts])
     raise TypeError(node)
@@ -110,8 +114,8 @@ class TantivyBackend:
                 if not fresh:
                     writer.delete_documents_by_term("number", d["number"])
                 doc = t.Document(number=d["number"], kind="record", flow=d["flow"],
-                                 status=d["status"], created=d["created"], order=d["order"], grams=d["grams"],
-                                 units=d["units"])
+                                 status=d["status"], created=d["created"], order=d["order"], units=d["units"],
+                                 grams=d["grams"], tris=d["tris"])
                 for k in KEYWORDS:
                     for v in d[k]:
                         doc.add_text(k, v)
@@ -136,11 +140,9 @@ class TantivyBackend:
     def search(self, node: Node, limit: int, offset: int, newest_first: bool
                ) -> tuple[int, list[dict[str, Any]]]:
         t = _tantivy()
-        q = t.Query.boolean_query([(t.Occur.Must, t.Query.term_query(self.schema, "kind", "record")),
-                                   (t.Occur.Must, translate(node, self.schema))])
         s = self.ix.searcher()
-        result = s.search(q, limit, count=True, order_by_field="order", offset=offset,
-                          order=t.Order.Desc if newest_first else t.Order.Asc)
+        result = s.search(translate(node, self.schema), limit, count=True, order_by_field="order",
+                          offset=offset, order=t.Order.Desc if newest_first else t.Order.Asc)
         hits = [json.loads(bytes(s.doc(addr)["data"][0])) for _, addr in result.hits]
         return result.count, hits
 
