@@ -385,3 +385,17 @@ def test_random_terms_over_a_small_alphabet_match_exactly_as_substrings(tmp_path
         assert {h["number"] for h in hits} == expected and total == len(expected), term
         checked += 1
     assert checked > 150
+
+
+def test_the_fast_token_streams_equal_their_definition():
+    """``streams`` slices Chinese-only segments for speed; it must give what the definition
+    (units, their bigrams, their trigrams with a gap between segments) gives."""
+    rng = random.Random(5)
+    alphabet = "病假同意不尹红梅，。 ab1-Ｃ"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 25)))
+        segs = A.segments(text)
+        assert A.streams(text) == {
+            "units": " ".join(u for s in segs for u in s),
+            "grams": " ".join(g for s in segs for g in A.bigrams(s)),
+            "tris": f" {A.GAP} ".join(" ".join(t) for s in segs if (t := A.ngrams(s, 3)))}, text

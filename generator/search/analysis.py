@@ -33,9 +33,17 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
+_ALL_CJK = re.compile(rf"[{_CJK}]+")
+
+
 def segments(text: str) -> list[list[str]]:
     """The units of ``text``, grouped by the separators between them."""
-    return [_UNIT.findall(m.group()) for m in _SEGMENT.finditer(normalize(text))]
+    out = []
+    for m in _SEGMENT.finditer(normalize(text)):
+        seg = m.group()
+        # most segments are Chinese only: every character a unit, no regex needed
+        out.append(list(seg) if _ALL_CJK.fullmatch(seg) else _UNIT.findall(seg))
+    return out
 
 
 def bigrams(units: list[str]) -> list[str]:
@@ -71,10 +79,26 @@ def tris_stream(text: str) -> str:
 
 def streams(text: str) -> dict[str, str]:
     """All three token streams of ``text`` (segmented once), by index field name."""
-    segs = segments(text)
-    return {"units": " ".join(u for seg in segs for u in seg),
-            "grams": " ".join(g for seg in segs for g in bigrams(seg)),
-            "tris": f" {GAP} ".join(" ".join(t) for seg in segs if (t := ngrams(seg, 3)))}
+    units: list[str] = []
+    grams: list[str] = []
+    tris: list[str] = []
+    for m in _SEGMENT.finditer(normalize(text)):
+        seg = m.group()
+        if _ALL_CJK.fullmatch(seg):  # the common case, by slicing
+            n = len(seg)
+            units.extend(seg)
+            grams.extend([seg[i:i + 2] for i in range(n - 1)])
+            trigrams = [seg[i:i + 3] for i in range(n - 2)]
+        else:
+            us = _UNIT.findall(seg)
+            units.extend(us)
+            grams.extend(bigrams(us))
+            trigrams = ngrams(us, 3)
+        if trigrams:
+            if tris:
+                tris.append(GAP)
+            tris.extend(trigrams)
+    return {"units": " ".join(units), "grams": " ".join(grams), "tris": " ".join(tris)}
 
 
 def term_parts(term: str) -> list[tuple[str, list[str]]]:
