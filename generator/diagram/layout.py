@@ -471,7 +471,7 @@ SMALL_FLOW = 12  # steps
 
 
 def _total_crossings(grid: routing.Grid, paths: dict, requests: dict) -> int:
-    return sum(grid.crossings(paths[i], requests[i]) for i in paths)
+    return grid.total_crossings
 
 
 def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, ...]) -> bool:

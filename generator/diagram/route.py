@@ -18,10 +18,10 @@ it is known which tracks are used (unused tracks take no space).
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from itertools import pairwise
 
 RIGHT, DOWN, LEFT, UP = 0, 1, 2, 3
@@ -30,6 +30,7 @@ BEND_COST = 40.0
 CROSS_COST = 250.0
 SIDE_ENTRY_COST = 80.0
 INF = float("inf")
+_TURNS = tuple((h, (h + 1) % 4, (h + 3) % 4) for h in range(4))  # straight on first
 
 
 class RoutingError(Exception):
@@ -52,10 +53,36 @@ class Grid:
     upward: frozenset[int]  # vertical lines that may be travelled upwards (the corridor)
     shapes: frozenset[tuple[int, int]]
     out_degree: dict[tuple[int, int], int] = field(default_factory=dict)
-    # state built while routing
-    segments: dict[tuple[tuple[int, int], tuple[int, int]], Counter] = field(default_factory=dict)
-    nodes: dict[tuple[int, int], list[tuple[str, str]]] = field(default_factory=dict)
-    ports: set[tuple[tuple[int, int], int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # The search is the hot loop of the whole layout: the grid is kept in flat lists indexed
+        # by node number (x * len(ys) + y), so that a step costs list lookups, not tuple hashing.
+        nx, ny = len(self.xs), len(self.ys)
+        self._ny = ny
+        size = nx * ny
+        # segment (x, y)–(x+1, y) is ``_h[node]``, (x, y)–(x, y+1) is ``_v[node]``: target key → edges
+        self._h: list[dict[str, int] | None] = [None] * size
+        self._v: list[dict[str, int] | None] = [None] * size
+        self._users: list[list[tuple[str, str]] | None] = [None] * size  # (key, h | v | bend)
+        self._ports: set[int] = set()  # node * 4 + heading of every edge's first step
+        self._shape = bytearray(size)
+        for x, y in self.shapes:
+            self._shape[x * ny + y] = 1
+        self._up = bytearray(nx)
+        for x in self.upward:
+            self._up[x] = 1
+        self._dx = [abs(b - a) for a, b in pairwise(self.xs)]
+        self._dy = [abs(b - a) for a, b in pairwise(self.ys)]
+        self.total_crossings = 0  # kept as paths come and go: what untangling compares
+
+    def copy(self) -> Grid:
+        """An independent grid with the same paths committed (to try changes on)."""
+        other = copy.copy(self)
+        other._h = [None if d is None else dict(d) for d in self._h]
+        other._v = [None if d is None else dict(d) for d in self._v]
+        other._users = [None if u is None else list(u) for u in self._users]
+        other._ports = set(self._ports)
+        return other
 
     def route(self, request: Request) -> list[tuple[int, int]]:
         """The cheapest legal path for ``request``; commits it to the grid."""
@@ -67,59 +94,74 @@ class Grid:
 
     # -- search ---------------------------------------------------------------------------
     def _search(self, req: Request) -> list[tuple[int, int]] | None:
-        # A hot loop: locals instead of attributes, nodes as tuples, states as (node, heading).
         xs, ys = self.xs, self.ys
         nx, ny = len(xs), len(ys)
-        start, goal = req.source, req.target
+        sx, sy = req.source
+        tx, ty = req.target
+        start, goal = sx * ny + sy, tx * ny + ty
         key = req.target_key
-        gx, gy = xs[goal[0]], ys[goal[1]]
-        segments, nodes, ports, shapes, upward = (self.segments, self.nodes, self.ports,
-                                                 self.shapes, self.upward)
-        exits_of_goal = self.out_degree.get(goal, 0)
+        gx, gy = xs[tx], ys[ty]
+        hx = [abs(v - gx) for v in xs]
+        hy = [abs(v - gy) for v in ys]
+        hseg, vseg, users_at, ports, shape, up = (self._h, self._v, self._users, self._ports,
+                                                  self._shape, self._up)
+        dxs, dys = self._dx, self._dy
+        exits_of_goal = self.out_degree.get(req.target, 0)
         counter = 0
         frontier: list = []
-        best: dict = {}
-        parent: dict = {}
+        best = [INF] * (nx * ny * 4)
+        parent: dict[int, int] = {}
         for heading in (DOWN, RIGHT, LEFT):
-            if (start, heading) in ports:
+            if start * 4 + heading in ports:
                 continue
-            state = (start, heading)
-            best[state] = 0.0
-            parent[state] = None
-            h = abs(xs[start[0]] - gx) + abs(ys[start[1]] - gy)
-            if start[0] != goal[0] and start[1] != goal[1]:
+            best[start * 4 + heading] = 0.0
+            parent[start * 4 + heading] = -1
+            h = hx[sx] + hy[sy]
+            if sx != tx and sy != ty:
                 h += BEND_COST
-            heapq.heappush(frontier, (h, counter, start, heading, 0.0))
+            heappush(frontier, (h, counter, 0.0, start, heading))
             counter += 1
         while frontier:
-            _, _, node, heading, cost = heapq.heappop(frontier)
-            if cost > best.get((node, heading), INF):
+            _, _, cost, node, heading = heappop(frontier)
+            state = node * 4 + heading
+            if cost > best[state]:
                 continue
             if node == goal:
-                return self._unwind(parent, (node, heading))
-            x, y = node
+                return self._unwind(parent, state, ny)
+            x, y = divmod(node, ny)
             at_start = node == start
-            node_users = nodes.get(node)
+            node_users = users_at[node]
             may_bend = at_start or not node_users or all(k == key for k, _ in node_users)
-            for turn in ((heading,) if at_start else (heading, (heading + 1) % 4, (heading + 3) % 4)):
-                if turn == UP and x not in upward:
-                    continue
-                dx, dy = STEP[turn]
-                nxt = (x + dx, y + dy)
-                if not (0 <= nxt[0] < nx and 0 <= nxt[1] < ny):
-                    continue
+            for turn in ((heading,) if at_start else _TURNS[heading]):
+                if turn == RIGHT:
+                    if x + 1 >= nx:
+                        continue
+                    nxt, mx, my, seg, length = node + ny, x + 1, y, hseg[node], dxs[x]
+                elif turn == DOWN:
+                    if y + 1 >= ny:
+                        continue
+                    nxt, mx, my, seg, length = node + 1, x, y + 1, vseg[node], dys[y]
+                elif turn == LEFT:
+                    if x == 0:
+                        continue
+                    nxt, mx, my = node - ny, x - 1, y
+                    seg, length = hseg[nxt], dxs[mx]
+                else:  # only corridor tracks may be travelled upwards
+                    if not up[x] or y == 0:
+                        continue
+                    nxt, mx, my = node - 1, x, y - 1
+                    seg, length = vseg[nxt], dys[my]
                 is_goal = nxt == goal
-                if nxt in shapes and not is_goal:
+                if shape[nxt] and not is_goal:
                     continue
-                users = segments.get((node, nxt) if node <= nxt else (nxt, node))
-                if users and (len(users) > 1 or key not in users):
+                if seg and (len(seg) > 1 or key not in seg):
                     continue
                 bent = turn != heading
                 if bent and not may_bend:
                     continue
                 extra = 0.0
                 if is_goal:
-                    if (goal, (turn + 2) % 4) in ports:
+                    if goal * 4 + (turn + 2) % 4 in ports:
                         continue  # that side of the target already sends an edge out
                     if turn != DOWN:
                         # a side taken by an incoming edge is lost to the target's exits: a
@@ -129,9 +171,9 @@ class Grid:
                         if exits_of_goal == 2:
                             extra = SIDE_ENTRY_COST
                 else:
-                    others = nodes.get(nxt)
+                    others = users_at[nxt]
                     if others:
-                        axis = "h" if turn in (LEFT, RIGHT) else "v"
+                        axis = "h" if turn in (RIGHT, LEFT) else "v"
                         blocked = False
                         for k, how in others:
                             if k != key:
@@ -143,36 +185,56 @@ class Grid:
                                 extra = CROSS_COST  # two arrows into one step still cross here
                         if blocked:
                             continue
-                new = (cost + abs(xs[nxt[0]] - xs[x]) + abs(ys[nxt[1]] - ys[y])
-                       + (BEND_COST if bent else 0.0) + extra)
-                state = (nxt, turn)
-                if new < best.get(state, INF):
+                new = cost + length
+                if bent:
+                    new += BEND_COST
+                if extra:
+                    new += extra
+                state = nxt * 4 + turn
+                if new < best[state]:
                     best[state] = new
-                    parent[state] = (node, heading)
+                    parent[state] = node * 4 + heading
                     # admissible: the distance, and one bend if not yet in line with the goal
-                    h = abs(xs[nxt[0]] - gx) + abs(ys[nxt[1]] - gy)
-                    if nxt[0] != goal[0] and nxt[1] != goal[1]:
+                    h = hx[mx] + hy[my]
+                    if mx != tx and my != ty:
                         h += BEND_COST
-                    heapq.heappush(frontier, (new + h, counter, nxt, turn, new))
+                    heappush(frontier, (new + h, counter, new, nxt, turn))
                     counter += 1
         return None
 
     @staticmethod
-    def _unwind(parent: dict, state: tuple) -> list[tuple[int, int]]:
+    def _unwind(parent: dict[int, int], state: int, ny: int) -> list[tuple[int, int]]:
         path = []
-        while state is not None:
-            path.append(state[0])
+        while state >= 0:
+            path.append(divmod(state // 4, ny))
             state = parent[state]
         path.reverse()
         return path
 
     # -- commit ---------------------------------------------------------------------------
+    def _segment(self, a: tuple[int, int], b: tuple[int, int]) -> dict[str, int]:
+        (x1, y1), (_, y2) = (a, b) if a <= b else (b, a)
+        table, index = self._h if y1 == y2 else self._v, x1 * self._ny + y1
+        users = table[index]
+        if users is None:
+            users = table[index] = {}
+        return users
+
     def _commit(self, path: list[tuple[int, int]], req: Request) -> None:
+        key = req.target_key
         for a, b in pairwise(path):
-            self.segments.setdefault(_seg(a, b), Counter())[req.target_key] += 1
-        self.ports.add((path[0], _heading(path[0], path[1])))
-        for node, how in passes(path):
-            self.nodes.setdefault(node, []).append((req.target_key, how))
+            users = self._segment(a, b)
+            users[key] = users.get(key, 0) + 1
+        (x, y) = path[0]
+        self._ports.add((x * self._ny + y) * 4 + _heading(path[0], path[1]))
+        for (x, y), how in passes(path):
+            n = x * self._ny + y
+            users = self._users[n]
+            if users is None:
+                users = self._users[n] = []
+            before = _crossing_count(users)
+            users.append((key, how))
+            self.total_crossings += _crossing_count(users) - before
 
     def route_fixed(self, path: list[tuple[int, int]], request: Request) -> None:
         """Put back a path taken off with :meth:`unroute`."""
@@ -180,19 +242,39 @@ class Grid:
 
     def unroute(self, path: list[tuple[int, int]], req: Request) -> None:
         """Take a committed path off the grid again (to route it anew)."""
+        key = req.target_key
         for a, b in pairwise(path):
-            users = self.segments[_seg(a, b)]
-            users[req.target_key] -= 1
-            if users[req.target_key] <= 0:
-                del users[req.target_key]
-        self.ports.discard((path[0], _heading(path[0], path[1])))
-        for node, how in passes(path):
-            self.nodes[node].remove((req.target_key, how))
+            users = self._segment(a, b)
+            users[key] -= 1
+            if users[key] <= 0:
+                del users[key]
+        (x, y) = path[0]
+        self._ports.discard((x * self._ny + y) * 4 + _heading(path[0], path[1]))
+        for (x, y), how in passes(path):
+            users = self._users[x * self._ny + y]
+            assert users is not None
+            before = _crossing_count(users)
+            users.remove((key, how))
+            self.total_crossings += _crossing_count(users) - before
 
     def crossings(self, path: list[tuple[int, int]], req: Request) -> int:
         """How many other edges this committed path crosses."""
-        return sum(1 for node, how in passes(path) if how in ("h", "v") and any(
-            h in ("h", "v") and h != how for _, h in self.nodes[node]))
+        ny, users_at = self._ny, self._users
+        count = 0
+        for (x, y), how in passes(path):
+            if how != "bend":
+                other = "v" if how == "h" else "h"
+                users = users_at[x * ny + y]
+                if users and any(h == other for _, h in users):
+                    count += 1
+        return count
+
+
+def _crossing_count(users: list[tuple[str, str]]) -> int:
+    """Passes through one node that cross another pass there (each path counted once)."""
+    h = sum(1 for _, how in users if how == "h")
+    v = sum(1 for _, how in users if how == "v")
+    return h + v if h and v else 0
 
 
 def passes(path: list[tuple[int, int]]) -> list[tuple[tuple[int, int], str]]:
@@ -205,10 +287,6 @@ def passes(path: list[tuple[int, int]]) -> list[tuple[tuple[int, int], str]]:
         else:
             out.append((path[i], "h" if before in (LEFT, RIGHT) else "v"))
     return out
-
-
-def _seg(a: tuple[int, int], b: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    return (a, b) if a <= b else (b, a)
 
 
 def _heading(a: tuple[int, int], b: tuple[int, int]) -> int:
