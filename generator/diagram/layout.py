@@ -239,32 +239,69 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     header_lines = [_block(lane.name, lane_w - 8, style.header_size, style) for lane in lanes]
     header_h = max(len(h) for h in header_lines) * style.header_size * style.line_height + 10
     n_rows = max(rows.values()) + 1
+    small = len(flow.steps) <= SMALL_FLOW
+    # The search for the cuts meets the same page (the same steps and connectors) again and
+    # again: each is planned, routed and drawn once.
+    plans: dict[tuple, _PagePlan] = {}
+    routed: dict[tuple, tuple[routing.Grid, dict]] = {}
+    drawn: dict[tuple, Page] = {}
+
+    def key_of(part: tuple) -> tuple:
+        return tuple(part[0]), tuple(sorted(part[1].items()))
+
+    def plan(part: tuple) -> _PagePlan:
+        key = key_of(part)
+        if key not in plans:
+            plans[key] = _plan_page(flow, part[0], part[1], rows, back, style, lane_w, box_w)
+        return plans[key]
+
+    def build(number: int, part: tuple) -> Page:
+        key = key_of(part)
+        if (number, key) not in drawn:
+            if key not in routed:
+                routed[key] = _route_page(flow, plan(part))
+            drawn[number, key] = _page_geometry(flow, number, plan(part), routed[key][1], style,
+                                                lane_w, header_h, header_lines)
+        return drawn[number, key]
+
+    def fits(number: int, part: tuple) -> bool:
+        # a page whose shapes alone are too tall is refused before its edges are routed
+        if _least_height(plan(part), style, header_h) > frame_h + 0.01:
+            return False
+        return build(number, part).height <= frame_h + 0.01
+
+    def untangled(number: int, part: tuple) -> Page:
+        plain = build(number, part)
+        grid, paths = routed[key_of(part)]
+        grid, better = grid.copy(), dict(paths)
+        page_plan = plan(part)
+        _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
+        if better == paths:
+            return plain
+        page = _page_geometry(flow, number, page_plan, better, style, lane_w, header_h,
+                              header_lines)
+        return page if page.height <= frame_h + 0.01 else plain
+
     cuts: list[int] = []  # the first row of every page after the first
     for _attempt in range(2 * n_rows + 2):
         parts = _split(flow, rows, cuts)
-        def build(number: int, part: tuple, untangle: bool) -> Page:
-            return _build_page(flow, number, part[0], part[1], rows, back, style, lane_w, box_w,
-                               corridor_w, header_h, header_lines, untangle)
-
-        built = [build(number, part, False) for number, part in enumerate(parts, start=1)]
-        tall = next((i for i, p in enumerate(built) if p.height > frame_h + 0.01), None)
-        if tall is None and cuts:
-            # the cut was found on the unsplit chart, which routes more and so stands taller
-            # than its pages do: move each cut down while the pages still fit, so that no page
-            # is left half empty (or the chart fits on fewer pages)
-            cuts, parts, built = _fill_pages(cuts, parts, built, rows, n_rows, frame_h,
-                                             lambda cs: _split(flow, rows, cs), build)
+        tall = next((i for i, part in enumerate(parts, start=1)
+                     if build(i, part).height > frame_h + 0.01), None)
         if tall is None:
+            if cuts:
+                # the cut was found on the unsplit chart, which routes more and so stands
+                # taller than its pages do: move each cut down while the pages still fit, so
+                # that no page is left half empty (or the chart fits on fewer pages)
+                cuts, parts = _fill_pages(cuts, parts, n_rows, lambda cs: _split(flow, rows, cs),
+                                          fits)
             # the cuts are found; now spend time on fewer crossings, page by page
-            final = []
-            for number, (part, plain) in enumerate(zip(parts, built, strict=True), start=1):
-                better = build(number, part, True)
-                final.append(better if better.height <= frame_h + 0.01 else plain)
-            return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), tuple(final),
+            final = tuple(untangled(number, part) for number, part in enumerate(parts, start=1))
+            return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
                          min(style.text_size, style.label_size, style.header_size))
+        tall -= 1  # from the page number to its index
         first = 0 if tall == 0 else cuts[tall - 1]
         last = cuts[tall] - 1 if tall < len(cuts) else n_rows - 1
-        fit = _rows_that_fit(built[tall], parts[tall][0], rows, frame_h - 70)
+        fit = _rows_that_fit(build(tall + 1, parts[tall]), parts[tall][0], rows, frame_h - 70)
         cut = max(first + 1, min(fit, last))  # at least one row a page
         if cut <= first or cut > last:
             break
@@ -272,7 +309,7 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     raise LayoutError(f"{flow.code}: cannot split the chart into A4 pages")
 
 
-def _fill_pages(cuts, parts, built, rows, n_rows, frame_h, split, build):
+def _fill_pages(cuts: list[int], parts: list, n_rows: int, split, fits) -> tuple[list[int], list]:
     for k in range(len(cuts)):
         while True:
             later = cuts[k] + 1
@@ -280,13 +317,14 @@ def _fill_pages(cuts, parts, built, rows, n_rows, frame_h, split, build):
             trial = [*cuts[:k], later, *cuts[k + 1:]] if later < limit else \
                 [*cuts[:k], *cuts[k + 1:]]
             trial_parts = split(trial)
-            trial_built = [build(n, p, False) for n, p in enumerate(trial_parts, start=1)]
-            if any(p.height > frame_h + 0.01 for p in trial_built):
+            # the page that takes the row is the one that may overflow: it is tried first
+            if not all(fits(n + 1, trial_parts[n])
+                       for n in sorted(range(len(trial_parts)), key=lambda n: n != k)):
                 break
-            cuts, parts, built = trial, trial_parts, trial_built
+            cuts, parts = trial, trial_parts
             if later >= limit:
-                return _fill_pages(cuts, parts, built, rows, n_rows, frame_h, split, build)
-    return cuts, parts, built
+                return _fill_pages(cuts, parts, n_rows, split, fits)
+    return cuts, parts
 
 
 def _rows_that_fit(page: Page, step_ids: list[str], rows: dict[str, int], limit: float) -> int:
@@ -323,9 +361,37 @@ def _split(flow: Flow, rows: dict[str, int], cuts: list[int]) -> list[tuple[list
     return parts
 
 
-def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
-                rows: dict[str, int], back: set, style: Style, lane_w: float, box_w: float,
-                corridor_w: float, header_h: float, header_lines: list, untangle: bool) -> Page:
+@dataclass
+class _PagePlan:
+    """One page before its edges are routed: shapes, edges, and the grid of tracks."""
+
+    nodes: list[_Node]
+    sizes: dict[str, tuple[float, float, tuple[str, ...]]]
+    edges: list[tuple[str, str, str | None, bool]]  # source, target, label, back
+    n_rows: int
+    xs: list[float]
+    ys: list[float]
+    gap_lines: dict[int, list[int]]
+    row_line: dict[int, int]
+    center_x: dict[int, int]
+    left_corridor: list[int]
+    right_corridor: list[int]
+    lane_index: dict[str, int]
+    row_of: dict[str, int]
+    requests: dict[int, routing.Request]
+    order: list[int]  # the order edges are first routed in
+    row_h: dict[int, float]
+    zones: dict[int, float]  # room for exit labels at the top of each gap
+    shape_nodes: frozenset[tuple[int, int]]
+    out_degree: dict[tuple[int, int], int]
+
+    def grid(self) -> routing.Grid:
+        corridor = frozenset(self.left_corridor + self.right_corridor)
+        return routing.Grid(self.xs, self.ys, corridor, self.shape_nodes, self.out_degree)
+
+
+def _plan_page(flow: Flow, step_ids: list[str], connectors: dict, rows: dict[str, int],
+               back: set, style: Style, lane_w: float, box_w: float) -> _PagePlan:
     steps = {s.id: s for s in flow.steps}
     lane_index = {lane.id: i for i, lane in enumerate(flow.lanes)}
     present = set(step_ids)
@@ -391,7 +457,6 @@ def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
     for k in range(n_back):
         right_corridor.append(len(xs))
         xs.append(n_lanes * lane_w + 6 + k * style.corridor_spacing)
-    corridor = left_corridor + right_corridor
     # y lines: gap tracks above each row (and below the last), then the row's centre line
     ys: list[float] = []
     gap_lines: dict[int, list[int]] = {}
@@ -415,51 +480,67 @@ def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
     requests = {i: routing.Request(i, node_at[e[0]], node_at[e[1]], e[1], e[3])
                 for i, e in enumerate(edges)}
 
-    def route_all(order: list[int]) -> tuple[routing.Grid, dict]:
-        grid = routing.Grid(xs, ys, frozenset(corridor), frozenset(node_at.values()), out_degree)
-        paths: dict[int, list[tuple[int, int]]] = {}
-        for i in order:
-            try:
-                paths[i] = grid.route(requests[i])
-            except routing.RoutingError:
-                raise LayoutError(f"{flow.code}: cannot route {edges[i][0]} → {edges[i][1]}") from None
-        if untangle:
-            _untangle(grid, paths, requests, order, edges, len(flow.steps) <= SMALL_FLOW)
-        return grid, paths
-
     # forward edges top-down, short before long, loops back last
     def natural(i: int) -> tuple:
         src, dst, _, is_back = edges[i]
         return (is_back, row_of[src], row_of[dst] - row_of[src], abs(lane_of[dst] - lane_of[src]), i)
 
-    _grid, paths = route_all(sorted(range(len(edges)), key=natural))
-    # real y coordinates: only used gap tracks take space
-    used: dict[int, list[int]] = {r: [] for r in gap_lines}
-    gap_of = {line: r for r, lines in gap_lines.items() for line in lines}
-    for path in paths.values():
-        for (_, y1), (_, y2) in pairwise(path):
-            # a track takes space only where an edge runs along it; crossing it costs nothing
-            if y1 == y2 and y1 in gap_of and y1 not in used[gap_of[y1]]:
-                used[gap_of[y1]].append(y1)
-    xs, left_w, width = _compact_corridors(xs, paths, left_corridor, right_corridor, style,
-                                           n_lanes * lane_w)
     row_h = {r: 0.0 for r in range(n_rows)}
     for n in nodes:
         row_h[n.row] = max(row_h[n.row], sizes[n.id][1])
     # room for labels only in gaps below a row that sends a labelled edge
     labelled_rows = {row_of[src] for src, _, label, _ in edges if label}
     zones = {r: style.label_zone if r - 1 in labelled_rows else 6.0 for r in gap_lines}
+    return _PagePlan(nodes, sizes, edges, n_rows, xs, ys, gap_lines, row_line, center_x,
+                     left_corridor, right_corridor, lane_index, row_of, requests,
+                     sorted(range(len(edges)), key=natural), row_h, zones,
+                     frozenset(node_at.values()), out_degree)
+
+
+def _route_page(flow: Flow, plan: _PagePlan) -> tuple[routing.Grid, dict[int, list]]:
+    grid = plan.grid()
+    paths: dict[int, list[tuple[int, int]]] = {}
+    for i in plan.order:
+        try:
+            paths[i] = grid.route(plan.requests[i])
+        except routing.RoutingError:
+            src, dst = plan.edges[i][:2]
+            raise LayoutError(f"{flow.code}: cannot route {src} → {dst}") from None
+    return grid, paths
+
+
+def _least_height(plan: _PagePlan, style: Style, header_h: float) -> float:
+    """The page's height were no gap track used: what it needs at least, known before routing."""
+    used: dict[int, list[int]] = {r: [] for r in plan.gap_lines}
+    return _assign_y(style, header_h, plan.gap_lines, used, plan.row_line, plan.row_h,
+                     plan.zones, plan.n_rows)[1]
+
+
+def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style: Style,
+                   lane_w: float, header_h: float, header_lines: list) -> Page:
+    # real y coordinates: only used gap tracks take space
+    used: dict[int, list[int]] = {r: [] for r in plan.gap_lines}
+    gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
+    for path in paths.values():
+        for (_, y1), (_, y2) in pairwise(path):
+            # a track takes space only where an edge runs along it; crossing it costs nothing
+            if y1 == y2 and y1 in gap_of and y1 not in used[gap_of[y1]]:
+                used[gap_of[y1]].append(y1)
+    xs, left_w, width = _compact_corridors(plan.xs, paths, plan.left_corridor,
+                                           plan.right_corridor, style, len(flow.lanes) * lane_w)
+    zones = dict(plan.zones)
     for _attempt in range(6):
-        y_of, height = _assign_y(style, header_h, gap_lines, used, row_line, row_h, zones, n_rows)
-        page = _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w,
-                         width, header_h, header_lines, height, style, lane_index, center_x,
-                         row_line)
+        y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
+                                 plan.row_h, zones, plan.n_rows)
+        page = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, paths, xs, y_of,
+                         lane_w, left_w, width, header_h, header_lines, height, style,
+                         plan.lane_index, plan.center_x, plan.row_line)
         missing = [i for i, e in enumerate(page.edges) if e.label and not any(
             lab.edge == i for lab in page.labels)]
         if not missing:
             return page
         for i in missing:  # make room where the label wanted to go, then place again
-            zones[row_of[page.edges[i].source] + 1] += style.label_size * style.line_height
+            zones[plan.row_of[page.edges[i].source] + 1] += style.label_size * style.line_height
     raise LayoutError(f"{flow.code}: cannot place every exit label")
 
 
