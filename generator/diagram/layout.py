@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise, permutations
 
 from .. import fonts
@@ -130,6 +131,13 @@ def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
 
 
 def _block(text: str, width: float, size: float, style: Style) -> tuple[str, ...]:
+    return _wrapped(text, width, size)
+
+
+@lru_cache(maxsize=4096)
+def _wrapped(text: str, width: float, size: float) -> tuple[str, ...]:
+    # every page the search for the cuts tries sets the same texts at the same widths again,
+    # and balancing a text wraps it a dozen times: a pure function of its arguments, so cached
     return tuple(balanced_wrap(text, width, size, fonts.text_width))
 
 
@@ -728,8 +736,16 @@ def _place_labels(edges: list[Edge], shapes: list[Shape], style: Style, width: f
     size = style.label_size
     lh = size * style.line_height
     placed: list[Label] = []
-    segments = [(i, a, b) for i, e in enumerate(edges) for a, b in zip(e.points, e.points[1:],
-                                                                        strict=False)]
+    # what a label may not touch, as (left, top, right, bottom, tolerance): boxes as plain
+    # tuples, because every candidate of every label is tested against every one of them
+    blocked: list[tuple[float, float, float, float, float]] = []
+    for shape in shapes:
+        r = Rect(shape.rect.x - 1, shape.rect.y - 1, shape.rect.w + 2, shape.rect.h + 2)
+        blocked.append((r.x, r.y, r.right, r.bottom, 0.01))
+    for e in edges:
+        for a, b in pairwise(e.points):
+            r = _segment_box(a, b, 1.0)
+            blocked.append((r.x, r.y, r.right, r.bottom, 0.01))
     bounds = Rect(0, header_h, width, height - header_h)
     for i, edge in enumerate(edges):
         if not edge.label:
@@ -738,14 +754,13 @@ def _place_labels(edges: list[Edge], shapes: list[Shape], style: Style, width: f
         for rect in _label_candidates(edge, w, lh):
             if not bounds.contains(rect):
                 continue
-            if any(rect.overlaps(s.rect.__class__(s.rect.x - 1, s.rect.y - 1, s.rect.w + 2,
-                                                   s.rect.h + 2)) for s in shapes):
-                continue
-            if any(_segment_hits(rect, a, b, 1.0) for _, a, b in segments):
-                continue
-            if any(rect.overlaps(lab.rect, -1.0) for lab in placed):
+            x0, y0, x1, y1 = rect.x, rect.y, rect.right, rect.bottom
+            if any(x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol
+                   for left, top, right, bottom, tol in blocked):
                 continue
             placed.append(Label(edge.label, rect, i, size))
+            # a later label keeps a point clear of this one
+            blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
             break
     return placed
 
@@ -769,11 +784,10 @@ def _label_candidates(edge: Edge, w: float, h: float):
                     yield Rect(x, y1 + 2, w, h)
 
 
-def _segment_hits(rect: Rect, a: Point, b: Point, clearance: float) -> bool:
+def _segment_box(a: Point, b: Point, clearance: float) -> Rect:
     (x1, y1), (x2, y2) = a, b
-    seg = Rect(min(x1, x2) - clearance, min(y1, y2) - clearance,
-               abs(x2 - x1) + 2 * clearance, abs(y2 - y1) + 2 * clearance)
-    return rect.overlaps(seg)
+    return Rect(min(x1, x2) - clearance, min(y1, y2) - clearance,
+                abs(x2 - x1) + 2 * clearance, abs(y2 - y1) + 2 * clearance)
 
 
 def _circled(n: int) -> str:
