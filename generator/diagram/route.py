@@ -47,6 +47,11 @@ def _least_bends(heading: int, side_x: int, side_y: int) -> float:
 
 _BENDS = tuple(tuple(tuple(_least_bends(h, sx - 1, sy - 1) for sy in range(3)) for sx in range(3))
                for h in range(4))
+# bends still needed below the goal's row (the goal off every corridor track), by heading and
+# whether the node is on a corridor track: the turn up and the turn back to the goal, and one
+# more when heading down; heading up (on a corridor) only the turn back
+_BELOW = ((2 * BEND_COST, 2 * BEND_COST), (3 * BEND_COST, 3 * BEND_COST),
+          (2 * BEND_COST, 2 * BEND_COST), (2 * BEND_COST, BEND_COST))
 _TURNS = tuple((h, (h + 1) % 4, (h + 3) % 4) for h in range(4))  # straight on first
 
 
@@ -118,11 +123,32 @@ class Grid:
         start, goal = sx * ny + sy, tx * ny + ty
         key = req.target_key
         gx, gy = xs[tx], ys[ty]
+        # The estimate of a state: the distance to the goal and the bends still needed, by
+        # heading, by the side of the goal's row the node is on (above, on, below), by x line.
+        # Below the goal a path must first reach a corridor, the only way up: from there the
+        # distance runs through the nearest corridor track, and the bends include the turn up
+        # and the turn back (a loop back, the costliest search, no longer combs the lanes).
         hx = [abs(v - gx) for v in xs]
         hy = [abs(v - gy) for v in ys]
-        # where the goal lies from each line: -1 before it, 0 on it, 1 past it
         wx = [(x > tx) - (x < tx) + 1 for x in range(nx)]
         wy = [(y > ty) - (y < ty) + 1 for y in range(ny)]
+        ups = [x for x in self.upward if 0 <= x < nx]
+        detour = [min(abs(xs[x] - xs[c]) + abs(xs[c] - gx) for c in ups) for x in range(nx)] \
+            if ups and tx not in self.upward else None
+        on_corridor = [x in self.upward for x in range(nx)]
+        estimate = []
+        for heading in range(4):
+            bends = _BENDS[heading]
+            by_side = [[hx[x] + bends[wx[x]][side] for x in range(nx)] for side in (0, 1)]
+            if detour is not None:
+                below = _BELOW[heading]
+                by_side.append([detour[x] + max(bends[wx[x]][2], below[on_corridor[x]])
+                                for x in range(nx)])
+            elif ups:
+                by_side.append([hx[x] + bends[wx[x]][2] for x in range(nx)])
+            else:  # nothing goes up: a node below the goal is a dead end
+                by_side.append([INF] * nx)
+            estimate.append(by_side)
         hseg, vseg, users_at, ports, shape, up = (self._h, self._v, self._users, self._ports,
                                                   self._shape, self._up)
         dxs, dys = self._dx, self._dy
@@ -136,7 +162,7 @@ class Grid:
                 continue
             best[start * 4 + heading] = 0.0
             parent[start * 4 + heading] = -1
-            h = hx[sx] + hy[sy] + _BENDS[heading][wx[sx]][wy[sy]]
+            h = estimate[heading][wy[sy]][sx] + hy[sy]
             heappush(frontier, (h, counter, 0.0, start, heading))
             counter += 1
         while frontier:
@@ -213,7 +239,7 @@ class Grid:
                     best[state] = new
                     parent[state] = node * 4 + heading
                     # admissible: the distance, and the bends the heading still needs
-                    h = hx[mx] + hy[my] + _BENDS[turn][wx[mx]][wy[my]]
+                    h = estimate[turn][wy[my]][mx] + hy[my]
                     heappush(frontier, (new + h, counter, new, nxt, turn))
                     counter += 1
         return None
