@@ -290,62 +290,36 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
                               header_lines)
         return page if page.height <= frame_h + 0.01 else plain
 
+    # Pages are filled from the top: each takes as many rows as fit, the rest go on. A page's
+    # shapes alone give a floor for its height, so only the last few cuts that floor allows are
+    # routed and drawn to see which fits.
     cuts: list[int] = []  # the first row of every page after the first
-    for _attempt in range(2 * n_rows + 2):
+    while True:
         parts = _split(flow, rows, cuts)
-        tall = next((i for i, part in enumerate(parts, start=1)
-                     if build(i, part).height > frame_h + 0.01), None)
-        if tall is None:
-            if cuts:
-                # the cut was found on the unsplit chart, which routes more and so stands
-                # taller than its pages do: move each cut down while the pages still fit, so
-                # that no page is left half empty (or the chart fits on fewer pages)
-                cuts, parts = _fill_pages(cuts, parts, n_rows, lambda cs: _split(flow, rows, cs),
-                                          fits)
-            # the cuts are found; now spend time on fewer crossings, page by page
-            final = tuple(untangled(number, part) for number, part in enumerate(parts, start=1))
-            return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
-                         min(style.text_size, style.label_size, style.header_size))
-        tall -= 1  # from the page number to its index
-        first = 0 if tall == 0 else cuts[tall - 1]
-        last = cuts[tall] - 1 if tall < len(cuts) else n_rows - 1
-        fit = _rows_that_fit(build(tall + 1, parts[tall]), parts[tall][0], rows, frame_h - 70)
-        cut = max(first + 1, min(fit, last))  # at least one row a page
-        if cut <= first or cut > last:
+        page = len(cuts)  # index of the last page, which holds every row from the last cut
+        if fits(page + 1, parts[page]):
             break
-        cuts = sorted({*cuts[:tall], cut})
-    raise LayoutError(f"{flow.code}: cannot split the chart into A4 pages")
+        first = cuts[-1] if cuts else 0
 
+        def cut_at(cut: int, cuts: list[int] = cuts, page: int = page) -> tuple:
+            return _split(flow, rows, [*cuts, cut])[page]
 
-def _fill_pages(cuts: list[int], parts: list, n_rows: int, split, fits) -> tuple[list[int], list]:
-    for k in range(len(cuts)):
-        while True:
-            later = cuts[k] + 1
-            limit = cuts[k + 1] if k + 1 < len(cuts) else n_rows
-            trial = [*cuts[:k], later, *cuts[k + 1:]] if later < limit else \
-                [*cuts[:k], *cuts[k + 1:]]
-            trial_parts = split(trial)
-            # the page that takes the row is the one that may overflow: it is tried first
-            if not all(fits(n + 1, trial_parts[n])
-                       for n in sorted(range(len(trial_parts)), key=lambda n: n != k)):
-                break
-            cuts, parts = trial, trial_parts
-            if later >= limit:
-                return _fill_pages(cuts, parts, n_rows, split, fits)
-    return cuts, parts
-
-
-def _rows_that_fit(page: Page, step_ids: list[str], rows: dict[str, int], limit: float) -> int:
-    """The first original row whose shapes reach below ``limit`` on this page."""
-    bottoms: dict[int, float] = {}
-    shapes = {s.step_id: s for s in page.shapes}
-    for sid in step_ids:
-        r = rows[sid]
-        bottoms[r] = max(bottoms.get(r, 0.0), shapes[sid].rect.bottom)
-    for r in sorted(bottoms):
-        if bottoms[r] > limit:
-            return r
-    return max(bottoms) + 1
+        # the floor grows with the rows a page takes: the last cut it allows, by bisection
+        low, high = first + 1, n_rows - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if _least_height(plan(cut_at(mid)), style, header_h) <= frame_h + 0.01:
+                low = mid
+            else:
+                high = mid - 1
+        cut = next((c for c in range(low, first, -1) if fits(page + 1, cut_at(c))), None)
+        if cut is None:
+            raise LayoutError(f"{flow.code}: cannot split the chart into A4 pages")
+        cuts.append(cut)
+    # the cuts are found; now spend time on fewer crossings, page by page
+    final = tuple(untangled(number, part) for number, part in enumerate(parts, start=1))
+    return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
+                 min(style.text_size, style.label_size, style.header_size))
 
 
 def _split(flow: Flow, rows: dict[str, int], cuts: list[int]) -> list[tuple[list[str], dict]]:

@@ -176,6 +176,12 @@ class Grid:
             at_start = node == start
             node_users = users_at[node]
             may_bend = at_start or not node_users or all(k == key for k, _ in node_users)
+            if may_bend and not at_start and (
+                    best[state - heading + ((heading + 1) & 3)] + BEND_COST < cost
+                    or best[state - heading + ((heading + 3) & 3)] + BEND_COST < cost):
+                # reached across this node for less than a bend cheaper: whatever this state
+                # does next, turning there does for less, so nothing optimal leads through here
+                continue
             for turn in ((heading,) if at_start else _TURNS[heading]):
                 if turn == RIGHT:
                     if x + 1 >= nx:
@@ -204,6 +210,7 @@ class Grid:
                 if bent and not may_bend:
                     continue
                 extra = 0.0
+                others = None
                 if is_goal:
                     if goal * 4 + (turn + 2) % 4 in ports:
                         continue  # that side of the target already sends an edge out
@@ -236,6 +243,10 @@ class Grid:
                     new += extra
                 state = nxt * 4 + turn
                 if new < best[state]:
+                    if not is_goal and not others and (
+                            best[state - turn + ((turn + 1) & 3)] + BEND_COST < new
+                            or best[state - turn + ((turn + 3) & 3)] + BEND_COST < new):
+                        continue  # dominated, as above: not worth a place in the queue
                     best[state] = new
                     parent[state] = node * 4 + heading
                     # admissible: the distance, and the bends the heading still needs
