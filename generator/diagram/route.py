@@ -178,9 +178,11 @@ class Grid:
             may_bend = at_start or not node_users or all(k == key for k, _ in node_users)
             if may_bend and not at_start and (
                     best[state - heading + ((heading + 1) & 3)] + BEND_COST < cost
-                    or best[state - heading + ((heading + 3) & 3)] + BEND_COST < cost):
-                # reached across this node for less than a bend cheaper: whatever this state
-                # does next, turning there does for less, so nothing optimal leads through here
+                    and best[state - heading + ((heading + 3) & 3)] + BEND_COST < cost):
+                # reached across this free node from both sides for more than a bend less:
+                # whatever this state does next, one of those does for less (going straight on
+                # where this one turns, turning where it goes straight); and neither of those
+                # can be dominated so in turn
                 continue
             for turn in ((heading,) if at_start else _TURNS[heading]):
                 if turn == RIGHT:
@@ -245,8 +247,10 @@ class Grid:
                 if new < best[state]:
                     if not is_goal and not others and (
                             best[state - turn + ((turn + 1) & 3)] + BEND_COST < new
-                            or best[state - turn + ((turn + 3) & 3)] + BEND_COST < new):
-                        continue  # dominated, as above: not worth a place in the queue
+                            and best[state - turn + ((turn + 3) & 3)] + BEND_COST < new):
+                        # reached across this free node from both sides for more than a bend
+                        # less: either does each move of this state for less
+                        continue
                     best[state] = new
                     parent[state] = node * 4 + heading
                     # admissible: the distance, and the bends the heading still needs
