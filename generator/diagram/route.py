@@ -153,6 +153,8 @@ class Grid:
                                                   self._shape, self._up)
         dxs, dys = self._dx, self._dy
         exits_of_goal = self.out_degree.get(req.target, 0)
+        if not self._enterable(req, exits_of_goal):
+            return None  # found at once, not after searching every state that can be reached
         counter = 0
         frontier: list = []
         best = [INF] * (nx * ny * 4)
@@ -258,6 +260,38 @@ class Grid:
                     heappush(frontier, (new + h, counter, new, nxt, turn))
                     counter += 1
         return None
+
+    def _enterable(self, req: Request, exits_of_goal: int) -> bool:
+        """Whether some last step into the target could still be legal: its side free of the
+        target's exits and of other edges' segments, and the node before it passable straight
+        through (the rules of :meth:`_search`, asked of the four neighbours only)."""
+        ny, key = self._ny, req.target_key
+        tx, ty = req.target
+        goal = tx * ny + ty
+        for turn, (dx, dy) in enumerate(STEP):
+            x, y = tx - dx, ty - dy  # the last step runs from (x, y) heading ``turn``
+            if not (0 <= x < len(self.xs) and 0 <= y < ny):
+                continue
+            if turn == UP and x not in self.upward:
+                continue
+            if goal * 4 + (turn + 2) % 4 in self._ports:
+                continue
+            if turn != DOWN and exits_of_goal >= 3:
+                continue
+            n = x * ny + y
+            if (x, y) == req.source:
+                return True
+            if self._shape[n]:
+                continue
+            seg = self._h[min(n, goal)] if dy == 0 else self._v[min(n, goal)]
+            if seg and (len(seg) > 1 or key not in seg):
+                continue
+            axis = "h" if dy == 0 else "v"
+            users = self._users[n] or ()
+            if any(k != key and (how == "bend" or how == axis) for k, how in users):
+                continue
+            return True
+        return False
 
     @staticmethod
     def _unwind(parent: dict[int, int], state: int, ny: int) -> list[tuple[int, int]]:
