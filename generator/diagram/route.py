@@ -86,6 +86,8 @@ class Grid:
         self._h: list[dict[str, int] | None] = [None] * size
         self._v: list[dict[str, int] | None] = [None] * size
         self._users: list[list[tuple[str, str]] | None] = [None] * size  # (key, h | v | bend)
+        self._along_h = [0] * size  # straight passes through each node, horizontal and vertical
+        self._along_v = [0] * size
         self._ports: set[int] = set()  # node * 4 + heading of every edge's first step
         self._shape = bytearray(size)
         for x, y in self.shapes:
@@ -96,6 +98,8 @@ class Grid:
         self._dx = [abs(b - a) for a, b in pairwise(self.xs)]
         self._dy = [abs(b - a) for a, b in pairwise(self.ys)]
         self.total_crossings = 0  # kept as paths come and go: what untangling compares
+        self._estimates: dict[int, list[list[list[float]]]] = {}
+        self._estimates_y: dict[int, tuple[list[float], list[int]]] = {}
 
     def copy(self) -> Grid:
         """An independent grid with the same paths committed (to try changes on)."""
@@ -103,6 +107,7 @@ class Grid:
         other._h = [None if d is None else dict(d) for d in self._h]
         other._v = [None if d is None else dict(d) for d in self._v]
         other._users = [None if u is None else list(u) for u in self._users]
+        other._along_h, other._along_v = list(self._along_h), list(self._along_v)
         other._ports = set(self._ports)
         return other
 
@@ -122,33 +127,8 @@ class Grid:
         tx, ty = req.target
         start, goal = sx * ny + sy, tx * ny + ty
         key = req.target_key
-        gx, gy = xs[tx], ys[ty]
-        # The estimate of a state: the distance to the goal and the bends still needed, by
-        # heading, by the side of the goal's row the node is on (above, on, below), by x line.
-        # Below the goal a path must first reach a corridor, the only way up: from there the
-        # distance runs through the nearest corridor track, and the bends include the turn up
-        # and the turn back (a loop back, the costliest search, no longer combs the lanes).
-        hx = [abs(v - gx) for v in xs]
-        hy = [abs(v - gy) for v in ys]
-        wx = [(x > tx) - (x < tx) + 1 for x in range(nx)]
-        wy = [(y > ty) - (y < ty) + 1 for y in range(ny)]
-        ups = [x for x in self.upward if 0 <= x < nx]
-        detour = [min(abs(xs[x] - xs[c]) + abs(xs[c] - gx) for c in ups) for x in range(nx)] \
-            if ups and tx not in self.upward else None
-        on_corridor = [x in self.upward for x in range(nx)]
-        estimate = []
-        for heading in range(4):
-            bends = _BENDS[heading]
-            by_side = [[hx[x] + bends[wx[x]][side] for x in range(nx)] for side in (0, 1)]
-            if detour is not None:
-                below = _BELOW[heading]
-                by_side.append([detour[x] + max(bends[wx[x]][2], below[on_corridor[x]])
-                                for x in range(nx)])
-            elif ups:
-                by_side.append([hx[x] + bends[wx[x]][2] for x in range(nx)])
-            else:  # nothing goes up: a node below the goal is a dead end
-                by_side.append([INF] * nx)
-            estimate.append(by_side)
+        estimate = self._estimate_x(tx)
+        hy, wy = self._estimate_y(ty)
         hseg, vseg, users_at, ports, shape, up = (self._h, self._v, self._users, self._ports,
                                                   self._shape, self._up)
         dxs, dys = self._dx, self._dy
@@ -261,6 +241,49 @@ class Grid:
                     counter += 1
         return None
 
+    # The estimate of a state: the distance to the goal and the bends still needed, by heading,
+    # by the side of the goal's row the node is on (above, on, below), by x line. Below the goal
+    # a path must first reach a corridor, the only way up: from there the distance runs through
+    # the nearest corridor track, and the bends include the turn up and the turn back (a loop
+    # back, the costliest search, no longer combs the lanes). Its parts depend on the goal's x
+    # line or its y line only, and many edges share a target: each part is worked out once.
+    def _estimate_x(self, tx: int) -> list[list[list[float]]]:
+        cached = self._estimates.get(tx)
+        if cached is not None:
+            return cached
+        xs = self.xs
+        nx, gx = len(xs), xs[tx]
+        hx = [abs(v - gx) for v in xs]
+        wx = [(x > tx) - (x < tx) + 1 for x in range(nx)]
+        ups = [x for x in self.upward if 0 <= x < nx]
+        detour = [min(abs(xs[x] - xs[c]) + abs(xs[c] - gx) for c in ups) for x in range(nx)] \
+            if ups and tx not in self.upward else None
+        on_corridor = [x in self.upward for x in range(nx)]
+        estimate = []
+        for heading in range(4):
+            bends = _BENDS[heading]
+            by_side = [[hx[x] + bends[wx[x]][side] for x in range(nx)] for side in (0, 1)]
+            if detour is not None:
+                below = _BELOW[heading]
+                by_side.append([detour[x] + max(bends[wx[x]][2], below[on_corridor[x]])
+                                for x in range(nx)])
+            elif ups:
+                by_side.append([hx[x] + bends[wx[x]][2] for x in range(nx)])
+            else:  # nothing goes up: a node below the goal is a dead end
+                by_side.append([INF] * nx)
+            estimate.append(by_side)
+        self._estimates[tx] = estimate
+        return estimate
+
+    def _estimate_y(self, ty: int) -> tuple[list[float], list[int]]:
+        cached = self._estimates_y.get(ty)
+        if cached is None:
+            ys = self.ys
+            gy = ys[ty]
+            cached = self._estimates_y[ty] = ([abs(v - gy) for v in ys],
+                                              [(y > ty) - (y < ty) + 1 for y in range(len(ys))])
+        return cached
+
     def _enterable(self, req: Request, exits_of_goal: int) -> bool:
         """Whether some last step into the target could still be legal: its side free of the
         target's exits and of other edges' segments, and the node before it passable straight
@@ -318,14 +341,33 @@ class Grid:
             users[key] = users.get(key, 0) + 1
         (x, y) = path[0]
         self._ports.add((x * self._ny + y) * 4 + _heading(path[0], path[1]))
+        self._passes(path, key, 1)
+
+    def _passes(self, path: list[tuple[int, int]], key: str, sign: int) -> None:
+        """Add (sign 1) or take off (-1) the path's passes through nodes, keeping the count of
+        straight passes along each axis per node, from which crossings are counted."""
+        ny, users_at, along, across = self._ny, self._users, self._along_h, self._along_v
+        total = self.total_crossings
         for (x, y), how in passes(path):
-            n = x * self._ny + y
-            users = self._users[n]
+            n = x * ny + y
+            users = users_at[n]
             if users is None:
-                users = self._users[n] = []
-            before = _crossing_count(users)
-            users.append((key, how))
-            self.total_crossings += _crossing_count(users) - before
+                users = users_at[n] = []
+            if sign > 0:
+                users.append((key, how))
+            else:
+                users.remove((key, how))
+            if how != "bend":
+                h, v = along[n], across[n]
+                if h and v:
+                    total -= h + v  # every straight pass through a node crossed there counts
+                if how == "h":
+                    h = along[n] = h + sign
+                else:
+                    v = across[n] = v + sign
+                if h and v:
+                    total += h + v
+        self.total_crossings = total
 
     def route_fixed(self, path: list[tuple[int, int]], request: Request) -> None:
         """Put back a path taken off with :meth:`unroute`."""
@@ -341,31 +383,16 @@ class Grid:
                 del users[key]
         (x, y) = path[0]
         self._ports.discard((x * self._ny + y) * 4 + _heading(path[0], path[1]))
-        for (x, y), how in passes(path):
-            users = self._users[x * self._ny + y]
-            assert users is not None
-            before = _crossing_count(users)
-            users.remove((key, how))
-            self.total_crossings += _crossing_count(users) - before
+        self._passes(path, key, -1)
 
     def crossings(self, path: list[tuple[int, int]], req: Request) -> int:
         """How many other edges this committed path crosses."""
-        ny, users_at = self._ny, self._users
+        ny, along, across = self._ny, self._along_h, self._along_v
         count = 0
         for (x, y), how in passes(path):
-            if how != "bend":
-                other = "v" if how == "h" else "h"
-                users = users_at[x * ny + y]
-                if users and any(h == other for _, h in users):
-                    count += 1
+            if (how == "h" and across[x * ny + y]) or (how == "v" and along[x * ny + y]):
+                count += 1
         return count
-
-
-def _crossing_count(users: list[tuple[str, str]]) -> int:
-    """Passes through one node that cross another pass there (each path counted once)."""
-    h = sum(1 for _, how in users if how == "h")
-    v = sum(1 for _, how in users if how == "v")
-    return h + v if h and v else 0
 
 
 def passes(path: list[tuple[int, int]]) -> list[tuple[tuple[int, int], str]]:
