@@ -251,7 +251,7 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     # The search for the cuts meets the same page (the same steps and connectors) again and
     # again: each is planned, routed and drawn once.
     plans: dict[tuple, _PagePlan] = {}
-    routed: dict[tuple, tuple[routing.Grid, dict]] = {}
+    routed: dict[tuple, tuple[routing.Grid, dict] | None] = {}
     drawn: dict[tuple, Page] = {}
 
     def key_of(part: tuple) -> tuple:
@@ -267,20 +267,30 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         key = key_of(part)
         if (number, key) not in drawn:
             if key not in routed:
-                routed[key] = _route_page(flow, plan(part))
-            drawn[number, key] = _page_geometry(flow, number, plan(part), routed[key][1], style,
+                routed[key] = _route_page(flow, plan(part), style)
+            grid_paths = routed[key]
+            assert grid_paths is not None, "a page found too tall is never drawn"
+            drawn[number, key] = _page_geometry(flow, number, plan(part), grid_paths[1], style,
                                                 lane_w, header_h, header_lines)
         return drawn[number, key]
 
     def fits(number: int, part: tuple) -> bool:
-        # a page whose shapes alone are too tall is refused before its edges are routed
-        if _least_height(plan(part), style, header_h) > frame_h + 0.01:
+        # a page whose shapes alone are too tall is refused before its edges are routed, one
+        # whose gap tracks make it too tall as soon as they do
+        least = _least_height(plan(part), style, header_h)
+        if least > frame_h + 0.01:
             return False
-        return build(number, part).height <= frame_h + 0.01
+        key = key_of(part)
+        if key not in routed:
+            # a point to spare: the floor is summed in another order than the page's height
+            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least)
+        return routed[key] is not None and build(number, part).height <= frame_h + 0.01
 
     def untangled(number: int, part: tuple) -> Page:
         plain = build(number, part)
-        grid, paths = routed[key_of(part)]
+        grid_paths = routed[key_of(part)]
+        assert grid_paths is not None
+        grid, paths = grid_paths
         grid, better = grid.copy(), dict(paths)
         page_plan = plan(part)
         _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
@@ -479,15 +489,32 @@ def _plan_page(flow: Flow, step_ids: list[str], connectors: dict, rows: dict[str
                      frozenset(node_at.values()), out_degree)
 
 
-def _route_page(flow: Flow, plan: _PagePlan) -> tuple[routing.Grid, dict[int, list]]:
+def _route_page(flow: Flow, plan: _PagePlan, style: Style,
+                room: float = math.inf) -> tuple[routing.Grid, dict[int, list]] | None:
+    """Route every edge of the page in its order; None as soon as the gap tracks taken need
+    more than ``room`` (tracks are only ever added, so the page is known too tall)."""
     grid = plan.grid()
     paths: dict[int, list[tuple[int, int]]] = {}
+    gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
+    used: dict[int, set[int]] = {}
+    taken = 0.0
     for i in plan.order:
         try:
-            paths[i] = grid.route(plan.requests[i])
+            path = paths[i] = grid.route(plan.requests[i])
         except routing.RoutingError:
             src, dst = plan.edges[i][:2]
             raise LayoutError(f"{flow.code}: cannot route {src} → {dst}") from None
+        if room == math.inf:
+            continue
+        for (_, y1), (_, y2) in pairwise(path):
+            if y1 == y2 and y1 in gap_of:
+                tracks = used.setdefault(gap_of[y1], set())
+                if y1 not in tracks:
+                    # the first track of a gap costs its padding, each further one its spacing
+                    taken += style.gap_spacing if tracks else style.gap_pad
+                    tracks.add(y1)
+        if taken > room:
+            return None
     return grid, paths
 
 
