@@ -608,14 +608,9 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
             if budget > 0 and grid.crossings(paths[i], requests[i]):
                 budget -= 1
                 improved |= _reroute(grid, paths, requests, (i,))
-        for a, b in _crossing_pairs(paths):
-            for pair in ((b, a), (a, b)):
-                if budget <= 0:
-                    return
-                budget -= 2
-                if _reroute(grid, paths, requests, pair):
-                    improved = True
-                    break
+        # the exits of one step in another order before pairs of crossing edges: the cheaper
+        # cure where a diamond's exits cross, and what the pairs would otherwise spend the
+        # budget on first (fewer crossings left, fewer searches, on the bundled flows)
         for group in by_source.values():
             if len(group) < 2 or not any(grid.crossings(paths[i], requests[i]) for i in group):
                 continue
@@ -624,6 +619,14 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
                     return
                 budget -= len(perm)
                 if perm != tuple(group) and _reroute(grid, paths, requests, perm):
+                    improved = True
+                    break
+        for a, b in _crossing_pairs(paths):
+            for pair in ((b, a), (a, b)):
+                if budget <= 0:
+                    return
+                budget -= 2
+                if _reroute(grid, paths, requests, pair):
                     improved = True
                     break
         if not improved:
