@@ -52,7 +52,11 @@ _BENDS = tuple(tuple(tuple(_least_bends(h, sx - 1, sy - 1) for sy in range(3)) f
 # more when heading down; heading up (on a corridor) only the turn back
 _BELOW = ((2 * BEND_COST, 2 * BEND_COST), (3 * BEND_COST, 3 * BEND_COST),
           (2 * BEND_COST, 2 * BEND_COST), (2 * BEND_COST, BEND_COST))
-_TURNS = tuple((h, (h + 1) % 4, (h + 3) % 4) for h in range(4))  # straight on first
+# state-number offsets from a heading to the two across it, at the same node
+_ACROSS = tuple((((h + 1) & 3) - h, ((h + 3) & 3) - h) for h in range(4))
+# the moves from a heading, straight on first: (turn, bends, axis, offsets to across it)
+_MOVES = tuple(tuple((t, t != h, "h" if t in (RIGHT, LEFT) else "v", *_ACROSS[t])
+                     for t in (h, (h + 1) % 4, (h + 3) % 4)) for h in range(4))
 
 
 class RoutingError(Exception):
@@ -155,18 +159,23 @@ class Grid:
             if node == goal:
                 return self._unwind(parent, state, ny)
             x, y = divmod(node, ny)
-            at_start = node == start
             node_users = users_at[node]
-            may_bend = at_start or not node_users or all(k == key for k, _ in node_users)
-            if may_bend and not at_start and (
-                    best[state - heading + ((heading + 1) & 3)] + BEND_COST < cost
-                    and best[state - heading + ((heading + 3) & 3)] + BEND_COST < cost):
-                # reached across this free node from both sides for more than a bend less:
-                # whatever this state does next, one of those does for less (going straight on
-                # where this one turns, turning where it goes straight); and neither of those
-                # can be dominated so in turn
-                continue
-            for turn in ((heading,) if at_start else _TURNS[heading]):
+            if node == start:
+                may_bend, moves = True, _MOVES[heading][:1]
+            else:
+                may_bend = not node_users or all(k == key for k, _ in node_users)
+                left, right = _ACROSS[heading]
+                if may_bend and (best[state + left] + BEND_COST < cost
+                                 and best[state + right] + BEND_COST < cost):
+                    # reached across this free node from both sides for more than a bend less:
+                    # whatever this state does next, one of those does for less (going straight
+                    # on where this one turns, turning where it goes straight); and neither of
+                    # those can be dominated so in turn
+                    continue
+                moves = _MOVES[heading]
+            for turn, bent, axis, left, right in moves:
+                if bent and not may_bend:
+                    continue
                 if turn == RIGHT:
                     if x + 1 >= nx:
                         continue
@@ -185,17 +194,11 @@ class Grid:
                         continue
                     nxt, mx, my = node - 1, x, y - 1
                     seg, length = vseg[nxt], dys[my]
-                is_goal = nxt == goal
-                if shape[nxt] and not is_goal:
-                    continue
                 if seg and (len(seg) > 1 or key not in seg):
-                    continue
-                bent = turn != heading
-                if bent and not may_bend:
                     continue
                 extra = 0.0
                 others = None
-                if is_goal:
+                if nxt == goal:
                     if goal * 4 + (turn + 2) % 4 in ports:
                         continue  # that side of the target already sends an edge out
                     if turn != DOWN:
@@ -205,10 +208,11 @@ class Grid:
                             continue
                         if exits_of_goal == 2:
                             extra = SIDE_ENTRY_COST
+                elif shape[nxt]:
+                    continue
                 else:
                     others = users_at[nxt]
                     if others:
-                        axis = "h" if turn in (RIGHT, LEFT) else "v"
                         blocked = False
                         for k, how in others:
                             if k != key:
@@ -227,9 +231,9 @@ class Grid:
                     new += extra
                 state = nxt * 4 + turn
                 if new < best[state]:
-                    if not is_goal and not others and (
-                            best[state - turn + ((turn + 1) & 3)] + BEND_COST < new
-                            and best[state - turn + ((turn + 3) & 3)] + BEND_COST < new):
+                    if others is None and nxt != goal and (
+                            best[state + left] + BEND_COST < new
+                            and best[state + right] + BEND_COST < new):
                         # reached across this free node from both sides for more than a bend
                         # less: either does each move of this state for less
                         continue
