@@ -600,14 +600,34 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
     for i in order:
         by_source.setdefault(edges[i][0], []).append(i)
     budget = UNTANGLE_BUDGET["small" if small else "large"]
+    # When each edge's path was found, and when a path last left the grid. An edge routed
+    # after every edge it crosses, with none taken away since, already has a cheapest path
+    # among all the others (edges only ever add costs): routed alone again it comes back as
+    # dear (the same path, or at best a tie that crosses where others already do), so it is
+    # not searched.
+    born = {i: k for k, i in enumerate(order)}
+    clock = {"now": len(order), "removed": -1}
+
+    def reroute(group: tuple[int, ...]) -> bool:
+        if not _reroute(grid, paths, requests, group):
+            return False
+        clock["removed"] = clock["now"]
+        for i in group:
+            born[i] = clock["now"] = clock["now"] + 1
+        return True
+
     for _ in range(3):
         if _total_crossings(grid, paths, requests) == 0:
             return
         improved = False
+        crossed = _crossing_partners(paths)
         for i in order:
             if budget > 0 and grid.crossings(paths[i], requests[i]):
-                budget -= 1
-                improved |= _reroute(grid, paths, requests, (i,))
+                budget -= 1  # spent all the same: what else is tried stays as it was
+                if (born[i] < clock["removed"] or any(born[j] > born[i] for j in crossed[i])) \
+                        and reroute((i,)):
+                    improved = True
+                    crossed = _crossing_partners(paths)
         # the exits of one step in another order before pairs of crossing edges: the cheaper
         # cure where a diamond's exits cross, and what the pairs would otherwise spend the
         # budget on first (fewer crossings left, fewer searches, on the bundled flows)
@@ -618,7 +638,7 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
                 if budget <= 0:
                     return
                 budget -= len(perm)
-                if perm != tuple(group) and _reroute(grid, paths, requests, perm):
+                if perm != tuple(group) and reroute(perm):
                     improved = True
                     break
         for a, b in _crossing_pairs(paths):
@@ -626,11 +646,20 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
                 if budget <= 0:
                     return
                 budget -= 2
-                if _reroute(grid, paths, requests, pair):
+                if reroute(pair):
                     improved = True
                     break
         if not improved:
             return
+
+
+def _crossing_partners(paths: dict) -> dict[int, set[int]]:
+    """The edges each edge crosses."""
+    partners: dict[int, set[int]] = {i: set() for i in paths}
+    for a, b in _crossing_pairs(paths):
+        partners[a].add(b)
+        partners[b].add(a)
+    return partners
 
 
 def _crossing_pairs(paths: dict) -> list[tuple[int, int]]:
