@@ -564,16 +564,27 @@ def _total_crossings(grid: routing.Grid, paths: dict, requests: dict) -> int:
     return grid.total_crossings
 
 
-def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, ...]) -> bool:
-    """Route ``group`` again in its order; keep the result if the chart crosses less."""
+def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, ...],
+             known: dict | None = None) -> bool:
+    """Route ``group`` again in its order; keep the result if the chart crosses less.
+
+    ``known`` keeps the paths found for orders of the same group tried before on the same
+    grid: orders that start alike route their first edges the same way."""
     before = _total_crossings(grid, paths, requests)
     old = {i: paths[i] for i in group}
     for i in group:
         grid.unroute(paths[i], requests[i])
     new: dict[int, list] = {}
     try:
-        for i in group:
-            new[i] = grid.route(requests[i])
+        for k, i in enumerate(group):
+            found = known.get(group[:k + 1]) if known is not None else None
+            if found is None:
+                new[i] = grid.route(requests[i])
+                if known is not None:
+                    known[group[:k + 1]] = new[i]
+            else:
+                grid.route_fixed(found, requests[i])
+                new[i] = found
     except routing.RoutingError:
         pass
     else:
@@ -608,8 +619,8 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
     born = {i: k for k, i in enumerate(order)}
     clock = {"now": len(order), "removed": -1}
 
-    def reroute(group: tuple[int, ...]) -> bool:
-        if not _reroute(grid, paths, requests, group):
+    def reroute(group: tuple[int, ...], known: dict | None = None) -> bool:
+        if not _reroute(grid, paths, requests, group, known):
             return False
         clock["removed"] = clock["now"]
         for i in group:
@@ -634,11 +645,12 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
         for group in by_source.values():
             if len(group) < 2 or not any(grid.crossings(paths[i], requests[i]) for i in group):
                 continue
+            known: dict[tuple[int, ...], list] = {}  # good while every order fails
             for perm in permutations(group):
                 if budget <= 0:
                     return
                 budget -= len(perm)
-                if perm != tuple(group) and reroute(perm):
+                if perm != tuple(group) and reroute(perm, known):
                     improved = True
                     break
         for a, b in _crossing_pairs(paths):
