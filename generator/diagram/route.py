@@ -401,13 +401,14 @@ class Grid:
 
 def passes(path: list[tuple[int, int]]) -> list[tuple[tuple[int, int], str]]:
     """Each inner node of a path with how the path goes through it: h, v or bend."""
+    # a path moves one line at a time, so it keeps its heading exactly where two steps match
     out = []
-    for i in range(1, len(path) - 1):
-        before, after = _heading(path[i - 1], path[i]), _heading(path[i], path[i + 1])
-        if before != after:
-            out.append((path[i], "bend"))
+    for (ax, ay), node, (cx, cy) in zip(path, path[1:], path[2:], strict=False):
+        bx, by = node
+        if bx - ax != cx - bx or by - ay != cy - by:
+            out.append((node, "bend"))
         else:
-            out.append((path[i], "h" if before in (LEFT, RIGHT) else "v"))
+            out.append((node, "h" if ay == by else "v"))
     return out
 
 
