@@ -619,9 +619,18 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
     born = {i: k for k, i in enumerate(order)}
     clock = {"now": len(order), "removed": -1}
 
+    # A failed attempt leaves the grid as it was, and an attempt that just succeeded would
+    # route its edges the same way again: on the same grid, neither is searched again.
+    settled: set[tuple[int, ...]] = set()
+
     def reroute(group: tuple[int, ...], known: dict | None = None) -> bool:
-        if not _reroute(grid, paths, requests, group, known):
+        if group in settled:
             return False
+        if not _reroute(grid, paths, requests, group, known):
+            settled.add(group)
+            return False
+        settled.clear()
+        settled.add(group)
         clock["removed"] = clock["now"]
         for i in group:
             born[i] = clock["now"] = clock["now"] + 1
