@@ -538,10 +538,11 @@ def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style:
     xs, left_w, width = _compact_corridors(plan.xs, paths, plan.left_corridor,
                                            plan.right_corridor, style, len(flow.lanes) * lane_w)
     zones = dict(plan.zones)
+    bends = {i: routing.corners(path) for i, path in paths.items()}  # the same every attempt
     for _attempt in range(6):
         y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
                                  plan.row_h, zones, plan.n_rows)
-        page = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, paths, xs, y_of,
+        page = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, bends, xs, y_of,
                          lane_w, left_w, width, header_h, header_lines, height, style,
                          plan.lane_index, plan.center_x, plan.row_line)
         missing = [i for i, e in enumerate(page.edges) if e.label and not any(
@@ -742,7 +743,7 @@ def _assign_y(style: Style, header_h: float, gap_lines: dict, used: dict, row_li
     return y_of, y + 4
 
 
-def _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w, width,
+def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w, width,
               header_h, header_lines, height, style, lane_index, center_x, row_line) -> Page:
     lh = style.text_size * style.line_height
     lane_boxes = []
@@ -767,7 +768,7 @@ def _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w
                              n.row)
     out_edges: list[Edge] = []
     for i, (src, dst, label, is_back) in enumerate(edges):
-        pts = [(xs[xi], y_of[yi]) for xi, yi in routing.corners(paths[i])]
+        pts = [(xs[xi], y_of[yi]) for xi, yi in bends[i]]
         pts[0] = _port(shapes[src].rect, pts[0], pts[1])
         pts[-1] = _port(shapes[dst].rect, pts[-1], pts[-2])
         out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
@@ -797,20 +798,29 @@ def _place_labels(edges: list[Edge], shapes: list[Shape], style: Style, width: f
         r = Rect(shape.rect.x - 1, shape.rect.y - 1, shape.rect.w + 2, shape.rect.h + 2)
         blocked.append((r.x, r.y, r.right, r.bottom, 0.01))
     for e in edges:
-        for a, b in pairwise(e.points):
-            r = _segment_box(a, b, 1.0)
-            blocked.append((r.x, r.y, r.right, r.bottom, 0.01))
+        for (x1, y1), (x2, y2) in pairwise(e.points):
+            left, top = min(x1, x2) - 1.0, min(y1, y2) - 1.0  # a point's clearance round it
+            blocked.append((left, top, left + (abs(x2 - x1) + 2.0), top + (abs(y2 - y1) + 2.0),
+                            0.01))
     bounds = Rect(0, header_h, width, height - header_h)
     for i, edge in enumerate(edges):
         if not edge.label:
             continue
         w = fonts.text_width(edge.label, size) + 2
+        # every candidate lies within the edge's box widened by the label's size (and a
+        # little): only what reaches into that is tested
+        xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
+        reach = w + lh + 8
+        near_left, near_right = min(xs) - reach, max(xs) + reach
+        near_top, near_bottom = min(ys) - reach, max(ys) + reach
+        near = [b for b in blocked if b[0] < near_right and near_left < b[2]
+                and b[1] < near_bottom and near_top < b[3]]
         for rect in _label_candidates(edge, w, lh):
             if not bounds.contains(rect):
                 continue
             x0, y0, x1, y1 = rect.x, rect.y, rect.right, rect.bottom
             if any(x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol
-                   for left, top, right, bottom, tol in blocked):
+                   for left, top, right, bottom, tol in near):
                 continue
             placed.append(Label(edge.label, rect, i, size))
             # a later label keeps a point clear of this one
@@ -836,12 +846,6 @@ def _label_candidates(edge: Edge, w: float, h: float):
                 if x >= lo and x + w <= hi:
                     yield Rect(x, y1 - h - 2, w, h)
                     yield Rect(x, y1 + 2, w, h)
-
-
-def _segment_box(a: Point, b: Point, clearance: float) -> Rect:
-    (x1, y1), (x2, y2) = a, b
-    return Rect(min(x1, x2) - clearance, min(y1, y2) - clearance,
-                abs(x2 - x1) + 2 * clearance, abs(y2 - y1) + 2 * clearance)
 
 
 def _circled(n: int) -> str:

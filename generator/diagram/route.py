@@ -426,8 +426,9 @@ def corners(path: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if len(path) <= 2:
         return list(path)
     out = [path[0]]
-    for prev, node, nxt in zip(path, path[1:], path[2:], strict=False):
-        if _heading(prev, node) != _heading(node, nxt):
+    for (ax, ay), node, (cx, cy) in zip(path, path[1:], path[2:], strict=False):
+        bx, by = node
+        if bx - ax != cx - bx or by - ay != cy - by:  # unit steps: a turn where they differ
             out.append(node)
     out.append(path[-1])
     return out
