@@ -606,7 +606,8 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
 
     An edge routed early did not know the edges after it. Routed again among all the others
     it can often go round instead of across; the exits of one step are tried in every order,
-    because which exit takes which side of a diamond decides whether they cross.
+    because which exit takes which side of a diamond decides whether they cross; and a pair
+    of crossing edges is routed again in both orders.
     """
     by_source: dict[str, list[int]] = {}
     for i in order:
@@ -619,7 +620,6 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
     # not searched.
     born = {i: k for k, i in enumerate(order)}
     clock = {"now": len(order), "removed": -1}
-
     # A failed attempt leaves the grid as it was, and an attempt that just succeeded would
     # route its edges the same way again: on the same grid, neither is searched again.
     settled: set[tuple[int, ...]] = set()
@@ -637,9 +637,8 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
             born[i] = clock["now"] = clock["now"] + 1
         return True
 
-    for _ in range(3):
-        if _total_crossings(grid, paths, requests) == 0:
-            return
+    def alone() -> bool | None:
+        nonlocal budget
         improved = False
         crossed = _crossing_partners(paths)
         for i in order:
@@ -649,28 +648,52 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
                         and reroute((i,)):
                     improved = True
                     crossed = _crossing_partners(paths)
-        # the exits of one step in another order before pairs of crossing edges: the cheaper
-        # cure where a diamond's exits cross, and what the pairs would otherwise spend the
-        # budget on first (fewer crossings left, fewer searches, on the bundled flows)
+        return improved
+
+    def exits_reordered() -> bool | None:
+        nonlocal budget
+        improved = False
         for group in by_source.values():
             if len(group) < 2 or not any(grid.crossings(paths[i], requests[i]) for i in group):
                 continue
             known: dict[tuple[int, ...], list] = {}  # good while every order fails
             for perm in permutations(group):
                 if budget <= 0:
-                    return
+                    return None
                 budget -= len(perm)
                 if perm != tuple(group) and reroute(perm, known):
                     improved = True
                     break
+        return improved
+
+    def pairs() -> bool | None:
+        nonlocal budget
+        improved = False
         for a, b in _crossing_pairs(paths):
             for pair in ((b, a), (a, b)):
                 if budget <= 0:
-                    return
+                    return None
                 budget -= 2
                 if reroute(pair):
                     improved = True
                     break
+        return improved
+
+    # Exits in another order come before pairs: the cheaper cure where a diamond's exits
+    # cross, and what the pairs would otherwise spend the budget on first. A small flow, which
+    # must end with no crossing, tries them even before single edges; a large one, whose
+    # budget runs out, first gives each crossing edge its chance. (On the bundled flows: fewer
+    # searches, and fewer crossings left.)
+    moves = (exits_reordered, alone, pairs) if small else (alone, exits_reordered, pairs)
+    for _ in range(3):
+        if _total_crossings(grid, paths, requests) == 0:
+            return
+        improved = False
+        for move in moves:
+            outcome = move()
+            if outcome is None:
+                return  # the budget is spent
+            improved |= outcome
         if not improved:
             return
 
