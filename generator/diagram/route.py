@@ -149,15 +149,15 @@ class Grid:
             best[start * 4 + heading] = 0.0
             parent[start * 4 + heading] = -1
             h = estimate[heading][wy[sy]][sx] + hy[sy]
-            heappush(frontier, (h, counter, 0.0, start, heading))
+            heappush(frontier, (h, counter, 0.0, start * 4 + heading))
             counter += 1
         while frontier:
-            _, _, cost, node, heading = heappop(frontier)
-            state = node * 4 + heading
-            if cost > best[state]:
+            _, _, cost, here = heappop(frontier)
+            if cost > best[here]:
                 continue
+            node, heading = here >> 2, here & 3
             if node == goal:
-                return self._unwind(parent, state, ny)
+                return self._unwind(parent, here, ny)
             x, y = divmod(node, ny)
             node_users = users_at[node]
             if node == start:
@@ -165,8 +165,8 @@ class Grid:
             else:
                 may_bend = not node_users or all(k == key for k, _ in node_users)
                 left, right = _ACROSS[heading]
-                if may_bend and (best[state + left] + BEND_COST < cost
-                                 and best[state + right] + BEND_COST < cost):
+                if may_bend and (best[here + left] + BEND_COST < cost
+                                 and best[here + right] + BEND_COST < cost):
                     # reached across this free node from both sides for more than a bend less:
                     # whatever this state does next, one of those does for less (going straight
                     # on where this one turns, turning where it goes straight); and neither of
@@ -238,10 +238,10 @@ class Grid:
                         # less: either does each move of this state for less
                         continue
                     best[state] = new
-                    parent[state] = node * 4 + heading
+                    parent[state] = here
                     # admissible: the distance, and the bends the heading still needs
                     h = estimate[turn][wy[my]][mx] + hy[my]
-                    heappush(frontier, (new + h, counter, new, nxt, turn))
+                    heappush(frontier, (new + h, counter, new, state))
                     counter += 1
         return None
 
