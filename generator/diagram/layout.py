@@ -290,8 +290,10 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         plain = build(number, part)
         grid_paths = routed[key_of(part)]
         assert grid_paths is not None
+        # the page is final: its plain routing is not asked for again, so it is untangled in
+        # place (the plain page is drawn already, should the untangled one stand too tall)
         grid, paths = grid_paths
-        grid, better = grid.copy(), dict(paths)
+        better = dict(paths)
         page_plan = plan(part)
         _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
         if better == paths:

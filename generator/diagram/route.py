@@ -18,7 +18,6 @@ it is known which tracks are used (unused tracks take no space).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
@@ -104,16 +103,6 @@ class Grid:
         self.total_crossings = 0  # kept as paths come and go: what untangling compares
         self._estimates: dict[int, list[list[list[float]]]] = {}
         self._estimates_y: dict[int, tuple[list[float], list[int]]] = {}
-
-    def copy(self) -> Grid:
-        """An independent grid with the same paths committed (to try changes on)."""
-        other = copy.copy(self)
-        other._h = [None if d is None else dict(d) for d in self._h]
-        other._v = [None if d is None else dict(d) for d in self._v]
-        other._users = [None if u is None else list(u) for u in self._users]
-        other._along_h, other._along_v = list(self._along_h), list(self._along_v)
-        other._ports = set(self._ports)
-        return other
 
     def route(self, request: Request) -> list[tuple[int, int]]:
         """The cheapest legal path for ``request``; commits it to the grid."""
