@@ -544,15 +544,13 @@ def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style:
     for _attempt in range(6):
         y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
                                  plan.row_h, zones, plan.n_rows)
-        page = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, bends, xs, y_of,
-                         lane_w, left_w, width, header_h, header_lines, height, style,
-                         plan.lane_index, plan.center_x, plan.row_line)
-        missing = [i for i, e in enumerate(page.edges) if e.label and not any(
-            lab.edge == i for lab in page.labels)]
-        if not missing:
+        page, missing = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, bends, xs,
+                                  y_of, lane_w, left_w, width, header_h, header_lines, height,
+                                  style, plan.lane_index, plan.center_x, plan.row_line)
+        if page is not None:
             return page
-        for i in missing:  # make room where the label wanted to go, then place again
-            zones[plan.row_of[page.edges[i].source] + 1] += style.label_size * style.line_height
+        for source in missing:  # make room where the label wanted to go, then place again
+            zones[plan.row_of[source] + 1] += style.label_size * style.line_height
     raise LayoutError(f"{flow.code}: cannot place every exit label")
 
 
@@ -769,7 +767,27 @@ def _assign_y(style: Style, header_h: float, gap_lines: dict, used: dict, row_li
 
 
 def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w, width,
-              header_h, header_lines, height, style, lane_index, center_x, row_line) -> Page:
+              header_h, header_lines, height, style, lane_index, center_x,
+              row_line) -> tuple[Page | None, list[str]]:
+    """The page; or None, and the source of each edge whose label found no place. The page's
+    objects are only made once every label has its place: an attempt that fails is cheap."""
+    boxes: dict[str, Rect] = {}
+    for n in nodes:
+        w, h, _lines = sizes[n.id]
+        cx = xs[center_x[lane_index[n.lane]]]
+        cy = y_of[row_line[n.row]]
+        boxes[n.id] = Rect(cx - w / 2, cy - h / 2, w, h)
+    out_edges: list[Edge] = []
+    for i, (src, dst, label, is_back) in enumerate(edges):
+        pts = [(xs[xi], y_of[yi]) for xi, yi in bends[i]]
+        pts[0] = _port(boxes[src], pts[0], pts[1])
+        pts[-1] = _port(boxes[dst], pts[-1], pts[-2])
+        out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
+    labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h)
+    placed = {lab.edge for lab in labels}
+    missing = [e.source for i, e in enumerate(out_edges) if e.label and i not in placed]
+    if missing:
+        return None, missing
     lh = style.text_size * style.line_height
     lane_boxes = []
     for i, lane in enumerate(flow.lanes):
@@ -780,26 +798,16 @@ def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w
         lane_boxes.append(LaneBox(lane.id, lane.name, column, header,
                                   TextBlock(lines, style.header_size, area,
                                             style.header_size * style.line_height)))
-    shapes: dict[str, Shape] = {}
+    shapes = []
     for n in nodes:
-        w, h, lines = sizes[n.id]
-        cx = xs[center_x[lane_index[n.lane]]]
-        cy = y_of[row_line[n.row]]
-        rect = Rect(cx - w / 2, cy - h / 2, w, h)
+        rect, lines = boxes[n.id], sizes[n.id][2]
         size = style.text_size if n.kind != "connector" else style.label_size
-        shapes[n.id] = Shape(n.id, n.kind, n.lane, rect,
-                             TextBlock(lines, size, _text_area(n.kind, rect, style),
-                                       lh if n.kind != "connector" else size * style.line_height),
-                             n.row)
-    out_edges: list[Edge] = []
-    for i, (src, dst, label, is_back) in enumerate(edges):
-        pts = [(xs[xi], y_of[yi]) for xi, yi in bends[i]]
-        pts[0] = _port(shapes[src].rect, pts[0], pts[1])
-        pts[-1] = _port(shapes[dst].rect, pts[-1], pts[-2])
-        out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
-    labels = _place_labels(out_edges, list(shapes.values()), style, width, height, header_h)
-    return Page(number, width, height, tuple(lane_boxes), tuple(shapes.values()),
-                tuple(out_edges), tuple(labels))
+        shapes.append(Shape(n.id, n.kind, n.lane, rect,
+                            TextBlock(lines, size, _text_area(n.kind, rect, style),
+                                      lh if n.kind != "connector" else size * style.line_height),
+                            n.row))
+    return Page(number, width, height, tuple(lane_boxes), tuple(shapes), tuple(out_edges),
+                tuple(labels)), []
 
 
 def _port(rect: Rect, center: Point, toward: Point) -> Point:
@@ -810,7 +818,7 @@ def _port(rect: Rect, center: Point, toward: Point) -> Point:
     return (rect.right if tx > cx else rect.x, cy)
 
 
-def _place_labels(edges: list[Edge], shapes: list[Shape], style: Style, width: float,
+def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: float,
                   height: float, header_h: float) -> list[Label]:
     """Put each exit label beside its edge, near the source, touching nothing else."""
     size = style.label_size
@@ -819,8 +827,8 @@ def _place_labels(edges: list[Edge], shapes: list[Shape], style: Style, width: f
     # what a label may not touch, as (left, top, right, bottom, tolerance): boxes as plain
     # tuples, because every candidate of every label is tested against every one of them
     blocked: list[tuple[float, float, float, float, float]] = []
-    for shape in shapes:
-        r = Rect(shape.rect.x - 1, shape.rect.y - 1, shape.rect.w + 2, shape.rect.h + 2)
+    for box in boxes:
+        r = Rect(box.x - 1, box.y - 1, box.w + 2, box.h + 2)
         blocked.append((r.x, r.y, r.right, r.bottom, 0.01))
     for e in edges:
         for (x1, y1), (x2, y2) in pairwise(e.points):
