@@ -562,17 +562,13 @@ UNTANGLE_BUDGET = {"small": 80, "large": 8}
 SMALL_FLOW = 12  # steps
 
 
-def _total_crossings(grid: routing.Grid, paths: dict, requests: dict) -> int:
-    return grid.total_crossings
-
-
 def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, ...],
              known: dict | None = None) -> bool:
     """Route ``group`` again in its order; keep the result if the chart crosses less.
 
     ``known`` keeps the paths found for orders of the same group tried before on the same
     grid: orders that start alike route their first edges the same way."""
-    before = _total_crossings(grid, paths, requests)
+    before = grid.total_crossings
     old = {i: paths[i] for i in group}
     for i in group:
         grid.unroute(paths[i], requests[i])
@@ -591,7 +587,7 @@ def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, 
         pass
     else:
         paths.update(new)
-        if _total_crossings(grid, paths, requests) < before:
+        if grid.total_crossings < before:
             return True
         paths.update(old)
     for i, path in new.items():
@@ -686,7 +682,7 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
     # crossing edge its chance first, then pairs, then exits.
     moves = (exits_reordered, alone, pairs) if small else (alone, pairs, exits_reordered)
     for _ in range(3):
-        if _total_crossings(grid, paths, requests) == 0:
+        if grid.total_crossings == 0:
             return
         improved = False
         for move in moves:

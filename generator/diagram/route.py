@@ -339,7 +339,7 @@ class Grid:
     def _passes(self, path: list[tuple[int, int]], key: str, sign: int) -> None:
         """Add (sign 1) or take off (-1) the path's passes through nodes, keeping the count of
         straight passes along each axis per node, from which crossings are counted."""
-        ny, users_at, along, across = self._ny, self._users, self._along_h, self._along_v
+        ny, users_at, along_h, along_v = self._ny, self._users, self._along_h, self._along_v
         total = self.total_crossings
         for (x, y), how in passes(path):
             n = x * ny + y
@@ -351,13 +351,13 @@ class Grid:
             else:
                 users.remove((key, how))
             if how != "bend":
-                h, v = along[n], across[n]
+                h, v = along_h[n], along_v[n]
                 if h and v:
                     total -= h + v  # every straight pass through a node crossed there counts
                 if how == "h":
-                    h = along[n] = h + sign
+                    h = along_h[n] = h + sign
                 else:
-                    v = across[n] = v + sign
+                    v = along_v[n] = v + sign
                 if h and v:
                     total += h + v
         self.total_crossings = total
@@ -380,10 +380,10 @@ class Grid:
 
     def crossings(self, path: list[tuple[int, int]], req: Request) -> int:
         """How many other edges this committed path crosses."""
-        ny, along, across = self._ny, self._along_h, self._along_v
+        ny, along_h, along_v = self._ny, self._along_h, self._along_v
         count = 0
         for (x, y), how in passes(path):
-            if (how == "h" and across[x * ny + y]) or (how == "v" and along[x * ny + y]):
+            if (how == "h" and along_v[x * ny + y]) or (how == "v" and along_h[x * ny + y]):
                 count += 1
         return count
 
