@@ -2,8 +2,9 @@
 
     python bench/bench_diagrams.py
 
-Prints layout time per chart (best of 3, in process), render time per format, and the wall
-time of writing every chart file the way `flowdoc build` does (worker processes included).
+Prints layout time per chart (best of 5, in process: the machine may be busy, and the best
+run is the one least disturbed), render time per format, and the wall time of writing every
+chart file the way `flowdoc build` does (worker processes included).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def main() -> None:
     charts = {}
     for flow in library.flows:
         times = []
-        for _ in range(3):
+        for _ in range(5):
             started = time.perf_counter()
             charts[flow.code] = layout(flow)
             times.append(time.perf_counter() - started)
@@ -55,8 +56,10 @@ def main() -> None:
         print(f"{flow.code:<12} {len(flow.steps):>5} {len(chart.pages):>5} {chart.orientation:<9} "
               f"{per_chart[flow.code] * 1000:>9.1f} {report.crossings:>9}")
     values = list(per_chart.values())
+    over = [code for code, v in per_chart.items() if v > 0.020]
     print(f"layout: median {statistics.median(values) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms,"
-          f" total {sum(values) * 1000:.0f} ms for {len(values)} charts")
+          f" total {sum(values) * 1000:.0f} ms for {len(values)} charts;"
+          f" over 20 ms: {', '.join(over) or 'none'}")
     print("render (one process): " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in render.items()))
     print(f"all charts to SVG + PDF + PNG as `flowdoc build` writes them: {wall:.2f} s wall, "
           f"{len(written)} files")

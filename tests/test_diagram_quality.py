@@ -12,7 +12,7 @@ from conftest import FLOWS, ROOT
 from generator.check import check_paths
 from generator.diagram import layout, measure
 from generator.diagram.geometry import Chart, Edge, Label, LaneBox, Page, Rect, Shape, TextBlock
-from generator.diagram.quality import MIN_FONT_SIZE, Report, measure_page
+from generator.diagram.quality import MIN_FONT_SIZE, Report, count_crossings, measure_page
 
 LIBRARY = check_paths([FLOWS], base=ROOT).library
 CHARTS = {f.code: layout(f) for f in LIBRARY.flows}
@@ -164,6 +164,11 @@ def test_crossings_are_counted():
          Edge("s3", "s4", None, ((120, 53), (100, 53), (100, 150), (50, 150), (50, 200)), False)]
     r = report_of(page(s, e))
     assert r.crossings == 1 and r.violations == {}
+
+
+def test_the_layouts_crossing_count_agrees_with_the_metric():
+    for code, chart in CHARTS.items():
+        assert count_crossings(chart) == measure(chart).crossings, code
 
 
 def test_a_page_larger_than_its_frame_and_small_text_are_counted():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise, permutations
 
 from .. import fonts
@@ -130,6 +131,13 @@ def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
 
 
 def _block(text: str, width: float, size: float, style: Style) -> tuple[str, ...]:
+    return _wrapped(text, width, size)
+
+
+@lru_cache(maxsize=4096)
+def _wrapped(text: str, width: float, size: float) -> tuple[str, ...]:
+    # every page the search for the cuts tries sets the same texts at the same widths again,
+    # and balancing a text wraps it a dozen times: a pure function of its arguments, so cached
     return tuple(balanced_wrap(text, width, size, fonts.text_width))
 
 
@@ -239,67 +247,91 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     header_lines = [_block(lane.name, lane_w - 8, style.header_size, style) for lane in lanes]
     header_h = max(len(h) for h in header_lines) * style.header_size * style.line_height + 10
     n_rows = max(rows.values()) + 1
+    small = len(flow.steps) <= SMALL_FLOW
+    # The search for the cuts meets the same page (the same steps and connectors) again and
+    # again: each is planned, routed and drawn once.
+    plans: dict[tuple, _PagePlan] = {}
+    routed: dict[tuple, tuple[routing.Grid, dict] | None] = {}
+    drawn: dict[tuple, Page] = {}
+
+    def key_of(part: tuple) -> tuple:
+        return tuple(part[0]), tuple(sorted(part[1].items()))
+
+    def plan(part: tuple) -> _PagePlan:
+        key = key_of(part)
+        if key not in plans:
+            plans[key] = _plan_page(flow, part[0], part[1], rows, back, style, lane_w, box_w)
+        return plans[key]
+
+    def build(number: int, part: tuple) -> Page:
+        key = key_of(part)
+        if (number, key) not in drawn:
+            if key not in routed:
+                routed[key] = _route_page(flow, plan(part), style)
+            grid_paths = routed[key]
+            assert grid_paths is not None, "a page found too tall is never drawn"
+            drawn[number, key] = _page_geometry(flow, number, plan(part), grid_paths[1], style,
+                                                lane_w, header_h, header_lines)
+        return drawn[number, key]
+
+    def fits(number: int, part: tuple) -> bool:
+        # a page whose shapes alone are too tall is refused before its edges are routed, one
+        # whose gap tracks make it too tall as soon as they do
+        least = _least_height(plan(part), style, header_h)
+        if least > frame_h + 0.01:
+            return False
+        key = key_of(part)
+        if key not in routed:
+            # a point to spare: the floor is summed in another order than the page's height
+            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least)
+        return routed[key] is not None and build(number, part).height <= frame_h + 0.01
+
+    def untangled(number: int, part: tuple) -> Page:
+        plain = build(number, part)
+        grid_paths = routed[key_of(part)]
+        assert grid_paths is not None
+        # the page is final: its plain routing is not asked for again, so it is untangled in
+        # place (the plain page is drawn already, should the untangled one stand too tall)
+        grid, paths = grid_paths
+        better = dict(paths)
+        page_plan = plan(part)
+        _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
+        if better == paths:
+            return plain
+        page = _page_geometry(flow, number, page_plan, better, style, lane_w, header_h,
+                              header_lines)
+        return page if page.height <= frame_h + 0.01 else plain
+
+    # Pages are filled from the top: each takes as many rows as fit, the rest go on. A page's
+    # shapes alone give a floor for its height, so only the last few cuts that floor allows are
+    # routed and drawn to see which fits.
     cuts: list[int] = []  # the first row of every page after the first
-    for _attempt in range(2 * n_rows + 2):
+    while True:
         parts = _split(flow, rows, cuts)
-        def build(number: int, part: tuple, untangle: bool) -> Page:
-            return _build_page(flow, number, part[0], part[1], rows, back, style, lane_w, box_w,
-                               corridor_w, header_h, header_lines, untangle)
-
-        built = [build(number, part, False) for number, part in enumerate(parts, start=1)]
-        tall = next((i for i, p in enumerate(built) if p.height > frame_h + 0.01), None)
-        if tall is None and cuts:
-            # the cut was found on the unsplit chart, which routes more and so stands taller
-            # than its pages do: move each cut down while the pages still fit, so that no page
-            # is left half empty (or the chart fits on fewer pages)
-            cuts, parts, built = _fill_pages(cuts, parts, built, rows, n_rows, frame_h,
-                                             lambda cs: _split(flow, rows, cs), build)
-        if tall is None:
-            # the cuts are found; now spend time on fewer crossings, page by page
-            final = []
-            for number, (part, plain) in enumerate(zip(parts, built, strict=True), start=1):
-                better = build(number, part, True)
-                final.append(better if better.height <= frame_h + 0.01 else plain)
-            return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), tuple(final),
-                         min(style.text_size, style.label_size, style.header_size))
-        first = 0 if tall == 0 else cuts[tall - 1]
-        last = cuts[tall] - 1 if tall < len(cuts) else n_rows - 1
-        fit = _rows_that_fit(built[tall], parts[tall][0], rows, frame_h - 70)
-        cut = max(first + 1, min(fit, last))  # at least one row a page
-        if cut <= first or cut > last:
+        page = len(cuts)  # index of the last page, which holds every row from the last cut
+        if fits(page + 1, parts[page]):
             break
-        cuts = sorted({*cuts[:tall], cut})
-    raise LayoutError(f"{flow.code}: cannot split the chart into A4 pages")
+        first = cuts[-1] if cuts else 0
 
+        def cut_at(cut: int, cuts: list[int] = cuts, page: int = page) -> tuple:
+            return _split(flow, rows, [*cuts, cut])[page]
 
-def _fill_pages(cuts, parts, built, rows, n_rows, frame_h, split, build):
-    for k in range(len(cuts)):
-        while True:
-            later = cuts[k] + 1
-            limit = cuts[k + 1] if k + 1 < len(cuts) else n_rows
-            trial = [*cuts[:k], later, *cuts[k + 1:]] if later < limit else \
-                [*cuts[:k], *cuts[k + 1:]]
-            trial_parts = split(trial)
-            trial_built = [build(n, p, False) for n, p in enumerate(trial_parts, start=1)]
-            if any(p.height > frame_h + 0.01 for p in trial_built):
-                break
-            cuts, parts, built = trial, trial_parts, trial_built
-            if later >= limit:
-                return _fill_pages(cuts, parts, built, rows, n_rows, frame_h, split, build)
-    return cuts, parts, built
-
-
-def _rows_that_fit(page: Page, step_ids: list[str], rows: dict[str, int], limit: float) -> int:
-    """The first original row whose shapes reach below ``limit`` on this page."""
-    bottoms: dict[int, float] = {}
-    shapes = {s.step_id: s for s in page.shapes}
-    for sid in step_ids:
-        r = rows[sid]
-        bottoms[r] = max(bottoms.get(r, 0.0), shapes[sid].rect.bottom)
-    for r in sorted(bottoms):
-        if bottoms[r] > limit:
-            return r
-    return max(bottoms) + 1
+        # the floor grows with the rows a page takes: the last cut it allows, by bisection
+        low, high = first + 1, n_rows - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if _least_height(plan(cut_at(mid)), style, header_h) <= frame_h + 0.01:
+                low = mid
+            else:
+                high = mid - 1
+        cut = next((c for c in range(low, first, -1) if fits(page + 1, cut_at(c))), None)
+        if cut is None:
+            raise LayoutError(f"{flow.code}: cannot split the chart into A4 pages")
+        cuts.append(cut)
+    # the cuts are found; now spend time on fewer crossings, page by page
+    final = tuple(untangled(number, part) for number, part in enumerate(parts, start=1))
+    return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
+                 min(style.text_size, style.label_size, style.header_size))
 
 
 def _split(flow: Flow, rows: dict[str, int], cuts: list[int]) -> list[tuple[list[str], dict]]:
@@ -323,9 +355,37 @@ def _split(flow: Flow, rows: dict[str, int], cuts: list[int]) -> list[tuple[list
     return parts
 
 
-def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
-                rows: dict[str, int], back: set, style: Style, lane_w: float, box_w: float,
-                corridor_w: float, header_h: float, header_lines: list, untangle: bool) -> Page:
+@dataclass
+class _PagePlan:
+    """One page before its edges are routed: shapes, edges, and the grid of tracks."""
+
+    nodes: list[_Node]
+    sizes: dict[str, tuple[float, float, tuple[str, ...]]]
+    edges: list[tuple[str, str, str | None, bool]]  # source, target, label, back
+    n_rows: int
+    xs: list[float]
+    ys: list[float]
+    gap_lines: dict[int, list[int]]
+    row_line: dict[int, int]
+    center_x: dict[int, int]
+    left_corridor: list[int]
+    right_corridor: list[int]
+    lane_index: dict[str, int]
+    row_of: dict[str, int]
+    requests: dict[int, routing.Request]
+    order: list[int]  # the order edges are first routed in
+    row_h: dict[int, float]
+    zones: dict[int, float]  # room for exit labels at the top of each gap
+    shape_nodes: frozenset[tuple[int, int]]
+    out_degree: dict[tuple[int, int], int]
+
+    def grid(self) -> routing.Grid:
+        corridor = frozenset(self.left_corridor + self.right_corridor)
+        return routing.Grid(self.xs, self.ys, corridor, self.shape_nodes, self.out_degree)
+
+
+def _plan_page(flow: Flow, step_ids: list[str], connectors: dict, rows: dict[str, int],
+               back: set, style: Style, lane_w: float, box_w: float) -> _PagePlan:
     steps = {s.id: s for s in flow.steps}
     lane_index = {lane.id: i for i, lane in enumerate(flow.lanes)}
     present = set(step_ids)
@@ -391,7 +451,6 @@ def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
     for k in range(n_back):
         right_corridor.append(len(xs))
         xs.append(n_lanes * lane_w + 6 + k * style.corridor_spacing)
-    corridor = left_corridor + right_corridor
     # y lines: gap tracks above each row (and below the last), then the row's centre line
     ys: list[float] = []
     gap_lines: dict[int, list[int]] = {}
@@ -415,80 +474,120 @@ def _build_page(flow: Flow, number: int, step_ids: list[str], connectors: dict,
     requests = {i: routing.Request(i, node_at[e[0]], node_at[e[1]], e[1], e[3])
                 for i, e in enumerate(edges)}
 
-    def route_all(order: list[int]) -> tuple[routing.Grid, dict]:
-        grid = routing.Grid(xs, ys, frozenset(corridor), frozenset(node_at.values()), out_degree)
-        paths: dict[int, list[tuple[int, int]]] = {}
-        for i in order:
-            try:
-                paths[i] = grid.route(requests[i])
-            except routing.RoutingError:
-                raise LayoutError(f"{flow.code}: cannot route {edges[i][0]} → {edges[i][1]}") from None
-        if untangle:
-            _untangle(grid, paths, requests, order, edges, len(flow.steps) <= SMALL_FLOW)
-        return grid, paths
-
     # forward edges top-down, short before long, loops back last
     def natural(i: int) -> tuple:
         src, dst, _, is_back = edges[i]
         return (is_back, row_of[src], row_of[dst] - row_of[src], abs(lane_of[dst] - lane_of[src]), i)
 
-    _grid, paths = route_all(sorted(range(len(edges)), key=natural))
-    # real y coordinates: only used gap tracks take space
-    used: dict[int, list[int]] = {r: [] for r in gap_lines}
-    gap_of = {line: r for r, lines in gap_lines.items() for line in lines}
-    for path in paths.values():
-        for (_, y1), (_, y2) in pairwise(path):
-            # a track takes space only where an edge runs along it; crossing it costs nothing
-            if y1 == y2 and y1 in gap_of and y1 not in used[gap_of[y1]]:
-                used[gap_of[y1]].append(y1)
-    xs, left_w, width = _compact_corridors(xs, paths, left_corridor, right_corridor, style,
-                                           n_lanes * lane_w)
     row_h = {r: 0.0 for r in range(n_rows)}
     for n in nodes:
         row_h[n.row] = max(row_h[n.row], sizes[n.id][1])
     # room for labels only in gaps below a row that sends a labelled edge
     labelled_rows = {row_of[src] for src, _, label, _ in edges if label}
     zones = {r: style.label_zone if r - 1 in labelled_rows else 6.0 for r in gap_lines}
+    return _PagePlan(nodes, sizes, edges, n_rows, xs, ys, gap_lines, row_line, center_x,
+                     left_corridor, right_corridor, lane_index, row_of, requests,
+                     sorted(range(len(edges)), key=natural), row_h, zones,
+                     frozenset(node_at.values()), out_degree)
+
+
+def _route_page(flow: Flow, plan: _PagePlan, style: Style,
+                room: float = math.inf) -> tuple[routing.Grid, dict[int, list]] | None:
+    """Route every edge of the page in its order; None as soon as the gap tracks taken need
+    more than ``room`` (tracks are only ever added, so the page is known too tall)."""
+    grid = plan.grid()
+    paths: dict[int, list[tuple[int, int]]] = {}
+    gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
+    used: dict[int, set[int]] = {}
+    taken = 0.0
+    for i in plan.order:
+        try:
+            path = paths[i] = grid.route(plan.requests[i])
+        except routing.RoutingError:
+            src, dst = plan.edges[i][:2]
+            raise LayoutError(f"{flow.code}: cannot route {src} → {dst}") from None
+        if room == math.inf:
+            continue
+        for (_, y1), (_, y2) in pairwise(path):
+            if y1 == y2 and y1 in gap_of:
+                tracks = used.setdefault(gap_of[y1], set())
+                if y1 not in tracks:
+                    # the first track of a gap costs its padding, each further one its spacing
+                    taken += style.gap_spacing if tracks else style.gap_pad
+                    tracks.add(y1)
+        if taken > room:
+            return None
+    return grid, paths
+
+
+def _least_height(plan: _PagePlan, style: Style, header_h: float) -> float:
+    """The page's height were no gap track used: what it needs at least, known before routing."""
+    used: dict[int, list[int]] = {r: [] for r in plan.gap_lines}
+    return _assign_y(style, header_h, plan.gap_lines, used, plan.row_line, plan.row_h,
+                     plan.zones, plan.n_rows)[1]
+
+
+def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style: Style,
+                   lane_w: float, header_h: float, header_lines: list) -> Page:
+    # real y coordinates: only used gap tracks take space
+    used: dict[int, list[int]] = {r: [] for r in plan.gap_lines}
+    gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
+    for path in paths.values():
+        for (_, y1), (_, y2) in pairwise(path):
+            # a track takes space only where an edge runs along it; crossing it costs nothing
+            if y1 == y2 and y1 in gap_of and y1 not in used[gap_of[y1]]:
+                used[gap_of[y1]].append(y1)
+    xs, left_w, width = _compact_corridors(plan.xs, paths, plan.left_corridor,
+                                           plan.right_corridor, style, len(flow.lanes) * lane_w)
+    zones = dict(plan.zones)
+    bends = {i: routing.corners(path) for i, path in paths.items()}  # the same every attempt
     for _attempt in range(6):
-        y_of, height = _assign_y(style, header_h, gap_lines, used, row_line, row_h, zones, n_rows)
-        page = _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w,
-                         width, header_h, header_lines, height, style, lane_index, center_x,
-                         row_line)
-        missing = [i for i, e in enumerate(page.edges) if e.label and not any(
-            lab.edge == i for lab in page.labels)]
-        if not missing:
+        y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
+                                 plan.row_h, zones, plan.n_rows)
+        page, missing = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, bends, xs,
+                                  y_of, lane_w, left_w, width, header_h, header_lines, height,
+                                  style, plan.lane_index, plan.center_x, plan.row_line)
+        if page is not None:
             return page
-        for i in missing:  # make room where the label wanted to go, then place again
-            zones[row_of[page.edges[i].source] + 1] += style.label_size * style.line_height
+        for source in missing:  # make room where the label wanted to go, then place again
+            zones[plan.row_of[source] + 1] += style.label_size * style.line_height
     raise LayoutError(f"{flow.code}: cannot place every exit label")
 
 
 # Edge reroutes per page. Flows of up to a dozen steps get the search they need to reach no
 # crossing at all; larger ones, where some crossings are unavoidable, a share that bounds
-# their layout time.
-UNTANGLE_BUDGET = {"small": 80, "large": 16}
+# their layout time (on the bundled flows 8 leaves as many crossings as 12 did; 16 takes one
+# more off EC-OP-005, for twice the search on EC-CS-023, the longest to lay out).
+UNTANGLE_BUDGET = {"small": 80, "large": 8}
 SMALL_FLOW = 12  # steps
 
 
-def _total_crossings(grid: routing.Grid, paths: dict, requests: dict) -> int:
-    return sum(grid.crossings(paths[i], requests[i]) for i in paths)
+def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, ...],
+             known: dict | None = None) -> bool:
+    """Route ``group`` again in its order; keep the result if the chart crosses less.
 
-
-def _reroute(grid: routing.Grid, paths: dict, requests: dict, group: tuple[int, ...]) -> bool:
-    """Route ``group`` again in its order; keep the result if the chart crosses less."""
-    before = _total_crossings(grid, paths, requests)
+    ``known`` keeps the paths found for orders of the same group tried before on the same
+    grid: orders that start alike route their first edges the same way."""
+    before = grid.total_crossings
     old = {i: paths[i] for i in group}
     for i in group:
         grid.unroute(paths[i], requests[i])
     new: dict[int, list] = {}
     try:
-        for i in group:
-            new[i] = grid.route(requests[i])
+        for k, i in enumerate(group):
+            found = known.get(group[:k + 1]) if known is not None else None
+            if found is None:
+                new[i] = grid.route(requests[i])
+                if known is not None:
+                    known[group[:k + 1]] = new[i]
+            else:
+                grid.route_fixed(found, requests[i])
+                new[i] = found
     except routing.RoutingError:
         pass
     else:
         paths.update(new)
-        if _total_crossings(grid, paths, requests) < before:
+        if grid.total_crossings < before:
             return True
         paths.update(old)
     for i, path in new.items():
@@ -504,40 +603,104 @@ def _untangle(grid: routing.Grid, paths: dict, requests: dict, order: list[int],
 
     An edge routed early did not know the edges after it. Routed again among all the others
     it can often go round instead of across; the exits of one step are tried in every order,
-    because which exit takes which side of a diamond decides whether they cross.
+    because which exit takes which side of a diamond decides whether they cross; and a pair
+    of crossing edges is routed again in both orders.
     """
     by_source: dict[str, list[int]] = {}
     for i in order:
         by_source.setdefault(edges[i][0], []).append(i)
     budget = UNTANGLE_BUDGET["small" if small else "large"]
-    for _ in range(3):
-        if _total_crossings(grid, paths, requests) == 0:
-            return
+    # When each edge's path was found, and when a path last left the grid. An edge routed
+    # after every edge it crosses, with none taken away since, already has a cheapest path
+    # among all the others (edges only ever add costs): routed alone again it comes back as
+    # dear (the same path, or at best a tie that crosses where others already do), so it is
+    # not searched.
+    born = {i: k for k, i in enumerate(order)}
+    clock = {"now": len(order), "removed": -1}
+    # A failed attempt leaves the grid as it was, and an attempt that just succeeded would
+    # route its edges the same way again: on the same grid, neither is searched again.
+    settled: set[tuple[int, ...]] = set()
+
+    def reroute(group: tuple[int, ...], known: dict | None = None) -> bool:
+        if group in settled:
+            return False
+        if not _reroute(grid, paths, requests, group, known):
+            settled.add(group)
+            return False
+        settled.clear()
+        settled.add(group)
+        clock["removed"] = clock["now"]
+        for i in group:
+            born[i] = clock["now"] = clock["now"] + 1
+        return True
+
+    def alone() -> bool | None:
+        nonlocal budget
         improved = False
+        crossed = _crossing_partners(paths)
         for i in order:
             if budget > 0 and grid.crossings(paths[i], requests[i]):
-                budget -= 1
-                improved |= _reroute(grid, paths, requests, (i,))
-        for a, b in _crossing_pairs(paths):
-            for pair in ((b, a), (a, b)):
-                if budget <= 0:
-                    return
-                budget -= 2
-                if _reroute(grid, paths, requests, pair):
+                budget -= 1  # spent all the same: what else is tried stays as it was
+                if (born[i] < clock["removed"] or any(born[j] > born[i] for j in crossed[i])) \
+                        and reroute((i,)):
                     improved = True
-                    break
+                    crossed = _crossing_partners(paths)
+        return improved
+
+    def exits_reordered() -> bool | None:
+        nonlocal budget
+        improved = False
         for group in by_source.values():
             if len(group) < 2 or not any(grid.crossings(paths[i], requests[i]) for i in group):
                 continue
+            known: dict[tuple[int, ...], list] = {}  # good while every order fails
             for perm in permutations(group):
                 if budget <= 0:
-                    return
+                    return None
                 budget -= len(perm)
-                if perm != tuple(group) and _reroute(grid, paths, requests, perm):
+                if perm != tuple(group) and reroute(perm, known):
                     improved = True
                     break
+        return improved
+
+    def pairs() -> bool | None:
+        nonlocal budget
+        improved = False
+        for a, b in _crossing_pairs(paths):
+            for pair in ((b, a), (a, b)):
+                if budget <= 0:
+                    return None
+                budget -= 2
+                if reroute(pair):
+                    improved = True
+                    break
+        return improved
+
+    # A small flow, which must end with no crossing, first tries its steps' exits in other
+    # orders: where a diamond's exits cross, the cheaper cure (on the bundled flows it reaches
+    # no crossing with a third fewer searches). A large one, whose budget runs out, gives each
+    # crossing edge its chance first, then pairs, then exits.
+    moves = (exits_reordered, alone, pairs) if small else (alone, pairs, exits_reordered)
+    for _ in range(3):
+        if grid.total_crossings == 0:
+            return
+        improved = False
+        for move in moves:
+            outcome = move()
+            if outcome is None:
+                return  # the budget is spent
+            improved |= outcome
         if not improved:
             return
+
+
+def _crossing_partners(paths: dict) -> dict[int, set[int]]:
+    """The edges each edge crosses."""
+    partners: dict[int, set[int]] = {i: set() for i in paths}
+    for a, b in _crossing_pairs(paths):
+        partners[a].add(b)
+        partners[b].add(a)
+    return partners
 
 
 def _crossing_pairs(paths: dict) -> list[tuple[int, int]]:
@@ -599,8 +762,28 @@ def _assign_y(style: Style, header_h: float, gap_lines: dict, used: dict, row_li
     return y_of, y + 4
 
 
-def _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w, width,
-              header_h, header_lines, height, style, lane_index, center_x, row_line) -> Page:
+def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w, width,
+              header_h, header_lines, height, style, lane_index, center_x,
+              row_line) -> tuple[Page | None, list[str]]:
+    """The page; or None, and the source of each edge whose label found no place. The page's
+    objects are only made once every label has its place: an attempt that fails is cheap."""
+    boxes: dict[str, Rect] = {}
+    for n in nodes:
+        w, h, _lines = sizes[n.id]
+        cx = xs[center_x[lane_index[n.lane]]]
+        cy = y_of[row_line[n.row]]
+        boxes[n.id] = Rect(cx - w / 2, cy - h / 2, w, h)
+    out_edges: list[Edge] = []
+    for i, (src, dst, label, is_back) in enumerate(edges):
+        pts = [(xs[xi], y_of[yi]) for xi, yi in bends[i]]
+        pts[0] = _port(boxes[src], pts[0], pts[1])
+        pts[-1] = _port(boxes[dst], pts[-1], pts[-2])
+        out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
+    labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h)
+    placed = {lab.edge for lab in labels}
+    missing = [e.source for i, e in enumerate(out_edges) if e.label and i not in placed]
+    if missing:
+        return None, missing
     lh = style.text_size * style.line_height
     lane_boxes = []
     for i, lane in enumerate(flow.lanes):
@@ -611,26 +794,16 @@ def _assemble(flow, number, nodes, sizes, edges, paths, xs, y_of, lane_w, left_w
         lane_boxes.append(LaneBox(lane.id, lane.name, column, header,
                                   TextBlock(lines, style.header_size, area,
                                             style.header_size * style.line_height)))
-    shapes: dict[str, Shape] = {}
+    shapes = []
     for n in nodes:
-        w, h, lines = sizes[n.id]
-        cx = xs[center_x[lane_index[n.lane]]]
-        cy = y_of[row_line[n.row]]
-        rect = Rect(cx - w / 2, cy - h / 2, w, h)
+        rect, lines = boxes[n.id], sizes[n.id][2]
         size = style.text_size if n.kind != "connector" else style.label_size
-        shapes[n.id] = Shape(n.id, n.kind, n.lane, rect,
-                             TextBlock(lines, size, _text_area(n.kind, rect, style),
-                                       lh if n.kind != "connector" else size * style.line_height),
-                             n.row)
-    out_edges: list[Edge] = []
-    for i, (src, dst, label, is_back) in enumerate(edges):
-        pts = [(xs[xi], y_of[yi]) for xi, yi in routing.corners(paths[i])]
-        pts[0] = _port(shapes[src].rect, pts[0], pts[1])
-        pts[-1] = _port(shapes[dst].rect, pts[-1], pts[-2])
-        out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
-    labels = _place_labels(out_edges, list(shapes.values()), style, width, height, header_h)
-    return Page(number, width, height, tuple(lane_boxes), tuple(shapes.values()),
-                tuple(out_edges), tuple(labels))
+        shapes.append(Shape(n.id, n.kind, n.lane, rect,
+                            TextBlock(lines, size, _text_area(n.kind, rect, style),
+                                      lh if n.kind != "connector" else size * style.line_height),
+                            n.row))
+    return Page(number, width, height, tuple(lane_boxes), tuple(shapes), tuple(out_edges),
+                tuple(labels)), []
 
 
 def _port(rect: Rect, center: Point, toward: Point) -> Point:
@@ -641,30 +814,46 @@ def _port(rect: Rect, center: Point, toward: Point) -> Point:
     return (rect.right if tx > cx else rect.x, cy)
 
 
-def _place_labels(edges: list[Edge], shapes: list[Shape], style: Style, width: float,
+def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: float,
                   height: float, header_h: float) -> list[Label]:
     """Put each exit label beside its edge, near the source, touching nothing else."""
     size = style.label_size
     lh = size * style.line_height
     placed: list[Label] = []
-    segments = [(i, a, b) for i, e in enumerate(edges) for a, b in zip(e.points, e.points[1:],
-                                                                        strict=False)]
+    # what a label may not touch, as (left, top, right, bottom, tolerance): boxes as plain
+    # tuples, because every candidate of every label is tested against every one of them
+    blocked: list[tuple[float, float, float, float, float]] = []
+    for box in boxes:
+        r = Rect(box.x - 1, box.y - 1, box.w + 2, box.h + 2)
+        blocked.append((r.x, r.y, r.right, r.bottom, 0.01))
+    for e in edges:
+        for (x1, y1), (x2, y2) in pairwise(e.points):
+            left, top = min(x1, x2) - 1.0, min(y1, y2) - 1.0  # a point's clearance round it
+            blocked.append((left, top, left + (abs(x2 - x1) + 2.0), top + (abs(y2 - y1) + 2.0),
+                            0.01))
     bounds = Rect(0, header_h, width, height - header_h)
     for i, edge in enumerate(edges):
         if not edge.label:
             continue
         w = fonts.text_width(edge.label, size) + 2
+        # every candidate lies within the edge's box widened by the label's size (and a
+        # little): only what reaches into that is tested
+        xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
+        reach = w + lh + 8
+        near_left, near_right = min(xs) - reach, max(xs) + reach
+        near_top, near_bottom = min(ys) - reach, max(ys) + reach
+        near = [b for b in blocked if b[0] < near_right and near_left < b[2]
+                and b[1] < near_bottom and near_top < b[3]]
         for rect in _label_candidates(edge, w, lh):
             if not bounds.contains(rect):
                 continue
-            if any(rect.overlaps(s.rect.__class__(s.rect.x - 1, s.rect.y - 1, s.rect.w + 2,
-                                                   s.rect.h + 2)) for s in shapes):
-                continue
-            if any(_segment_hits(rect, a, b, 1.0) for _, a, b in segments):
-                continue
-            if any(rect.overlaps(lab.rect, -1.0) for lab in placed):
+            x0, y0, x1, y1 = rect.x, rect.y, rect.right, rect.bottom
+            if any(x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol
+                   for left, top, right, bottom, tol in near):
                 continue
             placed.append(Label(edge.label, rect, i, size))
+            # a later label keeps a point clear of this one
+            blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
             break
     return placed
 
@@ -686,13 +875,6 @@ def _label_candidates(edge: Edge, w: float, h: float):
                 if x >= lo and x + w <= hi:
                     yield Rect(x, y1 - h - 2, w, h)
                     yield Rect(x, y1 + 2, w, h)
-
-
-def _segment_hits(rect: Rect, a: Point, b: Point, clearance: float) -> bool:
-    (x1, y1), (x2, y2) = a, b
-    seg = Rect(min(x1, x2) - clearance, min(y1, y2) - clearance,
-               abs(x2 - x1) + 2 * clearance, abs(y2 - y1) + 2 * clearance)
-    return rect.overlaps(seg)
 
 
 def _circled(n: int) -> str:

@@ -133,11 +133,21 @@ def measure_page(page: Page, report: Report, frame: tuple[float, float] | None =
 
 def count_crossings(chart: Chart) -> int:
     """Crossings of every page, alone (what the layout compares its options by)."""
+    # only a horizontal segment and a vertical one can cross (a point is neither, as in
+    # _proper_cross): the layout asks this of every candidate chart, so pairs are not all tried
     total = 0
     for page in chart.pages:
-        segments = [(i, a, b) for i, e in enumerate(page.edges) for a, b in pairwise(e.points)]
-        total += sum(1 for (i, a1, b1), (j, a2, b2) in combinations(segments, 2)
-                     if i != j and _proper_cross(a1, b1, a2, b2))
+        across: list[tuple[int, float, float, float]] = []  # edge, y, x from, x to
+        down: list[tuple[int, float, float, float]] = []  # edge, x, y from, y to
+        for i, e in enumerate(page.edges):
+            for (x1, y1), (x2, y2) in pairwise(e.points):
+                flat, upright = abs(y1 - y2) <= EPS, abs(x1 - x2) <= EPS
+                if flat and not upright:
+                    across.append((i, y1, min(x1, x2), max(x1, x2)))
+                elif upright and not flat:
+                    down.append((i, x1, min(y1, y2), max(y1, y2)))
+        total += sum(1 for i, y, x_lo, x_hi in across for j, x, y_lo, y_hi in down
+                     if i != j and x_lo + EPS < x < x_hi - EPS and y_lo + EPS < y < y_hi - EPS)
     return total
 
 

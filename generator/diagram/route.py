@@ -18,10 +18,9 @@ it is known which tracks are used (unused tracks take no space).
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from itertools import pairwise
 
 RIGHT, DOWN, LEFT, UP = 0, 1, 2, 3
@@ -30,6 +29,33 @@ BEND_COST = 40.0
 CROSS_COST = 250.0
 SIDE_ENTRY_COST = 80.0
 INF = float("inf")
+
+
+def _least_bends(heading: int, side_x: int, side_y: int) -> float:
+    """The cost of the fewest bends from ``heading`` to the goal, given on which side of it the
+    node lies (-1, 0, 1 per axis): none when it lies straight ahead, one when it lies ahead or
+    abreast off the line, two when it lies behind. Admissible and consistent, and tighter than
+    one bend for any goal off the line, so the search expands fewer states heading away."""
+    dx, dy = STEP[heading]
+    ahead = -(dx * side_x + dy * side_y)  # > 0: the goal is further along the heading
+    across = side_y if dx else side_x
+    if ahead < 0:
+        return 2 * BEND_COST
+    return 0.0 if across == 0 and ahead > 0 else (BEND_COST if across else 0.0)
+
+
+_BENDS = tuple(tuple(tuple(_least_bends(h, sx - 1, sy - 1) for sy in range(3)) for sx in range(3))
+               for h in range(4))
+# bends still needed below the goal's row (the goal off every corridor track), by heading and
+# whether the node is on a corridor track: the turn up and the turn back to the goal, and one
+# more when heading down; heading up (on a corridor) only the turn back
+_BELOW = ((2 * BEND_COST, 2 * BEND_COST), (3 * BEND_COST, 3 * BEND_COST),
+          (2 * BEND_COST, 2 * BEND_COST), (2 * BEND_COST, BEND_COST))
+# state-number offsets from a heading to the two across it, at the same node
+_ACROSS = tuple((((h + 1) & 3) - h, ((h + 3) & 3) - h) for h in range(4))
+# the moves from a heading, straight on first: (turn, bends, axis, offsets to across it)
+_MOVES = tuple(tuple((t, t != h, "h" if t in (RIGHT, LEFT) else "v", *_ACROSS[t])
+                     for t in (h, (h + 1) % 4, (h + 3) % 4)) for h in range(4))
 
 
 class RoutingError(Exception):
@@ -52,10 +78,31 @@ class Grid:
     upward: frozenset[int]  # vertical lines that may be travelled upwards (the corridor)
     shapes: frozenset[tuple[int, int]]
     out_degree: dict[tuple[int, int], int] = field(default_factory=dict)
-    # state built while routing
-    segments: dict[tuple[tuple[int, int], tuple[int, int]], Counter] = field(default_factory=dict)
-    nodes: dict[tuple[int, int], list[tuple[str, str]]] = field(default_factory=dict)
-    ports: set[tuple[tuple[int, int], int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # The search is the hot loop of the whole layout: the grid is kept in flat lists indexed
+        # by node number (x * len(ys) + y), so that a step costs list lookups, not tuple hashing.
+        nx, ny = len(self.xs), len(self.ys)
+        self._ny = ny
+        size = nx * ny
+        # segment (x, y)–(x+1, y) is ``_h[node]``, (x, y)–(x, y+1) is ``_v[node]``: target key → edges
+        self._h: list[dict[str, int] | None] = [None] * size
+        self._v: list[dict[str, int] | None] = [None] * size
+        self._users: list[list[tuple[str, str]] | None] = [None] * size  # (key, h | v | bend)
+        self._along_h = [0] * size  # straight passes through each node, horizontal and vertical
+        self._along_v = [0] * size
+        self._ports: set[int] = set()  # node * 4 + heading of every edge's first step
+        self._shape = bytearray(size)
+        for x, y in self.shapes:
+            self._shape[x * ny + y] = 1
+        self._up = bytearray(nx)
+        for x in self.upward:
+            self._up[x] = 1
+        self._dx = [abs(b - a) for a, b in pairwise(self.xs)]
+        self._dy = [abs(b - a) for a, b in pairwise(self.ys)]
+        self.total_crossings = 0  # kept as paths come and go: what untangling compares
+        self._estimates: dict[int, list[list[list[float]]]] = {}
+        self._estimates_y: dict[int, tuple[list[float], list[int]]] = {}
 
     def route(self, request: Request) -> list[tuple[int, int]]:
         """The cheapest legal path for ``request``; commits it to the grid."""
@@ -67,59 +114,81 @@ class Grid:
 
     # -- search ---------------------------------------------------------------------------
     def _search(self, req: Request) -> list[tuple[int, int]] | None:
-        # A hot loop: locals instead of attributes, nodes as tuples, states as (node, heading).
         xs, ys = self.xs, self.ys
         nx, ny = len(xs), len(ys)
-        start, goal = req.source, req.target
+        sx, sy = req.source
+        tx, ty = req.target
+        start, goal = sx * ny + sy, tx * ny + ty
         key = req.target_key
-        gx, gy = xs[goal[0]], ys[goal[1]]
-        segments, nodes, ports, shapes, upward = (self.segments, self.nodes, self.ports,
-                                                 self.shapes, self.upward)
-        exits_of_goal = self.out_degree.get(goal, 0)
+        estimate = self._estimate_x(tx)
+        hy, wy = self._estimate_y(ty)
+        hseg, vseg, users_at, ports, shape, up = (self._h, self._v, self._users, self._ports,
+                                                  self._shape, self._up)
+        dxs, dys = self._dx, self._dy
+        exits_of_goal = self.out_degree.get(req.target, 0)
+        if not self._enterable(req, exits_of_goal):
+            return None  # found at once, not after searching every state that can be reached
         counter = 0
         frontier: list = []
-        best: dict = {}
-        parent: dict = {}
+        best = [INF] * (nx * ny * 4)
+        parent: dict[int, int] = {}
         for heading in (DOWN, RIGHT, LEFT):
-            if (start, heading) in ports:
+            if start * 4 + heading in ports:
                 continue
-            state = (start, heading)
-            best[state] = 0.0
-            parent[state] = None
-            h = abs(xs[start[0]] - gx) + abs(ys[start[1]] - gy)
-            if start[0] != goal[0] and start[1] != goal[1]:
-                h += BEND_COST
-            heapq.heappush(frontier, (h, counter, start, heading, 0.0))
+            best[start * 4 + heading] = 0.0
+            parent[start * 4 + heading] = -1
+            h = estimate[heading][wy[sy]][sx] + hy[sy]
+            heappush(frontier, (h, counter, 0.0, start * 4 + heading))
             counter += 1
         while frontier:
-            _, _, node, heading, cost = heapq.heappop(frontier)
-            if cost > best.get((node, heading), INF):
+            _, _, cost, here = heappop(frontier)
+            if cost > best[here]:
                 continue
+            node, heading = here >> 2, here & 3
             if node == goal:
-                return self._unwind(parent, (node, heading))
-            x, y = node
-            at_start = node == start
-            node_users = nodes.get(node)
-            may_bend = at_start or not node_users or all(k == key for k, _ in node_users)
-            for turn in ((heading,) if at_start else (heading, (heading + 1) % 4, (heading + 3) % 4)):
-                if turn == UP and x not in upward:
+                return self._unwind(parent, here, ny)
+            x, y = divmod(node, ny)
+            node_users = users_at[node]
+            if node == start:
+                may_bend, moves = True, _MOVES[heading][:1]
+            else:
+                may_bend = not node_users or all(k == key for k, _ in node_users)
+                left, right = _ACROSS[heading]
+                if may_bend and (best[here + left] + BEND_COST < cost
+                                 and best[here + right] + BEND_COST < cost):
+                    # reached across this free node from both sides for more than a bend less:
+                    # whatever this state does next, one of those does for less (going straight
+                    # on where this one turns, turning where it goes straight); and neither of
+                    # those can be dominated so in turn
                     continue
-                dx, dy = STEP[turn]
-                nxt = (x + dx, y + dy)
-                if not (0 <= nxt[0] < nx and 0 <= nxt[1] < ny):
-                    continue
-                is_goal = nxt == goal
-                if nxt in shapes and not is_goal:
-                    continue
-                users = segments.get((node, nxt) if node <= nxt else (nxt, node))
-                if users and (len(users) > 1 or key not in users):
-                    continue
-                bent = turn != heading
+                moves = _MOVES[heading]
+            for turn, bent, axis, left, right in moves:
                 if bent and not may_bend:
                     continue
+                if turn == RIGHT:
+                    if x + 1 >= nx:
+                        continue
+                    nxt, mx, my, seg, length = node + ny, x + 1, y, hseg[node], dxs[x]
+                elif turn == DOWN:
+                    if y + 1 >= ny:
+                        continue
+                    nxt, mx, my, seg, length = node + 1, x, y + 1, vseg[node], dys[y]
+                elif turn == LEFT:
+                    if x == 0:
+                        continue
+                    nxt, mx, my = node - ny, x - 1, y
+                    seg, length = hseg[nxt], dxs[mx]
+                else:  # only corridor tracks may be travelled upwards
+                    if not up[x] or y == 0:
+                        continue
+                    nxt, mx, my = node - 1, x, y - 1
+                    seg, length = vseg[nxt], dys[my]
+                if seg and (len(seg) > 1 or key not in seg):
+                    continue
                 extra = 0.0
-                if is_goal:
-                    if (goal, (turn + 2) % 4) in ports:
+                others = None
+                if nxt == goal:
+                    if goal * 4 + (turn + 2) % 4 in ports:
                         continue  # that side of the target already sends an edge out
                     if turn != DOWN:
                         # a side taken by an incoming edge is lost to the target's exits: a
@@ -128,10 +197,11 @@ class Grid:
                             continue
                         if exits_of_goal == 2:
                             extra = SIDE_ENTRY_COST
+                elif shape[nxt]:
+                    continue
                 else:
-                    others = nodes.get(nxt)
+                    others = users_at[nxt]
                     if others:
-                        axis = "h" if turn in (LEFT, RIGHT) else "v"
                         blocked = False
                         for k, how in others:
                             if k != key:
@@ -143,36 +213,154 @@ class Grid:
                                 extra = CROSS_COST  # two arrows into one step still cross here
                         if blocked:
                             continue
-                new = (cost + abs(xs[nxt[0]] - xs[x]) + abs(ys[nxt[1]] - ys[y])
-                       + (BEND_COST if bent else 0.0) + extra)
-                state = (nxt, turn)
-                if new < best.get(state, INF):
+                new = cost + length
+                if bent:
+                    new += BEND_COST
+                if extra:
+                    new += extra
+                state = nxt * 4 + turn
+                if new < best[state]:
+                    if others is None and nxt != goal and (
+                            best[state + left] + BEND_COST < new
+                            and best[state + right] + BEND_COST < new):
+                        # reached across this free node from both sides for more than a bend
+                        # less: either does each move of this state for less
+                        continue
                     best[state] = new
-                    parent[state] = (node, heading)
-                    # admissible: the distance, and one bend if not yet in line with the goal
-                    h = abs(xs[nxt[0]] - gx) + abs(ys[nxt[1]] - gy)
-                    if nxt[0] != goal[0] and nxt[1] != goal[1]:
-                        h += BEND_COST
-                    heapq.heappush(frontier, (new + h, counter, nxt, turn, new))
+                    parent[state] = here
+                    # admissible: the distance, and the bends the heading still needs
+                    h = estimate[turn][wy[my]][mx] + hy[my]
+                    heappush(frontier, (new + h, counter, new, state))
                     counter += 1
         return None
 
+    # The estimate of a state: the distance to the goal and the bends still needed, by heading,
+    # by the side of the goal's row the node is on (above, on, below), by x line. Below the goal
+    # a path must first reach a corridor, the only way up: from there the distance runs through
+    # the nearest corridor track, and the bends include the turn up and the turn back (a loop
+    # back, the costliest search, no longer combs the lanes). Its parts depend on the goal's x
+    # line or its y line only, and many edges share a target: each part is worked out once.
+    def _estimate_x(self, tx: int) -> list[list[list[float]]]:
+        cached = self._estimates.get(tx)
+        if cached is not None:
+            return cached
+        xs = self.xs
+        nx, gx = len(xs), xs[tx]
+        hx = [abs(v - gx) for v in xs]
+        wx = [(x > tx) - (x < tx) + 1 for x in range(nx)]
+        ups = [x for x in self.upward if 0 <= x < nx]
+        detour = [min(abs(xs[x] - xs[c]) + abs(xs[c] - gx) for c in ups) for x in range(nx)] \
+            if ups and tx not in self.upward else None
+        on_corridor = [x in self.upward for x in range(nx)]
+        estimate = []
+        for heading in range(4):
+            bends = _BENDS[heading]
+            by_side = [[hx[x] + bends[wx[x]][side] for x in range(nx)] for side in (0, 1)]
+            if detour is not None:
+                below = _BELOW[heading]
+                by_side.append([detour[x] + max(bends[wx[x]][2], below[on_corridor[x]])
+                                for x in range(nx)])
+            elif ups:
+                by_side.append([hx[x] + bends[wx[x]][2] for x in range(nx)])
+            else:  # nothing goes up: a node below the goal is a dead end
+                by_side.append([INF] * nx)
+            estimate.append(by_side)
+        self._estimates[tx] = estimate
+        return estimate
+
+    def _estimate_y(self, ty: int) -> tuple[list[float], list[int]]:
+        cached = self._estimates_y.get(ty)
+        if cached is None:
+            ys = self.ys
+            gy = ys[ty]
+            cached = self._estimates_y[ty] = ([abs(v - gy) for v in ys],
+                                              [(y > ty) - (y < ty) + 1 for y in range(len(ys))])
+        return cached
+
+    def _enterable(self, req: Request, exits_of_goal: int) -> bool:
+        """Whether some last step into the target could still be legal: its side free of the
+        target's exits and of other edges' segments, and the node before it passable straight
+        through (the rules of :meth:`_search`, asked of the four neighbours only)."""
+        ny, key = self._ny, req.target_key
+        tx, ty = req.target
+        goal = tx * ny + ty
+        for turn, (dx, dy) in enumerate(STEP):
+            x, y = tx - dx, ty - dy  # the last step runs from (x, y) heading ``turn``
+            if not (0 <= x < len(self.xs) and 0 <= y < ny):
+                continue
+            if turn == UP and x not in self.upward:
+                continue
+            if goal * 4 + (turn + 2) % 4 in self._ports:
+                continue
+            if turn != DOWN and exits_of_goal >= 3:
+                continue
+            n = x * ny + y
+            if (x, y) == req.source:
+                return True
+            if self._shape[n]:
+                continue
+            seg = self._h[min(n, goal)] if dy == 0 else self._v[min(n, goal)]
+            if seg and (len(seg) > 1 or key not in seg):
+                continue
+            axis = "h" if dy == 0 else "v"
+            users = self._users[n] or ()
+            if any(k != key and (how == "bend" or how == axis) for k, how in users):
+                continue
+            return True
+        return False
+
     @staticmethod
-    def _unwind(parent: dict, state: tuple) -> list[tuple[int, int]]:
+    def _unwind(parent: dict[int, int], state: int, ny: int) -> list[tuple[int, int]]:
         path = []
-        while state is not None:
-            path.append(state[0])
+        while state >= 0:
+            path.append(divmod(state // 4, ny))
             state = parent[state]
         path.reverse()
         return path
 
     # -- commit ---------------------------------------------------------------------------
+    def _segment(self, a: tuple[int, int], b: tuple[int, int]) -> dict[str, int]:
+        (x1, y1), (_, y2) = (a, b) if a <= b else (b, a)
+        table, index = self._h if y1 == y2 else self._v, x1 * self._ny + y1
+        users = table[index]
+        if users is None:
+            users = table[index] = {}
+        return users
+
     def _commit(self, path: list[tuple[int, int]], req: Request) -> None:
+        key = req.target_key
         for a, b in pairwise(path):
-            self.segments.setdefault(_seg(a, b), Counter())[req.target_key] += 1
-        self.ports.add((path[0], _heading(path[0], path[1])))
-        for node, how in passes(path):
-            self.nodes.setdefault(node, []).append((req.target_key, how))
+            users = self._segment(a, b)
+            users[key] = users.get(key, 0) + 1
+        (x, y) = path[0]
+        self._ports.add((x * self._ny + y) * 4 + _heading(path[0], path[1]))
+        self._passes(path, key, 1)
+
+    def _passes(self, path: list[tuple[int, int]], key: str, sign: int) -> None:
+        """Add (sign 1) or take off (-1) the path's passes through nodes, keeping the count of
+        straight passes along each axis per node, from which crossings are counted."""
+        ny, users_at, along_h, along_v = self._ny, self._users, self._along_h, self._along_v
+        total = self.total_crossings
+        for (x, y), how in passes(path):
+            n = x * ny + y
+            users = users_at[n]
+            if users is None:
+                users = users_at[n] = []
+            if sign > 0:
+                users.append((key, how))
+            else:
+                users.remove((key, how))
+            if how != "bend":
+                h, v = along_h[n], along_v[n]
+                if h and v:
+                    total -= h + v  # every straight pass through a node crossed there counts
+                if how == "h":
+                    h = along_h[n] = h + sign
+                else:
+                    v = along_v[n] = v + sign
+                if h and v:
+                    total += h + v
+        self.total_crossings = total
 
     def route_fixed(self, path: list[tuple[int, int]], request: Request) -> None:
         """Put back a path taken off with :meth:`unroute`."""
@@ -180,35 +368,37 @@ class Grid:
 
     def unroute(self, path: list[tuple[int, int]], req: Request) -> None:
         """Take a committed path off the grid again (to route it anew)."""
+        key = req.target_key
         for a, b in pairwise(path):
-            users = self.segments[_seg(a, b)]
-            users[req.target_key] -= 1
-            if users[req.target_key] <= 0:
-                del users[req.target_key]
-        self.ports.discard((path[0], _heading(path[0], path[1])))
-        for node, how in passes(path):
-            self.nodes[node].remove((req.target_key, how))
+            users = self._segment(a, b)
+            users[key] -= 1
+            if users[key] <= 0:
+                del users[key]
+        (x, y) = path[0]
+        self._ports.discard((x * self._ny + y) * 4 + _heading(path[0], path[1]))
+        self._passes(path, key, -1)
 
     def crossings(self, path: list[tuple[int, int]], req: Request) -> int:
         """How many other edges this committed path crosses."""
-        return sum(1 for node, how in passes(path) if how in ("h", "v") and any(
-            h in ("h", "v") and h != how for _, h in self.nodes[node]))
+        ny, along_h, along_v = self._ny, self._along_h, self._along_v
+        count = 0
+        for (x, y), how in passes(path):
+            if (how == "h" and along_v[x * ny + y]) or (how == "v" and along_h[x * ny + y]):
+                count += 1
+        return count
 
 
 def passes(path: list[tuple[int, int]]) -> list[tuple[tuple[int, int], str]]:
     """Each inner node of a path with how the path goes through it: h, v or bend."""
+    # a path moves one line at a time, so it keeps its heading exactly where two steps match
     out = []
-    for i in range(1, len(path) - 1):
-        before, after = _heading(path[i - 1], path[i]), _heading(path[i], path[i + 1])
-        if before != after:
-            out.append((path[i], "bend"))
+    for (ax, ay), node, (cx, cy) in zip(path, path[1:], path[2:], strict=False):
+        bx, by = node
+        if bx - ax != cx - bx or by - ay != cy - by:
+            out.append((node, "bend"))
         else:
-            out.append((path[i], "h" if before in (LEFT, RIGHT) else "v"))
+            out.append((node, "h" if ay == by else "v"))
     return out
-
-
-def _seg(a: tuple[int, int], b: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
-    return (a, b) if a <= b else (b, a)
 
 
 def _heading(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -225,8 +415,9 @@ def corners(path: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if len(path) <= 2:
         return list(path)
     out = [path[0]]
-    for prev, node, nxt in zip(path, path[1:], path[2:], strict=False):
-        if _heading(prev, node) != _heading(node, nxt):
+    for (ax, ay), node, (cx, cy) in zip(path, path[1:], path[2:], strict=False):
+        bx, by = node
+        if bx - ax != cx - bx or by - ay != cy - by:  # unit steps: a turn where they differ
             out.append(node)
     out.append(path[-1])
     return out
