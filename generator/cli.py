@@ -672,8 +672,8 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
 
 def _update_index(index, rebuild: bool) -> None:
     """Catch the index up (or rebuild it), with a progress bar on a terminal."""
-    pending = index.pending() if not rebuild else (index.archive.checkpoint() or
-                                                  type("", (), {"size": 0})).size
+    checkpoint = index.archive.checkpoint()
+    pending = index.pending() if not rebuild else (checkpoint.size if checkpoint else 0)
     if not sys.stderr.isatty() or pending < 1000:
         (index.reindex if rebuild else index.catch_up)()
         return

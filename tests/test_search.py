@@ -286,6 +286,9 @@ def test_search_command_prints_json_csv_and_refuses_bad_queries(corpus, tmp_path
         assert "Traceback" not in out.stderr
     out = flowdoc(["search", "--to", "2026-02-30"], tmp_path)
     assert out.returncode == 2 and "not a date" in out.stderr
+    (tmp_path / "empty").mkdir()  # an archive folder nothing was written to yet
+    out = flowdoc(["search", "病假", "--archive", "empty"], tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("0 record(s)"), out.stderr
 
 
 def test_audit_package_verifies_offline_and_every_alteration_is_found(corpus, tmp_path):

@@ -97,6 +97,8 @@ class RecordIndex:
 
     # -- reading the log ------------------------------------------------------------------------
     def _lines(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        if end <= start:  # nothing committed (a new or empty archive has no log yet)
+            return
         with open(self.archive.root / LOG, "rb") as f:
             f.seek(start)
             at = start
@@ -108,6 +110,8 @@ class RecordIndex:
                 at += len(line)
 
     def _line_at(self, offset: int) -> bytes:
+        if not (self.archive.root / LOG).exists():
+            return b""
         with open(self.archive.root / LOG, "rb") as f:
             f.seek(offset)
             return f.readline().rstrip(b"\n")
