@@ -384,3 +384,16 @@ def test_import_is_all_or_nothing_and_numbers_run_on(tmp_path):
     assert first == "EC-HR-015-2026-0001"
     assert numbers == ["EC-HR-015-2026-0002", "EC-HR-015-2026-0003", "EC-HR-015-2026-0004"]
     assert verify(archive, LIBRARY).ok
+
+
+def test_an_odd_length_hex_field_is_reported_not_a_crash(small, tmp_path):
+    """Found by hypothesis: one digit spliced into a key's public key made verify raise
+    (bytes.fromhex) instead of reporting."""
+    archive = copy(small, tmp_path)
+    log = archive.root / "log.jsonl"
+    lines = log.read_bytes().split(b"\n")
+    lines[0] = lines[0].replace(b'"public_key":"', b'"public_key":"0', 1)
+    log.write_bytes(b"\n".join(lines))
+    report = verify(archive, LIBRARY)
+    assert not report.ok
+    assert any("entry 0" in m and "hexadecimal" in m for _, m in report.findings), report.findings

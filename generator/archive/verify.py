@@ -319,6 +319,12 @@ SHAPES: dict[str, dict[str, type]] = {
 HEX = set("0123456789abcdef")
 
 
+def _hex(value: Any) -> bool:
+    """Bytes written as hexadecimal: non-empty, of hex digits, and whole bytes (an odd length
+    would make ``bytes.fromhex`` fail later, in the middle of a check)."""
+    return isinstance(value, str) and bool(value) and len(value) % 2 == 0 and set(value) <= HEX
+
+
 def _malformed(entry: Any) -> str | None:
     """Why ``entry`` is not an entry of this archive's kinds, or None."""
     if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
@@ -330,7 +336,7 @@ def _malformed(entry: Any) -> str | None:
         return "no sequence number"
     sig = entry.get("sig")
     if not (isinstance(sig, dict) and set(sig) == {"key", "value"}
-            and all(isinstance(v, str) and v and set(v) <= HEX for v in sig.values())):
+            and all(_hex(v) for v in sig.values())):
         return "no well-formed signature"
     if set(entry) != {*shape, "type", "seq", "sig"}:
         return "unexpected or missing keys"
@@ -338,7 +344,7 @@ def _malformed(entry: Any) -> str | None:
         if not isinstance(entry[key], kind):
             return f"{key} has the wrong type"
     for key in ("public_key", "flow_hash", "flow_blob", "original_blob", "blob", "state"):
-        if key in entry and not (entry[key] and set(entry[key]) <= HEX):
+        if key in entry and not _hex(entry[key]):
             return f"{key} is not hexadecimal"
     return None
 
