@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,9 @@ def verify_package(path: Path) -> tuple[list[str], dict[str, Any]]:
             if sum(info.file_size for info in z.infolist()) > MAX_PACKAGE:  # a zip bomb
                 return [f"{path}: unpacks to more than {MAX_PACKAGE // 2**30} GiB; not an audit package"], {}
             files = {info.filename: z.read(info) for info in z.infolist() if not info.is_dir()}
-    except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        return [f"{path}: not a readable zip ({exc})"], {}
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError,
+            zlib.error) as exc:
+        return [f"{path}: not a readable zip ({type(exc).__name__}: {exc})"], {}
     try:
         manifest = json.loads(files["manifest.json"])
         listed: dict[str, str] = dict(manifest["files"])
