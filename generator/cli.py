@@ -492,10 +492,10 @@ def record_void(number: str, person: str, reason: str, archive_dir: Path,
 @archive_option
 def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
     """A record with its values, full history and signatures."""
-    from .archive.records import states
+    from .archive.records import record_state
     from .archive.store import Archive
 
-    state = states(Archive(archive_dir).entries()).get(number)
+    state = record_state(Archive(archive_dir), number)
     if state is None:
         click.echo(f"flowdoc: no record {number} in {archive_dir}", err=True)
         sys.exit(1)
@@ -517,11 +517,11 @@ def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
 @archive_option
 def record_export(number: str, output: Path, archive_dir: Path) -> None:
     """Write the archived rendition (PDF) of a closed record."""
-    from .archive.records import states
+    from .archive.records import record_state
     from .archive.store import Archive
 
     archive = Archive(archive_dir)
-    state = states(archive.entries()).get(number)
+    state = record_state(archive, number)
     if state is None or not state.rendition:
         click.echo(f"flowdoc: {number}: no archived rendition (is it closed?)", err=True)
         sys.exit(1)

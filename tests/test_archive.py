@@ -397,3 +397,23 @@ def test_an_odd_length_hex_field_is_reported_not_a_crash(small, tmp_path):
     report = verify(archive, LIBRARY)
     assert not report.ok
     assert any("entry 0" in m and "hexadecimal" in m for _, m in report.findings), report.findings
+
+
+def test_one_record_read_alone_equals_the_full_replay(small):
+    """``record show`` and ``export`` read one record's entries only; the state is the one a
+    replay of the whole log gives, and a number never archived gives none."""
+    archive = Archive(small)
+    everything = R.states(archive.entries())
+    for number, state in everything.items():
+        assert R.record_state(archive, number) == state
+    assert R.record_state(archive, "EC-HR-015-2026-9999") is None
+
+
+def test_one_record_read_alone_ignores_an_uncommitted_tail(small, tmp_path):
+    archive = copy(small, tmp_path)
+    committed = R.record_state(archive, "EC-HR-015-2026-0001")
+    with open(archive.root / "log.jsonl", "ab") as log:  # a writer that died before its commit
+        log.write(b'{"record":"EC-HR-015-2026-0001","seq":99,"type":"void","person":"x",'
+                  b'"reason":"","time":"2026-11-03T00:00:00Z","state":"00"}\n')
+    assert R.record_state(archive, "EC-HR-015-2026-0001") == committed
+    assert committed is not None and committed.status == "complete"

@@ -10,6 +10,7 @@ checked first; a refused event writes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -21,7 +22,7 @@ from ..records import RecordInput, check_record, may_sign, render_record, route
 from ..records.rendition import SignatureLine
 from . import keys
 from .canonical import canonical, digest
-from .store import Archive, ArchiveError, Writer
+from .store import LOG, Archive, ArchiveError, Writer
 
 MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
 
@@ -166,6 +167,28 @@ def states(entries: list[dict[str, Any]]) -> dict[str, RecordState]:
     for e in entries:
         apply(out, e)
     return out
+
+
+def record_state(archive: Archive, number: str) -> RecordState | None:
+    """One record's state, read from the committed log without parsing the other records'
+    entries: a canonical entry of the record always holds its ``"record":"NUMBER"`` bytes."""
+    cp = archive.checkpoint()
+    log = archive.root / LOG
+    if cp is None or not log.exists():
+        return None
+    mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
+    out: dict[str, RecordState] = {}
+    with open(log, "rb") as f:
+        at = 0
+        for line in f:
+            at += len(line)
+            if at > cp.bytes:
+                break  # past the commit point
+            if mark in line:
+                entry = json.loads(line)
+                if entry.get("record") == number:
+                    apply(out, entry)
+    return out.get(number)
 
 
 def state_digest(state: RecordState | None) -> str:
