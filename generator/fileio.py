@@ -1,10 +1,14 @@
-"""Writing output files so that a failure never leaves half a file behind."""
+"""Writing output files so that a failure never leaves half a file behind, and the one lock
+loop every writer (the archive's, the search index's) waits in."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
+import time
 from pathlib import Path
+from typing import IO
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -25,3 +29,18 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def lock_exclusive(handle: IO[bytes], timeout: float) -> bool:
+    """Take an exclusive ``flock`` on ``handle``, waiting up to ``timeout`` seconds; False if
+    another process still holds it then. Polled rather than blocking, so a stuck holder makes
+    the caller give up with a message instead of hanging."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)

@@ -22,7 +22,8 @@ from ..records import RecordInput, check_record, may_sign, render_record, route
 from ..records.rendition import SignatureLine
 from . import keys
 from .canonical import canonical, digest
-from .store import LOG, Archive, ArchiveError, Writer
+from .index import lines
+from .store import LOG, Archive, ArchiveError, Writer, key_table
 
 MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
 
@@ -35,18 +36,6 @@ def signed(entry: dict[str, Any], private, key_id: str, seq: int) -> dict[str, A
     """``entry`` numbered ``seq`` and signed over its canonical form (number included)."""
     body = {**{k: v for k, v in entry.items() if k != "sig"}, "seq": seq}
     return {**body, "sig": {"key": key_id, "value": keys.sign(private, canonical(body))}}
-
-
-def key_table(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every registered key: person, public key, and the sequence number it was revoked at."""
-    table: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        if e["type"] == "key":
-            table[e["key_id"]] = {"person": e["person"], "public": e["public_key"],
-                                  "seq": e["seq"], "revoked": None}
-        elif e["type"] == "revoke" and e["key_id"] in table:
-            table[e["key_id"]]["revoked"] = e["seq"]
-    return table
 
 
 def active_key(entries: list[dict[str, Any]], person: str) -> str | None:
@@ -178,16 +167,11 @@ def record_state(archive: Archive, number: str) -> RecordState | None:
         return None
     mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
     out: dict[str, RecordState] = {}
-    with open(log, "rb") as f:
-        at = 0
-        for line in f:
-            at += len(line)
-            if at > cp.bytes:
-                break  # past the commit point
-            if mark in line:
-                entry = json.loads(line)
-                if entry.get("record") == number:
-                    apply(out, entry)
+    for _, line in lines(log, 0, cp.bytes):  # up to the commit point, not a crashed tail
+        if mark in line:
+            entry = json.loads(line)
+            if entry.get("record") == number:
+                apply(out, entry)
     return out.get(number)
 
 

@@ -20,13 +20,14 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import FlowdocError
+from ..fileio import lock_exclusive
 from . import keys, merkle
 from .canonical import canonical
 from .index import Index, Stale
@@ -35,6 +36,21 @@ LOG = "log.jsonl"
 CHECKPOINT = "checkpoint.json"
 LOCK = "lock"
 LOCK_TIMEOUT = 10.0
+
+
+def key_table(entries: Iterable[dict[str, Any]],
+              table: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Every registered key: person, public key, the sequence number it was registered at and
+    the one it was revoked at. ``entries`` are folded into ``table`` (a table of the entries
+    before them), or into a new one."""
+    table = {} if table is None else table
+    for e in entries:
+        if e["type"] == "key":
+            table[e["key_id"]] = {"person": e["person"], "public": e["public_key"],
+                                  "seq": e["seq"], "revoked": None}
+        elif e["type"] == "revoke" and e["key_id"] in table:
+            table[e["key_id"]]["revoked"] = e["seq"]
+    return table
 
 
 class ArchiveError(FlowdocError):
@@ -130,17 +146,8 @@ class Archive:
 
 
 def _lock(handle) -> None:
-    import time
-
-    deadline = time.monotonic() + LOCK_TIMEOUT
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                raise ArchiveError("another writer holds the archive lock; try again") from None
-            time.sleep(0.05)
+    if not lock_exclusive(handle, LOCK_TIMEOUT):
+        raise ArchiveError("another writer holds the archive lock; try again")
 
 
 class Writer:
@@ -203,14 +210,7 @@ class Writer:
     def key_table(self) -> dict[str, dict[str, Any]]:
         """Every registered key (committed and pending): person, public key, the sequence
         number it was registered at and the one it was revoked at."""
-        table = self.index.key_table()
-        for e in self.pending:
-            if e["type"] == "key":
-                table[e["key_id"]] = {"person": e["person"], "public": e["public_key"],
-                                      "seq": e["seq"], "revoked": None}
-            elif e["type"] == "revoke" and e["key_id"] in table:
-                table[e["key_id"]]["revoked"] = e["seq"]
-        return table
+        return key_table(self.pending, self.index.key_table())
 
     def submitted(self, prefix: str) -> int:
         """How many records numbered ``prefix-NNNN`` exist, pending ones included."""

@@ -18,15 +18,16 @@ import fcntl
 import hashlib
 import json
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..archive.index import lines
 from ..archive.records import RecordState, apply
 from ..archive.store import LOG, Archive
 from ..errors import FlowdocError
+from ..fileio import lock_exclusive
 from ..model import Flow, Library
 from .documents import record_document
 from .query import Node, text_terms
@@ -99,15 +100,7 @@ class RecordIndex:
     def _lines(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         if end <= start:  # nothing committed (a new or empty archive has no log yet)
             return
-        with open(self.archive.root / LOG, "rb") as f:
-            f.seek(start)
-            at = start
-            while at < end:
-                line = f.readline()
-                if not line:
-                    break
-                yield at, line.rstrip(b"\n")
-                at += len(line)
+        yield from lines(self.archive.root / LOG, start, end)
 
     def _line_at(self, offset: int) -> bytes:
         if not (self.archive.root / LOG).exists():
@@ -134,16 +127,8 @@ class RecordIndex:
     def _locked(self) -> Iterator[None]:
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         with open(self.folder.parent / f"{self.backend_name}.lock", "a+b") as lock:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            while True:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise SearchError("another process is updating the search index; "
-                                          "try again") from None
-                    time.sleep(0.05)
+            if not lock_exclusive(lock, LOCK_TIMEOUT):
+                raise SearchError("another process is updating the search index; try again")
             try:
                 yield
             finally:

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..archive import keys, merkle
 from ..archive.canonical import canonical, is_canonical
-from ..archive.records import RecordState, apply, state_digest
+from ..archive.records import RecordState, apply, key_table, state_digest
 from ..archive.store import LOG, Archive
 from ..errors import FlowdocError
 from ..fileio import write_atomic
@@ -178,13 +178,7 @@ def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[s
             problems.append(f"{name}: not proven to be entry {seq} of the checkpoint's log")
             continue
         entries.append(entry)
-    table: dict[str, dict[str, Any]] = {}
-    for e in entries:
-        if e["type"] == "key":
-            table[e["key_id"]] = {"person": e["person"], "public": e["public_key"], "seq": e["seq"],
-                                  "revoked": None}
-        elif e["type"] == "revoke" and e["key_id"] in table:
-            table[e["key_id"]]["revoked"] = e["seq"]
+    table = key_table(entries)
     k = table.get(cp["key"])
     body = {x: cp[x] for x in ("size", "bytes", "root", "key")}
     if k is None or not keys.verify(bytes.fromhex(k["public"]), canonical(body), cp["signature"]):
