@@ -284,6 +284,10 @@ def test_search_command_prints_json_csv_and_refuses_bad_queries(corpus, tmp_path
         out = flowdoc(["search", bad], tmp_path)
         assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
         assert "Traceback" not in out.stderr
+    for backend in ("whoosh", "tantivy"):  # far past the end: no hits, and no huge allocation
+        out = flowdoc(["search", "--backend", backend, "--limit", "10000", "--page", "1000000"],
+                      tmp_path)
+        assert out.returncode == 0 and out.stdout.startswith("70 record(s); showing none"), out.stderr
     out = flowdoc(["search", "--to", "2026-02-30"], tmp_path)
     assert out.returncode == 2 and "not a date" in out.stderr
     (tmp_path / "empty").mkdir()  # an archive folder nothing was written to yet
@@ -295,6 +299,9 @@ def test_audit_package_verifies_offline_and_every_alteration_is_found(corpus, tm
     archive = fresh_copy(corpus, tmp_path)
     out = flowdoc(["search", "signer:李强", "--export", "pkg.zip"], tmp_path)
     assert out.returncode == 0, out.stderr
+    same = flowdoc(["search", "signer:李强", "--backend", "tantivy", "--export", "t.zip"], tmp_path)
+    assert same.returncode == 0, same.stderr
+    assert (tmp_path / "t.zip").read_bytes() == (tmp_path / "pkg.zip").read_bytes()
     package = tmp_path / "pkg.zip"
     shutil.rmtree(archive.root)  # offline: the package alone
     out = flowdoc(["verify", "--package", "pkg.zip"], tmp_path)

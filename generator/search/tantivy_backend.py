@@ -141,6 +141,9 @@ class TantivyBackend:
                ) -> tuple[int, list[dict[str, Any]]]:
         t = _tantivy()
         s = self.ix.searcher()
+        # tantivy allocates room for offset + limit hits up front: never more than it holds
+        offset = min(offset, s.num_docs)
+        limit = max(1, min(limit, s.num_docs - offset))
         result = s.search(translate(node, self.schema), limit, count=True, order_by_field="order",
                           offset=offset, order=t.Order.Desc if newest_first else t.Order.Asc)
         hits = [json.loads(bytes(s.doc(addr)["data"][0])) for _, addr in result.hits]

@@ -128,8 +128,11 @@ class WhooshBackend:
 
     def search(self, node: Node, limit: int, offset: int, newest_first: bool
                ) -> tuple[int, list[dict[str, Any]]]:
-        results = self._searcher().search(translate(node), limit=offset + limit, sortedby="order",
-                                          reverse=newest_first)
+        searcher = self._searcher()
+        offset = min(offset, searcher.doc_count())  # as tantivy: no room for hits that cannot be
+        limit = max(1, min(limit, searcher.doc_count() - offset))
+        results = searcher.search(translate(node), limit=offset + limit, sortedby="order",
+                                  reverse=newest_first)
         return len(results), [json.loads(h["data"]) for h in results[offset:offset + limit]]
 
     def close(self) -> None:
