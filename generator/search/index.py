@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -63,6 +64,13 @@ class Results:
     hits: list[Hit]
 
 
+def _position(seq: int, last_at: int, last: bytes) -> dict[str, Any]:
+    """What the index records of the log it holds: ``seq`` entries, ending with the line
+    ``last`` at byte ``last_at`` (and its newline), whose hash tells the same log again."""
+    return {"seq": seq, "offset": last_at + len(last) + 1 if seq else 0, "last_at": last_at,
+            "last": hashlib.sha256(last).hexdigest()}
+
+
 def open_backend(name: str, folder: Path):
     if name == "whoosh":
         from .whoosh_backend import WhooshBackend
@@ -102,12 +110,14 @@ class RecordIndex:
             return
         yield from lines(self.archive.root / LOG, start, end)
 
-    def _line_at(self, offset: int) -> bytes:
+    def _lines_at(self, offsets: list[int]) -> Iterator[bytes]:
+        """The lines starting at ``offsets``, through one open file."""
         if not (self.archive.root / LOG).exists():
-            return b""
+            return
         with open(self.archive.root / LOG, "rb") as f:
-            f.seek(offset)
-            return f.readline().rstrip(b"\n")
+            for offset in offsets:
+                f.seek(offset)
+                yield f.readline().rstrip(b"\n")
 
     def _flow(self, digest: str) -> Flow | None:
         if digest not in self._flows:
@@ -141,7 +151,7 @@ class RecordIndex:
             return False
         if meta["seq"] == 0:
             return True
-        line = self._line_at(meta["last_at"])
+        line = next(self._lines_at([meta["last_at"]]), b"")
         return hashlib.sha256(line).hexdigest() == meta["last"]
 
     def catch_up(self, progress: Progress | None = None) -> int:
@@ -163,35 +173,28 @@ class RecordIndex:
 
     def _extend(self, backend, meta: dict[str, Any], committed: int,
                 progress: Progress | None) -> int:
-        seq, at, count = meta["seq"], meta["offset"], 0
-        lines = self._lines(at, committed)
-        while True:
-            chunk = [next(lines, None) for _ in range(CHUNK)]
-            chunk = [c for c in chunk if c is not None]
-            if not chunk:
-                return count
-            entries = [(off, json.loads(line), line) for off, line in chunk]
-            touched = list(dict.fromkeys(e["record"] for _, e, _ in entries if "record" in e))
-            known = backend.stored(touched)
+        seq, count = meta["seq"], 0
+        lines = self._lines(meta["offset"], committed)
+        while chunk := list(itertools.islice(lines, CHUNK)):
+            entries = [(off, json.loads(line)) for off, line in chunk]
+            touched = list(dict.fromkeys(e["record"] for _, e in entries if "record" in e))
             states: dict[str, RecordState] = {}
             offsets: dict[str, list[int]] = {}
-            for number, stored in known.items():
+            for number, stored in backend.stored(touched).items():
                 offsets[number] = list(stored["offsets"])
-                for off in stored["offsets"]:
-                    apply(states, json.loads(self._line_at(off)))
-            for off, e, _ in entries:
+                for line in self._lines_at(stored["offsets"]):
+                    apply(states, json.loads(line))
+            for off, e in entries:
                 if "record" in e:
                     offsets.setdefault(e["record"], []).append(off)
                     apply(states, e)
             docs = [self._document(states[n], offsets[n]) for n in touched if n in states]
-            last_at, _, last = chunk[-1][0], None, chunk[-1][1]
             seq += len(chunk)
-            at = last_at + len(last) + 1
-            backend.write(docs, {"seq": seq, "offset": at, "last_at": last_at,
-                                 "last": hashlib.sha256(last).hexdigest()})
+            backend.write(docs, _position(seq, *chunk[-1]))
             count += len(chunk)
             if progress:
                 progress(len(chunk))
+        return count
 
     def _build(self, folder: Path, committed: int, progress: Progress | None) -> int:
         """A new index of everything up to ``committed`` in ``folder`` (which must not exist)."""
@@ -211,8 +214,7 @@ class RecordIndex:
         docs = [self._document(s, offsets[n]) for n, s in states.items()]
         backend = open_backend(self.backend_name, folder)
         try:
-            backend.write(docs, {"seq": seq, "offset": committed, "last_at": last_at,
-                                 "last": hashlib.sha256(last).hexdigest()}, fresh=True)
+            backend.write(docs, _position(seq, last_at, last), fresh=True)
         finally:
             backend.close()
         return seq
