@@ -57,28 +57,15 @@ def ngrams(units: list[str], n: int) -> list[str]:
     return ["".join(units[i:i + n]) for i in range(len(units) - n + 1)]
 
 
-def units_stream(text: str) -> str:
-    """The single units of ``text``, space-separated (one-unit query terms)."""
-    return " ".join(u for seg in segments(text) for u in seg)
-
-
-def grams_stream(text: str) -> str:
-    """The bigrams of ``text``, space-separated (two-unit query terms; no positions needed)."""
-    return " ".join(g for seg in segments(text) for g in bigrams(seg))
-
-
-def tris_stream(text: str) -> str:
-    """The trigrams of ``text`` in order, space-separated (a phrase field, for three units and more).
-
-    A gap token stands between segments. Without it, 红同梅 ending one segment and 梅意红
-    starting the next would sit at adjacent positions, and the phrase 红同梅意红 would match
-    红同梅。梅意红.
-    """
-    return f" {GAP} ".join(" ".join(t) for seg in segments(text) if (t := ngrams(seg, 3)))
-
-
 def streams(text: str) -> dict[str, str]:
-    """All three token streams of ``text`` (segmented once), by index field name."""
+    """All three token streams of ``text``, space-separated, by index field name: single
+    units (one-unit terms), bigrams (two-unit terms; no positions needed) and trigrams in
+    order (a phrase field, for three units and more), segmented once.
+
+    A gap token stands between the trigrams of two segments. Without it, 红同梅 ending one
+    segment and 梅意红 starting the next would sit at adjacent positions, and the phrase
+    红同梅意红 would match 红同梅。梅意红.
+    """
     units: list[str] = []
     grams: list[str] = []
     tris: list[str] = []

@@ -13,6 +13,10 @@ from typing import Any
 from ..model import Flow, Org
 from .analysis import identifier, streams
 
+# Fields holding several exact values a record, searched as keywords by every backend
+KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
+# The number of the index's own document, which holds the log position it has reached
+META = "\x00meta"
 STATUS_CODES = {"in progress": "in_progress", "complete": "complete", "rejected": "rejected",
                 "void": "void"}
 STATUS_NAMES = {"in_progress": "进行中", "complete": "完成", "rejected": "驳回", "void": "作废"}

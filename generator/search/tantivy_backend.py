@@ -13,10 +13,8 @@ from typing import Any
 
 from ..errors import FlowdocError
 from .analysis import term_parts
+from .documents import KEYWORDS, META
 from .query import And, DateRange, Everything, Keyword, Node, Not, Or, Text
-
-KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
-META = "\x00meta"
 
 
 def _tantivy():

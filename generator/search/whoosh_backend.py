@@ -17,10 +17,8 @@ from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
 
 from .analysis import term_parts
+from .documents import KEYWORDS, META
 from .query import And, DateRange, Everything, Keyword, Node, Not, Or, Text
-
-KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
-META = "\x00meta"
 
 
 def schema() -> fields.Schema:
