@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FlowdocError
-from ..model import Flow, Library
+from ..model import Library
 from ..records import may_sign, route
 from . import keys, merkle
 from .canonical import canonical, is_canonical
 from .index import lines
-from .records import RecordState, _typed, apply, key_table, state_digest
+from .records import RecordState, _parsed_flow, _typed, apply, key_table, state_digest
 from .store import CHECKPOINT, LOG, Archive, Checkpoint
 
 PROPERTIES = ("真实性", "完整性", "可用性", "安全性")
@@ -53,16 +53,6 @@ class Report:
         if self.log is None or self.checkpoint is None:
             return []
         return [merkle.leaf_hash(line) for line in _lines(self.log, self.checkpoint.bytes)]
-
-
-@lru_cache(maxsize=64)
-def _flow(raw: bytes) -> Flow | None:
-    from ..loader import flow_from_bytes
-
-    try:
-        return flow_from_bytes(raw, "archived flow")
-    except FlowdocError:
-        return None
 
 
 CHUNK = 1024  # lines a worker checks at a time
@@ -444,7 +434,7 @@ def _record_event(out: list, archive: Archive, org, e: dict, running: dict, rech
         out.append(("可用性", f"{number}: signed before it was submitted"))
         return
     try:
-        flow = _flow(archive.blob(state.flow_blob))
+        flow = _parsed_flow(archive.blob(state.flow_blob))
     except FlowdocError:
         flow = None
     if flow is None:
@@ -466,7 +456,7 @@ def _recheck_submit(out: list, root: Path, org, e: dict) -> None:
     from ..records import RecordInput, check_record
 
     try:
-        flow = _flow(Archive(root).blob(e["flow_blob"]))
+        flow = _parsed_flow(Archive(root).blob(e["flow_blob"]))
     except FlowdocError:
         flow = None
     if flow is None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..archive.index import lines
-from ..archive.records import RecordState, apply
+from ..archive.records import RecordState, _parsed_flow, apply
 from ..archive.store import LOG, Archive
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
@@ -120,12 +120,10 @@ class RecordIndex:
                 yield f.readline().rstrip(b"\n")
 
     def _flow(self, digest: str) -> Flow | None:
-        if digest not in self._flows:
-            from ..loader import flow_from_bytes
-
+        if digest not in self._flows:  # by digest: the blob is read once, not once a record
             try:
-                self._flows[digest] = flow_from_bytes(self.archive.blob(digest), "archived flow")
-            except FlowdocError:
+                self._flows[digest] = _parsed_flow(self.archive.blob(digest))
+            except FlowdocError:  # a missing blob: the record is indexed without its flow
                 self._flows[digest] = None
         return self._flows[digest]
 
