@@ -111,11 +111,18 @@ class Expr:
     names: frozenset[str]
     atoms: tuple[Atom, ...]
     simple: bool  # every comparison in it is an Atom, so coverage can be proved by cases
+    run: Callable[[Mapping[str, Any]], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run", _compile(self.tree))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return parse, (self.source,)  # closures do not pickle; the source is the expression
 
     def evaluate(self, env: Mapping[str, Any]) -> Any:
         """Evaluate with variable values from ``env``; a missing variable is ``None``."""
         try:
-            return _eval(self.tree, env)
+            return self.run(env)
         except ExprError:
             raise
         except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
@@ -228,55 +235,83 @@ def _validate(node: ast.AST, names: set[str], atoms: list[Atom]) -> bool:
     raise ExprError(f"{type(node).__name__} is not allowed in a condition")
 
 
-def _eval(node: ast.AST, env: Mapping[str, Any]) -> Any:
+def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:
+    """The validated tree as nested closures, made once per expression. Walking the tree and
+    dispatching on node types at every evaluation was a third of checking a record, which
+    ``verify`` and an import do for every record."""
     if isinstance(node, ast.Constant):
-        return node.value
+        value = node.value
+        return lambda env: value
     if isinstance(node, ast.Name):
-        return env.get(node.id)
+        name = node.id
+        return lambda env: env.get(name)
     if isinstance(node, ast.BoolOp):
+        parts = [_compile(v) for v in node.values]
         if isinstance(node.op, ast.And):
-            result: Any = True
-            for value in node.values:
-                result = _eval(value, env)
-                if not result:
+            def all_of(env: Mapping[str, Any]) -> Any:
+                result: Any = True
+                for part in parts:
+                    result = part(env)
+                    if not result:
+                        return result
+                return result
+            return all_of
+
+        def any_of(env: Mapping[str, Any]) -> Any:
+            result: Any = False
+            for part in parts:
+                result = part(env)
+                if result:
                     return result
             return result
-        result = False
-        for value in node.values:
-            result = _eval(value, env)
-            if result:
-                return result
-        return result
+        return any_of
     if isinstance(node, ast.UnaryOp):
-        operand = _eval(node.operand, env)
+        operand = _compile(node.operand)
         if isinstance(node.op, ast.Not):
-            return not operand
-        _need_number(operand)
-        return -operand if isinstance(node.op, ast.USub) else +operand
+            return lambda env: not operand(env)
+        negate = isinstance(node.op, ast.USub)
+
+        def signed(env: Mapping[str, Any]) -> Any:
+            value = operand(env)
+            _need_number(value)
+            return -value if negate else +value
+        return signed
     if isinstance(node, ast.BinOp):
-        left, right = _eval(node.left, env), _eval(node.right, env)
-        if left is None or right is None:
-            raise ExprError("a value it needs is missing")
-        # Numbers only: 'x' * 10**9 must not be a way to exhaust memory.
-        _need_number(left)
-        _need_number(right)
-        return _ARITH[type(node.op)](left, right)
+        left, right, op = _compile(node.left), _compile(node.right), _ARITH[type(node.op)]
+
+        def arithmetic(env: Mapping[str, Any]) -> Any:
+            a, b = left(env), right(env)
+            if a is None or b is None:
+                raise ExprError("a value it needs is missing")
+            # Numbers only: 'x' * 10**9 must not be a way to exhaust memory.
+            _need_number(a)
+            _need_number(b)
+            return op(a, b)
+        return arithmetic
     if isinstance(node, ast.List | ast.Tuple):
-        return tuple(_eval(e, env) for e in node.elts)
+        elements = [_compile(e) for e in node.elts]
+        return lambda env: tuple(e(env) for e in elements)
     if isinstance(node, ast.Compare):
-        left = _eval(node.left, env)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, env)
-            # An unknown value satisfies no ordering: a missing field must not route a record.
-            if (left is None or right is None) and not isinstance(op, ast.Eq | ast.NotEq):
-                return False
-            if not _COMPARE[type(op)](left, right):
-                return False
-            left = right
-        return True
+        first = _compile(node.left)
+        steps = [(_COMPARE[type(op)], isinstance(op, ast.Eq | ast.NotEq), _compile(c))
+                 for op, c in zip(node.ops, node.comparators, strict=True)]
+
+        def compare(env: Mapping[str, Any]) -> bool:
+            a = first(env)
+            for test, equality, comparator in steps:
+                b = comparator(env)
+                # An unknown value satisfies no ordering: a missing field must not route a record.
+                if (a is None or b is None) and not equality:
+                    return False
+                if not test(a, b):
+                    return False
+                a = b
+            return True
+        return compare
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
-        return FUNCTIONS[node.func.id](*(_eval(a, env) for a in node.args))
+        function, arguments = FUNCTIONS[node.func.id], [_compile(a) for a in node.args]
+        return lambda env: function(*(a(env) for a in arguments))
     raise ExprError(f"{type(node).__name__} cannot be evaluated")  # pragma: no cover
 
 

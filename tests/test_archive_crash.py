@@ -219,27 +219,38 @@ def test_no_writer_signs_a_checkpoint_over_an_altered_log(tmp_path):
     assert (log.read_bytes(), (archive.root / "checkpoint.json").read_bytes()) == before
 
 
-def test_verify_on_several_cores_finds_what_one_core_finds(tmp_path, monkeypatch):
+def test_verify_on_several_cores_and_with_states_on_disk_finds_what_one_core_finds(
+        tmp_path, monkeypatch):
     archive = make(tmp_path / "records", ("赵敏", "李强", "周婷"))
-    for i in range(4):
-        number = R.submit(archive, LIBRARY, leave(str(i)), str(i).encode(), "赵敏",
-                          secret("赵敏"), T0)
+    numbers = [R.submit(archive, LIBRARY, leave(str(i)), str(i).encode(), "赵敏", secret("赵敏"),
+                        T0) for i in range(4)]
+    for number in numbers:  # each record's state is needed again after the others'
         R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
-    monkeypatch.setattr(V, "CHUNK", 3)  # chunk edges fall inside records
-    one = V.verify(archive, LIBRARY, workers=1)
-    two = V.verify(archive, LIBRARY, workers=2)
-    assert one.ok and two.ok and (one.entries, one.records) == (two.entries, two.records)
+
+    def verified() -> list:
+        """Verify on one core and on two, with every record state in memory and with one
+        (the others written out two at a time and read back when their record signs)."""
+        reports = [V.verify(archive, LIBRARY, workers=1), V.verify(archive, LIBRARY, workers=2)]
+        with monkeypatch.context() as m:
+            m.setattr(V, "IN_MEMORY", 1)
+            m.setattr(V._States, "FLUSH", 2)
+            reports += [V.verify(archive, LIBRARY, workers=1),
+                        V.verify(archive, LIBRARY, workers=2)]
+        return reports
+
+    reports = verified()
+    assert all(r.ok for r in reports)
+    assert {(r.entries, r.records) for r in reports} == {(3 + 4 * 2, 4)}  # keys, submits, signs
     log = archive.root / "log.jsonl"
     lines = log.read_bytes().split(b"\n")
-    lines[5] = lines[5].replace(b'"reason":"1"', b'"reason":"9"')  # a signature now wrong
+    lines[4] = lines[4].replace(b'"reason":"1"', b'"reason":"9"')  # a signature now wrong
     lines[7], lines[8] = lines[8], lines[7]
     log.write_bytes(b"\n".join(lines))
     blob = next((archive.root / "blobs").rglob("*"), None)
     while blob is not None and blob.is_dir():
         blob = next(blob.iterdir())
     blob.write_bytes(b"altered")
-    one = V.verify(archive, LIBRARY, workers=1)
-    two = V.verify(archive, LIBRARY, workers=2)
-    assert not one.ok and len(one.findings) > 3
-    assert one.findings == two.findings and (one.entries, one.records) == (two.entries,
-                                                                           two.records)
+    reports = verified()
+    assert len(reports[0].findings) > 3
+    assert all(r.findings == reports[0].findings for r in reports)
+    assert len({(r.entries, r.records) for r in reports}) == 1

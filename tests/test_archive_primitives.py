@@ -102,3 +102,52 @@ def test_canonical_form_is_stable_and_round_trips(value):
     assert canonical(json.loads(data)) == data
     assert is_canonical(data)
     assert data == _encode(value).encode("utf-8")  # the fast path and the careful one agree
+
+
+def _reference_is_canonical(data: bytes) -> bool:
+    """The definition: re-encode what the bytes hold with the careful encoder and compare."""
+    import json
+
+    try:
+        return _encode(json.loads(data.decode("utf-8"))).encode("utf-8") == data
+    except (UnicodeDecodeError, ValueError, CanonicalError, RecursionError):
+        return False
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**60, 2**60) | st.floats() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4),
+                                                                      children, max_size=4),
+    max_leaves=12)
+
+
+@given(JSON_VALUES, st.sampled_from(["canonical", "pretty", "ascii", "unsorted"]))
+def test_the_one_pass_canonical_check_agrees_with_the_definition(value, style):
+    """verify checks every entry with loads_canonical (one parse, the C encoder): it must accept
+    and refuse exactly what re-encoding with the careful encoder accepts — floats, NaN, unsafe
+    integers, astral keys (UTF-16 order), escapes and white space included."""
+    import json
+
+    from generator.archive.canonical import NOT_CANONICAL, loads_canonical
+
+    try:
+        text = {"canonical": lambda: _encode(value),
+                "pretty": lambda: json.dumps(value, ensure_ascii=False, indent=1),
+                "ascii": lambda: json.dumps(value, sort_keys=True, separators=(",", ":")),
+                "unsorted": lambda: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                }[style]()
+    except (CanonicalError, ValueError):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    data = text.encode("utf-8", "surrogatepass")
+    expected = _reference_is_canonical(data)
+    assert (loads_canonical(data) is not NOT_CANONICAL) == expected
+    assert is_canonical(data) == expected
+    if style == "canonical" and expected:
+        assert loads_canonical(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("data", [b'{"a":NaN}', b'{"a":Infinity}', b'{"a":1.0}', b'{"a":1e3}',
+                                  b'{"a":9007199254740992}', b'{"a":-0}', b'{"a":1,"a":1}',
+                                  b'{"a":"\\u00e9"}', b'{"a":1} ', b'\xff'])
+def test_what_the_one_pass_check_refuses(data):
+    assert not is_canonical(data) and not _reference_is_canonical(data)

@@ -87,7 +87,51 @@ def _encode(value: Any) -> str:
 
 def is_canonical(data: bytes) -> bool:
     """Whether ``data`` is exactly the canonical encoding of the JSON it holds."""
+    return loads_canonical(data) is not NOT_CANONICAL
+
+
+NOT_CANONICAL: Any = object()
+
+
+def _refuse(text: str) -> Any:
+    raise CanonicalError(f"{text} has no canonical form here")
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise CanonicalError(f"integer {text} is outside ±2^53")
+    return value
+
+
+# floats, NaN and ±Infinity are refused while parsing: the fast comparison below would take
+# Python's text of them for canonical
+_decoder = json.JSONDecoder(parse_float=_refuse, parse_int=_safe_int, parse_constant=_refuse)
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          allow_nan=False).encode
+
+
+def loads_canonical(data: bytes) -> Any:
+    """The value ``data`` holds if ``data`` is its canonical encoding, else ``NOT_CANONICAL``.
+
+    One parse and one C-encoded comparison (verify does this for every entry of the log):
+    with floats and unsafe integers refused by the parser, the C encoder's sorted output is
+    the canonical form unless a key holds a character beyond the Basic Multilingual Plane,
+    whose UTF-16 order differs from code point order — a line with any 4-byte UTF-8 sequence
+    is compared with the careful encoder instead."""
     try:
-        return canonical(json.loads(data.decode("utf-8"))) == data
+        value = _decoder.decode(data.decode("utf-8"))
+        if _astral(data):
+            return value if canonical(value) == data else NOT_CANONICAL
+        return value if _dumps(value).encode("utf-8") == data else NOT_CANONICAL
     except (UnicodeDecodeError, ValueError, CanonicalError, RecursionError):
-        return False
+        return NOT_CANONICAL
+
+
+def _astral(data: bytes) -> bool:
+    """Whether valid UTF-8 ``data`` holds a character beyond the BMP: only those start with
+    the bytes F0-F4 (five memchr scans are faster than one regular expression)."""
+    return any(lead in data for lead in _LEADS)
+
+
+_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")

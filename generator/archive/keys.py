@@ -4,15 +4,22 @@ A key is identified by the sha256 of its public key; the public key is registere
 archive's log (so it is covered by the Merkle root like everything else), the private key is a
 PKCS#8 file encrypted with the signer's passphrase (21 CFR 11.200: two components, the
 identity and a secret only its owner knows). The passphrase is never written anywhere.
+
+Keys are made, encrypted and used to sign with ``cryptography`` (OpenSSL); signatures are
+checked with libsodium (PyNaCl), which does it in half the time here (80 against 145 µs a
+signature), and ``verify`` checks one for every entry of the log. Both follow RFC 8032;
+libsodium is the stricter of the two (it also refuses small-order keys and points), which is
+the right side to err on for an auditor.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
 
 from ..errors import FlowdocError
 
@@ -54,8 +61,12 @@ def sign(private: Ed25519PrivateKey, message: bytes) -> str:
 
 
 def verify(public_raw: bytes, message: bytes, signature_hex: str) -> bool:
+    """Whether ``signature_hex`` is the Ed25519 signature of ``message`` by ``public_raw``."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_raw).verify(bytes.fromhex(signature_hex), message)
-    except (InvalidSignature, ValueError):
+        signature = bytes.fromhex(signature_hex)
+        if len(signature) != 64 or len(public_raw) != 32:
+            return False
+        crypto_sign_open(signature + message, public_raw)
+    except (CryptoError, ValueError, TypeError):
         return False
     return True

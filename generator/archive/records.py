@@ -197,16 +197,19 @@ def _parsed_flow(raw: bytes) -> Flow | None:
         return None
 
 
-def _checked(library: Library, record: RecordInput, person: str):
+def _checked(library: Library, record: RecordInput, person: str,
+             signers: dict[str, dict] | None = None):
     """``record`` checked as ``person``'s submission: ``(flow, result, problems)``, the problems
-    as one-line texts naming the record's source."""
+    as one-line texts naming the record's source. ``signers``: check_record's caches by flow
+    code, for a batch."""
     assert library.org is not None
     try:
         flow = library.flow(record.flow)
     except KeyError:
         return None, None, [f"{record.source}: no flow with code '{record.flow}'"]
     result = check_record(flow, library.org, RecordInput(**{**record.__dict__,
-                                                            "applicant": person}))
+                                                            "applicant": person}),
+                          None if signers is None else signers.setdefault(flow.code, {}))
     problems = [f"{record.source}: {where}: {message}" for where, message in result.problems]
     why = may_sign(flow, library.org, flow.start.id, person, None)
     if why:
@@ -263,8 +266,9 @@ def import_records(archive: Archive, library: Library, items: list[tuple[RecordI
     all are appended under one commit (one fsync of the log, one checkpoint; the blobs are
     fsynced once, at the commit)."""
     problems, checked = [], []
+    signers: dict[str, dict] = {}
     for record, original in items:
-        flow, result, found = _checked(library, record, person)
+        flow, result, found = _checked(library, record, person, signers)
         problems += found
         if flow is not None:
             checked.append((flow, result, original))

@@ -78,7 +78,14 @@ def may_sign(flow: Flow, org: Org, step_id: str, person: str, applicant: str | N
     return None
 
 
-def check_record(flow: Flow, org: Org, record: RecordInput) -> RecordCheck:
+def check_record(flow: Flow, org: Org, record: RecordInput,
+                 signers_cache: dict[tuple[str, str | None], StepSigners] | None = None
+                 ) -> RecordCheck:
+    """The record's values, problems, path and signers under ``flow`` and ``org``.
+
+    ``signers_cache``: a dict kept by a caller that checks many records of one flow and org
+    (an import, verify): who may sign a step depends on the step and the applicant only, not
+    on the values, and working it out again was a third of the check."""
     problems: list[tuple[str, str]] = []
     if record.flow != flow.code:
         problems.append(("flow", f"the record is for {record.flow}, not {flow.code}"))
@@ -109,7 +116,12 @@ def check_record(flow: Flow, org: Org, record: RecordInput) -> RecordCheck:
             for step_id in path.steps:
                 if flow.step(step_id).signed and step_id not in seen:
                     seen.append(step_id)
-                    s = signers_for(flow, org, step_id, record.applicant)
+                    key = (step_id, record.applicant)
+                    s = signers_cache.get(key) if signers_cache is not None else None
+                    if s is None:
+                        s = signers_for(flow, org, step_id, record.applicant)
+                        if signers_cache is not None:
+                            signers_cache[key] = s
                     signers.append(s)
                     if not s.people and not s.anyone:
                         problems.append((f"steps.{step_id}", f"nobody may sign '{s.text}' "
