@@ -62,7 +62,7 @@ class Report:
         return [merkle.leaf_hash(line) for line in _lines(self.log, self.checkpoint.bytes)]
 
 
-PARALLEL_FROM = 4096  # entries; below, starting worker processes costs more than it saves
+PARALLEL_FROM = 1024  # entries; below, starting worker processes costs more than it saves
 IN_MEMORY = 4096  # record states a process keeps in memory; the others wait in a temporary file
 
 # Findings are reported by check, then by entry, as if each check were a pass of its own over
