@@ -176,7 +176,7 @@ def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path, archive
         # the sign-off rules first: a signature that would be refused asks for no passphrase
         signed(target, library.org, person, meaning, day or _today())
         signer = unlock_signer(archive_dir, person, _passphrase(passphrase_file))
-        signoff = sign_file(Path(target.origin.file), target, library.org, person, meaning,
+        signoff = sign_file(Path(target.origin.source), target, library.org, person, meaning,
                             signer, day)
     except FlowdocError as exc:
         message = str(exc) if isinstance(exc, SignError) else f"{person}: {exc}"

@@ -168,6 +168,21 @@ def flow_from_bytes(raw: bytes, name: str) -> Flow:
     return flow
 
 
+def org_from_bytes(raw: bytes, name: str) -> Org:
+    """org.yaml from its bytes (the archive keeps the org in force for each event this way)."""
+    from .errors import ProblemsError
+
+    try:
+        located = parse_yaml(raw, name)
+    except YamlProblem as exc:
+        raise ProblemsError([exc.problem]) from None
+    reader = _Reader(located)
+    org = _build_org(reader)
+    if reader.problems or org is None:
+        raise ProblemsError(reader.problems)
+    return org
+
+
 def _order(code: str) -> tuple[int, str]:
     match = re.search(r"-(\d{3})", code)
     return (int(match.group(1)) if match else 999, code)
@@ -187,7 +202,7 @@ def _load_one(path: Path, base: Path | None, build: Any, problems: list[Problem]
     except YamlProblem as exc:
         problems.append(exc.problem)
         return None
-    reader = _Reader(located)
+    reader = _Reader(located, str(path.resolve()))
     try:
         result = build(reader)
     except RecursionError:  # pragma: no cover - the YAML reader bounds depth long before this
@@ -200,8 +215,9 @@ def _load_one(path: Path, base: Path | None, build: Any, problems: list[Problem]
 class _Reader:
     """Typed access to located data that records a problem instead of raising."""
 
-    def __init__(self, located: Located) -> None:
+    def __init__(self, located: Located, source: str | None = None) -> None:
         self.located = located
+        self.source = source  # the absolute path of the file, when read from one
         self.problems: list[Problem] = []
         self.missing: set[Path_] = set()  # reported as missing once; not again as a bad value
 
@@ -410,7 +426,7 @@ def _build_flow(r: _Reader) -> Flow | None:
         notes=notes,
         signoff=r.signoff(("signoff",), data.get("signoff")),
         content_hash=content_hash(data),
-        origin=Origin(r.located.file, r.located.lines),
+        origin=Origin(r.located.file, r.located.lines, r.source),
     )
     return flow
 
@@ -580,7 +596,7 @@ def _build_org(r: _Reader) -> Org | None:
         company=r.text(("company",), data.get("company")) or "",
         department=r.text(("department",), data.get("department")) or "",
         roles=tuple(roles), people=tuple(people),
-        origin=Origin(r.located.file, r.located.lines),
+        origin=Origin(r.located.file, r.located.lines, r.source),
     )
 
 
@@ -629,5 +645,5 @@ def _build_manual(r: _Reader) -> Manual | None:
         confidentiality=r.text(("confidentiality",), data.get("confidentiality"), optional=True),
         preface=r.text(("preface",), data.get("preface")) or "",
         signoff=r.signoff(("signoff",), data.get("signoff")),
-        origin=Origin(r.located.file, r.located.lines),
+        origin=Origin(r.located.file, r.located.lines, r.source),
     )

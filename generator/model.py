@@ -25,6 +25,13 @@ class Origin:
 
     file: str
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
+    # the file's absolute path: ``file`` is for people (relative to where the command ran);
+    # the archive reads the bytes again to keep the source a record was checked against
+    path: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def source(self) -> str:
+        return self.path or self.file
 
     def line(self, *path: str | int) -> int:
         key = tuple(path)

@@ -68,8 +68,9 @@ def test_a_closed_record_verifies_and_has_its_rendition(small):
     state = R.states(archive.entries())["EC-HR-015-2026-0001"]
     assert state.status == "complete" and state.rendition
     assert archive.blob(state.rendition).startswith(b"%PDF")
-    assert [e["type"] for e in archive.entries()] == ["key"] * 3 + ["submit", "sign", "sign",
-                                                                    "rendition"]
+    # the org.yaml in force is registered once, after the first key (whose owner signs it)
+    assert [e["type"] for e in archive.entries()] == ["key", "org", "key", "key", "submit",
+                                                      "sign", "sign", "rendition"]
 
 
 def test_every_single_byte_change_of_log_and_checkpoint_is_detected(small, tmp_path):
@@ -142,7 +143,8 @@ def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
         w.append(R.signed(entry, private, kid, w.next_seq))
         w.commit(private, kid)
     findings = verify(archive, LIBRARY).findings
-    assert ("真实性", "entry 3: signed by 赵敏's key on behalf of 李强") in findings
+    seq = archive.checkpoint().size - 1
+    assert ("真实性", f"entry {seq}: signed by 赵敏's key on behalf of 李强") in findings
 
 
 @pytest.mark.parametrize(("step", "person", "decision", "message"), [
@@ -417,3 +419,62 @@ def test_one_record_read_alone_ignores_an_uncommitted_tail(small, tmp_path):
                   b'"reason":"","time":"2026-11-03T00:00:00Z","state":"00"}\n')
     assert R.record_state(archive, "EC-HR-015-2026-0001") == committed
     assert committed is not None and committed.status == "complete"
+
+
+def _library_where_李强_left(tmp_path: Path):
+    """The bundled flows with org.yaml changed: 李强 no longer holds the lane 部门负责人."""
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    org = flows / "org.yaml"
+    text = org.read_text(encoding="utf-8")
+    before = "title: 电子商务部经理, roles: [ec_manager, ec_dept, head]"
+    assert before in text
+    org.write_text(text.replace(before, "title: 电子商务部经理, roles: [ec_manager, ec_dept]"),
+                   encoding="utf-8")
+    return check_paths([flows], base=tmp_path).library
+
+
+def test_authority_is_verified_against_the_org_in_force_when_each_event_was_signed(tmp_path):
+    """21 CFR 11.10(g): 李强 approved while he held the lane; after he lost it, his approval
+    still verifies, a new one is refused, and one forged past the writer is found."""
+    archive = make(tmp_path / "records", ("赵敏", "李强", "周婷"))
+    first = R.submit(archive, LIBRARY, leave(), b"1", "赵敏", secret("赵敏"), T0)
+    R.sign_step(archive, LIBRARY, first, "head_approve", "李强", secret("李强"), "同意")
+    later = _library_where_李强_left(tmp_path)
+    assert verify(archive, later).ok, "an approval made with authority stays valid"
+
+    second = R.submit(archive, later, leave(), b"2", "赵敏", secret("赵敏"), T0)
+    kinds = [e["type"] for e in archive.entries()]
+    assert kinds.count("org") == 2 and kinds[-2:] == ["org", "submit"]  # registered once
+    R.submit(archive, later, leave(), b"3", "赵敏", secret("赵敏"), T0)
+    assert [e["type"] for e in archive.entries()].count("org") == 2
+    with pytest.raises(ArchiveError, match="李强 does not hold the lane 部门负责人"):
+        R.sign_step(archive, later, second, "head_approve", "李强", secret("李强"), "同意")
+
+    from generator.archive import keys  # 李强 signs with his own key, past the writer's checks
+    with archive.writing() as w:
+        state = R.states(w.entries)[second]
+        kid = R.active_key(w.entries, "李强")
+        private = keys.unlock(archive.private_key(kid), secret("李强"))
+        entry = {"type": "sign", "record": second, "step": "head_approve", "decision": "同意",
+                 "comment": "", "person": "李强", "role": "部门负责人", "meaning": "审批",
+                 "time": T0.isoformat(), "status": "in progress", "state": R.state_digest(state)}
+        w.append(R.signed(entry, private, kid, w.next_seq))
+        w.commit(private, kid)
+    seq = archive.checkpoint().size - 1
+    for library in (LIBRARY, later):  # whichever org.yaml the auditor has today
+        findings = verify(archive, library).findings
+        assert findings == [("安全性", f"{second}: entry {seq}: 李强 does not hold the lane "
+                                        "部门负责人 (head) of step 'head_approve'")]
+
+
+def test_an_altered_org_in_force_is_found(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    R.submit(archive, LIBRARY, leave(), b"1", "赵敏", secret("赵敏"), T0)
+    [org] = [e for e in archive.entries() if e["type"] == "org"]
+    archive.blob_path(org["blob"]).write_bytes(b"people: [")
+    findings = verify(archive, LIBRARY).findings
+    assert any(p == "完整性" and f"blob {org['blob'][:12]}… (blob) was altered" in m
+               for p, m in findings)
+    assert any(p == "可用性" and "the org.yaml it puts in force cannot be read" in m
+               for p, m in findings)

@@ -240,11 +240,11 @@ def test_verify_on_several_cores_and_with_states_on_disk_finds_what_one_core_fin
 
     reports = verified()
     assert all(r.ok for r in reports)
-    assert {(r.entries, r.records) for r in reports} == {(3 + 4 * 2, 4)}  # keys, submits, signs
+    assert {(r.entries, r.records) for r in reports} == {(3 + 1 + 4 * 2, 4)}  # keys, org, submits, signs
     log = archive.root / "log.jsonl"
     lines = log.read_bytes().split(b"\n")
-    lines[4] = lines[4].replace(b'"reason":"1"', b'"reason":"9"')  # a signature now wrong
-    lines[7], lines[8] = lines[8], lines[7]
+    lines[5] = lines[5].replace(b'"reason":"1"', b'"reason":"9"')  # a signature now wrong
+    lines[8], lines[9] = lines[9], lines[8]
     log.write_bytes(b"\n".join(lines))
     blob = next((archive.root / "blobs").rglob("*"), None)
     while blob is not None and blob.is_dir():

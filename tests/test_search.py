@@ -350,6 +350,10 @@ def test_audit_package_verifies_offline_and_every_alteration_is_found(corpus, tm
         changed["manifest.json"] = json.dumps(manifest).encode()
 
     assert any("follows events not in the package" in p for p in altered(drop_middle))
+    org = next(n for n in files if n.startswith("orgs/"))  # who held which lane, when
+    assert b"people:" in files[org]
+    assert any("the org.yaml it registers is missing or altered" in p for p in altered(
+        lambda c: rehash(c, org, c[org].replace("李强".encode(), "李刚".encode()))))
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     out = flowdoc(["verify", "--package", "junk.zip"], tmp_path)
     assert out.returncode == 1 and "not a readable zip" in out.stdout

@@ -1,7 +1,7 @@
 """A derived index of the log, so that a write costs the same at any archive size.
 
     records/index.sqlite   the Merkle frontier, the key table, record counts per flow and year,
-                           and where each record's entries sit in the log
+                           where each record's entries sit in the log, the org in force
 
 Nothing here is authoritative: the log and the signed checkpoint are. The index says which
 checkpoint (size, byte length) it reflects; a writer folds in whatever the log holds beyond
@@ -27,7 +27,7 @@ from typing import Any
 from . import merkle
 
 INDEX = "index.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the org in force
 RECORD_TYPES = ("submit", "sign", "void", "rendition", "correct")
 
 _SCHEMA = """
@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS counts (prefix TEXT PRIMARY KEY, n INTEGER);
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, record TEXT, offset INTEGER,
                                    length INTEGER);
 CREATE INDEX IF NOT EXISTS events_record ON events (record, seq);
+CREATE TABLE IF NOT EXISTS org (id INTEGER PRIMARY KEY CHECK (id = 0), blob TEXT);
 """
 
 
@@ -137,7 +138,7 @@ class Index:
 
     def reset(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
-        for table in ("meta", "keys", "counts", "events"):
+        for table in ("meta", "keys", "counts", "events", "org"):
             self.db.execute(f"DELETE FROM {table}")
         self.db.execute("INSERT INTO meta VALUES (0, ?, 0, 0, ?)", (SCHEMA_VERSION, b""))
         self.db.execute("COMMIT")
@@ -170,6 +171,8 @@ class Index:
                 elif t == "revoke":
                     db.execute("UPDATE keys SET revoked = ? WHERE key_id = ?",
                                (e["seq"], e["key_id"]))
+                elif t == "org":
+                    db.execute("INSERT OR REPLACE INTO org VALUES (0, ?)", (e["blob"],))
                 elif t in RECORD_TYPES:
                     db.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
                                (e["seq"], e["record"], offset, len(line)))
@@ -191,6 +194,11 @@ class Index:
         return {kid: {"person": person, "public": public, "seq": seq, "revoked": revoked}
                 for kid, person, public, seq, revoked in self.db.execute(
                     "SELECT key_id, person, public, seq, revoked FROM keys ORDER BY seq")}
+
+    def org_blob(self) -> str | None:
+        """The blob of the org.yaml registered last (in force for the next event)."""
+        row = self.db.execute("SELECT blob FROM org").fetchone()
+        return row[0] if row else None
 
     def count(self, prefix: str) -> int:
         row = self.db.execute("SELECT n FROM counts WHERE prefix = ?", (prefix,)).fetchone()

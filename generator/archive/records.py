@@ -10,9 +10,11 @@ checked first; a refused event writes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ..errors import FlowdocError
@@ -68,8 +70,25 @@ def new_person_key(archive: Archive, library: Library, person: str, passphrase: 
         entry = {"type": "key", "person": person, "key_id": kid, "public_key": public.hex(),
                  "time": _now()}
         w.append(signed(entry, private, kid, w.next_seq))  # proof of possession
+        _register_org(w, library, person, private, kid, entry["time"])
         w.commit(private, kid)
     return kid
+
+
+def _register_org(w: Writer, library: Library, person: str, private, kid: str,
+                  time: str) -> None:
+    """Register the org.yaml the next events are checked against, when it is not the one in
+    force: ``verify`` then checks each signature's authority (who held which lane) against
+    the org of its time, not today's (21 CFR 11.10(g)), so a person who has left or changed
+    roles keeps their earlier signatures valid. The entry is signed by whoever writes next."""
+    assert library.org is not None
+    source = Path(library.org.origin.source).read_bytes()
+    digest_ = hashlib.sha256(source).hexdigest()
+    if w.org_blob() == digest_:
+        return
+    w.put_blob(source)
+    w.append(signed({"type": "org", "blob": digest_, "person": person, "time": time},
+                    private, kid, w.next_seq))
 
 
 def _unlock(archive: Archive, w: Writer, person: str, passphrase: str):
@@ -254,6 +273,7 @@ def submit(archive: Archive, library: Library, record: RecordInput, original: by
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
         private, kid = _unlock(archive, w, person, passphrase)
+        _register_org(w, library, person, private, kid, moment.isoformat())
         [number] = _append_submissions(w, [(flow, result, original)], person, moment, private,
                                        kid, durable=True)
         w.commit(private, kid)
@@ -277,15 +297,14 @@ def import_records(archive: Archive, library: Library, items: list[tuple[RecordI
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
         private, kid = _unlock(archive, w, person, passphrase)
+        _register_org(w, library, person, private, kid, moment.isoformat())
         numbers = _append_submissions(w, checked, person, moment, private, kid, durable=False)
         w.commit(private, kid)
     return numbers
 
 
 def _flow_source(flow: Flow) -> bytes:
-    from pathlib import Path
-
-    return Path(flow.origin.file).read_bytes()
+    return Path(flow.origin.source).read_bytes()
 
 
 def sign_step(archive: Archive, library: Library, number: str, step_id: str, person: str,
@@ -311,6 +330,7 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         if why:
             raise ArchiveError(why)
         private, kid = _unlock(archive, w, person, passphrase)
+        _register_org(w, library, person, private, kid, moment.isoformat())
         decisions = {**state.decisions, step_id: [*state.decisions.get(step_id, []), decision]}
         after = route(flow, values, decisions)
         status = {"complete": "complete", "rejected": "rejected"}.get(after.outcome,
@@ -369,6 +389,7 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
         if not changed:
             raise ArchiveError("nothing to correct: the values are the same")
         private, kid = _unlock(archive, w, person, passphrase)
+        _register_org(w, library, person, private, kid, _now())
         w.append(signed({"type": "correct", "record": number, "person": person,
                          "fields": changed, "previous": {k: state.fields.get(k) for k in changed},
                          "reason": reason, "time": _now(), "state": state_digest(state)},

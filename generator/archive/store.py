@@ -212,6 +212,11 @@ class Writer:
         number it was registered at and the one it was revoked at."""
         return key_table(self.pending, self.index.key_table())
 
+    def org_blob(self) -> str | None:
+        """The blob of the org.yaml in force (registered last, pending entries included)."""
+        pending = [e["blob"] for e in self.pending if e["type"] == "org"]
+        return pending[-1] if pending else self.index.org_blob()
+
     def submitted(self, prefix: str) -> int:
         """How many records numbered ``prefix-NNNN`` exist, pending ones included."""
         return self.index.count(prefix) + sum(

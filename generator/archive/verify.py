@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FlowdocError
-from ..model import Flow, Library
+from ..loader import org_from_bytes
+from ..model import Flow, Library, Org
 from ..records import may_sign, route
 from . import keys, merkle
 from .canonical import NOT_CANONICAL, canonical, is_canonical, loads_canonical
@@ -214,6 +215,7 @@ def _run(parts: int, log: Path, committed: int, context: _Context) -> list[_Summ
 
 
 _RECORD = b'"record":"'
+_ORG_MARK = b'"type":"org"'
 
 
 def _share_of(line: bytes, parts: int) -> int:
@@ -240,6 +242,8 @@ def _check_share(part: int, parts: int, log: Path, committed: int,
             if frontier is not None:
                 frontier.append(leaf(line))
                 summary.lines += 1
+            if _ORG_MARK in line:  # every process follows the org in force
+                checker.follow_org(i, line)
             if parts == 1 or _share_of(line, parts) == part:
                 checker.check(i, line)
     finally:
@@ -352,6 +356,28 @@ class _Checker:
         self.signers: dict[str, dict] = {}  # check_record's cache, a dict per flow source
         self.publics: dict[str, bytes] = {}
         self.unrendered: set[str] = set()  # closed records still waiting for their rendition
+        # authority is checked against the org.yaml registered last before the event; an
+        # archive from before orgs were registered is checked against today's
+        self.org = context.org
+        self.orgs: dict[str, Org | None] = {}
+
+    def org_of(self, digest: str) -> Org | None:
+        if digest not in self.orgs:
+            try:
+                self.orgs[digest] = org_from_bytes(self.archive.blob(digest), "archived org.yaml")
+            except FlowdocError:
+                self.orgs[digest] = None
+        return self.orgs[digest]
+
+    def follow_org(self, i: int, line: bytes) -> None:
+        """An org entry puts its org.yaml in force for the entries after it (when it is a
+        well-formed entry; whether it is signed and whole, the first process reports)."""
+        entry = loads_canonical(line)
+        if entry is NOT_CANONICAL or _malformed(entry) or entry["seq"] != i \
+                or entry["type"] != "org":
+            return
+        org = self.org_of(entry["blob"])
+        self.org = org if org is not None else self.context.org
 
     def emit(self, check: int, seq: int, found: list[tuple[str, str]]) -> None:
         self.summary.findings += [(check, seq, prop, message) for prop, message in found]
@@ -371,6 +397,10 @@ class _Checker:
         found = []
         _blobs(found, self.context.root, entry)
         self.emit(BLOBS, i, found)
+        if entry["type"] == "org" and self.org_of(entry["blob"]) is None:
+            self.emit(RECORDS, i, [("可用性", f"entry {i}: the org.yaml it puts in force cannot "
+                                              "be read; later authority is checked against "
+                                              "today's")])
         if entry["type"] in ("submit", "sign", "void", "correct", "rendition"):
             found = []
             try:
@@ -420,8 +450,8 @@ class _Checker:
         if path.waiting_for != e["step"]:
             out.append(("可用性", f"{number}: entry {e['seq']} signs '{e['step']}' while the "
                                   f"record waited for '{path.waiting_for}'"))
-        if self.context.org is not None:
-            why = may_sign(flow, self.context.org, e["step"], e["person"], before.applicant)
+        if self.org is not None:
+            why = may_sign(flow, self.org, e["step"], e["person"], before.applicant)
             if why:
                 out.append(("安全性", f"{number}: entry {e['seq']}: {why}"))
         self.fold(before, e)
@@ -453,8 +483,8 @@ class _Checker:
         if flow.content_hash != e["flow_hash"] or flow.code != e["flow"]:
             out.append(("可用性", f"{e['record']}: the archived flow is not the one it names"))
             return
-        if self.context.org is not None:
-            result = check_record(flow, self.context.org,
+        if self.org is not None:
+            result = check_record(flow, self.org,
                                   RecordInput(flow.code, e["fields"], e["record"],
                                               applicant=e["applicant"]),
                                   self.signers.setdefault(e["flow_blob"], {}))
@@ -477,6 +507,7 @@ def _signed_bytes(line: bytes, e: dict[str, Any]) -> bytes:
 TEXT = str
 SHAPES: dict[str, dict[str, type]] = {
     "key": {"person": TEXT, "key_id": TEXT, "public_key": TEXT, "time": TEXT},
+    "org": {"person": TEXT, "blob": TEXT, "time": TEXT},
     "revoke": {"person": TEXT, "key_id": TEXT, "time": TEXT},
     "submit": {"record": TEXT, "flow": TEXT, "revision": TEXT, "flow_hash": TEXT,
                "flow_blob": TEXT, "original_blob": TEXT, "fields": dict, "applicant": TEXT,

@@ -2,7 +2,7 @@
 
 An auditor exports what a search found; whoever receives the zip checks it with
 ``flowdoc verify --package`` without the archive. The package carries the archive's signed
-checkpoint, every log entry of the records (and the key registrations that sign them) as the
+checkpoint, every log entry of the records (and the key and org registrations) as the
 exact bytes of the log, and a Merkle inclusion proof of each entry in the checkpoint's tree,
 in the manner of Certificate Transparency. So the receiver can prove, from the package alone,
 that each entry was in the archive at that checkpoint and signed by a registered key, that the
@@ -20,6 +20,7 @@ anything else. ``verify`` on the archive itself is the check of completeness.
     records/NUMBER.json      each record's state with its full history
     records/NUMBER.pdf       its archived rendition, if it is closed
     flows/SHA256.yaml        the flow source each record was made under
+    orgs/SHA256.yaml         each org.yaml registered in the log (who held which lane when)
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def export_package(archive: Archive, numbers: list[str], output: Path, query: st
     states: dict[str, RecordState] = {}
     for seq, line in enumerate(lines):
         entry = json.loads(line)
-        if entry["type"] in ("key", "revoke") or entry.get("record") in wanted:
+        if entry["type"] in ("key", "revoke", "org") or entry.get("record") in wanted:
             chosen[seq] = line
             if entry.get("record") in wanted:
                 apply(states, entry)
@@ -103,6 +104,9 @@ def export_package(archive: Archive, numbers: list[str], output: Path, query: st
     files: dict[str, bytes] = {"checkpoint.json": raw_cp}
     for seq, line in chosen.items():
         files[f"entries/{seq:010d}.json"] = line
+        if b'"type":"org"' in line:
+            blob = json.loads(line)["blob"]
+            files[f"orgs/{blob}.yaml"] = archive.blob(blob)
     files["proofs.json"] = canonical({str(seq): [p.hex() for p in prove(seq)] for seq in chosen})
     for number in sorted(states):
         state = states[number]
@@ -196,6 +200,11 @@ def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[s
             problems.append(f"entry {e['seq']}: signed with {k['person']}'s key for someone else")
         elif k["revoked"] is not None and k["revoked"] < e["seq"]:
             problems.append(f"entry {e['seq']}: signed with a key revoked before it")
+        if e["type"] == "org":
+            org = files.get(f"orgs/{e.get('blob')}.yaml")
+            if org is None or hashlib.sha256(org).hexdigest() != e.get("blob"):
+                problems.append(f"entry {e['seq']}: the org.yaml it registers is missing or "
+                                "altered")
         if "state" in e and e["state"] != state_digest(states.get(e["record"])):
             # each event signs the state it applied to: a left-out event breaks the chain
             problems.append(f"{e['record']}: entry {e['seq']} follows events not in the package")
