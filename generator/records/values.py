@@ -11,7 +11,6 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from ..expr import ExprError
@@ -34,6 +33,12 @@ def parse_date(raw: Any) -> dt.date:
         return raw.date()
     if isinstance(raw, dt.date):
         return raw
+    if isinstance(raw, str) and len(raw) == 10 and raw[4] == raw[7] == "-" and raw.isascii() \
+            and (raw[:4] + raw[5:7] + raw[8:]).isdigit():  # not fromisoformat's 2026-W01-1
+        try:  # the form every archived record holds: no normalising, no pattern
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass  # the careful way below says what is wrong
     text = unicodedata.normalize("NFKC", str(raw)).strip()
     match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)
     if not match:
@@ -198,8 +203,9 @@ def _derived_problem(field: Field, value: Any, filled: Any) -> str | None:
             return f"{exc} (computed as {field.derive.source})"
     if _blank(filled):
         return None
-    try:
-        given = coerce(replace(field, min=None, max=None), filled)  # range reported above
+    try:  # the range is reported above
+        given = parse_number(filled, field.integer) if field.type == "number" else \
+            coerce(field, filled)
     except FieldError:
         return f"'{filled}' was filled in, but it is computed as {field.derive.source} = {value}"
     if given != value:
