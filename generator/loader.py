@@ -155,21 +155,15 @@ def load_flow(path: Path) -> Flow:
 
 def flow_from_bytes(raw: bytes, name: str) -> Flow:
     """A flow from the bytes of its file (the archive keeps each record's flow this way)."""
-    from .errors import ProblemsError
-
-    try:
-        located = parse_yaml(raw, name)
-    except YamlProblem as exc:
-        raise ProblemsError([exc.problem]) from None
-    reader = _Reader(located)
-    flow = _build_flow(reader)
-    if reader.problems or flow is None:
-        raise ProblemsError(reader.problems)
-    return flow
+    return _from_bytes(raw, name, _build_flow)
 
 
 def org_from_bytes(raw: bytes, name: str) -> Org:
     """org.yaml from its bytes (the archive keeps the org in force for each event this way)."""
+    return _from_bytes(raw, name, _build_org)
+
+
+def _from_bytes(raw: bytes, name: str, build: Any) -> Any:
     from .errors import ProblemsError
 
     try:
@@ -177,10 +171,10 @@ def org_from_bytes(raw: bytes, name: str) -> Org:
     except YamlProblem as exc:
         raise ProblemsError([exc.problem]) from None
     reader = _Reader(located)
-    org = _build_org(reader)
-    if reader.problems or org is None:
+    result = build(reader)
+    if reader.problems or result is None:
         raise ProblemsError(reader.problems)
-    return org
+    return result
 
 
 def _order(code: str) -> tuple[int, str]:

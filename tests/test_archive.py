@@ -128,20 +128,26 @@ def test_rollback_to_an_older_signed_checkpoint_is_detected(tmp_path):
     assert any("rolled back" in m for _, m in verify(archive, LIBRARY).findings)
 
 
-def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
+def forge_approval(archive: Archive, number: str, by: str) -> None:
+    """李强's head approval of ``number``, signed with ``by``'s key and appended past every
+    check the writer makes before it writes."""
     from generator.archive import keys
 
-    archive = make(tmp_path / "records", ("赵敏", "李强"))
-    number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
-    with archive.writing() as w:  # 赵敏 forges 李强's approval with her own key
+    with archive.writing() as w:
         state = R.states(w.entries)[number]
-        kid = R.active_key(w.entries, "赵敏")
-        private = keys.unlock(archive.private_key(kid), secret("赵敏"))
+        kid = R.active_key(w.entries, by)
+        private = keys.unlock(archive.private_key(kid), secret(by))
         entry = {"type": "sign", "record": number, "step": "head_approve", "decision": "同意",
                  "comment": "", "person": "李强", "role": "部门负责人", "meaning": "审批",
                  "time": T0.isoformat(), "status": "in progress", "state": R.state_digest(state)}
         w.append(R.signed(entry, private, kid, w.next_seq))
         w.commit(private, kid)
+
+
+def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    forge_approval(archive, number, by="赵敏")  # 赵敏 forges 李强's approval with her own key
     findings = verify(archive, LIBRARY).findings
     seq = archive.checkpoint().size - 1
     assert ("真实性", f"entry {seq}: signed by 赵敏's key on behalf of 李强") in findings
@@ -451,16 +457,7 @@ def test_authority_is_verified_against_the_org_in_force_when_each_event_was_sign
     with pytest.raises(ArchiveError, match="李强 does not hold the lane 部门负责人"):
         R.sign_step(archive, later, second, "head_approve", "李强", secret("李强"), "同意")
 
-    from generator.archive import keys  # 李强 signs with his own key, past the writer's checks
-    with archive.writing() as w:
-        state = R.states(w.entries)[second]
-        kid = R.active_key(w.entries, "李强")
-        private = keys.unlock(archive.private_key(kid), secret("李强"))
-        entry = {"type": "sign", "record": second, "step": "head_approve", "decision": "同意",
-                 "comment": "", "person": "李强", "role": "部门负责人", "meaning": "审批",
-                 "time": T0.isoformat(), "status": "in progress", "state": R.state_digest(state)}
-        w.append(R.signed(entry, private, kid, w.next_seq))
-        w.commit(private, kid)
+    forge_approval(archive, second, by="李强")  # with his own key, past the writer's checks
     seq = archive.checkpoint().size - 1
     for library in (LIBRARY, later):  # whichever org.yaml the auditor has today
         findings = verify(archive, library).findings
