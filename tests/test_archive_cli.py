@@ -47,7 +47,13 @@ def test_keys_submit_sign_verify_show_export(tmp_path):
     assert proc.returncode == 0, proc.stdout
     report = json.loads(proc.stdout)
     assert report["ok"] and report["consistency"]["consistent"]
-    assert report["inclusion"]["record"] == number and report["inclusion"]["proof"]
+    proof = report["inclusion"]
+    assert proof["record"] == number and proof["proof"]
+    from generator.archive import merkle  # the proof an auditor can check with RFC 9162 alone
+
+    assert merkle.verify_inclusion(proof["index"], proof["size"], bytes.fromhex(proof["leaf"]),
+                                   [bytes.fromhex(h) for h in proof["proof"]],
+                                   bytes.fromhex(proof["root"]))
     shown = json.loads(flowdoc(["record", "show", number, "--json"], tmp_path).stdout)
     assert shown["status"] == "in progress" and shown["decisions"] == {"head_approve": ["同意"]}
     proc = flowdoc(["record", "export", number, "-o", str(tmp_path / "x.pdf")], tmp_path)

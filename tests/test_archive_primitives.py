@@ -151,3 +151,20 @@ def test_the_one_pass_canonical_check_agrees_with_the_definition(value, style):
                                   b'{"a":"\\u00e9"}', b'{"a":1} ', b'\xff'])
 def test_what_the_one_pass_check_refuses(data):
     assert not is_canonical(data) and not _reference_is_canonical(data)
+
+
+def test_proofs_made_from_streamed_leaves_equal_the_recursive_definition():
+    """verify makes proofs of large logs from leaf ranges read once (memory flat in the log's
+    length); they must be the proofs of RFC 9162 §2.1.3.1 and §2.1.4.1, for every size."""
+    leaves = [merkle.leaf_hash(bytes([i])) for i in range(40)]
+    for n in range(1, len(leaves) + 1):
+        for m in range(n):
+            ranges = merkle.inclusion_ranges(m, n)
+            assert merkle.range_roots(ranges, iter(leaves[:n])) == \
+                merkle.inclusion_proof(m, leaves[:n])
+        for m in range(1, n + 1):
+            ranges = merkle.consistency_ranges(m, n)
+            assert merkle.range_roots(ranges, iter(leaves[:n])) == \
+                merkle.consistency_proof(m, leaves[:n])
+    with pytest.raises(ValueError):
+        merkle.range_roots(merkle.inclusion_ranges(0, 8), iter(leaves[:5]))

@@ -10,7 +10,7 @@ Everything here is pure.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -75,6 +75,70 @@ def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
     if m <= k:
         return [*_subproof(m, leaves[:k], complete), root(leaves[k:])]
     return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges ``[start, end)`` whose subtree roots are PATH(index, D[size]), in the
+    proof's order: :func:`inclusion_proof` without the leaves, so that a proof of a large log
+    can be made from its leaves streamed once (:func:`range_roots`)."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size}")
+    outer_first = []
+    start, end = 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index - start < k:
+            outer_first.append((start + k, end))
+            end = start + k
+        else:
+            outer_first.append((start, start + k))
+            start += k
+    return outer_first[::-1]
+
+
+def consistency_ranges(m: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose subtree roots are PROOF(m, D[size]), in the proof's order."""
+    if not 0 < m <= size:
+        raise ValueError(f"no consistency proof from {m} to {size}")
+    outer_first = []
+    start, end, complete = 0, size, True
+    while m != end - start:
+        k = _split(end - start)
+        if m <= k:
+            outer_first.append((start + k, end))
+            end = start + k
+        else:
+            outer_first.append((start, start + k))
+            m -= k
+            start += k
+            complete = False
+    if not complete:
+        outer_first.append((start, end))
+    return outer_first[::-1]
+
+
+def range_roots(ranges: Sequence[tuple[int, int]], leaves: Iterable[bytes]) -> list[bytes]:
+    """The root of each of the disjoint ``ranges`` of ``leaves`` (hashed), read once, in
+    O(log n) memory."""
+    todo = sorted((start, end, j) for j, (start, end) in enumerate(ranges))
+    roots = [b""] * len(ranges)
+    at, frontier = 0, Frontier()
+    for i, leaf in enumerate(leaves):
+        while at < len(todo) and i >= todo[at][1]:
+            at += 1
+        if at == len(todo):
+            break
+        start, end, j = todo[at]
+        if i < start:
+            continue
+        if i == start:
+            frontier = Frontier()
+        frontier.append(leaf)
+        if i == end - 1:
+            roots[j] = frontier.root()
+    if any(not r for r in roots):
+        raise ValueError("fewer leaves than the ranges cover")
+    return roots
 
 
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],

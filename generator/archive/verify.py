@@ -45,7 +45,8 @@ class Report:
     entries: int = 0
     records: int = 0
     checkpoint: Checkpoint | None = None
-    log: Path | None = None  # the proofs read their leaves from it when asked
+    log: Path | None = None  # the proofs read their leaves from it again when asked
+    lines: int = 0  # the committed lines of the log: the leaves of its tree
 
     def add(self, prop: str, message: str) -> None:
         self.findings.append((prop, message))
@@ -53,14 +54,6 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.findings
-
-    @property
-    def leaves(self) -> list[bytes]:
-        """The leaf hashes of the checkpoint's tree, read again from the log: only a proof
-        needs them all at once, so verify itself keeps none."""
-        if self.log is None or self.checkpoint is None:
-            return []
-        return [merkle.leaf_hash(line) for line in _lines(self.log, self.checkpoint.bytes)]
 
 
 PARALLEL_FROM = 1024  # entries; below, starting worker processes costs more than it saves
@@ -117,6 +110,7 @@ def verify(archive: Archive, library: Library, workers: int | None = None) -> Re
         (os.cpu_count() or 1) if cp.size >= PARALLEL_FROM else 1)
     summaries = _run(max(1, parts), log, committed, _Context(table, root, library.org))
     first = summaries[0]
+    report.lines = first.lines
     if first.lines != cp.size:
         report.add("完整性", f"the checkpoint counts {cp.size} entries; the log has {first.lines}")
     if first.root != cp.root:
@@ -613,33 +607,38 @@ def _key_files(report: Report, archive: Archive, table: dict) -> None:
 
 def inclusion(report: Report, archive: Archive, number: str) -> dict[str, Any]:
     """The inclusion proof of a record's submit entry in the checkpoint's tree."""
-    index = next((e["seq"] for e in _committed_entries(archive)
-                  if e["type"] == "submit" and e["record"] == number), None)
-    if index is None:
+    mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
+    index = leaf = None
+    for i, line in enumerate(_lines(report.log, report.checkpoint.bytes)):
+        if mark in line and _SUBMIT_MARK in line:
+            entry = loads_canonical(line)
+            if isinstance(entry, dict) and entry.get("type") == "submit" \
+                    and entry.get("record") == number:
+                index, leaf = i, merkle.leaf_hash(line)
+                break
+    if index is None or leaf is None:
         raise FlowdocError(f"no record {number}")
-    leaves = report.leaves
-    proof = merkle.inclusion_proof(index, leaves)
-    return {"record": number, "index": index, "size": len(leaves),
-            "leaf": leaves[index].hex(), "root": report.checkpoint.root,
-            "proof": [p.hex() for p in proof]}
+    proof = _proof(report, merkle.inclusion_ranges(index, report.lines))
+    return {"record": number, "index": index, "size": report.lines, "leaf": leaf.hex(),
+            "root": report.checkpoint.root, "proof": proof}
 
 
-def _committed_entries(archive: Archive) -> Iterator[dict[str, Any]]:
-    cp = archive.checkpoint()
-    if cp is None:
-        return
-    for line in _lines(archive.root / LOG, cp.bytes):
-        yield json.loads(line)
+_SUBMIT_MARK = b'"type":"submit"'
+
+
+def _proof(report: Report, ranges: list[tuple[int, int]]) -> list[str]:
+    """The roots of ``ranges`` of the log's leaves, read once (memory flat in its length)."""
+    leaves = (merkle.leaf_hash(line) for line in _lines(report.log, report.checkpoint.bytes))
+    return [r.hex() for r in merkle.range_roots(ranges, leaves)]
 
 
 def consistency(report: Report, old: dict[str, Any]) -> dict[str, Any]:
     m, old_root = int(old["size"]), str(old["root"])
-    leaves = report.leaves
-    n = len(leaves)
+    n = report.lines
     if not 0 < m <= n:
         raise FlowdocError(f"the kept checkpoint has {m} entries; the log has {n}: it was cut")
-    proof = merkle.consistency_proof(m, leaves)
+    proof = _proof(report, merkle.consistency_ranges(m, n))
     ok = merkle.verify_consistency(m, n, bytes.fromhex(old_root), bytes.fromhex(report.checkpoint.root),
-                                   proof)
+                                   [bytes.fromhex(p) for p in proof])
     return {"from": m, "to": n, "old_root": old_root, "root": report.checkpoint.root,
-            "proof": [p.hex() for p in proof], "consistent": ok}
+            "proof": proof, "consistent": ok}
