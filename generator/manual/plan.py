@@ -31,6 +31,10 @@ class Copy:
 
 
 SECTION_HEAD = 110.0  # the title, header table and 管理行为 line above a chart, in points
+# Word and LibreOffice set the header table a few points taller than the PDF writer does: a
+# chart that fits under it by less than this goes to pages of its own in both, so the two
+# never paginate a page apart (a chart 8 pt shorter once did exactly that)
+FIT_MARGIN = 24.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class Section:
         When it does not, the first page takes the header table, 相关说明 and the sign-off
         block, and the chart follows on pages of its own, rather than leaving a page blank.
         """
-        return self.charts.pages[0].height + SECTION_HEAD <= self.charts.frame[1]
+        return self.charts.pages[0].height + SECTION_HEAD + FIT_MARGIN <= self.charts.frame[1]
 
 
 @dataclass(frozen=True)
