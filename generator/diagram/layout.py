@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise, permutations
 
 from .. import fonts
@@ -251,8 +251,10 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     # The search for the cuts meets the same page (the same steps and connectors) again and
     # again: each is planned, routed and drawn once.
     plans: dict[tuple, _PagePlan] = {}
-    routed: dict[tuple, tuple[routing.Grid, dict] | None] = {}
+    routed: dict[tuple, _Routed] = {}
     drawn: dict[tuple, Page] = {}
+    # the trials of one cut route pages alike at the top: each starts from the one before
+    latest: list[_Routed] = []
 
     def key_of(part: tuple) -> tuple:
         return tuple(part[0]), tuple(sorted(part[1].items()))
@@ -268,10 +270,9 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         if (number, key) not in drawn:
             if key not in routed:
                 routed[key] = _route_page(flow, plan(part), style)
-            grid_paths = routed[key]
-            assert grid_paths is not None, "a page found too tall is never drawn"
-            drawn[number, key] = _page_geometry(flow, number, plan(part), grid_paths[1], style,
-                                                lane_w, header_h, header_lines)
+            assert routed[key].complete, "a page found too tall is never drawn"
+            drawn[number, key] = _page_geometry(flow, number, plan(part), routed[key].paths,
+                                                style, lane_w, header_h, header_lines)
         return drawn[number, key]
 
     def fits(number: int, part: tuple) -> bool:
@@ -283,16 +284,16 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         key = key_of(part)
         if key not in routed:
             # a point to spare: the floor is summed in another order than the page's height
-            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least)
-        return routed[key] is not None and build(number, part).height <= frame_h + 0.01
+            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least,
+                                      latest[-1] if latest else None)
+            latest[:] = [routed[key]]
+        return routed[key].complete and build(number, part).height <= frame_h + 0.01
 
     def untangled(number: int, part: tuple) -> Page:
         plain = build(number, part)
-        grid_paths = routed[key_of(part)]
-        assert grid_paths is not None
         # the page is final: its plain routing is not asked for again, so it is untangled in
         # place (the plain page is drawn already, should the untangled one stand too tall)
-        grid, paths = grid_paths
+        grid, paths = routed[key_of(part)].grid, routed[key_of(part)].paths
         better = dict(paths)
         page_plan = plan(part)
         _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
@@ -378,6 +379,15 @@ class _PagePlan:
     zones: dict[int, float]  # room for exit labels at the top of each gap
     shape_nodes: frozenset[tuple[int, int]]
     out_degree: dict[tuple[int, int], int]
+
+    @cached_property
+    def line_marks(self) -> list[tuple[float, tuple[tuple[int, int], ...]]]:
+        """Per y line, what a search reads of it before any edge is routed: its coordinate, and
+        the x line and number of exits of every shape on it."""
+        on_line: list[list[tuple[int, int]]] = [[] for _ in self.ys]
+        for x, y in sorted(self.shape_nodes):
+            on_line[y].append((x, self.out_degree.get((x, y), 0)))
+        return [(v, tuple(shapes)) for v, shapes in zip(self.ys, on_line, strict=True)]
 
     def grid(self) -> routing.Grid:
         corridor = frozenset(self.left_corridor + self.right_corridor)
@@ -491,21 +501,49 @@ def _plan_page(flow: Flow, step_ids: list[str], connectors: dict, rows: dict[str
                      frozenset(node_at.values()), out_degree)
 
 
-def _route_page(flow: Flow, plan: _PagePlan, style: Style,
-                room: float = math.inf) -> tuple[routing.Grid, dict[int, list]] | None:
-    """Route every edge of the page in its order; None as soon as the gap tracks taken need
-    more than ``room`` (tracks are only ever added, so the page is known too tall)."""
+@dataclass
+class _Routed:
+    """A page's edges routed in their order; or, on a page found too tall, the first of them."""
+
+    plan: _PagePlan
+    grid: routing.Grid
+    paths: dict[int, list[tuple[int, int]]]
+    # per edge in that order: its request's ends and key, its path, the y lines its search read
+    searched: list[tuple[tuple, list[tuple[int, int]], int]]
+    complete: bool
+
+
+def _route_page(flow: Flow, plan: _PagePlan, style: Style, room: float = math.inf,
+                earlier: _Routed | None = None) -> _Routed:
+    """Route every edge of the page in its order; stop, incomplete, as soon as the gap tracks
+    taken need more than ``room`` (tracks are only ever added, so the page is known too tall).
+
+    Trial pages of one cut differ at the bottom only: an edge that the ``earlier`` routing
+    searched in the same order, after the same edges, within lines both grids have alike, takes
+    the path that search found (it would find it again)."""
     grid = plan.grid()
     paths: dict[int, list[tuple[int, int]]] = {}
+    searched: list[tuple[tuple, list[tuple[int, int]], int]] = []
+    alike = _lines_alike(earlier.plan, plan) if earlier is not None else 0
     gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
     used: dict[int, set[int]] = {}
     taken = 0.0
-    for i in plan.order:
-        try:
-            path = paths[i] = grid.route(plan.requests[i])
-        except routing.RoutingError:
-            src, dst = plan.edges[i][:2]
-            raise LayoutError(f"{flow.code}: cannot route {src} → {dst}") from None
+    for k, i in enumerate(plan.order):
+        request = plan.requests[i]
+        asked = (request.source, request.target, request.target_key, request.back)
+        if alike and k < len(earlier.searched) and earlier.searched[k][0] == asked \
+                and earlier.searched[k][2] <= alike:
+            path, seen = list(earlier.searched[k][1]), earlier.searched[k][2]
+            grid.route_fixed(path, request)
+        else:
+            alike = 0  # the grids now differ where the earlier searches may have read
+            try:
+                path, seen = grid.route_seen(request)
+            except routing.RoutingError:
+                src, dst = plan.edges[i][:2]
+                raise LayoutError(f"{flow.code}: cannot route {src} → {dst}") from None
+        paths[i] = path
+        searched.append((asked, path, seen))
         if room == math.inf:
             continue
         for (_, y1), (_, y2) in pairwise(path):
@@ -516,8 +554,23 @@ def _route_page(flow: Flow, plan: _PagePlan, style: Style,
                     taken += style.gap_spacing if tracks else style.gap_pad
                     tracks.add(y1)
         if taken > room:
-            return None
-    return grid, paths
+            return _Routed(plan, grid, paths, searched, False)
+    return _Routed(plan, grid, paths, searched, True)
+
+
+def _lines_alike(a: _PagePlan, b: _PagePlan) -> int:
+    """How many y lines from the top two pages' grids have alike for a search (the same x lines
+    and corridors, and line by line the same coordinate and shapes with the same exits); the
+    last line of a grid is its border, alike only in a grid as tall."""
+    if a.xs != b.xs or a.left_corridor != b.left_corridor or a.right_corridor != b.right_corridor:
+        return 0
+    marks_a, marks_b = a.line_marks, b.line_marks
+    same = 0
+    for mark_a, mark_b in zip(marks_a, marks_b, strict=False):
+        if mark_a != mark_b:
+            return same
+        same += 1
+    return same if len(marks_a) == len(marks_b) else same - 1
 
 
 def _least_height(plan: _PagePlan, style: Style, header_h: float) -> float:

@@ -106,14 +106,20 @@ class Grid:
 
     def route(self, request: Request) -> list[tuple[int, int]]:
         """The cheapest legal path for ``request``; commits it to the grid."""
-        path = self._search(request)
+        return self.route_seen(request)[0]
+
+    def route_seen(self, request: Request) -> tuple[list[tuple[int, int]], int]:
+        """:meth:`route`, and how many y lines from the top its search read: a grid alike in
+        those lines (coordinates, shapes, paths) and in its x lines finds the same path, since
+        the search reads nothing below them."""
+        path, seen = self._search(request)
         if path is None:
             raise RoutingError(f"no route for edge {request.id}")
         self._commit(path, request)
-        return path
+        return path, seen
 
     # -- search ---------------------------------------------------------------------------
-    def _search(self, req: Request) -> list[tuple[int, int]] | None:
+    def _search(self, req: Request) -> tuple[list[tuple[int, int]] | None, int]:
         xs, ys = self.xs, self.ys
         nx, ny = len(xs), len(ys)
         sx, sy = req.source
@@ -127,7 +133,8 @@ class Grid:
         dxs, dys = self._dx, self._dy
         exits_of_goal = self.out_degree.get(req.target, 0)
         if not self._enterable(req, exits_of_goal):
-            return None  # found at once, not after searching every state that can be reached
+            return None, ny  # found at once, not after searching every state that can be reached
+        deepest = max(sy, ty)  # the lowest node expanded; the target's, read by _enterable
         counter = 0
         frontier: list = []
         best = [INF] * (nx * ny * 4)
@@ -146,8 +153,11 @@ class Grid:
                 continue
             node, heading = here >> 2, here & 3
             if node == goal:
-                return self._unwind(parent, here, ny)
+                # an expanded node's neighbours are read, the line below it too
+                return self._unwind(parent, here, ny), deepest + 2
             x, y = divmod(node, ny)
+            if y > deepest:
+                deepest = y
             node_users = users_at[node]
             if node == start:
                 may_bend, moves = True, _MOVES[heading][:1]
@@ -232,7 +242,7 @@ class Grid:
                     h = estimate[turn][wy[my]][mx] + hy[my]
                     heappush(frontier, (new + h, counter, new, state))
                     counter += 1
-        return None
+        return None, ny
 
     # The estimate of a state: the distance to the goal and the bends still needed, by heading,
     # by the side of the goal's row the node is on (above, on, below), by x line. Below the goal
