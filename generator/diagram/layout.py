@@ -218,10 +218,12 @@ def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float
 
     options = (False, True) if len(flow.steps) <= SMALL_FLOW else (False,)
     best: tuple[tuple[int, int], Chart] | None = None
+    plain: dict[str, int] | None = None
     for ends_first in options:
         rows = rank(flow, ends_first)
-        if ends_first and rows == rank(flow):
+        if ends_first and rows == plain:
             continue
+        plain = plain or rows
         chart = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows)
         score = (count_crossings(chart), len(chart.pages))
         if best is None or score < best[0]:
@@ -885,10 +887,16 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
             blocked.append((left, top, left + (abs(x2 - x1) + 2.0), top + (abs(y2 - y1) + 2.0),
                             0.01))
     bounds = Rect(0, header_h, width, height - header_h)
+    # Rect.contains with its tolerance, the bounds' sides worked out as it does
+    min_x, max_x = bounds.x - 0.01, bounds.right + 0.01
+    min_y, max_y = bounds.y - 0.01, bounds.bottom + 0.01
     for i, edge in enumerate(edges):
         if not edge.label:
             continue
         w = fonts.text_width(edge.label, size) + 2
+        corners = _label_candidates(edge.points, w, lh)
+        if not corners:
+            continue
         # every candidate lies within the edge's box widened by the label's size (and a
         # little): only what reaches into that is tested
         xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
@@ -897,37 +905,41 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         near_top, near_bottom = min(ys) - reach, max(ys) + reach
         near = [b for b in blocked if b[0] < near_right and near_left < b[2]
                 and b[1] < near_bottom and near_top < b[3]]
-        for rect in _label_candidates(edge, w, lh):
-            if not bounds.contains(rect):
+        for x0, y0 in corners:
+            # candidates are corners: most are refused, and a Rect is made for the one kept
+            x1, y1 = x0 + w, y0 + lh
+            if not (x0 >= min_x and x1 <= max_x and y0 >= min_y and y1 <= max_y):
                 continue
-            x0, y0, x1, y1 = rect.x, rect.y, rect.right, rect.bottom
-            if any(x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol
-                   for left, top, right, bottom, tol in near):
-                continue
-            placed.append(Label(edge.label, rect, i, size))
-            # a later label keeps a point clear of this one
-            blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
-            break
+            for left, top, right, bottom, tol in near:
+                if x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol:
+                    break
+            else:
+                rect = Rect(x0, y0, w, lh)
+                placed.append(Label(edge.label, rect, i, size))
+                # a later label keeps a point clear of this one
+                blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
+                break
     return placed
 
 
-def _label_candidates(edge: Edge, w: float, h: float):
-    pts = edge.points
-    for a, b in pairwise(pts):
-        (x1, y1), (x2, y2) = a, b
+def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:
+    """Top left corners of the places tried for a label ``w`` × ``h``, in order."""
+    out: list[Point] = []
+    for (x1, y1), (x2, y2) in pairwise(pts):
         if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start down
             lo, hi = min(y1, y2), max(y1, y2)
             for y in (lo + 2, (lo + hi) / 2 - h / 2, hi - h - 2):
                 if y >= lo and y + h <= hi:
-                    yield Rect(x1 + 3, y, w, h)
-                    yield Rect(x1 - 3 - w, y, w, h)
+                    out.append((x1 + 3, y))
+                    out.append((x1 - 3 - w, y))
         else:  # horizontal: above it, from the start
             lo, hi = min(x1, x2), max(x1, x2)
             starts = (x1 + 3, x1 - 3 - w) if x2 > x1 else (x1 - 3 - w, x1 + 3)
             for x in (*starts, (lo + hi) / 2 - w / 2):
                 if x >= lo and x + w <= hi:
-                    yield Rect(x, y1 - h - 2, w, h)
-                    yield Rect(x, y1 + 2, w, h)
+                    out.append((x, y1 - h - 2))
+                    out.append((x, y1 + 2))
+    return out
 
 
 def _circled(n: int) -> str:
