@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise, permutations
 
 from .. import fonts
@@ -218,10 +218,12 @@ def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float
 
     options = (False, True) if len(flow.steps) <= SMALL_FLOW else (False,)
     best: tuple[tuple[int, int], Chart] | None = None
+    plain: dict[str, int] | None = None
     for ends_first in options:
         rows = rank(flow, ends_first)
-        if ends_first and rows == rank(flow):
+        if ends_first and rows == plain:
             continue
+        plain = plain or rows
         chart = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows)
         score = (count_crossings(chart), len(chart.pages))
         if best is None or score < best[0]:
@@ -251,8 +253,10 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     # The search for the cuts meets the same page (the same steps and connectors) again and
     # again: each is planned, routed and drawn once.
     plans: dict[tuple, _PagePlan] = {}
-    routed: dict[tuple, tuple[routing.Grid, dict] | None] = {}
+    routed: dict[tuple, _Routed] = {}
     drawn: dict[tuple, Page] = {}
+    # the trials of one cut route pages alike at the top: each starts from the one before
+    latest: list[_Routed] = []
 
     def key_of(part: tuple) -> tuple:
         return tuple(part[0]), tuple(sorted(part[1].items()))
@@ -268,10 +272,9 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         if (number, key) not in drawn:
             if key not in routed:
                 routed[key] = _route_page(flow, plan(part), style)
-            grid_paths = routed[key]
-            assert grid_paths is not None, "a page found too tall is never drawn"
-            drawn[number, key] = _page_geometry(flow, number, plan(part), grid_paths[1], style,
-                                                lane_w, header_h, header_lines)
+            assert routed[key].complete, "a page found too tall is never drawn"
+            drawn[number, key] = _page_geometry(flow, number, plan(part), routed[key].paths,
+                                                style, lane_w, header_h, header_lines)
         return drawn[number, key]
 
     def fits(number: int, part: tuple) -> bool:
@@ -283,16 +286,16 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         key = key_of(part)
         if key not in routed:
             # a point to spare: the floor is summed in another order than the page's height
-            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least)
-        return routed[key] is not None and build(number, part).height <= frame_h + 0.01
+            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least,
+                                      latest[-1] if latest else None)
+            latest[:] = [routed[key]]
+        return routed[key].complete and build(number, part).height <= frame_h + 0.01
 
     def untangled(number: int, part: tuple) -> Page:
         plain = build(number, part)
-        grid_paths = routed[key_of(part)]
-        assert grid_paths is not None
         # the page is final: its plain routing is not asked for again, so it is untangled in
         # place (the plain page is drawn already, should the untangled one stand too tall)
-        grid, paths = grid_paths
+        grid, paths = routed[key_of(part)].grid, routed[key_of(part)].paths
         better = dict(paths)
         page_plan = plan(part)
         _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
@@ -378,6 +381,15 @@ class _PagePlan:
     zones: dict[int, float]  # room for exit labels at the top of each gap
     shape_nodes: frozenset[tuple[int, int]]
     out_degree: dict[tuple[int, int], int]
+
+    @cached_property
+    def line_marks(self) -> list[tuple[float, tuple[tuple[int, int], ...]]]:
+        """Per y line, what a search reads of it before any edge is routed: its coordinate, and
+        the x line and number of exits of every shape on it."""
+        on_line: list[list[tuple[int, int]]] = [[] for _ in self.ys]
+        for x, y in sorted(self.shape_nodes):
+            on_line[y].append((x, self.out_degree.get((x, y), 0)))
+        return [(v, tuple(shapes)) for v, shapes in zip(self.ys, on_line, strict=True)]
 
     def grid(self) -> routing.Grid:
         corridor = frozenset(self.left_corridor + self.right_corridor)
@@ -491,21 +503,49 @@ def _plan_page(flow: Flow, step_ids: list[str], connectors: dict, rows: dict[str
                      frozenset(node_at.values()), out_degree)
 
 
-def _route_page(flow: Flow, plan: _PagePlan, style: Style,
-                room: float = math.inf) -> tuple[routing.Grid, dict[int, list]] | None:
-    """Route every edge of the page in its order; None as soon as the gap tracks taken need
-    more than ``room`` (tracks are only ever added, so the page is known too tall)."""
+@dataclass
+class _Routed:
+    """A page's edges routed in their order; or, on a page found too tall, the first of them."""
+
+    plan: _PagePlan
+    grid: routing.Grid
+    paths: dict[int, list[tuple[int, int]]]
+    # per edge in that order: its request's ends and key, its path, the y lines its search read
+    searched: list[tuple[tuple, list[tuple[int, int]], int]]
+    complete: bool
+
+
+def _route_page(flow: Flow, plan: _PagePlan, style: Style, room: float = math.inf,
+                earlier: _Routed | None = None) -> _Routed:
+    """Route every edge of the page in its order; stop, incomplete, as soon as the gap tracks
+    taken need more than ``room`` (tracks are only ever added, so the page is known too tall).
+
+    Trial pages of one cut differ at the bottom only: an edge that the ``earlier`` routing
+    searched in the same order, after the same edges, within lines both grids have alike, takes
+    the path that search found (it would find it again)."""
     grid = plan.grid()
     paths: dict[int, list[tuple[int, int]]] = {}
+    searched: list[tuple[tuple, list[tuple[int, int]], int]] = []
+    alike = _lines_alike(earlier.plan, plan) if earlier is not None else 0
     gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
     used: dict[int, set[int]] = {}
     taken = 0.0
-    for i in plan.order:
-        try:
-            path = paths[i] = grid.route(plan.requests[i])
-        except routing.RoutingError:
-            src, dst = plan.edges[i][:2]
-            raise LayoutError(f"{flow.code}: cannot route {src} → {dst}") from None
+    for k, i in enumerate(plan.order):
+        request = plan.requests[i]
+        asked = (request.source, request.target, request.target_key, request.back)
+        if alike and k < len(earlier.searched) and earlier.searched[k][0] == asked \
+                and earlier.searched[k][2] <= alike:
+            path, seen = list(earlier.searched[k][1]), earlier.searched[k][2]
+            grid.route_fixed(path, request)
+        else:
+            alike = 0  # the grids now differ where the earlier searches may have read
+            try:
+                path, seen = grid.route_seen(request)
+            except routing.RoutingError:
+                src, dst = plan.edges[i][:2]
+                raise LayoutError(f"{flow.code}: cannot route {src} → {dst}") from None
+        paths[i] = path
+        searched.append((asked, path, seen))
         if room == math.inf:
             continue
         for (_, y1), (_, y2) in pairwise(path):
@@ -516,8 +556,23 @@ def _route_page(flow: Flow, plan: _PagePlan, style: Style,
                     taken += style.gap_spacing if tracks else style.gap_pad
                     tracks.add(y1)
         if taken > room:
-            return None
-    return grid, paths
+            return _Routed(plan, grid, paths, searched, False)
+    return _Routed(plan, grid, paths, searched, True)
+
+
+def _lines_alike(a: _PagePlan, b: _PagePlan) -> int:
+    """How many y lines from the top two pages' grids have alike for a search (the same x lines
+    and corridors, and line by line the same coordinate and shapes with the same exits); the
+    last line of a grid is its border, alike only in a grid as tall."""
+    if a.xs != b.xs or a.left_corridor != b.left_corridor or a.right_corridor != b.right_corridor:
+        return 0
+    marks_a, marks_b = a.line_marks, b.line_marks
+    same = 0
+    for mark_a, mark_b in zip(marks_a, marks_b, strict=False):
+        if mark_a != mark_b:
+            return same
+        same += 1
+    return same if len(marks_a) == len(marks_b) else same - 1
 
 
 def _least_height(plan: _PagePlan, style: Style, header_h: float) -> float:
@@ -832,10 +887,16 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
             blocked.append((left, top, left + (abs(x2 - x1) + 2.0), top + (abs(y2 - y1) + 2.0),
                             0.01))
     bounds = Rect(0, header_h, width, height - header_h)
+    # Rect.contains with its tolerance, the bounds' sides worked out as it does
+    min_x, max_x = bounds.x - 0.01, bounds.right + 0.01
+    min_y, max_y = bounds.y - 0.01, bounds.bottom + 0.01
     for i, edge in enumerate(edges):
         if not edge.label:
             continue
         w = fonts.text_width(edge.label, size) + 2
+        corners = _label_candidates(edge.points, w, lh)
+        if not corners:
+            continue
         # every candidate lies within the edge's box widened by the label's size (and a
         # little): only what reaches into that is tested
         xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
@@ -844,37 +905,41 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         near_top, near_bottom = min(ys) - reach, max(ys) + reach
         near = [b for b in blocked if b[0] < near_right and near_left < b[2]
                 and b[1] < near_bottom and near_top < b[3]]
-        for rect in _label_candidates(edge, w, lh):
-            if not bounds.contains(rect):
+        for x0, y0 in corners:
+            # candidates are corners: most are refused, and a Rect is made for the one kept
+            x1, y1 = x0 + w, y0 + lh
+            if not (x0 >= min_x and x1 <= max_x and y0 >= min_y and y1 <= max_y):
                 continue
-            x0, y0, x1, y1 = rect.x, rect.y, rect.right, rect.bottom
-            if any(x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol
-                   for left, top, right, bottom, tol in near):
-                continue
-            placed.append(Label(edge.label, rect, i, size))
-            # a later label keeps a point clear of this one
-            blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
-            break
+            for left, top, right, bottom, tol in near:
+                if x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol:
+                    break
+            else:
+                rect = Rect(x0, y0, w, lh)
+                placed.append(Label(edge.label, rect, i, size))
+                # a later label keeps a point clear of this one
+                blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
+                break
     return placed
 
 
-def _label_candidates(edge: Edge, w: float, h: float):
-    pts = edge.points
-    for a, b in pairwise(pts):
-        (x1, y1), (x2, y2) = a, b
+def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:
+    """Top left corners of the places tried for a label ``w`` × ``h``, in order."""
+    out: list[Point] = []
+    for (x1, y1), (x2, y2) in pairwise(pts):
         if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start down
             lo, hi = min(y1, y2), max(y1, y2)
             for y in (lo + 2, (lo + hi) / 2 - h / 2, hi - h - 2):
                 if y >= lo and y + h <= hi:
-                    yield Rect(x1 + 3, y, w, h)
-                    yield Rect(x1 - 3 - w, y, w, h)
+                    out.append((x1 + 3, y))
+                    out.append((x1 - 3 - w, y))
         else:  # horizontal: above it, from the start
             lo, hi = min(x1, x2), max(x1, x2)
             starts = (x1 + 3, x1 - 3 - w) if x2 > x1 else (x1 - 3 - w, x1 + 3)
             for x in (*starts, (lo + hi) / 2 - w / 2):
                 if x >= lo and x + w <= hi:
-                    yield Rect(x, y1 - h - 2, w, h)
-                    yield Rect(x, y1 + 2, w, h)
+                    out.append((x, y1 - h - 2))
+                    out.append((x, y1 + 2))
+    return out
 
 
 def _circled(n: int) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from heapq import heappop, heappush
 from itertools import pairwise
 
@@ -56,6 +57,34 @@ _ACROSS = tuple((((h + 1) & 3) - h, ((h + 3) & 3) - h) for h in range(4))
 # the moves from a heading, straight on first: (turn, bends, axis, offsets to across it)
 _MOVES = tuple(tuple((t, t != h, "h" if t in (RIGHT, LEFT) else "v", *_ACROSS[t])
                      for t in (h, (h + 1) % 4, (h + 3) % 4)) for h in range(4))
+
+
+@lru_cache(maxsize=256)
+def _estimate_x(xs: tuple[float, ...], upward: frozenset[int], tx: int) -> list[list[list[float]]]:
+    """The x part of the estimate, by heading, side of the goal's row and x line: the pages of a
+    chart share their x lines (every trial page of a cut, every page with as many loops back),
+    so it is worked out once for all their grids."""
+    nx, gx = len(xs), xs[tx]
+    hx = [abs(v - gx) for v in xs]
+    wx = [(x > tx) - (x < tx) + 1 for x in range(nx)]
+    ups = [x for x in upward if 0 <= x < nx]
+    detour = [min(abs(xs[x] - xs[c]) + abs(xs[c] - gx) for c in ups) for x in range(nx)] \
+        if ups and tx not in upward else None
+    on_corridor = [x in upward for x in range(nx)]
+    estimate = []
+    for heading in range(4):
+        bends = _BENDS[heading]
+        by_side = [[hx[x] + bends[wx[x]][side] for x in range(nx)] for side in (0, 1)]
+        if detour is not None:
+            below = _BELOW[heading]
+            by_side.append([detour[x] + max(bends[wx[x]][2], below[on_corridor[x]])
+                            for x in range(nx)])
+        elif ups:
+            by_side.append([hx[x] + bends[wx[x]][2] for x in range(nx)])
+        else:  # nothing goes up: a node below the goal is a dead end
+            by_side.append([INF] * nx)
+        estimate.append(by_side)
+    return estimate
 
 
 class RoutingError(Exception):
@@ -98,22 +127,30 @@ class Grid:
         self._up = bytearray(nx)
         for x in self.upward:
             self._up[x] = 1
+        self._xs = tuple(self.xs)
         self._dx = [abs(b - a) for a, b in pairwise(self.xs)]
         self._dy = [abs(b - a) for a, b in pairwise(self.ys)]
         self.total_crossings = 0  # kept as paths come and go: what untangling compares
+        self._best = [INF] * (size * 4)  # the search's cheapest cost of each state so far
         self._estimates: dict[int, list[list[list[float]]]] = {}
         self._estimates_y: dict[int, tuple[list[float], list[int]]] = {}
 
     def route(self, request: Request) -> list[tuple[int, int]]:
         """The cheapest legal path for ``request``; commits it to the grid."""
-        path = self._search(request)
+        return self.route_seen(request)[0]
+
+    def route_seen(self, request: Request) -> tuple[list[tuple[int, int]], int]:
+        """:meth:`route`, and how many y lines from the top its search read: a grid alike in
+        those lines (coordinates, shapes, paths) and in its x lines finds the same path, since
+        the search reads nothing below them."""
+        path, seen = self._search(request)
         if path is None:
             raise RoutingError(f"no route for edge {request.id}")
         self._commit(path, request)
-        return path
+        return path, seen
 
     # -- search ---------------------------------------------------------------------------
-    def _search(self, req: Request) -> list[tuple[int, int]] | None:
+    def _search(self, req: Request) -> tuple[list[tuple[int, int]] | None, int]:
         xs, ys = self.xs, self.ys
         nx, ny = len(xs), len(ys)
         sx, sy = req.source
@@ -127,10 +164,20 @@ class Grid:
         dxs, dys = self._dx, self._dy
         exits_of_goal = self.out_degree.get(req.target, 0)
         if not self._enterable(req, exits_of_goal):
-            return None  # found at once, not after searching every state that can be reached
+            return None, ny  # found at once, not after searching every state that can be reached
+        # what entering the target from each heading adds; None where that side is not free
+        entry: list[float | None] = [0.0] * 4
+        for turn in range(4):
+            if goal * 4 + (turn + 2) % 4 in ports:
+                entry[turn] = None  # that side of the target already sends an edge out
+            elif turn != DOWN and exits_of_goal >= 2:
+                # a side taken by an incoming edge is lost to the target's exits: a decision
+                # needs its bottom and both sides for three exits
+                entry[turn] = None if exits_of_goal >= 3 else SIDE_ENTRY_COST
+        deepest = max(sy, ty)  # the lowest node expanded; the target's, read by _enterable
         counter = 0
         frontier: list = []
-        best = [INF] * (nx * ny * 4)
+        best = self._best  # every state at INF between searches: only those set are put back
         parent: dict[int, int] = {}
         for heading in (DOWN, RIGHT, LEFT):
             if start * 4 + heading in ports:
@@ -140,68 +187,88 @@ class Grid:
             h = estimate[heading][wy[sy]][sx] + hy[sy]
             heappush(frontier, (h, counter, 0.0, start * 4 + heading))
             counter += 1
+        last_x, last_y = nx - 1, ny - 1
+        found = None
         while frontier:
             _, _, cost, here = heappop(frontier)
             if cost > best[here]:
                 continue
-            node, heading = here >> 2, here & 3
+            node = here >> 2
+            heading = here & 3
             if node == goal:
-                return self._unwind(parent, here, ny)
+                found = self._unwind(parent, here, ny)
+                break
             x, y = divmod(node, ny)
-            node_users = users_at[node]
+            if y > deepest:
+                deepest = y
             if node == start:
                 may_bend, moves = True, _MOVES[heading][:1]
             else:
+                node_users = users_at[node]
                 may_bend = not node_users or all(k == key for k, _ in node_users)
-                left, right = _ACROSS[heading]
-                if may_bend and (best[here + left] + BEND_COST < cost
-                                 and best[here + right] + BEND_COST < cost):
-                    # reached across this free node from both sides for more than a bend less:
-                    # whatever this state does next, one of those does for less (going straight
-                    # on where this one turns, turning where it goes straight); and neither of
-                    # those can be dominated so in turn
-                    continue
+                if may_bend:
+                    left, right = _ACROSS[heading]
+                    if best[here + left] + BEND_COST < cost and best[here + right] + BEND_COST < cost:
+                        # reached across this free node from both sides for more than a bend
+                        # less: whatever this state does next, one of those does for less
+                        # (going straight on where this one turns, turning where it goes
+                        # straight); and neither of those can be dominated so in turn
+                        continue
                 moves = _MOVES[heading]
             for turn, bent, axis, left, right in moves:
                 if bent and not may_bend:
                     continue
                 if turn == RIGHT:
-                    if x + 1 >= nx:
+                    if x == last_x:
                         continue
-                    nxt, mx, my, seg, length = node + ny, x + 1, y, hseg[node], dxs[x]
+                    nxt = node + ny
+                    seg = hseg[node]
+                    length = dxs[x]
+                    mx = x + 1
+                    my = y
                 elif turn == DOWN:
-                    if y + 1 >= ny:
+                    if y == last_y:
                         continue
-                    nxt, mx, my, seg, length = node + 1, x, y + 1, vseg[node], dys[y]
+                    nxt = node + 1
+                    seg = vseg[node]
+                    length = dys[y]
+                    mx = x
+                    my = y + 1
                 elif turn == LEFT:
                     if x == 0:
                         continue
-                    nxt, mx, my = node - ny, x - 1, y
-                    seg, length = hseg[nxt], dxs[mx]
+                    nxt = node - ny
+                    mx = x - 1
+                    my = y
+                    seg = hseg[nxt]
+                    length = dxs[mx]
                 else:  # only corridor tracks may be travelled upwards
-                    if not up[x] or y == 0:
+                    if y == 0 or not up[x]:
                         continue
-                    nxt, mx, my = node - 1, x, y - 1
-                    seg, length = vseg[nxt], dys[my]
+                    nxt = node - 1
+                    mx = x
+                    my = y - 1
+                    seg = vseg[nxt]
+                    length = dys[my]
                 if seg and (len(seg) > 1 or key not in seg):
                     continue
-                extra = 0.0
-                others = None
+                new = cost + length
+                if bent:
+                    new += BEND_COST
                 if nxt == goal:
-                    if goal * 4 + (turn + 2) % 4 in ports:
-                        continue  # that side of the target already sends an edge out
-                    if turn != DOWN:
-                        # a side taken by an incoming edge is lost to the target's exits: a
-                        # decision needs its bottom and both sides for three exits
-                        if exits_of_goal >= 3:
-                            continue
-                        if exits_of_goal == 2:
-                            extra = SIDE_ENTRY_COST
+                    extra = entry[turn]
+                    if extra is None:
+                        continue
+                    if extra:
+                        new += extra
+                    free = False
                 elif shape[nxt]:
                     continue
                 else:
                     others = users_at[nxt]
+                    free = others is None
                     if others:
+                        extra = 0.0
                         blocked = False
                         for k, how in others:
                             if k != key:
@@ -213,16 +280,12 @@ class Grid:
                                 extra = CROSS_COST  # two arrows into one step still cross here
                         if blocked:
                             continue
-                new = cost + length
-                if bent:
-                    new += BEND_COST
-                if extra:
-                    new += extra
+                        if extra:
+                            new += extra
                 state = nxt * 4 + turn
                 if new < best[state]:
-                    if others is None and nxt != goal and (
-                            best[state + left] + BEND_COST < new
-                            and best[state + right] + BEND_COST < new):
+                    if free and (best[state + left] + BEND_COST < new
+                                 and best[state + right] + BEND_COST < new):
                         # reached across this free node from both sides for more than a bend
                         # less: either does each move of this state for less
                         continue
@@ -232,7 +295,10 @@ class Grid:
                     h = estimate[turn][wy[my]][mx] + hy[my]
                     heappush(frontier, (new + h, counter, new, state))
                     counter += 1
-        return None
+        for state in parent:
+            best[state] = INF
+        # an expanded node's neighbours are read, the line below it too
+        return (found, deepest + 2) if found is not None else (None, ny)
 
     # The estimate of a state: the distance to the goal and the bends still needed, by heading,
     # by the side of the goal's row the node is on (above, on, below), by x line. Below the goal
@@ -242,31 +308,9 @@ class Grid:
     # line or its y line only, and many edges share a target: each part is worked out once.
     def _estimate_x(self, tx: int) -> list[list[list[float]]]:
         cached = self._estimates.get(tx)
-        if cached is not None:
-            return cached
-        xs = self.xs
-        nx, gx = len(xs), xs[tx]
-        hx = [abs(v - gx) for v in xs]
-        wx = [(x > tx) - (x < tx) + 1 for x in range(nx)]
-        ups = [x for x in self.upward if 0 <= x < nx]
-        detour = [min(abs(xs[x] - xs[c]) + abs(xs[c] - gx) for c in ups) for x in range(nx)] \
-            if ups and tx not in self.upward else None
-        on_corridor = [x in self.upward for x in range(nx)]
-        estimate = []
-        for heading in range(4):
-            bends = _BENDS[heading]
-            by_side = [[hx[x] + bends[wx[x]][side] for x in range(nx)] for side in (0, 1)]
-            if detour is not None:
-                below = _BELOW[heading]
-                by_side.append([detour[x] + max(bends[wx[x]][2], below[on_corridor[x]])
-                                for x in range(nx)])
-            elif ups:
-                by_side.append([hx[x] + bends[wx[x]][2] for x in range(nx)])
-            else:  # nothing goes up: a node below the goal is a dead end
-                by_side.append([INF] * nx)
-            estimate.append(by_side)
-        self._estimates[tx] = estimate
-        return estimate
+        if cached is None:
+            cached = self._estimates[tx] = _estimate_x(self._xs, self.upward, tx)
+        return cached
 
     def _estimate_y(self, ty: int) -> tuple[list[float], list[int]]:
         cached = self._estimates_y.get(ty)
@@ -319,18 +363,24 @@ class Grid:
         return path
 
     # -- commit ---------------------------------------------------------------------------
-    def _segment(self, a: tuple[int, int], b: tuple[int, int]) -> dict[str, int]:
-        (x1, y1), (_, y2) = (a, b) if a <= b else (b, a)
-        table, index = self._h if y1 == y2 else self._v, x1 * self._ny + y1
-        users = table[index]
-        if users is None:
-            users = table[index] = {}
-        return users
+    def _segments(self, path: list[tuple[int, int]]) -> list[dict[str, int]]:
+        """The users of each segment of the path (made where there are none yet)."""
+        ny, hseg, vseg = self._ny, self._h, self._v
+        out = []
+        for (x1, y1), (x2, y2) in pairwise(path):
+            if y1 == y2:
+                table, index = hseg, (x1 if x1 < x2 else x2) * ny + y1
+            else:
+                table, index = vseg, x1 * ny + (y1 if y1 < y2 else y2)
+            users = table[index]
+            if users is None:
+                users = table[index] = {}
+            out.append(users)
+        return out
 
     def _commit(self, path: list[tuple[int, int]], req: Request) -> None:
         key = req.target_key
-        for a, b in pairwise(path):
-            users = self._segment(a, b)
+        for users in self._segments(path):
             users[key] = users.get(key, 0) + 1
         (x, y) = path[0]
         self._ports.add((x * self._ny + y) * 4 + _heading(path[0], path[1]))
@@ -341,7 +391,9 @@ class Grid:
         straight passes along each axis per node, from which crossings are counted."""
         ny, users_at, along_h, along_v = self._ny, self._users, self._along_h, self._along_v
         total = self.total_crossings
-        for (x, y), how in passes(path):
+        for (ax, ay), (x, y), (cx, cy) in zip(path, path[1:], path[2:], strict=False):
+            # as in passes(): the path keeps its heading exactly where two steps match
+            how = "bend" if x - ax != cx - x or y - ay != cy - y else "h" if ay == y else "v"
             n = x * ny + y
             users = users_at[n]
             if users is None:
@@ -369,8 +421,7 @@ class Grid:
     def unroute(self, path: list[tuple[int, int]], req: Request) -> None:
         """Take a committed path off the grid again (to route it anew)."""
         key = req.target_key
-        for a, b in pairwise(path):
-            users = self._segment(a, b)
+        for users in self._segments(path):
             users[key] -= 1
             if users[key] <= 0:
                 del users[key]
