@@ -25,6 +25,7 @@ from generator.publish import build_diagrams  # noqa: E402
 
 def main() -> None:
     library = check_paths([ROOT / "flows"], base=ROOT).library
+    speed_before = reference()
     layout(library.flows[0])  # load the font metrics once, as a build does
     per_chart = {}
     charts = {}
@@ -63,6 +64,20 @@ def main() -> None:
     print("render (one process): " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in render.items()))
     print(f"all charts to SVG + PDF + PNG as `flowdoc build` writes them: {wall:.2f} s wall, "
           f"{len(written)} files")
+    print(f"machine speed: sum(range(10**7)) took {speed_before * 1000:.0f} ms before and "
+          f"{reference() * 1000:.0f} ms after (best of 3)")
+
+
+def reference() -> float:
+    """A fixed piece of pure Python, timed beside the figures: this virtual machine runs the
+    same code at speeds up to 1.7x apart from one minute to the next (steal time), so a
+    figure means something only next to how fast the machine was when it was taken."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(range(10**7))
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 if __name__ == "__main__":
