@@ -45,7 +45,7 @@ def _plain(value: Any) -> bool:
             stack.extend(v)
         elif isinstance(v, dict):
             for k, x in v.items():
-                if not isinstance(k, str) or (k and max(k) >= _BMP_END):
+                if not isinstance(k, str) or (not k.isascii() and max(k) >= _BMP_END):
                     return False
                 stack.append(x)
         else:
