@@ -2,9 +2,10 @@
 
     python bench/bench_diagrams.py
 
-Prints layout time per chart (best of 5, in process: the machine may be busy, and the best
-run is the one least disturbed), render time per format, and the wall time of writing every
-chart file the way `flowdoc build` does (worker processes included).
+Prints layout time per chart (best of 5 rounds over all charts, in process: the machine may
+be busy, and the best run is the one least disturbed), render time per format, the wall time
+of writing every chart file the way `flowdoc build` does (worker processes included), and how
+fast the machine ran a fixed loop before and after.
 """
 
 from __future__ import annotations
@@ -27,15 +28,17 @@ def main() -> None:
     library = check_paths([ROOT / "flows"], base=ROOT).library
     speed_before = reference()
     layout(library.flows[0])  # load the font metrics once, as a build does
-    per_chart = {}
+    per_chart: dict[str, float] = {}
     charts = {}
-    for flow in library.flows:
-        times = []
-        for _ in range(5):
+    # five rounds over all charts, not five runs of one chart after another: a chart's runs
+    # are then a second apart, so one slow spell of this virtual machine (it has them, see the
+    # speed printed last) does not spoil all five
+    for _ in range(5):
+        for flow in library.flows:
             started = time.perf_counter()
             charts[flow.code] = layout(flow)
-            times.append(time.perf_counter() - started)
-        per_chart[flow.code] = min(times)
+            elapsed = time.perf_counter() - started
+            per_chart[flow.code] = min(per_chart.get(flow.code, elapsed), elapsed)
     render = {"svg": 0.0, "pdf": 0.0, "png": 0.0}
     for chart in charts.values():
         for fmt, fn in (("svg", render_svg), ("png", render_png)):
