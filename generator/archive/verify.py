@@ -198,7 +198,8 @@ def _run(parts: int, log: Path, committed: int, context: _Context) -> list[_Summ
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # fork: the workers inherit the library and key table instead of unpickling them
+    # fork: a worker starts at once, without importing the package again; it is sent only
+    # its share's number and the context (key table, archive, org), and sends back findings
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(parts - 1, mp_context=ctx) as pool:
