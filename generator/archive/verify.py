@@ -157,9 +157,8 @@ def _keys(log: Path, committed: int) -> tuple[dict[str, dict[str, Any]], list[tu
     entries = []
     for i, line in enumerate(_lines(log, committed)):
         if _KEY_MARKS[0] in line or _KEY_MARKS[1] in line:
-            entry = loads_canonical(line)
-            if (entry is not NOT_CANONICAL and not _malformed(entry) and entry["seq"] == i
-                    and entry["type"] in ("key", "revoke")):
+            entry, _ = _entry(i, line)
+            if entry is not None and entry["type"] in ("key", "revoke"):
                 entries.append(entry)
     findings: list[tuple] = []
     seen: dict[str, str] = {}
@@ -367,9 +366,8 @@ class _Checker:
     def follow_org(self, i: int, line: bytes) -> None:
         """An org entry puts its org.yaml in force for the entries after it (when it is a
         well-formed entry; whether it is signed and whole, the first process reports)."""
-        entry = loads_canonical(line)
-        if entry is NOT_CANONICAL or _malformed(entry) or entry["seq"] != i \
-                or entry["type"] != "org":
+        entry, _ = _entry(i, line)
+        if entry is None or entry["type"] != "org":
             return
         org = self.org_of(entry["blob"])
         self.org = org if org is not None else self.context.org
@@ -378,11 +376,8 @@ class _Checker:
         self.summary.findings += [(check, seq, prop, message) for prop, message in found]
 
     def check(self, i: int, line: bytes) -> None:
-        entry = loads_canonical(line)
-        problem = "not canonical JSON" if entry is NOT_CANONICAL else _malformed(entry)
-        if problem is None and entry["seq"] != i:
-            problem = f"sequence number {entry['seq']} out of order"
-        if problem is not None:
+        entry, problem = _entry(i, line)
+        if entry is None:
             self.emit(INTEGRITY, i, [("完整性", f"entry {i}: {problem}")])
             return
         self.summary.entries += 1
@@ -485,6 +480,18 @@ class _Checker:
                                   self.signers.setdefault(e["flow_blob"], {}))
             for where, message in result.problems:
                 out.append(("可用性", f"{e['record']}: {where}: {message}"))
+
+
+def _entry(i: int, line: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """Line ``i`` as an entry of this archive, or why it is none: canonical JSON, of a known
+    shape, numbered ``i``."""
+    entry = loads_canonical(line)
+    if entry is NOT_CANONICAL:
+        return None, "not canonical JSON"
+    problem = _malformed(entry)
+    if problem is None and entry["seq"] != i:
+        problem = f"sequence number {entry['seq']} out of order"
+    return (None, problem) if problem is not None else (entry, None)
 
 
 def _signed_bytes(line: bytes, e: dict[str, Any]) -> bytes:
