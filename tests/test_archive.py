@@ -475,3 +475,18 @@ def test_an_altered_org_in_force_is_found(tmp_path):
                for p, m in findings)
     assert any(p == "可用性" and "the org.yaml it puts in force cannot be read" in m
                for p, m in findings)
+
+
+def test_an_audit_package_applies_the_archives_signature_rules(tmp_path):
+    """A package of a record with a forged approval proves the entry was in the log, and says
+    what verify says of it."""
+    from generator.search.package import export_package, verify_package
+
+    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(), b"1", "赵敏", secret("赵敏"), T0)
+    forge_approval(archive, number, by="赵敏")
+    seq = archive.checkpoint().size - 1
+    export_package(archive, [number], tmp_path / "package.zip")
+    problems, _ = verify_package(tmp_path / "package.zip")
+    assert problems == [f"entry {seq}: signed by 赵敏's key on behalf of 李强"]
+    assert ("真实性", problems[0]) in verify(archive, LIBRARY).findings

@@ -382,7 +382,7 @@ class _Checker:
             return
         self.summary.entries += 1
         found: list[tuple[str, str]] = []
-        _authenticity(found, entry, _signed_bytes(line, entry), self.context.table, self.publics)
+        authenticity(found, entry, signed_body(line, entry), self.context.table, self.publics)
         self.emit(AUTHENTICITY, i, found)
         found = []
         _blobs(found, self.context.root, entry)
@@ -494,7 +494,7 @@ def _entry(i: int, line: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return (None, problem) if problem is not None else (entry, None)
 
 
-def _signed_bytes(line: bytes, e: dict[str, Any]) -> bytes:
+def signed_body(line: bytes, e: dict[str, Any]) -> bytes:
     """What the entry's signature covers — the canonical form of the entry without ``sig`` —
     cut out of the canonical line (encoding the entry again cost as much as checking it).
     ``sig`` is never the first member (``seq`` sorts before it) and holds two hex strings."""
@@ -554,9 +554,10 @@ def _malformed(entry: Any) -> str | None:
     return None
 
 
-def _authenticity(out: list, e: dict, message: bytes, table: dict, publics: dict) -> None:
+def authenticity(out: list, e: dict, message: bytes, table: dict, publics: dict) -> None:
     """The entry's signature over ``message`` (its body), by a key registered before it to the
-    person it names and not revoked."""
+    person it names and not revoked: findings appended to ``out``. ``publics`` caches public
+    keys by id. Audit packages check their entries with it too."""
     sig = e["sig"]
     k = table.get(sig["key"])
     if k is None or k["seq"] > e["seq"]:

@@ -38,6 +38,7 @@ from ..archive import keys, merkle
 from ..archive.canonical import canonical, is_canonical
 from ..archive.records import RecordState, apply, key_table, state_digest
 from ..archive.store import LOG, Archive
+from ..archive.verify import authenticity, signed_body
 from ..errors import FlowdocError
 from ..fileio import write_atomic
 
@@ -59,15 +60,7 @@ def _prover(leaves: list[bytes]):
         k = 1 << ((hi - lo - 1).bit_length() - 1)
         return merkle.node_hash(root(lo, lo + k), root(lo + k, hi))
 
-    def proof(index: int, lo: int, hi: int) -> list[bytes]:
-        if hi - lo == 1:
-            return []
-        k = 1 << ((hi - lo - 1).bit_length() - 1)
-        if index < lo + k:
-            return [*proof(index, lo, lo + k), root(lo + k, hi)]
-        return [*proof(index, lo + k, hi), root(lo, lo + k)]
-
-    return lambda index: proof(index, 0, len(leaves))
+    return lambda index: [root(lo, hi) for lo, hi in merkle.inclusion_ranges(index, len(leaves))]
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -169,7 +162,7 @@ def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[s
         problems.append("manifest.json names another checkpoint than checkpoint.json")
     root, size = bytes.fromhex(cp["root"]), int(cp["size"])
     proofs = json.loads(files["proofs.json"])
-    entries: list[dict[str, Any]] = []
+    entries: list[tuple[dict[str, Any], bytes]] = []
     for name in sorted(n for n in files if n.startswith("entries/")):
         line, seq = files[name], int(name[8:-5])
         if not is_canonical(line):
@@ -181,25 +174,18 @@ def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[s
                                                                    proof, root):
             problems.append(f"{name}: not proven to be entry {seq} of the checkpoint's log")
             continue
-        entries.append(entry)
-    table = key_table(entries)
+        entries.append((entry, line))
+    table = key_table(e for e, _ in entries)
     k = table.get(cp["key"])
     body = {x: cp[x] for x in ("size", "bytes", "root", "key")}
     if k is None or not keys.verify(bytes.fromhex(k["public"]), canonical(body), cp["signature"]):
         problems.append("checkpoint.json: the signature does not match a registered key")
     states: dict[str, RecordState] = {}
-    for e in entries:
-        sig = e["sig"]
-        k = table.get(sig["key"])
-        signed_body = canonical({x: y for x, y in e.items() if x != "sig"})
-        if k is None or k["seq"] > e["seq"] or not keys.verify(bytes.fromhex(k["public"]),
-                                                               signed_body, sig["value"]):
-            problems.append(f"entry {e['seq']}: the signature does not match a key registered "
-                            "before it")
-        elif (e.get("person") or e.get("applicant") or k["person"]) != k["person"]:
-            problems.append(f"entry {e['seq']}: signed with {k['person']}'s key for someone else")
-        elif k["revoked"] is not None and k["revoked"] < e["seq"]:
-            problems.append(f"entry {e['seq']}: signed with a key revoked before it")
+    publics: dict[str, bytes] = {}
+    for e, line in entries:
+        found: list[tuple[str, str]] = []  # the archive's own rules for a signed entry
+        authenticity(found, e, signed_body(line, e), table, publics)
+        problems += [message for _, message in found]
         if e["type"] == "org":
             org = files.get(f"orgs/{e.get('blob')}.yaml")
             if org is None or hashlib.sha256(org).hexdigest() != e.get("blob"):
