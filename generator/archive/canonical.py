@@ -20,12 +20,16 @@ class CanonicalError(ValueError):
     """The value has no canonical form (a float, a non-string key, a huge integer …)."""
 
 
+# the C encoder, set as canonical JSON needs it (what it cannot get right is checked first)
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                          allow_nan=False).encode
+
+
 def canonical(value: Any) -> bytes:
     if _plain(value):
         # The C encoder gives the same bytes when every key is in the Basic Multilingual
         # Plane (code point order is then UTF-16 order) and there are no floats: 10x faster.
-        return json.dumps(value, ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":")).encode("utf-8")
+        return _dumps(value).encode("utf-8")
     return _encode(value).encode("utf-8")
 
 
@@ -107,8 +111,6 @@ def _safe_int(text: str) -> int:
 # floats, NaN and ±Infinity are refused while parsing: the fast comparison below would take
 # Python's text of them for canonical
 _decoder = json.JSONDecoder(parse_float=_refuse, parse_int=_safe_int, parse_constant=_refuse)
-_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False).encode
 
 
 def loads_canonical(data: bytes) -> Any:
