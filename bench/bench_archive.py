@@ -3,12 +3,16 @@
 
     python bench/bench_archive.py [--records N] [--batch M] [--rounds R]
 
-Builds a fresh archive in a temporary folder: keys for two people, then R rounds of: N leave
+Builds a fresh archive in a temporary folder, under a trust root of its own (a copy of the
+bundled flows signed as tools/sign_bundled.py does, with known passphrases): vouched keys for
+two people, then R rounds of: N leave
 records each submitted and approved (every event fsynced and committed under a new signed
 checkpoint), an import of M records in one commit, and a verify of everything so far —
 printing events/s, records/s, entries/s and the peak memory of verify at each (growing) size
 (verify runs in a fresh process, on one core and on all).
-First, what unlocking a key and an Ed25519 signature and check cost per call here.
+First, what unlocking a key and an Ed25519 signature and check cost per call here; last, the
+wall time of the trust commands a person waits for (keys approve, checkpoint, witness), each
+a fresh `flowdoc` process as typed at a shell.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -25,9 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from generator.archive import records as R  # noqa: E402
+from generator.archive.bootstrap import sign_folder  # noqa: E402
 from generator.archive.store import Archive  # noqa: E402
 from generator.check import check_paths  # noqa: E402
 from generator.records import RecordInput  # noqa: E402
+
+OPERATOR = "pass-operator-bench"
 
 
 def durable(archive: Archive, library, n: int, tag: str) -> float:
@@ -60,7 +68,7 @@ from pathlib import Path
 from generator.archive.store import Archive
 from generator.archive.verify import verify
 from generator.check import check_paths
-library = check_paths([Path({root!r}) / "flows"], base=Path({root!r})).library
+library = check_paths([Path({flows!r})], base=Path({flows!r}).parent).library
 started = time.perf_counter()
 report = verify(Archive(Path({archive!r})), library, workers={workers})
 elapsed = time.perf_counter() - started
@@ -76,7 +84,8 @@ def verify_figures(archive: Archive, workers: int | None) -> str:
     SQLite file of waiting record states, libsodium) is its own."""
     import subprocess
 
-    code = VERIFY.format(root=str(ROOT), archive=str(archive.root), workers=workers)
+    code = VERIFY.format(root=str(ROOT), archive=str(archive.root), workers=workers,
+                         flows=str(archive.root.parent / "flows"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     entries, elapsed, rss_self, rss_children = out.stdout.split()
     entries, elapsed = int(entries), float(elapsed)
@@ -113,12 +122,15 @@ def main() -> None:
                         help="rounds of durable writes + import: each round the archive is "
                              "larger, so the figures show whether cost grows with its size")
     args = parser.parse_args()
-    library = check_paths([ROOT / "flows"], base=ROOT).library
     primitives()
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Archive(Path(tmp) / "records")
-        for person in ("赵敏", "李强"):
+        shutil.copytree(ROOT / "flows", Path(tmp) / "flows")
+        archive = sign_folder(Path(tmp) / "flows", Path(tmp) / "records",
+                              lambda person: f"pass-{person}-bench", OPERATOR)
+        library = check_paths([Path(tmp) / "flows"], base=Path(tmp)).library
+        for person in ("赵敏",):
             R.new_person_key(archive, library, person, f"pass-{person}-bench")
+            R.approve_key(archive, library, person, "王芳", "pass-王芳-bench")
         for r in range(args.rounds):
             size = archive.checkpoint().size
             rate = durable(archive, library, args.records, f"r{r}")
@@ -132,6 +144,37 @@ def main() -> None:
                 name = "one process" if workers == 1 else "all cores"
                 print(f"  verify ({name}): {verify_figures(archive, workers)}")
         print(f"max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        trust_commands(Path(tmp), archive, library)
+
+
+def trust_commands(home: Path, archive: Archive, library) -> None:
+    """Wall time of keys approve, checkpoint and witness as a person runs them (target 0.5 s),
+    on the archive the rounds built."""
+    import os
+    import subprocess
+
+    from generator.archive.trusting import add_key
+
+    add_key(home / "flows" / "trust.yaml", archive, library, "王芳", "pass-王芳-bench", "witness",
+            "见证机", "pass-witness-bench", home / "witness.key")
+    R.new_person_key(archive, library, "孙磊", "pass-孙磊-bench")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR,
+           "FLOWDOC_WITNESS_PASSPHRASE": "pass-witness-bench",
+           "FLOWDOC_PASSPHRASE": "pass-王芳-bench"}
+    common = ["--archive", str(archive.root)]
+    flows = ["--flows", str(home / "flows")]
+    size = archive.checkpoint().size
+    for name, args in (("keys approve", ["keys", "approve", "孙磊", "--as", "王芳", *flows]),
+                       ("checkpoint", ["checkpoint"]),
+                       ("witness (first co-signature)", ["witness", "--key", str(home / "witness.key"),
+                                                         "--state", str(home / "w.json"), *flows]),
+                       ("witness (next, consistency checked)",
+                        ["witness", "--key", str(home / "witness.key"), "--state",
+                         str(home / "w.json"), *flows])):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "generator", *args, *common], env=env, check=True,
+                       capture_output=True)
+        print(f"{name}: {time.perf_counter() - started:.2f} s (archive of {size} entries)")
 
 
 if __name__ == "__main__":

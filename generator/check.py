@@ -45,7 +45,7 @@ def check_paths(paths: Iterable[Path], base: Path | None = None) -> CheckResult:
     if any(p.is_file() for p in paths):
         wanted = {_norm(p) for p in asked}
         problems = [p for p in problems if _norm(Path(p.file), base) in wanted
-                    or Path(p.file).name in ("org.yaml", "manual.yaml", "keys.yaml")]
+                    or Path(p.file).name in ("org.yaml", "manual.yaml", "keys.yaml", "trust.yaml")]
     return CheckResult(loaded.library, sorted(set(problems)), len(asked))
 
 

@@ -26,6 +26,17 @@ def check_library(library: Library) -> list[Problem]:
     org = library.org
     if org is not None:
         problems += check_org(org)
+        if any(e for _, _, e in org.signoff.entries()):
+            problems += check_signoff(org.signoff, org, org.origin, "受控", "org.yaml")
+            if not org.signed_off:
+                bad = next((f"{m} {e.invalid}" for _, m, e in org.signoff.entries()
+                            if e is not None and e.invalid), None) or next(
+                    ("it has changed since it was signed" for _, _, e in org.signoff.entries()
+                     if e is not None and e.hash != org.content_hash),
+                    "its sign-off is incomplete")
+                problems.append(Problem(org.origin.file, org.origin.line("signoff"), "signoff",
+                                        f"org.yaml is not signed off ({bad}): records cannot be "
+                                        "archived under it until it is", "warning"))
     if library.manual is not None and org is not None:
         problems += check_signoff(library.manual.signoff, org, library.manual.origin, "受控",
                                    "manual")

@@ -175,7 +175,7 @@ def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path, archive
     try:
         # the sign-off rules first: a signature that would be refused asks for no passphrase
         signed(target, library.org, person, meaning, day or _today())
-        signer = unlock_signer(archive_dir, person, _passphrase(passphrase_file))
+        signer = unlock_signer(archive_dir, person, _passphrase(passphrase_file), library.trust)
         signoff = sign_file(Path(target.origin.source), target, library.org, person, meaning,
                             signer, day)
     except FlowdocError as exc:
@@ -333,6 +333,33 @@ def _archive_call(fn, *args):
         sys.exit(1)
 
 
+def _secret_from_env(name: str) -> str | None:
+    """A secret for a service key from ``NAME`` or the file ``NAME_FILE`` names (never an
+    argument, never printed)."""
+    import os
+
+    if os.environ.get(f"{name}_FILE"):
+        path = Path(os.environ[f"{name}_FILE"])
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\n")
+        except (OSError, UnicodeDecodeError):
+            click.echo(f"flowdoc: {path}: cannot read the passphrase file (${name}_FILE)",
+                       err=True)
+            sys.exit(1)
+    return os.environ.get(name) or None
+
+
+def _writable(archive_dir: Path):
+    """The archive with its operator key unlocked (FLOWDOC_OPERATOR_PASSPHRASE): the operator
+    signs the checkpoint of every commit. Without it the archive can be read, not written."""
+    from .archive.store import Archive
+    from .archive.trusting import unlock_operator
+
+    operator = _archive_call(unlock_operator, archive_dir,
+                             _secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"))
+    return Archive(archive_dir, operator)
+
+
 @main.group()
 def keys() -> None:
     """Personal signing keys (Ed25519, encrypted with the owner's passphrase)."""
@@ -344,26 +371,49 @@ def keys() -> None:
 @passphrase_option
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
 def keys_new(person: str, archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
-    """Make PERSON's signing key and register its public half in the archive."""
+    """Make PERSON's signing key and register its public half in the archive. It signs
+    nothing until a registrar vouches for it (flowdoc keys approve)."""
     from .archive.records import new_person_key
-    from .archive.store import Archive
 
     library = _checked_library(flows_dir, quiet=True)
     secret = _passphrase(passphrase_file, confirm=True)
-    kid = _archive_call(new_person_key, Archive(archive_dir), library, person, secret)
-    click.echo(f"{person}: key {kid}")
+    kid = _archive_call(new_person_key, _writable(archive_dir), library, person, secret)
+    click.echo(f"{person}: key {kid} registered; it signs once a registrar vouches for it "
+               f"(flowdoc keys approve {person} --as REGISTRAR)")
+
+
+@keys.command("approve")
+@click.argument("person")
+@click.option("--as", "registrar", required=True, help="The registrar (trust.yaml) who vouches.")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def keys_approve(person: str, registrar: str, archive_dir: Path, passphrase_file: Path | None,
+                 flows_dir: Path) -> None:
+    """Vouch for PERSON's waiting key with the registrar's countersignature (check their
+    identity first: this is what makes the key theirs)."""
+    from .archive.records import approve_key
+
+    library = _checked_library(flows_dir, quiet=True)
+    kid, _ = _archive_call(approve_key, _writable(archive_dir), library, person, registrar,
+                           _passphrase(passphrase_file))
+    click.echo(f"{person}: key {kid} vouched for by {registrar}")
 
 
 @keys.command("revoke")
 @click.argument("person")
+@click.option("--as", "by", help="A registrar revoking PERSON's key (default: PERSON).")
 @archive_option
 @passphrase_option
-def keys_revoke(person: str, archive_dir: Path, passphrase_file: Path | None) -> None:
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def keys_revoke(person: str, by: str | None, archive_dir: Path, passphrase_file: Path | None,
+                flows_dir: Path) -> None:
     """Revoke PERSON's key: earlier signatures stay verifiable, new ones are refused."""
     from .archive.records import revoke_key
-    from .archive.store import Archive
 
-    kid = _archive_call(revoke_key, Archive(archive_dir), person, _passphrase(passphrase_file))
+    library = _checked_library(flows_dir, quiet=True)
+    kid = _archive_call(revoke_key, _writable(archive_dir), library, person,
+                        _passphrase(passphrase_file), by)
     click.echo(f"{person}: key {kid} revoked")
 
 
@@ -377,7 +427,6 @@ def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: P
                   flows_dir: Path) -> None:
     """Check FILE (a filled form, or YAML/JSON), open a record, print its number."""
     from .archive.records import submit
-    from .archive.store import Archive
     from .records import RecordInputError, read_record
 
     library = _checked_library(flows_dir, quiet=True)
@@ -387,7 +436,7 @@ def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: P
         click.echo(f"flowdoc: {exc}", err=True)
         sys.exit(1)
     secret = _passphrase(passphrase_file)
-    number = _archive_call(submit, Archive(archive_dir), library, data, file.read_bytes(), person,
+    number = _archive_call(submit, _writable(archive_dir), library, data, file.read_bytes(), person,
                            secret)
     click.echo(number)
 
@@ -402,7 +451,6 @@ def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file:
                   flows_dir: Path) -> None:
     """Submit every record (YAML, JSON or filled PDF) in FOLDER as one batch, all or nothing."""
     from .archive.records import import_records
-    from .archive.store import Archive
     from .records import RecordInputError, read_record
 
     library = _checked_library(flows_dir, quiet=True)
@@ -416,7 +464,7 @@ def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file:
         except RecordInputError as exc:
             click.echo(f"flowdoc: {exc}; nothing imported", err=True)
             sys.exit(1)
-    numbers = _archive_call(import_records, Archive(archive_dir), library, items, person,
+    numbers = _archive_call(import_records, _writable(archive_dir), library, items, person,
                             _passphrase(passphrase_file))
     click.echo(f"imported {len(numbers)} record(s): {numbers[0]} … {numbers[-1]}"
                if numbers else "nothing to import")
@@ -435,10 +483,9 @@ def record_sign(number: str, step: str, person: str, decision: str, comment: str
                 archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Sign one step of an open record."""
     from .archive.records import sign_step
-    from .archive.store import Archive
 
     library = _checked_library(flows_dir, quiet=True)
-    state = _archive_call(sign_step, Archive(archive_dir), library, number, step, person,
+    state = _archive_call(sign_step, _writable(archive_dir), library, number, step, person,
                           _passphrase(passphrase_file), decision, comment)
     click.echo(f"{number}: {state.status}")
 
@@ -455,7 +502,6 @@ def record_correct(number: str, person: str, changes: tuple[str, ...], reason: s
                    archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Correct field values of an open record (a new signed event; the old values stay)."""
     from .archive.records import correct
-    from .archive.store import Archive
 
     pairs = {}
     for change in changes:
@@ -465,7 +511,7 @@ def record_correct(number: str, person: str, changes: tuple[str, ...], reason: s
             sys.exit(2)
         pairs[field.strip()] = value
     library = _checked_library(flows_dir, quiet=True)
-    state = _archive_call(correct, Archive(archive_dir), library, number, person,
+    state = _archive_call(correct, _writable(archive_dir), library, number, person,
                           _passphrase(passphrase_file), pairs, reason)
     click.echo(f"{number}: corrected ({state.status})")
 
@@ -476,13 +522,15 @@ def record_correct(number: str, person: str, changes: tuple[str, ...], reason: s
 @click.option("--reason", required=True)
 @archive_option
 @passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
 def record_void(number: str, person: str, reason: str, archive_dir: Path,
-                passphrase_file: Path | None) -> None:
+                passphrase_file: Path | None, flows_dir: Path) -> None:
     """Void a record (a signed event; the record and its history stay)."""
     from .archive.records import void
-    from .archive.store import Archive
 
-    _archive_call(void, Archive(archive_dir), number, person, _passphrase(passphrase_file), reason)
+    library = _checked_library(flows_dir, quiet=True)
+    _archive_call(void, _writable(archive_dir), library, number, person,
+                  _passphrase(passphrase_file), reason)
     click.echo(f"{number}: void")
 
 
@@ -517,6 +565,8 @@ def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
 @archive_option
 def record_export(number: str, output: Path, archive_dir: Path) -> None:
     """Write the archived rendition (PDF) of a closed record."""
+    import hashlib
+
     from .archive.records import record_state
     from .archive.store import Archive
 
@@ -525,7 +575,12 @@ def record_export(number: str, output: Path, archive_dir: Path) -> None:
     if state is None or not state.rendition:
         click.echo(f"flowdoc: {number}: no archived rendition (is it closed?)", err=True)
         sys.exit(1)
-    write_atomic(output, _archive_call(archive.blob, state.rendition))
+    data = _archive_call(archive.blob, state.rendition)
+    if hashlib.sha256(data).hexdigest() != state.rendition:  # never hand out a replaced file
+        click.echo(f"flowdoc: {number}: the archived rendition was altered (its sha256 is not "
+                   "the one the log names); nothing was written; run flowdoc verify", err=True)
+        sys.exit(1)
+    write_atomic(output, data)
     click.echo(str(output))
 
 
@@ -533,39 +588,59 @@ def record_export(number: str, output: Path, archive_dir: Path) -> None:
 @archive_option
 @click.option("--proof", "proof_of", help="Print the inclusion proof of this record.")
 @click.option("--since", type=click.Path(path_type=Path),
-              help="A checkpoint.json kept earlier: print the consistency proof from it.")
+              help="A checkpoint kept earlier (flowdoc checkpoint): report a rollback or fork, "
+                   "and print the consistency proof from it.")
 @click.option("--package", "package", type=click.Path(path_type=Path),
               help="Check an audit package (from flowdoc search --export) offline instead.")
+@click.option("--checkpoint", "kept", type=click.Path(path_type=Path),
+              help="With --package: a checkpoint you kept, to check the package against.")
+@click.option("--renditions", is_flag=True,
+              help="Render every closed record again and compare it byte for byte with its "
+                   "archived PDF (10-20 ms a record; by default the state digest the PDF "
+                   "carries is compared).")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
+              help="The flows folder whose trust.yaml, keys.yaml and org.yaml are trusted.")
 def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package: Path | None,
-           as_json: bool, flows_dir: Path) -> None:
+           kept: Path | None, renditions: bool, as_json: bool, flows_dir: Path) -> None:
     """Prove the archive unaltered and every record consistent with its flow; exit 1 naming
     each problem, by 真实性 / 完整性 / 可用性 / 安全性."""
     if package is not None:
-        _verify_package(package, as_json)
+        _verify_package(package, as_json, flows_dir, kept)
         return
     from .archive.store import Archive
-    from .archive.verify import PROPERTIES, consistency, inclusion
+    from .archive.verify import PROPERTIES, inclusion, kept_findings
     from .archive.verify import verify as check_archive
 
-    library = _checked_library(flows_dir, quiet=True)
+    kept_raw = None
+    if since is not None:
+        try:
+            kept_raw = since.read_bytes()
+        except OSError as exc:
+            click.echo(f"flowdoc: {since}: cannot read the kept checkpoint: {exc.strerror}",
+                       err=True)
+            sys.exit(2)
+    # verify runs whatever the working copy holds: a broken keys.yaml or org.yaml is one more
+    # finding (what it vouched for counts as unvouched), never a reason not to look at the log
+    checked = check_paths([flows_dir])
+    library = checked.library
     archive = Archive(archive_dir)
-    report = check_archive(archive, library)
-    out: dict = {"ok": report.ok, "entries": report.entries, "records": report.records,
-                 "findings": [{"property": p, "problem": m} for p, m in report.findings]}
+    report = check_archive(archive, library, renditions=renditions)
+    for problem in checked.errors:
+        report.add("真实性", f"{problem} (so what it would vouch for is not counted)")
+    notes = report.notes
+    out: dict = {"entries": report.entries, "records": report.records}
     if report.checkpoint is not None and proof_of:
         out["inclusion"] = _archive_call(inclusion, report, archive, proof_of)
-    if report.checkpoint is not None and since is not None:
-        try:
-            old = json.loads(since.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            click.echo(f"flowdoc: {since}: not a checkpoint", err=True)
-            sys.exit(1)
-        out["consistency"] = _archive_call(consistency, report, old)
-        if not out["consistency"]["consistent"]:
-            report.add("完整性", f"the log is not an extension of the kept checkpoint {since}")
-            out["ok"] = False
+    if since is not None:
+        found, proof = kept_findings(report, kept_raw, library.trust, str(since))
+        for message in found:
+            report.add("完整性", message)
+        if proof is not None:
+            out["consistency"] = proof
+    out = {"ok": report.ok, **out,
+           "findings": [{"property": p, "problem": m} for p, m in report.findings],
+           "notes": notes}
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
@@ -574,12 +649,184 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
             click.echo(f"{prop}: " + ("通过" if not problems else f"{len(problems)} 个问题"))
             for m in problems:
                 click.echo(f"  - {m}")
+        for note in notes:
+            click.echo(f"note: {note}")
         click.echo(f"{report.entries} entries, {report.records} records"
                    + (f", root {report.checkpoint.root[:16]}…" if report.checkpoint else ""))
         for key in ("inclusion", "consistency"):
             if key in out:
                 click.echo(json.dumps(out[key], ensure_ascii=False))
-    sys.exit(0 if report.ok and out["ok"] else 1)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command("checkpoint")
+@archive_option
+def checkpoint_cmd(archive_dir: Path) -> None:
+    """Print the archive's current signed checkpoint, for an auditor to keep and give back to
+    flowdoc verify --since (a shorter or different history is then reported)."""
+    from .archive.store import Archive
+    from .archive.trusting import checkpoint_json
+
+    click.echo(_archive_call(checkpoint_json, Archive(archive_dir)).decode())
+
+
+@main.command("witness")
+@click.option("--key", "key_file", required=True, type=click.Path(path_type=Path),
+              help="The witness's key file (made by flowdoc trust add --role witness).")
+@click.option("--state", "state_file", required=True, type=click.Path(path_type=Path),
+              help="Where the witness keeps the last checkpoint it co-signed (not in the "
+                   "archive).")
+@archive_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def witness_cmd(key_file: Path, state_file: Path, archive_dir: Path, flows_dir: Path) -> None:
+    """Co-sign the archive's checkpoint after checking it extends the last one this witness
+    co-signed (FLOWDOC_WITNESS_PASSPHRASE unlocks the key)."""
+    from .archive.store import Archive
+    from .archive.trusting import unlock_key_file, witness
+
+    library = _checked_library(flows_dir, quiet=True)
+    secret = _secret_from_env("FLOWDOC_WITNESS_PASSPHRASE")
+    if secret is None:
+        if not sys.stdin.isatty():
+            click.echo("flowdoc: no passphrase: set FLOWDOC_WITNESS_PASSPHRASE", err=True)
+            sys.exit(1)
+        secret = click.prompt("witness passphrase", hide_input=True, err=True)
+    signer = _archive_call(unlock_key_file, key_file, secret, "witness")
+    cosigned = _archive_call(witness, Archive(archive_dir), library.trust, signer, state_file)
+    cp = cosigned["checkpoint"]
+    click.echo(f"co-signed checkpoint of {cp['size']} entries, root {cp['root'][:16]}…")
+
+
+@main.group()
+def trust() -> None:
+    """The root of trust (flows/trust.yaml): registrars, operator keys, witnesses."""
+
+
+@trust.command("init")
+@click.option("--as", "person", required=True, help="The first registrar (e.g. the 文控).")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def trust_init(person: str, archive_dir: Path, passphrase_file: Path | None,
+               flows_dir: Path) -> None:
+    """Start a trust root: PERSON's registrar key (their passphrase) and the archive's operator
+    key (FLOWDOC_OPERATOR_PASSPHRASE). Commit flows/trust.yaml and have it reviewed."""
+    from .archive.store import Archive
+    from .archive.trusting import init_trust
+    from .trust import TRUST_FILE
+
+    library = _checked_library(flows_dir, quiet=True)
+    operator_secret = _secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE")
+    if operator_secret is None:
+        click.echo("flowdoc: set FLOWDOC_OPERATOR_PASSPHRASE: it protects the operator key",
+                   err=True)
+        sys.exit(1)
+    secret = _passphrase(passphrase_file, confirm=True)
+    root = _archive_call(init_trust, flows_dir / TRUST_FILE, Archive(archive_dir), library,
+                         person, secret, operator_secret)
+    click.echo(f"{flows_dir / TRUST_FILE}: registrar {person} ({root.keys[0].id}), operator "
+               f"{root.keys[1].id}")
+
+
+@trust.command("add")
+@click.option("--role", required=True, type=click.Choice(["registrar", "operator", "witness"]))
+@click.option("--holder", required=True,
+              help="For a registrar the person (their vouched key is promoted); else a name.")
+@click.option("--key-file", type=click.Path(path_type=Path),
+              help="For an operator or witness: where its new key file is written (its "
+                   "passphrase: FLOWDOC_NEW_KEY_PASSPHRASE).")
+@click.option("--as", "registrar", required=True, help="A registrar in office, who signs.")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def trust_add(role: str, holder: str, key_file: Path | None, registrar: str, archive_dir: Path,
+              passphrase_file: Path | None, flows_dir: Path) -> None:
+    """Add a registrar, operator or witness key to the trust root, signed by a registrar."""
+    from .archive.store import Archive
+    from .archive.trusting import add_key
+    from .trust import TRUST_FILE
+
+    library = _checked_library(flows_dir, quiet=True)
+    new_secret = _secret_from_env("FLOWDOC_NEW_KEY_PASSPHRASE") if role != "registrar" else None
+    if role != "registrar" and (new_secret is None or key_file is None):
+        click.echo(f"flowdoc: a new {role} key needs --key-file and FLOWDOC_NEW_KEY_PASSPHRASE",
+                   err=True)
+        sys.exit(2)
+    _, kid = _archive_call(add_key, flows_dir / TRUST_FILE, Archive(archive_dir), library,
+                           registrar, _passphrase(passphrase_file), role, holder, new_secret,
+                           key_file)
+    click.echo(f"{flows_dir / TRUST_FILE}: {role} {holder} ({kid}) added by {registrar}")
+
+
+@trust.command("remove")
+@click.argument("key_id")
+@click.option("--as", "registrar", required=True)
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def trust_remove(key_id: str, registrar: str, archive_dir: Path, passphrase_file: Path | None,
+                 flows_dir: Path) -> None:
+    """Remove a key from the trust root; what it signed before stays valid."""
+    from .archive.store import Archive
+    from .archive.trusting import remove_key
+    from .trust import TRUST_FILE
+
+    _archive_call(remove_key, flows_dir / TRUST_FILE, Archive(archive_dir), registrar,
+                  _passphrase(passphrase_file), key_id)
+    click.echo(f"{flows_dir / TRUST_FILE}: {key_id} removed by {registrar}")
+
+
+@trust.command("show")
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def trust_show(flows_dir: Path, as_json: bool) -> None:
+    """The keys of the trust root and whether its chain holds."""
+    from .trust import TRUST_FILE, load_trust
+
+    root = load_trust(flows_dir / TRUST_FILE)
+    rows = [{"role": k.role, "holder": k.holder, "key": k.id, "since": k.since,
+             "until": k.until} for k in root.keys]
+    if as_json:
+        click.echo(json.dumps({"ok": not root.problems, "keys": rows,
+                               "problems": list(root.problems)}, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            click.echo(f"{r['role']:<9} {r['holder']}　{r['key']}　{r['since']}"
+                       + (f" – {r['until']}" if r["until"] else ""))
+        for p in root.problems:
+            click.echo(f"flowdoc: {p}", err=True)
+    sys.exit(1 if root.problems else 0)
+
+
+@main.group()
+def org() -> None:
+    """Document control of org.yaml (who may sign what)."""
+
+
+@org.command("sign")
+@click.option("--as", "person", required=True)
+@click.option("--meaning", required=True, type=click.Choice(["编制", "审核", "批准"]))
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@archive_option
+@passphrase_option
+def org_sign(person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
+             passphrase_file: Path | None) -> None:
+    """Sign org.yaml's 编制/审核/批准 with PERSON's vouched key, bound to its content: records
+    are archived only under a signed-off org.yaml."""
+    from .lifecycle import sign_org_file, unlock_signer
+
+    library = _checked_library(flows_dir, quiet=True)
+    assert library.org is not None
+    try:
+        signer = unlock_signer(archive_dir, person, _passphrase(passphrase_file), library.trust)
+        signoff = sign_org_file(library.org, person, meaning, signer, on.date() if on else None)
+    except FlowdocError as exc:
+        click.echo(f"flowdoc: org.yaml: {exc}", err=True)
+        sys.exit(1)
+    state = "in force once archived" if signoff.bound_to(library.org.content_hash) else (
+        "incomplete")
+    click.echo(f"org.yaml: {meaning} by {person} signed with key {signer.key.id[:12]}… ({state})")
 
 
 @main.command()
@@ -639,12 +886,14 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
     index = RecordIndex(Archive(archive_dir), library, backend)
     _archive_call(_update_index, index, reindex)
     if export_to is not None:
-        from .search.package import export_package
+        from .search.package import COMPLETENESS, export_package
 
+        _archive_call(index.repair)  # the log decides what exists; the index only selects
         everything = _archive_call(index.search, tree, 10**9, 0, not oldest_first, False)
-        count = _archive_call(export_package, Archive(archive_dir),
-                              [h.number for h in everything.hits], export_to, query)
+        count = _archive_call(export_package, _writable(archive_dir),
+                              [h.number for h in everything.hits], export_to, query, flows_dir)
         click.echo(f"{export_to}: {count} record(s); check it with flowdoc verify --package {export_to}")
+        click.echo(COMPLETENESS)
         return
     results = _archive_call(index.search, tree, limit, (page - 1) * limit, not oldest_first, False)
     if as_json:
@@ -681,20 +930,42 @@ def _update_index(index, rebuild: bool) -> None:
         (index.reindex if rebuild else index.catch_up)(bar.update)
 
 
-def _verify_package(path: Path, as_json: bool) -> None:
-    from .search.package import verify_package
+def _verify_package(path: Path, as_json: bool, flows_dir: Path, kept: Path | None) -> None:
+    """The package checked against the trust root of ``flows_dir`` (or a kept checkpoint), both
+    from outside the package; with neither, against what it carries, and the first line says
+    so."""
+    from .search.package import COMPLETENESS, verify_package
+    from .trust import TRUST_FILE
 
-    problems, manifest = verify_package(path)
-    records = manifest.get("records", [])
+    kept_raw = None
+    if kept is not None:
+        try:
+            kept_raw = kept.read_bytes()
+        except OSError as exc:
+            click.echo(f"flowdoc: {kept}: cannot read the kept checkpoint: {exc.strerror}",
+                       err=True)
+            sys.exit(2)
+    trust = signoff_keys = None
+    if (flows_dir / TRUST_FILE).exists():
+        library = _checked_library(flows_dir, quiet=True)
+        trust, signoff_keys = library.trust, {k.id: k for k in library.keys}
+    report = verify_package(path, trust, signoff_keys, kept_raw)
+    records = sorted(report.manifest.get("records", {}))
+    problems = report.problems
     if as_json:
-        click.echo(json.dumps({"ok": not problems, "records": records, "problems": problems,
-                               "checkpoint": manifest.get("checkpoint")}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"ok": not problems, "checked_against": report.anchor,
+                               "independent": report.independent, "records": records,
+                               "problems": problems, "completeness": COMPLETENESS,
+                               "checkpoint": report.manifest.get("checkpoint")},
+                              ensure_ascii=False, indent=2))
     else:
+        click.echo(f"checked against {report.anchor}")
         for p in problems:
             click.echo(f"  - {p}")
-        root = (manifest.get("checkpoint") or {}).get("root", "")
+        root = (report.manifest.get("checkpoint") or {}).get("root", "")
         click.echo(f"{path}: " + ("通过" if not problems else f"{len(problems)} 个问题") +
                    f"; {len(records)} record(s)" + (f", checkpoint root {root[:16]}…" if root else ""))
+        click.echo(COMPLETENESS)
     sys.exit(0 if not problems else 1)
 
 

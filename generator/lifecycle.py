@@ -23,7 +23,7 @@ from .errors import FlowdocError, Problem
 from .fileio import write_atomic
 from .loader import load_flow
 from .model import Flow, Org, PublicKey, Signature, Signoff
-from .signing import KEYS_FILE, Signer, render_keys, signoff_message
+from .signing import KEYS_FILE, ORG_CODE, Signer, render_keys, signoff_message
 
 MEANINGS = {"编制": "prepared", "审核": "reviewed", "批准": "approved"}
 
@@ -79,24 +79,33 @@ def replace_signoff_block(text: str, block: str) -> str:
     return "".join(lines[:start]) + block + "".join(lines[end:])
 
 
-def unlock_signer(archive_dir: Path, person: str, passphrase: str) -> Signer:
-    """``person``'s active archive key, unlocked with their passphrase.
+def unlock_signer(archive_dir: Path, person: str, passphrase: str, trust=None) -> Signer:
+    """``person``'s active archive key (vouched for by a registrar), unlocked with their
+    passphrase, with the registrar's countersignature that keys.yaml carries beside it.
 
-    Raises a one-line :class:`FlowdocError` if they have no key in the archive or the
-    passphrase does not unlock it (the passphrase itself is never part of a message)."""
+    Raises a one-line :class:`FlowdocError` if they have no such key or the passphrase does
+    not unlock it — one message for both (the passphrase itself is never part of a message)."""
     from .archive import keys
-    from .archive.records import active_key, key_table
-    from .archive.store import Archive
+    from .archive.store import Archive, active_key, key_table
+    from .trust import TrustRoot
 
+    trust = trust if trust is not None else TrustRoot()
     archive = Archive(archive_dir)
-    entries = archive.entries()
-    kid = active_key(entries, person)
+    entries = archive.key_entries()
+    table = key_table(entries, trust)
+    kid = active_key(table, person)
+    message = f"{person}: no signing key of theirs unlocks with that passphrase"
     if kid is None:
-        raise SignError(f"{person} has no active signing key in {archive_dir} "
-                        f"(make one with flowdoc keys new {person} --archive {archive_dir})")
-    private = keys.unlock(archive.private_key(kid), passphrase)
-    public = bytes.fromhex(key_table(entries)[kid]["public"])
-    return Signer(PublicKey(kid, person, public), private)
+        raise SignError(message)
+    try:
+        private = keys.unlock(archive.private_key(kid), passphrase)
+    except FlowdocError:
+        raise SignError(message) from None
+    vouch: tuple[tuple[str, str], ...] = ()
+    for e in entries:
+        if e["type"] == "approve" and e["key_id"] == kid and e["seq"] == table[kid]["vouched"]:
+            vouch = (("by", e["vouch_by"]), ("time", e["time"]), ("sig", e["vouch"]))
+    return Signer(PublicKey(kid, person, bytes.fromhex(table[kid]["public"]), vouch), private)
 
 
 def sign_file(path: Path, flow: Flow, org: Org, person: str, meaning: str, signer: Signer,
@@ -114,11 +123,51 @@ def sign_file(path: Path, flow: Flow, org: Org, person: str, meaning: str, signe
                     sig=signer.sign(signoff_message(flow.code, meaning, person, on,
                                                     flow.content_hash)))
     signoff = replace(signoff, **{MEANINGS[meaning]: entry})
+    return _write_signed(path, signoff, signer, meaning, flow.content_hash,
+                         lambda p: load_flow(p))
+
+
+def sign_org_file(org: Org, person: str, meaning: str, signer: Signer,
+                  on: dt.date | None = None) -> Signoff:
+    """Sign org.yaml's own 编制/审核/批准 (who may sign what is a controlled document too),
+    bound to the hash of its content, and write it back as :func:`sign_file` does."""
+    if signer.key.person != person:
+        raise SignError(f"the key {signer.key.id} is {signer.key.person}'s, not {person}'s")
+    on = on or dt.date.today()
+    if meaning not in MEANINGS:
+        raise SignError(f"meaning must be one of {'/'.join(MEANINGS)}, not '{meaning}'")
+    if org.person(person) is None:
+        raise SignError(f"'{person}' is not a person in org.yaml")
+    signoff = replace(org.signoff, **{MEANINGS[meaning]: Signature(person, on, org.content_hash)})
+    problems = check_signoff(signoff, org, org.origin, "受控" if signoff.complete else "",
+                             "org.yaml")
+    if problems:
+        raise SignError(problems[0].message)
+    entry = replace(getattr(signoff, MEANINGS[meaning]), key=signer.key.id,
+                    sig=signer.sign(signoff_message(ORG_CODE, meaning, person, on,
+                                                    org.content_hash)))
+    signoff = replace(signoff, **{MEANINGS[meaning]: entry})
+
+    def reload(p: Path) -> Org:
+        from .check import check_paths
+
+        loaded = check_paths([p.parent]).library.org
+        if loaded is None:
+            raise SignError(f"{p}: does not load")
+        return loaded
+
+    return _write_signed(Path(org.origin.source), signoff, signer, meaning, org.content_hash,
+                         reload)
+
+
+def _write_signed(path: Path, signoff: Signoff, signer: Signer, meaning: str,
+                  content_hash: str, reload) -> Signoff:
     keys_path = path.parent / KEYS_FILE
     old_keys = keys_path.read_bytes() if keys_path.exists() else None
     registered = list(_registered_keys(path))
     known = next((k for k in registered if k.id == signer.key.id), None)
-    if known is not None and known != signer.key:
+    if known is not None and (known.person, known.public) != (signer.key.person,
+                                                              signer.key.public):
         raise SignError(f"{keys_path}: key {known.id} is registered to {known.person} with "
                         "another public key; nothing was changed")
     original = path.read_text(encoding="utf-8")
@@ -131,16 +180,17 @@ def sign_file(path: Path, flow: Flow, org: Org, person: str, meaning: str, signe
         else:
             write_atomic(keys_path, old_keys)
 
-    if known is None:
-        write_atomic(keys_path, render_keys((*registered, signer.key)))
+    if known is None or known.vouch != signer.key.vouch:
+        others = [k for k in registered if k.id != signer.key.id]
+        write_atomic(keys_path, render_keys((*others, signer.key)))
     write_atomic(path, updated)
     try:
-        check = load_flow(path)
+        check = reload(path)
     except FlowdocError:
         restore()
         raise SignError(f"{path}: the signed file would not load; nothing was changed") from None
     written = getattr(check.signoff, MEANINGS[meaning])
-    if (check.signoff != signoff or check.content_hash != flow.content_hash or written is None
+    if (check.signoff != signoff or check.content_hash != content_hash or written is None
             or not written.valid):
         restore()
         raise SignError(f"{path}: the sign-off could not be written back; nothing was changed")
@@ -149,10 +199,10 @@ def sign_file(path: Path, flow: Flow, org: Org, person: str, meaning: str, signe
 
 def _registered_keys(path: Path) -> tuple[PublicKey, ...]:
     from .errors import ProblemsError
-    from .loader import load_keys
+    from .loader import read_keys_file
 
     problems: list[Problem] = []
-    keys = load_keys(path.parent, None, problems)
+    keys = read_keys_file(path.parent, problems)
     if problems:
         raise ProblemsError(problems)
     return keys

@@ -45,7 +45,8 @@ from .model import (
     Signoff,
     Step,
 )
-from .signing import KEYS_FILE, key_id, verify_flow
+from .signing import KEYS_FILE, key_id, verify_flow, verify_org
+from .trust import TRUST_FILE, load_trust
 from .yamlsource import Located, Path_, YamlProblem, parse_yaml, read_yaml
 
 ORG_FILE = "org.yaml"
@@ -92,7 +93,8 @@ def _iso(value: Any) -> str:
 
 
 def content_hash(data: dict[str, Any]) -> str:
-    """Hash of what a flow *says*; its sign-off and status are about it, so they stay out."""
+    """Hash of what a flow (or org.yaml) *says*; its sign-off and status are about it, so they
+    stay out."""
     content = {k: v for k, v in data.items() if k not in ("signoff", "status")}
     return hashlib.sha256(canonical_json(content).encode()).hexdigest()
 
@@ -106,11 +108,11 @@ def flow_files(paths: Iterable[Path]) -> tuple[list[Path], Path | None]:
             home = home or path
             files.extend(
                 p for p in sorted(path.glob("*.yaml"))
-                if p.name not in (ORG_FILE, MANUAL_FILE, KEYS_FILE)
+                if p.name not in (ORG_FILE, MANUAL_FILE, KEYS_FILE, TRUST_FILE)
             )
         else:
             home = home or path.parent
-            if path.name not in (ORG_FILE, MANUAL_FILE, KEYS_FILE):
+            if path.name not in (ORG_FILE, MANUAL_FILE, KEYS_FILE, TRUST_FILE):
                 files.append(path)
     return files, home
 
@@ -125,20 +127,55 @@ def load_library(paths: Iterable[Path], base: Path | None = None) -> LoadResult:
         org = _load_one(home / ORG_FILE, base, _build_org, problems)
     if home is not None and (home / MANUAL_FILE).exists():
         manual = _load_one(home / MANUAL_FILE, base, _build_manual, problems)
-    keys = load_keys(home, base, problems, org)
+    trust = load_trust(home / TRUST_FILE) if home is not None else load_trust(Path(TRUST_FILE))
+    if home is not None and (home / TRUST_FILE).exists():
+        problems += [Problem(_display(home / TRUST_FILE, base), 0, "statements", message)
+                     for message in trust.problems]
+    keys = load_keys(home, base, problems, org, trust)
     flows = [f for f in (_load_one(p, base, _build_flow, problems) for p in files) if f]
     flows.sort(key=lambda f: (_order(f.code), f.origin.file))
     table = {k.id: k for k in keys}
     flows = [verify_flow(f, table) for f in flows]
-    return LoadResult(Library(manual, org, tuple(flows), keys), problems)
+    if org is not None:
+        org = verify_org(org, table)
+    return LoadResult(Library(manual, org, tuple(flows), keys, trust), problems)
 
 
 def load_keys(home: Path | None, base: Path | None, problems: list[Problem],
-               org: Org | None = None) -> tuple[PublicKey, ...]:
-    """flows/keys.yaml, or no keys if there is none (every signature then counts as unsigned)."""
+              org: Org | None = None, trust: Any = None) -> tuple[PublicKey, ...]:
+    """The keys of flows/keys.yaml that a registrar of trust.yaml vouched for (none if there
+    is no file: every signature then counts as unsigned). A key nobody vouched for is reported
+    as a warning and left out, so whatever it signed counts as unsigned."""
     if home is None or not (home / KEYS_FILE).exists():
         return ()
-    return _load_one(home / KEYS_FILE, base, partial(_build_keys, org=org), problems) or ()
+    if trust is None:
+        trust = load_trust(home / TRUST_FILE)
+    keys = _load_one(home / KEYS_FILE, base, partial(_build_keys, org=org), problems) or ()
+    vouched = []
+    for k in keys:
+        vouch = dict(k.vouch) or None
+        why = trust.why_not_vouched(k.person, k.id, k.public.hex(), vouch)
+        if why:
+            where = _display(home / KEYS_FILE, base)
+            problems.append(Problem(where, _key_line(home / KEYS_FILE, k.id), f"keys.{k.id}",
+                                    f"{why}: signatures with it do not count", "warning"))
+        else:
+            vouched.append(k)
+    return tuple(vouched)
+
+
+def read_keys_file(home: Path, problems: list[Problem]) -> tuple[PublicKey, ...]:
+    """Every key keys.yaml lists, vouched for or not (for rewriting the file)."""
+    if not (home / KEYS_FILE).exists():
+        return ()
+    return _load_one(home / KEYS_FILE, None, partial(_build_keys, org=None), problems) or ()
+
+
+def _key_line(path: Path, kid: str) -> int:
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if kid in line:
+            return n
+    return 0
 
 
 def load_flow(path: Path) -> Flow:
@@ -148,6 +185,7 @@ def load_flow(path: Path) -> Flow:
     problems: list[Problem] = []
     flow = _load_one(path, None, _build_flow, problems)
     keys = load_keys(path.parent, None, problems)
+    problems = [p for p in problems if p.severity == "error"]
     if problems or flow is None:
         raise ProblemsError(problems)
     return verify_flow(flow, {k.id: k for k in keys})
@@ -562,7 +600,8 @@ def _check_step_shape(r: _Reader, path: Path_, kind: str, data: dict) -> None:
 
 
 def _build_org(r: _Reader) -> Org | None:
-    data = r.mapping((), r.located.data, {"company", "department", "roles", "people"}, set())
+    data = r.mapping((), r.located.data, {"company", "department", "roles", "people"},
+                     {"signoff"})
     if data is None:
         return None
     roles = []
@@ -591,6 +630,8 @@ def _build_org(r: _Reader) -> Org | None:
         department=r.text(("department",), data.get("department")) or "",
         roles=tuple(roles), people=tuple(people),
         origin=Origin(r.located.file, r.located.lines, r.source),
+        signoff=r.signoff(("signoff",), data.get("signoff")),
+        content_hash=content_hash(data),
     )
 
 
@@ -601,7 +642,7 @@ def _build_keys(r: _Reader, org: Org | None) -> tuple[PublicKey, ...] | None:
     out: dict[str, PublicKey] = {}
     for i, item in enumerate(r.items(("keys",), data.get("keys"), empty_ok=True)):
         path: Path_ = ("keys", i)
-        kdata = r.mapping(path, item, {"id", "person", "public"}, set())
+        kdata = r.mapping(path, item, {"id", "person", "public"}, {"vouch"})
         if kdata is None:
             continue
         kid = r.hex((*path, "id"), kdata.get("id"), 32, "a key id")
@@ -616,7 +657,13 @@ def _build_keys(r: _Reader, org: Org | None) -> tuple[PublicKey, ...] | None:
         elif org is not None and org.person(person) is None:
             r.problem((*path, "person"), f"'{person}' is not a person in org.yaml")
         else:
-            out[kid] = PublicKey(kid, person, bytes.fromhex(public))
+            vouch = kdata.get("vouch")
+            pairs: tuple[tuple[str, str], ...] = ()
+            if vouch is not None:
+                vdata = r.mapping((*path, "vouch"), vouch, {"by", "time", "sig"}, set())
+                if vdata is not None:
+                    pairs = tuple((k, str(vdata[k])) for k in ("by", "time", "sig"))
+            out[kid] = PublicKey(kid, person, bytes.fromhex(public), pairs)
     return tuple(out.values())
 
 

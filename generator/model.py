@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from .expr import Expr
 
@@ -233,6 +234,14 @@ class Org:
     roles: tuple[Role, ...]
     people: tuple[Person, ...]
     origin: Origin = field(compare=False, repr=False)
+    # Who may sign what is itself a controlled document: its own 编制/审核/批准, bound to the
+    # hash of everything else in the file, decides whether it may be put in force.
+    signoff: Signoff = field(default_factory=lambda: Signoff(), compare=False)
+    content_hash: str = field(default="", compare=False)
+
+    @property
+    def signed_off(self) -> bool:
+        return self.signoff.bound_to(self.content_hash)
 
     def person(self, name: str) -> Person | None:
         return next((p for p in self.people if p.name == name), None)
@@ -271,6 +280,9 @@ class PublicKey:
     id: str
     person: str
     public: bytes
+    # A registrar's countersignature ``{by, time, sig}`` (generator.trust.vouch_message); a key
+    # nobody vouched for signs nothing.
+    vouch: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -280,7 +292,8 @@ class Library:
     manual: Manual | None
     org: Org | None
     flows: tuple[Flow, ...]
-    keys: tuple[PublicKey, ...] = ()  # flows/keys.yaml: what sign-offs are verified against
+    keys: tuple[PublicKey, ...] = ()  # flows/keys.yaml, vouched: what sign-offs are verified against
+    trust: Any = None  # generator.trust.TrustRoot of flows/trust.yaml
 
     def flow(self, code: str) -> Flow:
         for f in self.flows:

@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .model import Flow, PublicKey, Signature, Signoff
+from .model import Flow, Org, PublicKey, Signature, Signoff
 
 KEYS_FILE = "keys.yaml"
+ORG_CODE = "org.yaml"  # what an org.yaml sign-off names in place of a flow code
 KEY_ID_RE = re.compile(r"[0-9a-f]{32}")
 SIG_RE = re.compile(r"[0-9a-f]{128}")
 PUBLIC_RE = re.compile(r"[0-9a-f]{64}")
@@ -80,6 +81,12 @@ def verify_flow(flow: Flow, keys: Mapping[str, PublicKey]) -> Flow:
     return replace(flow, signoff=verified(flow.signoff, flow.code, keys))
 
 
+def verify_org(org: Org, keys: Mapping[str, PublicKey]) -> Org:
+    if not any(e for _, _, e in org.signoff.entries()):
+        return org
+    return replace(org, signoff=verified(org.signoff, ORG_CODE, keys))
+
+
 @dataclass(frozen=True)
 class Signer:
     """An unlocked signing key: its registration and the private half (in memory only)."""
@@ -94,10 +101,15 @@ class Signer:
 
 
 def render_keys(keys: tuple[PublicKey, ...]) -> str:
-    lines = ["# Public halves of the signing keys of flow sign-offs (flowdoc flow sign adds them).",
-             "# `flowdoc check` and the manual verify every 编制/审核/批准 signature against these;",
-             "# the private halves stay in each person's archive keystore, never in this repository.",
+    lines = ["# Public halves of the signing keys of flow and org.yaml sign-offs (flowdoc flow sign",
+             "# adds them), each with the countersignature of the registrar (trust.yaml) who vouched",
+             "# for it. `flowdoc check` and the manual verify every 编制/审核/批准 signature against",
+             "# these; the private halves stay in each person's keystore, never in this repository.",
              "keys:"]
-    lines += [f"  - {{id: {k.id}, person: {json.dumps(k.person, ensure_ascii=False)}, "
-              f"public: {k.public.hex()}}}" for k in keys]
+    for k in keys:
+        vouch = dict(k.vouch)
+        extra = (", vouch: {" + ", ".join(f"{n}: {json.dumps(vouch[n])}" for n in ("by", "time", "sig"))
+                 + "}") if vouch else ""
+        lines.append(f"  - {{id: \"{k.id}\", person: {json.dumps(k.person, ensure_ascii=False)}, "
+                     f"public: \"{k.public.hex()}\"{extra}}}")
     return "\n".join(lines) + "\n"

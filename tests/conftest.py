@@ -15,3 +15,103 @@ def library():
     result = check_paths([FLOWS], base=ROOT)
     assert result.ok, "\n".join(str(p) for p in result.problems)
     return result.library
+
+
+# -- a repository under a root of trust of the tests' own ----------------------------------------
+#
+# The bundled flows are signed with demo keys whose private halves were thrown away (see
+# tools/sign_bundled.py), so nobody can write an archive under them. The tests sign a copy the
+# same way, with passphrases they know: a registrar (王芳), the archive's operator key, and a
+# vouched key for everyone who signs a bundled sign-off; the archive of those keys is the seed
+# that each test copies.
+
+OPERATOR_SECRET = "operator-secret-2026"
+
+
+def secret(person: str) -> str:
+    return f"pass-{person}-2026"
+
+
+class TrustedRepo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.flows = root / "flows"
+        self.seed = root / "seed-records"
+
+    @property
+    def library(self):
+        from generator.check import check_paths
+
+        result = check_paths([self.flows], base=self.root)
+        assert result.ok, "\n".join(str(p) for p in result.problems)
+        return result.library
+
+    def archive(self, target: Path, people=()):
+        """A copy of the seed archive at ``target``, writable (the operator key unlocked),
+        with a vouched key for each of ``people`` who has none yet."""
+        import shutil
+
+        from generator.archive.records import active_key, approve_key, new_person_key
+        from generator.archive.store import Archive
+        from generator.archive.trusting import unlock_operator
+
+        shutil.copytree(self.seed, target)
+        archive = Archive(target, unlock_operator(target, OPERATOR_SECRET))
+        library = self.library
+        for person in people:
+            if active_key(archive, library, person) is None:
+                new_person_key(archive, library, person, secret(person))
+                approve_key(archive, library, person, "王芳", secret("王芳"))
+        return archive
+
+
+    def fresh(self, target: Path, people=()):
+        """A new archive at ``target`` holding only the registrar's key and vouched keys for
+        ``people`` (a small log, for tests that try every byte of it)."""
+        import shutil
+
+        from generator.archive import keys
+        from generator.archive.records import approve_key, new_person_key
+        from generator.archive.store import Archive
+        from generator.archive.trusting import OPERATOR_FILE, unlock_operator
+
+        library = self.library
+        registrar = library.trust.registrar_person("王芳")
+        private = keys.unlock((self.seed / "keys" / f"{registrar.id}.key").read_bytes(),
+                              secret("王芳"))
+        target.mkdir(parents=True)
+        shutil.copy(self.seed / OPERATOR_FILE, target / OPERATOR_FILE)
+        archive = Archive(target, unlock_operator(target, OPERATOR_SECRET))
+        new_person_key(archive, library, "王芳", secret("王芳"), private=private)
+        for person in people:
+            if person != "王芳":
+                new_person_key(archive, library, person, secret(person))
+                approve_key(archive, library, person, "王芳", secret("王芳"))
+        return archive
+
+
+@pytest.fixture(scope="session")
+def trusted(tmp_path_factory) -> TrustedRepo:
+    import shutil
+
+    from generator.archive.bootstrap import sign_folder
+
+    root = tmp_path_factory.mktemp("trusted")
+    shutil.copytree(FLOWS, root / "flows")
+    shutil.copytree(ROOT / "templates", root / "templates")
+    # the complaints flow, a draft in the bundled manual, is put under control here (as the
+    # 文控 would before any complaint is archived): the search tests archive complaints
+    from generator.lifecycle import render_signoff, replace_signoff_block
+    from generator.model import Signature, Signoff
+
+    complaints = root / "flows" / "21-after-sales-finance.yaml"
+    text = complaints.read_text(encoding="utf-8").replace("status: 草稿", "status: 受控", 1)
+    import datetime as dt
+
+    block = render_signoff(Signoff(Signature("王芳", dt.date(2026, 10, 21)),
+                                   Signature("李强", dt.date(2026, 10, 22)),
+                                   Signature("陈静", dt.date(2026, 10, 23))))
+    complaints.write_text(replace_signoff_block(text, block), encoding="utf-8")
+    repo = TrustedRepo(root)
+    sign_folder(repo.flows, repo.seed, secret, OPERATOR_SECRET)
+    return repo

@@ -12,21 +12,30 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import OPERATOR_SECRET, ROOT, secret
 
 from generator.archive import records as R
 from generator.archive.store import Archive, ArchiveError
+from generator.archive.trusting import unlock_operator
 from generator.archive.verify import verify
 from generator.check import check_paths
 from generator.records import RecordInput
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
+LIBRARY = None  # the flows of the tests' trusted repository (conftest.trusted), set below
+TRUSTED = None
+FLOWS = None
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 PEOPLE = ("赵敏", "李强", "张伟", "周婷")
 
 
-def secret(person: str) -> str:
-    return f"pass-{person}-2026"
+@pytest.fixture(scope="module", autouse=True)
+def _trusted(trusted):
+    global LIBRARY, TRUSTED, FLOWS
+    TRUSTED, LIBRARY, FLOWS = trusted, trusted.library, trusted.flows
+
+
+def writable(root: Path) -> Archive:
+    return Archive(root, unlock_operator(root, OPERATOR_SECRET))
 
 
 def leave(days: int = 3) -> RecordInput:
@@ -36,10 +45,7 @@ def leave(days: int = 3) -> RecordInput:
 
 
 def make(root: Path, people=PEOPLE) -> Archive:
-    archive = Archive(root)
-    for p in people:
-        R.new_person_key(archive, LIBRARY, p, secret(p))
-    return archive
+    return TRUSTED.fresh(root, people)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +64,7 @@ def small(tmp_path_factory) -> Path:
 def copy(small: Path, tmp_path: Path) -> Archive:
     target = tmp_path / "records"
     shutil.copytree(small, target)
-    return Archive(target)
+    return writable(target)
 
 
 def test_a_closed_record_verifies_and_has_its_rendition(small):
@@ -68,9 +74,11 @@ def test_a_closed_record_verifies_and_has_its_rendition(small):
     state = R.states(archive.entries())["EC-HR-015-2026-0001"]
     assert state.status == "complete" and state.rendition
     assert archive.blob(state.rendition).startswith(b"%PDF")
-    # the org.yaml in force is registered once, after the first key (whose owner signs it)
-    assert [e["type"] for e in archive.entries()] == ["key", "org", "key", "key", "submit",
-                                                      "sign", "sign", "rendition"]
+    # the registrar's key, each person's key vouched for by her, then the org.yaml in force
+    # registered once, by the first to act on a record
+    assert [e["type"] for e in archive.entries()] == [
+        "key", "key", "approve", "key", "approve", "key", "approve", "org", "submit", "sign",
+        "sign", "rendition"]
 
 
 def test_every_single_byte_change_of_log_and_checkpoint_is_detected(small, tmp_path):
@@ -135,13 +143,13 @@ def forge_approval(archive: Archive, number: str, by: str) -> None:
 
     with archive.writing() as w:
         state = R.states(w.entries)[number]
-        kid = R.active_key(w.entries, by)
+        kid = R.active_key(archive, LIBRARY, by)
         private = keys.unlock(archive.private_key(kid), secret(by))
         entry = {"type": "sign", "record": number, "step": "head_approve", "decision": "同意",
                  "comment": "", "person": "李强", "role": "部门负责人", "meaning": "审批",
                  "time": T0.isoformat(), "status": "in progress", "state": R.state_digest(state)}
         w.append(R.signed(entry, private, kid, w.next_seq))
-        w.commit(private, kid)
+        w.commit()
 
 
 def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
@@ -174,7 +182,7 @@ def test_the_applicant_may_not_approve_and_a_wrong_passphrase_writes_nothing(tmp
     with pytest.raises(ArchiveError, match="may not approve their own request"):
         R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
     before = archive.raw_log()
-    with pytest.raises(Exception, match="the passphrase does not unlock this key") as info:
+    with pytest.raises(ArchiveError, match="吴刚: no signing key of theirs unlocks") as info:
         R.sign_step(archive, LIBRARY, number, "head_approve", "吴刚", "wrong-passphrase", "同意")
     assert "wrong-passphrase" not in str(info.value)
     assert archive.raw_log() == before
@@ -183,8 +191,8 @@ def test_the_applicant_may_not_approve_and_a_wrong_passphrase_writes_nothing(tmp
 def test_revoked_keys_sign_no_more_and_earlier_signatures_still_verify(tmp_path):
     archive = make(tmp_path / "records", ("赵敏", "李强"))
     number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
-    R.revoke_key(archive, "赵敏", secret("赵敏"))
-    with pytest.raises(ArchiveError, match="赵敏 has no active signing key"):
+    R.revoke_key(archive, LIBRARY, "赵敏", secret("赵敏"))
+    with pytest.raises(ArchiveError, match="赵敏: no signing key of theirs unlocks"):
         R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
     R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
     assert verify(archive, LIBRARY).ok
@@ -217,7 +225,8 @@ from pathlib import Path
 from generator.archive.store import Archive
 from generator.archive import records as R, keys
 from generator.archive.canonical import canonical
-archive = Archive(Path({archive!r}))
+from generator.archive.trusting import unlock_operator
+archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
 with archive.writing() as w:
     entry = {{"type": "void", "record": "EC-HR-015-2026-0001", "person": "赵敏", "reason": "x",
               "time": "2026-11-02T00:00:00+00:00", "seq": w.next_seq}}
@@ -286,8 +295,9 @@ from generator.check import check_paths
 from generator.archive.store import Archive
 from generator.archive import records as R
 from generator.records import RecordInput
+from generator.archive.trusting import unlock_operator
 lib = check_paths([Path({flows!r})], base=Path({root!r})).library
-archive = Archive(Path({archive!r}))
+archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
 for i in range(3):
     rec = RecordInput("EC-HR-015", {{"leave_type": "事假", "start": "2026-11-02",
                       "end": "2026-11-03", "reason": "worker {n} record " + str(i)}}, "w")
@@ -324,7 +334,7 @@ def test_a_correction_is_an_event_and_the_earlier_value_stays(tmp_path):
     with pytest.raises(ArchiveError, match="only the applicant"):
         R.correct(archive, LIBRARY, number, "李强", secret("李强"), {"end": "2026-11-09"}, "x")
     R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
-    R.void(archive, number, "赵敏", secret("赵敏"), "假期取消")
+    R.void(archive, LIBRARY, number, "赵敏", secret("赵敏"), "假期取消")
     assert R.states(archive.entries())[number].status == "void"
     assert verify(archive, LIBRARY).ok
 
@@ -369,9 +379,10 @@ def test_a_crash_at_every_write_fsync_and_rename_leaves_the_event_whole_or_absen
             monkeypatch.setattr(store.os, "fsync", real["fsync"])
             monkeypatch.setattr(store.os, "replace", real["replace"])
             after = Archive(root).entries()
-            assert len(after) in (before, before + 1), (operation, k)  # whole or absent
+            # whole or absent (a sign that closes nothing is one entry)
+            assert len(after) in (before, before + 1), (operation, k)
             # the next writer drops any uncommitted tail and succeeds
-            R.submit(Archive(root), LIBRARY, leave(4), b"z", "赵敏", secret("赵敏"), T0)
+            R.submit(writable(root), LIBRARY, leave(4), b"z", "赵敏", secret("赵敏"), T0)
             report = verify(Archive(root), LIBRARY)
             assert report.ok, (operation, k, report.findings)
             if not crashed:
@@ -427,8 +438,9 @@ def test_one_record_read_alone_ignores_an_uncommitted_tail(small, tmp_path):
     assert committed is not None and committed.status == "complete"
 
 
-def _library_where_李强_left(tmp_path: Path):
-    """The bundled flows with org.yaml changed: 李强 no longer holds the lane 部门负责人."""
+def _library_where_李强_left(tmp_path: Path, signed: bool = True):
+    """The trusted flows with org.yaml changed: 李强 no longer holds the lane 部门负责人,
+    and (``signed``) the change signed off again by 周婷, 王芳 and 陈静."""
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS, flows)
     org = flows / "org.yaml"
@@ -437,7 +449,19 @@ def _library_where_李强_left(tmp_path: Path):
     assert before in text
     org.write_text(text.replace(before, "title: 电子商务部经理, roles: [ec_manager, ec_dept]"),
                    encoding="utf-8")
+    if signed:
+        sign_org(flows)
     return check_paths([flows], base=tmp_path).library
+
+
+def sign_org(flows: Path) -> None:
+    """org.yaml in ``flows`` signed off again by its three signers, with their test keys."""
+    from generator.lifecycle import sign_org_file, unlock_signer
+
+    for person, meaning in (("周婷", "编制"), ("王芳", "审核"), ("陈静", "批准")):
+        library = check_paths([flows], base=flows.parent).library
+        signer = unlock_signer(TRUSTED.seed, person, secret(person), library.trust)
+        sign_org_file(library.org, person, meaning, signer, dt.date(2026, 11, 20))
 
 
 def test_authority_is_verified_against_the_org_in_force_when_each_event_was_signed(tmp_path):
@@ -473,7 +497,7 @@ def test_an_altered_org_in_force_is_found(tmp_path):
     findings = verify(archive, LIBRARY).findings
     assert any(p == "完整性" and f"blob {org['blob'][:12]}… (blob) was altered" in m
                for p, m in findings)
-    assert any(p == "可用性" and "the org.yaml it puts in force cannot be read" in m
+    assert any(p == "安全性" and "the org.yaml it puts in force cannot be read" in m
                for p, m in findings)
 
 
@@ -486,7 +510,8 @@ def test_an_audit_package_applies_the_archives_signature_rules(tmp_path):
     number = R.submit(archive, LIBRARY, leave(), b"1", "赵敏", secret("赵敏"), T0)
     forge_approval(archive, number, by="赵敏")
     seq = archive.checkpoint().size - 1
-    export_package(archive, [number], tmp_path / "package.zip")
-    problems, _ = verify_package(tmp_path / "package.zip")
+    export_package(archive, [number], tmp_path / "package.zip", "", FLOWS)
+    problems = verify_package(tmp_path / "package.zip", LIBRARY.trust,
+                              {k.id: k for k in LIBRARY.keys}).problems
     assert problems == [f"entry {seq}: signed by 赵敏's key on behalf of 李强"]
     assert ("真实性", problems[0]) in verify(archive, LIBRARY).findings

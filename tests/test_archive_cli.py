@@ -7,42 +7,63 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT
+import pytest
+from conftest import OPERATOR_SECRET, ROOT, secret
+
+FLOWS: Path | None = None  # the flows under the tests' trust root (conftest.trusted)
+
+
+@pytest.fixture(autouse=True)
+def _trusted(trusted):
+    global FLOWS
+    FLOWS = trusted.flows
 
 
 def flowdoc(args: list[str], cwd: Path, passphrase: str | None = None) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+           "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     if passphrase:
         env["FLOWDOC_PASSPHRASE"] = passphrase
-    flows = [] if args[:2] in (["record", "show"], ["record", "export"]) else [
-        "--flows", str(ROOT / "flows")]
+    flows = [] if args[:2] in (["record", "show"], ["record", "export"]) or args[0] in (
+        "checkpoint",) else ["--flows", str(FLOWS)]
     return subprocess.run([sys.executable, "-m", "generator", *args, *flows], cwd=cwd,
                           capture_output=True, text=True,
                           timeout=120, env=env, stdin=subprocess.DEVNULL)
 
 
-def test_keys_submit_sign_verify_show_export(tmp_path):
+def test_keys_submit_sign_verify_show_export(tmp_path, trusted):
+    import shutil
+
+    shutil.copytree(trusted.seed, tmp_path / "records")  # 李强 and 周婷 have vouched keys
     pw = tmp_path / "pw"
     pw.write_text("correct horse battery\n", encoding="utf-8")
-    for person in ("赵敏", "李强", "周婷"):
-        proc = flowdoc(["keys", "new", person, "--passphrase-file", str(pw)], tmp_path)
-        assert proc.returncode == 0, proc.stderr
+    proc = flowdoc(["keys", "new", "赵敏", "--passphrase-file", str(pw)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # her key signs nothing until the registrar vouches for it
+    proc = flowdoc(["record", "submit", str(ROOT / "examples/leave.yaml"), "--as", "赵敏"],
+                   tmp_path, "correct horse battery")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "flowdoc: 赵敏: no signing key of theirs unlocks with that passphrase"
+    proc = flowdoc(["keys", "approve", "赵敏", "--as", "王芳"], tmp_path, secret("王芳"))
+    assert proc.returncode == 0, proc.stderr
     proc = flowdoc(["record", "submit", str(ROOT / "examples/leave.yaml"), "--as", "赵敏"],
                    tmp_path, "correct horse battery")
     assert proc.returncode == 0, proc.stderr
     number = proc.stdout.strip()
     assert number.startswith("EC-HR-015-") and number.endswith("-0001")
     kept = tmp_path / "kept.json"
-    kept.write_bytes((tmp_path / "records/checkpoint.json").read_bytes())
+    proc = flowdoc(["checkpoint"], tmp_path)
+    assert proc.returncode == 0
+    kept.write_text(proc.stdout, encoding="utf-8")
     wrong = flowdoc(["record", "sign", number, "--step", "head_approve", "--as", "李强",
                      "--decision", "同意"], tmp_path, "not the passphrase")
     assert wrong.returncode == 1
-    assert wrong.stderr.strip() == "flowdoc: the passphrase does not unlock this key"
+    assert wrong.stderr.strip() == "flowdoc: 李强: no signing key of theirs unlocks with that passphrase"
     assert "not the passphrase" not in wrong.stderr + wrong.stdout
-    # a 10-day leave: head, then 分管总监 (张伟 has no key) — 李强 signs, then the record waits
+    # a 10-day leave: head, then 分管总监 — 李强 signs, then the record waits
     assert flowdoc(["record", "sign", number, "--step", "head_approve", "--as", "李强",
                     "--decision", "同意", "--comment", "同意"], tmp_path,
-                   "correct horse battery").returncode == 0
+                   secret("李强")).returncode == 0
     proc = flowdoc(["verify", "--proof", number, "--since", str(kept), "--json"], tmp_path)
     assert proc.returncode == 0, proc.stdout
     report = json.loads(proc.stdout)

@@ -14,20 +14,25 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import OPERATOR_SECRET, ROOT, secret
 
 from generator.archive import records as R
 from generator.archive import verify as V
 from generator.archive.store import Archive, ArchiveError
-from generator.check import check_paths
 from generator.records import RecordInput
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
+LIBRARY = None  # the flows under the tests' trust root (conftest.trusted), set below
+TRUSTED = None
+FLOWS = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _trusted(trusted):
+    global LIBRARY, TRUSTED, FLOWS
+    TRUSTED, LIBRARY, FLOWS = trusted, trusted.library, trusted.flows
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 
-def secret(person: str) -> str:
-    return f"pass-{person}-2026"
 
 
 def leave(reason: str = "感冒发烧") -> RecordInput:
@@ -36,10 +41,7 @@ def leave(reason: str = "感冒发烧") -> RecordInput:
 
 
 def make(root: Path, people=("赵敏", "李强")) -> Archive:
-    archive = Archive(root)
-    for p in people:
-        R.new_person_key(archive, LIBRARY, p, secret(p))
-    return archive
+    return TRUSTED.fresh(root, people)
 
 
 LOOP = r"""
@@ -51,7 +53,8 @@ from generator.archive.store import Archive
 from generator.archive import records as R
 from generator.records import RecordInput
 lib = check_paths([Path({flows!r})], base=Path({root!r})).library
-archive = Archive(Path({archive!r}))
+from generator.archive.trusting import unlock_operator
+archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
 t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 print("ready", flush=True)
 i = 0
@@ -123,7 +126,8 @@ def test_the_passphrase_is_never_an_argument_and_never_in_the_archive(tmp_path):
     pw = tmp_path / "pw"
     passphrase = "correct horse battery staple"
     pw.write_text(passphrase + "\n", encoding="utf-8")
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+           "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     base = [sys.executable, "-m", "generator"]
     flows = ["--flows", str(FLOWS)]
     seen: list[bytes] = []
@@ -142,8 +146,11 @@ def test_the_passphrase_is_never_an_argument_and_never_in_the_archive(tmp_path):
         proc.out, proc.err = out.decode(), err.decode()  # type: ignore[attr-defined]
         return proc
 
+    make(tmp_path / "records", ())
     for person in ("赵敏", "李强"):
         assert run(["keys", "new", person, "--passphrase-file", str(pw)]).returncode == 0
+        assert run(["keys", "approve", person, "--as", "王芳"],
+                   {"FLOWDOC_PASSPHRASE": secret("王芳")}).returncode == 0
     submit = run(["record", "submit", str(ROOT / "examples/leave.yaml"), "--as", "赵敏",
                   "--passphrase-file", str(pw)])
     assert submit.returncode == 0, submit.err
@@ -151,7 +158,7 @@ def test_the_passphrase_is_never_an_argument_and_never_in_the_archive(tmp_path):
     wrong = run(["record", "sign", number, "--step", "head_approve", "--as", "李强",
                  "--decision", "同意"], {"FLOWDOC_PASSPHRASE": "not " + passphrase})
     assert wrong.returncode == 1
-    assert wrong.err.strip() == "flowdoc: the passphrase does not unlock this key"
+    assert wrong.err.strip() == "flowdoc: 李强: no signing key of theirs unlocks with that passphrase"
     signed = run(["record", "sign", number, "--step", "head_approve", "--as", "李强",
                   "--decision", "同意"], {"FLOWDOC_PASSPHRASE": passphrase})
     assert signed.returncode == 0, signed.err
@@ -240,11 +247,13 @@ def test_verify_on_several_cores_and_with_states_on_disk_finds_what_one_core_fin
 
     reports = verified()
     assert all(r.ok for r in reports)
-    assert {(r.entries, r.records) for r in reports} == {(3 + 1 + 4 * 2, 4)}  # keys, org, submits, signs
+    # the registrar's and three keys, three approvals, the org, four submits and four signs
+    assert {(r.entries, r.records) for r in reports} == {(4 + 3 + 1 + 4 * 2, 4)}
     log = archive.root / "log.jsonl"
     lines = log.read_bytes().split(b"\n")
-    lines[5] = lines[5].replace(b'"reason":"1"', b'"reason":"9"')  # a signature now wrong
-    lines[8], lines[9] = lines[9], lines[8]
+    assert b'"reason":"1"' in lines[9]
+    lines[9] = lines[9].replace(b'"reason":"1"', b'"reason":"9"')  # a signature now wrong
+    lines[12], lines[13] = lines[13], lines[12]
     log.write_bytes(b"\n".join(lines))
     blob = next((archive.root / "blobs").rglob("*"), None)
     while blob is not None and blob.is_dir():
@@ -254,3 +263,48 @@ def test_verify_on_several_cores_and_with_states_on_disk_finds_what_one_core_fin
     assert len(reports[0].findings) > 3
     assert all(r.findings == reports[0].findings for r in reports)
     assert len({(r.entries, r.records) for r in reports}) == 1
+
+
+def _named_blobs(archive: Archive) -> set[str]:
+    named = set()
+    for e in archive.entries():
+        named |= {e[k] for k in ("flow_blob", "original_blob", "blob") if k in e}
+    return named
+
+
+def test_ctrl_c_during_an_import_aborts_cleanly_and_leaves_no_orphan_blobs(tmp_path):
+    """SIGINT while the batch writes its blobs: the command ends at once, the lock is free,
+    nothing is committed and every blob on disk is one the log names."""
+    archive = make(tmp_path / "records", ("赵敏",))
+    R.submit(archive, LIBRARY, leave("before"), b"before", "赵敏", secret("赵敏"), T0)
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(4000):
+        (folder / f"r{i:05d}.yaml").write_text(
+            "flow: EC-HR-015\nfields: {leave_type: 事假, start: 2026-11-02, end: 2026-11-03, "
+            f"reason: 批量导入第{i}条}}\n", encoding="utf-8")
+    before = (archive.raw_log(), sorted(p.name for p in (archive.root / "blobs").rglob("*")))
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "FLOWDOC_PASSPHRASE": secret("赵敏"),
+           "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "record", "import", str(folder),
+                             "--as", "赵敏", "--archive", str(archive.root), "--flows",
+                             str(FLOWS)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    blobs = archive.root / "blobs"
+    count = len(before[1])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if sum(1 for p in blobs.rglob("*") if p.is_file()) > count + 100:
+            break  # well into the blob phase
+        time.sleep(0.005)
+    assert proc.poll() is None, "the import ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=20)  # it ends by itself, no second Ctrl-C needed
+    assert proc.returncode != 0
+    assert archive.raw_log() == before[0]
+    on_disk = {p.parent.name + p.name for p in blobs.rglob("*") if p.is_file()}
+    assert on_disk == _named_blobs(archive), "orphan blobs were left behind"
+    started = time.monotonic()  # the lock was released
+    R.submit(archive, LIBRARY, leave("after"), b"after", "赵敏", secret("赵敏"), T0)
+    assert time.monotonic() - started < 5
+    assert V.verify(archive, LIBRARY).ok

@@ -14,18 +14,27 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import OPERATOR_SECRET, ROOT
+from conftest import secret as pw
 
 from generator.archive import records as R
 from generator.archive.store import Archive
-from generator.check import check_paths
+from generator.archive.trusting import unlock_operator
 from generator.records import RecordInput
 from generator.search import RecordIndex, parse
 from generator.search import analysis as A
 from generator.search.package import export_package, verify_package
 from generator.search.query import QueryError
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
+LIBRARY = None  # the flows under the tests' trust root (conftest.trusted), set below
+TRUSTED = None
+FLOWS = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _trusted(trusted):
+    global LIBRARY, TRUSTED, FLOWS
+    TRUSTED, LIBRARY, FLOWS = trusted, trusted.library, trusted.flows
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 BACKENDS = ["whoosh", "tantivy"]  # the test extra installs tantivy: both meet the same contract
 
@@ -36,8 +45,6 @@ DESCRIPTIONS = ["收到的iPhone外壳破损", "物流配送延误三天", "商�
 CUSTOMERS = ["尹红梅", "尹红", "梅红", "刘红梅", "王小明", "Alice Wang", "陈静怡", "张伟"]
 
 
-def pw(person: str) -> str:
-    return f"password-{person}"
 
 
 def leave(i: int, rng: random.Random) -> RecordInput:
@@ -62,9 +69,7 @@ def corpus(tmp_path_factory) -> Path:
     """A real archive: 40 leave requests (some approved, some refused) and 30 complaints."""
     rng = random.Random(7)
     root = tmp_path_factory.mktemp("search") / "records"
-    archive = Archive(root)
-    for p in ("赵敏", "李强", "王芳"):
-        R.new_person_key(archive, LIBRARY, p, pw(p))
+    archive = TRUSTED.fresh(root, ("赵敏", "李强", "王芳"))
     R.import_records(archive, LIBRARY, [(leave(i, rng), f"l{i}".encode()) for i in range(40)],
                      "赵敏", pw("赵敏"), T0)
     R.import_records(archive, LIBRARY, [(complaint(i, rng), f"c{i}".encode()) for i in range(30)],
@@ -78,7 +83,7 @@ def corpus(tmp_path_factory) -> Path:
 
 def fresh_copy(corpus: Path, tmp_path: Path) -> Archive:
     shutil.copytree(corpus, tmp_path / "records", ignore=shutil.ignore_patterns("index"))
-    return Archive(tmp_path / "records")
+    return Archive(tmp_path / "records", unlock_operator(tmp_path / "records", OPERATOR_SECRET))
 
 
 def haystacks(archive: Archive) -> dict[str, str]:
@@ -264,7 +269,8 @@ def test_bad_queries_are_refused_with_one_line(query, message):
 def flowdoc(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "generator", *args, "--flows", str(FLOWS)], cwd=cwd,
                           capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+                               "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET},
                           stdin=subprocess.DEVNULL)
 
 
@@ -318,7 +324,7 @@ def test_audit_package_verifies_offline_and_every_alteration_is_found(corpus, tm
         with zipfile.ZipFile(target, "w") as z:
             for name, data in changed.items():
                 z.writestr(name, data)
-        problems, _ = verify_package(target)
+        problems = verify_package(target).problems
         return problems
 
     def rehash(changed: dict, name: str, data: bytes) -> None:
@@ -362,10 +368,10 @@ def test_audit_package_verifies_offline_and_every_alteration_is_found(corpus, tm
 def test_same_records_give_the_same_package_bytes(corpus, tmp_path):
     archive = fresh_copy(corpus, tmp_path)
     wanted = ["EC-HR-015-2026-0003", "EC-CS-021-2026-0002"]
-    export_package(archive, wanted, tmp_path / "a.zip")
-    export_package(archive, list(reversed(wanted)), tmp_path / "b.zip")
+    export_package(archive, wanted, tmp_path / "a.zip", "", FLOWS)
+    export_package(archive, list(reversed(wanted)), tmp_path / "b.zip", "", FLOWS)
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
-    assert verify_package(tmp_path / "a.zip")[0] == []
+    assert verify_package(tmp_path / "a.zip").problems == []
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -430,7 +436,7 @@ def test_verify_package_only_reports_on_damaged_zips(corpus, tmp_path):
 
     archive = fresh_copy(corpus, tmp_path)
     good = tmp_path / "good.zip"
-    export_package(archive, ["EC-HR-015-2026-0003", "EC-CS-021-2026-0001"], good)
+    export_package(archive, ["EC-HR-015-2026-0003", "EC-CS-021-2026-0001"], good, "", FLOWS)
     data = good.read_bytes()
     with zipfile.ZipFile(good) as z:
         names = z.namelist()
@@ -451,7 +457,7 @@ def test_verify_package_only_reports_on_damaged_zips(corpus, tmp_path):
             with zipfile.ZipFile(good) as z, zipfile.ZipFile(target, "w") as out:
                 for n in names:
                     out.writestr(n, junk if n == name else z.read(n))
-        problems, _ = verify_package(target)
+        problems = verify_package(target).problems
         assert all("\n" not in p for p in problems)
         if not problems:  # only a byte the zip format ignores changed: every member is intact
             with zipfile.ZipFile(good) as z, zipfile.ZipFile(target) as damaged:

@@ -46,6 +46,23 @@ def new_key(passphrase: str) -> tuple[bytes, bytes]:
     return public, pem
 
 
+def public_of(private: Ed25519PrivateKey) -> bytes:
+    return private.public_key().public_bytes(serialization.Encoding.Raw,
+                                             serialization.PublicFormat.Raw)
+
+
+def encrypt(private: Ed25519PrivateKey, passphrase: str) -> bytes:
+    """``private`` as PKCS#8 PEM encrypted with ``passphrase``."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise KeyError_(f"a passphrase needs at least {MIN_PASSPHRASE} characters")
+    return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.BestAvailableEncryption(passphrase.encode("utf-8")))
+
+
+def generate() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
 def unlock(pem: bytes, passphrase: str) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem, passphrase.encode("utf-8"))

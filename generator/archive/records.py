@@ -18,16 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FlowdocError
-from ..loader import flow_from_bytes
-from ..model import Flow, Library
-from ..records import RecordInput, check_record, may_sign, render_record, route
-from ..records.rendition import SignatureLine
-from . import keys
+from ..loader import flow_from_bytes, org_from_bytes
+from ..model import Flow, Library, Org
+from ..records import RecordInput, check_record, render_record, route
+from ..records.rendition import CorrectionLine, SignatureLine
+from ..trust import TrustRoot, vouch_message
+from . import keys, rulebook
 from .canonical import canonical, digest
 from .index import lines
+from .rulebook import Book
 from .store import LOG, Archive, ArchiveError, Writer, key_table
+from .store import active_key as store_active
 
-MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
+UNLOCK_FAILED = "{person}: no signing key of theirs unlocks with that passphrase"
 
 
 def _now() -> str:
@@ -40,70 +43,176 @@ def signed(entry: dict[str, Any], private, key_id: str, seq: int) -> dict[str, A
     return {**body, "sig": {"key": key_id, "value": keys.sign(private, canonical(body))}}
 
 
-def active_key(entries: list[dict[str, Any]], person: str) -> str | None:
-    return _active(key_table(entries), person)
+def active_key(archive: Archive, library: Library, person: str) -> str | None:
+    """``person``'s key that signs now (vouched for, not revoked), from the log."""
+    return store_active(key_table(archive.key_entries(), _trust(library)), person)
 
 
-def _active(table: dict[str, dict[str, Any]], person: str) -> str | None:
-    for kid, k in table.items():
-        if k["person"] == person and k["revoked"] is None:
-            return kid
-    return None
+def _trust(library: Library) -> TrustRoot:
+    return library.trust if library.trust is not None else TrustRoot()
 
 
-def new_person_key(archive: Archive, library: Library, person: str, passphrase: str) -> str:
+def _book(w: Writer, library: Library, org: Org | None) -> Book:
+    """What the rule book reads, as the archive stands under this writer (a flow this writer
+    is archiving is known by its blob before the blob is on disk)."""
+    archive = w.archive
+
+    def blob_of(digest: str) -> bytes | None:
+        try:
+            return archive.blob(digest)
+        except ArchiveError:
+            return None
+
+    def flow_of(digest: str) -> Flow | None:
+        if digest in w.flows:
+            return w.flows[digest]
+        raw = blob_of(digest)
+        return None if raw is None else _parsed_flow(raw)
+
+    return Book(_trust(library), {k.id: k for k in library.keys}, w.key_table(_trust(library)),
+                org, flow_of, render_state, blob_of)
+
+
+def _refuse(found: list[tuple[str, str]]) -> None:
+    if found:
+        raise ArchiveError(found[0][1] + (f" (and {len(found) - 1} more)" if len(found) > 1
+                                          else ""))
+
+
+def _append_checked(w: Writer, book: Book, entry: dict[str, Any], before: Any,
+                    private, kid: str) -> dict[str, Any]:
+    """Sign, check against the rule book (the one verify replays) and queue ``entry``."""
+    entry = signed(entry, private, kid, w.next_seq)
+    _refuse(rulebook.check(entry, before, book))
+    w.append(entry)
+    book.keys = key_table([entry], book.trust, book.keys)
+    return entry
+
+
+def new_person_key(archive: Archive, library: Library, person: str, passphrase: str,
+                   private=None) -> str:
+    """Register a new key of ``person`` (the private half encrypted with their passphrase):
+    an enrolment request that signs nothing until a registrar vouches for it (``approve_key``),
+    unless it is ``person``'s registrar key of the trust root (``private`` given)."""
     assert library.org is not None
     if library.org.person(person) is None:
         raise ArchiveError(f"'{person}' is not a person in org.yaml")
-    with archive.writing() as w:
-        table = w.key_table()
-        current = _active(table, person)
-        if current:
-            raise ArchiveError(f"{person} has key {current} already; revoke it before making "
-                               "another")
+    if private is None:
+        if len(passphrase) < keys.MIN_PASSPHRASE:
+            raise ArchiveError(f"a passphrase needs at least {keys.MIN_PASSPHRASE} characters")
         public, pem = keys.new_key(passphrase)
-        kid = keys.key_id(public)
-        if kid in table:
+    else:
+        public, pem = keys.public_of(private), keys.encrypt(private, passphrase)
+    kid = keys.key_id(public)
+    with archive.writing() as w:
+        book = _book(w, library, _org_in_force(w))
+        if kid in book.keys:
             raise ArchiveError("key id collision")  # pragma: no cover - 2^-128
-        private = keys.unlock(pem, passphrase)
-        w.put_key(kid, pem)
+        unlocked = keys.unlock(pem, passphrase)
         entry = {"type": "key", "person": person, "key_id": kid, "public_key": public.hex(),
                  "time": _now()}
-        w.append(signed(entry, private, kid, w.next_seq))  # proof of possession
-        _register_org(w, library, person, private, kid, entry["time"])
-        w.commit(private, kid)
+        _append_checked(w, book, entry, None, unlocked, kid)  # proof of possession
+        w.put_key(kid, pem)
+        w.commit()
     return kid
 
 
+def approve_key(archive: Archive, library: Library, person: str, registrar: str,
+                passphrase: str) -> tuple[str, dict[str, str]]:
+    """A registrar vouches for ``person``'s pending key: ``(key id, vouch)`` where the vouch
+    ``{by, time, sig}`` is the countersignature keys.yaml carries beside the key."""
+    trust = _trust(library)
+    with archive.writing() as w:
+        private, rkid = _unlock(w, library, registrar, passphrase)
+        book = _book(w, library, _org_in_force(w))
+        pending = [kid for kid, k in book.keys.items() if k["person"] == person
+                   and k["vouched"] is None and k["revoked"] is None]
+        if not pending:
+            raise ArchiveError(f"{person} has no key waiting to be vouched for "
+                               f"(flowdoc keys new {person})")
+        kid = pending[-1]
+        k = book.keys[kid]
+        time = _now()
+        vouch = keys.sign(private, vouch_message(person, kid, k["public"], time))
+        entry = {"type": "approve", "person": registrar, "subject": person, "key_id": kid,
+                 "public_key": k["public"], "vouch_by": rkid, "vouch": vouch, "time": time}
+        if trust.registrar_at(rkid, time) is None:
+            raise ArchiveError(f"{registrar} is not a registrar of the trust root: only a "
+                               "registrar vouches for a key")
+        _append_checked(w, book, entry, None, private, rkid)
+        w.commit()
+    return kid, {"by": rkid, "time": time, "sig": vouch}
+
+
+def _org_in_force(w: Writer) -> Org | None:
+    digest_ = w.org_blob()
+    if digest_ is None:
+        return None
+    try:
+        return _parsed_org(w.archive.blob(digest_))
+    except ArchiveError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def _parsed_org(raw: bytes) -> Org | None:
+    try:
+        return org_from_bytes(raw, "archived org.yaml")
+    except FlowdocError:
+        return None
+
+
 def _register_org(w: Writer, library: Library, person: str, private, kid: str,
-                  time: str) -> None:
-    """Register the org.yaml the next events are checked against, when it is not the one in
-    force: ``verify`` then checks each signature's authority (who held which lane) against
-    the org of its time, not today's (21 CFR 11.10(g)), so a person who has left or changed
-    roles keeps their earlier signatures valid. The entry is signed by whoever writes next."""
+                  time: str) -> Org:
+    """Put the org.yaml of ``library`` in force when it is not the one in force, and return
+    the org the next events are checked against. ``verify`` checks each signature's authority
+    (who held which lane) against the org of its time, not today's (21 CFR 11.10(g)), so a
+    person who has left or changed roles keeps their earlier signatures valid. Only an
+    org.yaml signed off by vouched keys may be put in force: who may sign what is itself a
+    controlled document, and a working copy someone edited is refused."""
     assert library.org is not None
     source = Path(library.org.origin.source).read_bytes()
     digest_ = hashlib.sha256(source).hexdigest()
     if w.org_blob() == digest_:
-        return
+        return _org_in_force(w) or library.org
+    org = _parsed_org(source)
+    book = _book(w, library, org)
+    why = rulebook.org_governs(org, book) if org is not None else "org.yaml does not load"
+    if why:
+        raise ArchiveError(f"{library.org.origin.file}: {why}; nothing was written")
     w.put_blob(source)
-    w.append(signed({"type": "org", "blob": digest_, "person": person, "time": time},
-                    private, kid, w.next_seq))
+    _append_checked(w, book, {"type": "org", "blob": digest_, "person": person, "time": time},
+                    None, private, kid)
+    return org
 
 
-def _unlock(archive: Archive, w: Writer, person: str, passphrase: str):
-    kid = _active(w.key_table(), person)
-    if kid is None:
-        raise ArchiveError(f"{person} has no active signing key (flowdoc keys new {person})")
-    return keys.unlock(archive.private_key(kid), passphrase), kid
+def _unlock(w: Writer, library: Library, person: str, passphrase: str):
+    """``person``'s signing key, unlocked. One message for an unknown person, a person with no
+    key and a wrong passphrase, so a failed attempt tells a guesser nothing."""
+    kid = store_active(w.key_table(_trust(library)), person)
+    try:
+        if kid is None:
+            raise keys.KeyError_("no key")
+        return keys.unlock(w.archive.private_key(kid), passphrase), kid
+    except (keys.KeyError_, ArchiveError):
+        raise ArchiveError(UNLOCK_FAILED.format(person=person)) from None
 
 
-def revoke_key(archive: Archive, person: str, passphrase: str) -> str:
+def revoke_key(archive: Archive, library: Library, person: str, passphrase: str,
+               by: str | None = None) -> str:
+    """Revoke ``person``'s active key, signed by ``person`` or (``by``) a registrar."""
     with archive.writing() as w:
-        private, kid = _unlock(archive, w, person, passphrase)
-        w.append(signed({"type": "revoke", "person": person, "key_id": kid, "time": _now()},
-                        private, kid, w.next_seq))
-        w.commit(private, kid)
+        signer = by or person
+        private, skid = _unlock(w, library, signer, passphrase)
+        book = _book(w, library, _org_in_force(w))
+        kid = store_active(book.keys, person) or next(
+            (k for k, v in book.keys.items() if v["person"] == person and v["revoked"] is None),
+            None)
+        if kid is None:
+            raise ArchiveError(f"{person} has no key to revoke")
+        _append_checked(w, book, {"type": "revoke", "person": signer, "key_id": kid,
+                                  "time": _now()}, None, private, skid)
+        w.commit()
     return kid
 
 
@@ -125,6 +234,8 @@ class RecordState:
     history: list[dict[str, Any]] = field(default_factory=list)
     status: str = "in progress"  # in progress | complete | rejected | void
     rendition: str | None = None
+    corrections: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)  # signatures a correction voided
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -166,6 +277,12 @@ def apply(out: dict[str, RecordState], e: dict[str, Any]) -> None:
             s.status = "void"
         elif t == "correct":
             s.fields.update(e["fields"])  # the earlier value stays in the history
+            s.corrections.append(e)
+            # every decision taken so far saw the old values: it no longer counts, and the
+            # record waits for those steps again (a correction reopens what it touches)
+            s.superseded += [x["seq"] for x in s.signatures
+                             if x["type"] == "sign" and x["seq"] not in s.superseded]
+            s.decisions = {}
         else:
             s.rendition = e["blob"]
 
@@ -216,11 +333,16 @@ def _parsed_flow(raw: bytes) -> Flow | None:
         return None
 
 
+parsed_flow = _parsed_flow
+parsed_org = _parsed_org
+
+
 def _checked(library: Library, record: RecordInput, person: str,
              signers: dict[str, dict] | None = None):
     """``record`` checked as ``person``'s submission: ``(flow, result, problems)``, the problems
-    as one-line texts naming the record's source. ``signers``: check_record's caches by flow
-    code, for a batch."""
+    as one-line texts naming the record's source. Only the values: who may submit is the rule
+    book's, checked once the signer's key is unlocked. ``signers``: check_record's caches by
+    flow code, for a batch."""
     assert library.org is not None
     try:
         flow = library.flow(record.flow)
@@ -230,27 +352,25 @@ def _checked(library: Library, record: RecordInput, person: str,
                                                             "applicant": person}),
                           None if signers is None else signers.setdefault(flow.code, {}))
     problems = [f"{record.source}: {where}: {message}" for where, message in result.problems]
-    why = may_sign(flow, library.org, flow.start.id, person, None)
-    if why:
-        problems.append(why)
     return flow, result, problems
 
 
-def _append_submissions(w, checked: list, person: str, moment: dt.datetime, private, kid: str,
-                        durable: bool) -> list[str]:
+def _append_submissions(w: Writer, book: Book, checked: list, person: str,
+                        moment: dt.datetime, private, kid: str, durable: bool) -> list[str]:
     """One signed submit entry per ``(flow, result, original)``, numbered per flow and year
-    after the records already in the log; returns the numbers."""
-    counts: dict[str, int] = {}
+    after the records already in the log, each checked by the rule book; the numbers."""
     sources: dict[str, str] = {}
     numbers = []
     for flow, result, original in checked:
         prefix = f"{flow.code}-{moment.year}"
-        if prefix not in counts:
-            counts[prefix] = w.submitted(prefix)
-        counts[prefix] += 1
-        number = f"{prefix}-{counts[prefix]:04d}"
+        book.counts = {} if book.counts is None else book.counts
+        if prefix not in book.counts:
+            book.counts[prefix] = w.submitted(prefix)
+        number = f"{prefix}-{book.counts[prefix] + 1:04d}"
         if flow.code not in sources:
-            sources[flow.code] = w.put_blob(_flow_source(flow), durable=durable)
+            source = _flow_source(flow)
+            sources[flow.code] = w.put_blob(source, durable=durable)
+            w.flows[sources[flow.code]] = _parsed_flow(source)
         entry = {"type": "submit", "record": number, "flow": flow.code,
                  "revision": flow.revision, "flow_hash": flow.content_hash,
                  "flow_blob": sources[flow.code],
@@ -258,7 +378,7 @@ def _append_submissions(w, checked: list, person: str, moment: dt.datetime, priv
                  "fields": json_values(result.values), "applicant": person,
                  "step": flow.start.id, "role": flow.lane(flow.start.lane).name,
                  "meaning": "编制", "time": moment.isoformat(), "state": state_digest(None)}
-        w.append(signed(entry, private, kid, w.next_seq))
+        _append_checked(w, book, entry, None, private, kid)  # counts the number in
         numbers.append(number)
     return numbers
 
@@ -266,22 +386,14 @@ def _append_submissions(w, checked: list, person: str, moment: dt.datetime, priv
 def submit(archive: Archive, library: Library, record: RecordInput, original: bytes,
            person: str, passphrase: str, now: dt.datetime | None = None) -> str:
     """Open a record: the applicant's signature over the filled values; returns its number."""
-    flow, result, problems = _checked(library, record, person)
-    if problems:
-        raise ArchiveError(problems[0] + (f" (and {len(problems) - 1} more)"
-                                          if len(problems) > 1 else ""))
-    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    with archive.writing() as w:
-        private, kid = _unlock(archive, w, person, passphrase)
-        _register_org(w, library, person, private, kid, moment.isoformat())
-        [number] = _append_submissions(w, [(flow, result, original)], person, moment, private,
-                                       kid, durable=True)
-        w.commit(private, kid)
+    [number] = import_records(archive, library, [(record, original)], person, passphrase, now,
+                              durable=True)
     return number
 
 
 def import_records(archive: Archive, library: Library, items: list[tuple[RecordInput, bytes]],
-                   person: str, passphrase: str, now: dt.datetime | None = None) -> list[str]:
+                   person: str, passphrase: str, now: dt.datetime | None = None,
+                   durable: bool = False) -> list[str]:
     """Submit many records in one batch, all or nothing: every record is checked first, then
     all are appended under one commit (one fsync of the log, one checkpoint; the blobs are
     fsynced once, at the commit)."""
@@ -293,13 +405,18 @@ def import_records(archive: Archive, library: Library, items: list[tuple[RecordI
         if flow is not None:
             checked.append((flow, result, original))
     if problems:
+        if len(items) == 1:
+            raise ArchiveError(problems[0] + (f" (and {len(problems) - 1} more)"
+                                              if len(problems) > 1 else ""))
         raise ArchiveError(f"{len(problems)} problem(s), nothing imported; first: {problems[0]}")
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
-        private, kid = _unlock(archive, w, person, passphrase)
-        _register_org(w, library, person, private, kid, moment.isoformat())
-        numbers = _append_submissions(w, checked, person, moment, private, kid, durable=False)
-        w.commit(private, kid)
+        private, kid = _unlock(w, library, person, passphrase)
+        org = _register_org(w, library, person, private, kid, moment.isoformat())
+        book = _book(w, library, org)
+        numbers = _append_submissions(w, book, checked, person, moment, private, kid,
+                                      durable=durable)
+        w.commit()
     return numbers
 
 
@@ -313,45 +430,39 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
     assert library.org is not None
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
+        private, kid = _unlock(w, library, person, passphrase)
         state = _record(w, number)
-        if state.status != "in progress":
-            raise ArchiveError(f"{number} is {state.status}; it takes no more signatures")
+        org = _register_org(w, library, person, private, kid, moment.isoformat())
+        book = _book(w, library, org)
         flow = record_flow(archive, state)
+        step = _step(flow, step_id, number)
         values = _typed(flow, state.fields)
-        path = route(flow, values, state.decisions)
-        if path.waiting_for != step_id:
-            waiting = path.waiting_for or "nothing"
-            raise ArchiveError(f"{number} waits for step '{waiting}', not '{step_id}'")
-        step = flow.step(step_id)
-        if decision not in step.decisions:
-            raise ArchiveError(f"decision must be one of {'/'.join(step.decisions)}, "
-                               f"not '{decision}'")
-        why = may_sign(flow, library.org, step_id, person, state.applicant)
-        if why:
-            raise ArchiveError(why)
-        private, kid = _unlock(archive, w, person, passphrase)
-        _register_org(w, library, person, private, kid, moment.isoformat())
         decisions = {**state.decisions, step_id: [*state.decisions.get(step_id, []), decision]}
-        after = route(flow, values, decisions)
-        status = {"complete": "complete", "rejected": "rejected"}.get(after.outcome,
-                                                                      "in progress")
-        if after.outcome == "complete" and step.kind == "approval" and \
-                decision != step.decisions[0]:
-            status = "rejected"  # an approval refused, and the refusal ended the record
-        entry = {"type": "sign", "record": number, "step": step_id, "decision": decision,
+        status = "in progress"
+        if decision in step.decisions:
+            status = rulebook.closing_status(flow, step_id, decision,
+                                             route(flow, values, decisions).outcome)
+        entry = {"type": "sign", "record": number, "step": step_id, "decision": decision or "",
                  "comment": comment, "person": person, "role": flow.lane(step.lane).name,
-                 "meaning": MEANING.get(step.kind, "审批"), "time": moment.isoformat(),
+                 "meaning": rulebook.MEANING.get(step.kind, "审批"), "time": moment.isoformat(),
                  "status": status, "state": state_digest(state)}
-        entry = signed(entry, private, kid, w.next_seq)
-        w.append(entry)
+        _append_checked(w, book, entry, state, private, kid)
         if status != "in progress":  # the record is closed: its rendition is archived with it
             final = _record(w, number)
-            pdf = rendition_of(flow, final, after.steps)
-            w.append(signed({"type": "rendition", "record": number, "blob": w.put_blob(pdf),
-                             "time": moment.isoformat()}, private, kid, w.next_seq))
+            pdf = render_state(flow, final)
+            _append_checked(w, book, {"type": "rendition", "record": number,
+                                      "blob": w.put_blob(pdf), "time": moment.isoformat()},
+                            final, private, kid)
         final = _record(w, number)
-        w.commit(private, kid)
+        w.commit()
     return final
+
+
+def _step(flow: Flow, step_id: str, number: str):
+    try:
+        return flow.step(step_id)
+    except KeyError:
+        raise ArchiveError(f"{number}: {flow.code} has no step '{step_id}'") from None
 
 
 def _record(w: Writer, number: str) -> RecordState:
@@ -366,16 +477,15 @@ def _record(w: Writer, number: str) -> RecordState:
 def correct(archive: Archive, library: Library, number: str, person: str, passphrase: str,
             changes: dict[str, Any], reason: str) -> RecordState:
     """Correct field values of an open record: a new signed event; the earlier values stay in
-    the history (21 CFR 11.10(e): an audit trail never hides what was there before)."""
+    the history (21 CFR 11.10(e): an audit trail never hides what was there before), and the
+    decisions taken on the old values no longer count: those steps are signed again."""
     assert library.org is not None
     with archive.writing() as w:
+        private, kid = _unlock(w, library, person, passphrase)
         state = _record(w, number)
-        if state.status != "in progress":
-            raise ArchiveError(f"{number} is {state.status}; it can no longer be corrected")
-        if person != state.applicant:
-            raise ArchiveError(f"only the applicant {state.applicant} may correct {number}")
-        if not reason.strip():
-            raise ArchiveError("a correction needs a reason")
+        org = _register_org(w, library, person, private, kid, _now())
+        book = _book(w, library, org)
+        _refuse(rulebook.may_correct(state, person))
         flow = record_flow(archive, state)
         derived = {f.id for f in flow.fields if f.derive is not None}
         base = {k: v for k, v in state.fields.items() if k not in derived}  # computed again
@@ -386,30 +496,26 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
             raise ArchiveError(f"{where}: {message}")
         new = json_values(result.values)
         changed = {k: v for k, v in new.items() if state.fields.get(k) != v}
-        if not changed:
-            raise ArchiveError("nothing to correct: the values are the same")
-        private, kid = _unlock(archive, w, person, passphrase)
-        _register_org(w, library, person, private, kid, _now())
-        w.append(signed({"type": "correct", "record": number, "person": person,
-                         "fields": changed, "previous": {k: state.fields.get(k) for k in changed},
-                         "reason": reason, "time": _now(), "state": state_digest(state)},
-                        private, kid, w.next_seq))
+        _append_checked(w, book, {"type": "correct", "record": number, "person": person,
+                                  "fields": changed,
+                                  "previous": {k: state.fields.get(k) for k in changed},
+                                  "reason": reason, "time": _now(),
+                                  "state": state_digest(state)}, state, private, kid)
         final = _record(w, number)
-        w.commit(private, kid)
+        w.commit()
     return final
 
 
-def void(archive: Archive, number: str, person: str, passphrase: str, reason: str) -> None:
+def void(archive: Archive, library: Library, number: str, person: str, passphrase: str,
+         reason: str) -> None:
     with archive.writing() as w:
+        private, kid = _unlock(w, library, person, passphrase)
         state = _record(w, number)
-        if state.status == "void":
-            raise ArchiveError(f"{number} is void already")
-        if person != state.applicant:
-            raise ArchiveError(f"only the applicant {state.applicant} may void {number}")
-        private, kid = _unlock(archive, w, person, passphrase)
-        w.append(signed({"type": "void", "record": number, "person": person, "reason": reason,
-                         "time": _now(), "state": state_digest(state)}, private, kid, w.next_seq))
-        w.commit(private, kid)
+        book = _book(w, library, _org_in_force(w))
+        _append_checked(w, book, {"type": "void", "record": number, "person": person,
+                                  "reason": reason, "time": _now(),
+                                  "state": state_digest(state)}, state, private, kid)
+        w.commit()
 
 
 def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
@@ -419,7 +525,45 @@ def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def rendition_of(flow: Flow, state: RecordState, path) -> bytes:
+def render_state(flow: Flow, state: RecordState) -> bytes:
+    """The rendition of a record's state: what the writer archives at closing and what verify
+    renders again to compare (same state, same bytes). Remembered for the last few states:
+    verify renders a closed record once however often it is run in a process."""
+    key = render_key(flow, state)
+    return _render_cached(key, flow, state)
+
+
+RENDER_MARK = "flowdoc-state:"
+
+
+def render_key(flow: Flow, state: RecordState) -> str:
+    """The digest of everything a rendition shows, written into its metadata, so that
+    ``verify`` can tell without rendering that an archived rendition was made from exactly
+    the state it replayed (``verify --renditions`` renders each again and compares bytes)."""
+    return digest({"flow": flow.content_hash, "number": state.number, "fields": state.fields,
+                  "decisions": state.decisions, "status": state.status,
+                  "created": state.created, "superseded": state.superseded,
+                  "corrections": state.corrections,
+                  "signatures": [{k: e.get(k) for k in ("seq", "step", "person", "role",
+                                                        "meaning", "decision", "time",
+                                                        "comment", "sig")}
+                                 for e in state.signatures],
+                   "applicant": state.applicant})
+
+
+_RENDERED: dict[str, bytes] = {}
+
+
+def _render_cached(key: str, flow: Flow, state: RecordState) -> bytes:
+    if key not in _RENDERED:
+        if len(_RENDERED) >= 64:
+            _RENDERED.pop(next(iter(_RENDERED)))
+        _RENDERED[key] = _render(flow, state)
+    return _RENDERED[key]
+
+
+def _render(flow: Flow, state: RecordState) -> bytes:
+    path = route(flow, _typed(flow, state.fields), state.decisions).steps
     lines = []
     for e in state.signatures:
         step = flow.step(e["step"])
@@ -427,9 +571,28 @@ def rendition_of(flow: Flow, state: RecordState, path) -> bytes:
         lines.append(SignatureLine(step.text, e.get("person", state.applicant), e["role"],
                                    e["meaning"], e.get("decision"),
                                    dt.datetime.fromisoformat(e["time"]), fingerprint,
-                                   e.get("comment", "")))
+                                   e.get("comment", ""), e["seq"] in state.superseded))
+    corrections = [CorrectionLine(e["person"], dt.datetime.fromisoformat(e["time"]),
+                                  _label(flow, k), _shown(e["previous"].get(k)), _shown(v),
+                                  e["reason"])
+                   for e in state.corrections for k, v in sorted(e["fields"].items())]
     status = {"complete": "已完成", "rejected": "未通过", "void": "已作废"}.get(state.status,
                                                                               "办理中")
     return render_record(flow, state.number, _typed(flow, state.fields), path, lines, status,
-                         dt.datetime.fromisoformat(state.created))
+                         dt.datetime.fromisoformat(state.created), corrections,
+                         RENDER_MARK + render_key(flow, state))
 
+
+def _label(flow: Flow, field_id: str) -> str:
+    try:
+        return flow.field(field_id).label
+    except KeyError:
+        return field_id
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "（空）"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)

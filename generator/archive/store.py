@@ -24,13 +24,17 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
-from . import keys, merkle
+from . import merkle
 from .canonical import canonical
 from .index import Index, Stale
+
+if TYPE_CHECKING:
+    from ..signing import Signer
+    from ..trust import TrustRoot
 
 LOG = "log.jsonl"
 CHECKPOINT = "checkpoint.json"
@@ -38,19 +42,51 @@ LOCK = "lock"
 LOCK_TIMEOUT = 10.0
 
 
-def key_table(entries: Iterable[dict[str, Any]],
+def key_table(entries: Iterable[dict[str, Any]], trust: TrustRoot,
               table: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
-    """Every registered key: person, public key, the sequence number it was registered at and
-    the one it was revoked at. ``entries`` are folded into ``table`` (a table of the entries
-    before them), or into a new one."""
+    """Every registered key: person, public key, the sequence number it was registered at,
+    the one a registrar vouched for it at (None: nobody did, it signs nothing) and the one it
+    was revoked at. ``entries`` are folded into ``table`` (a table of the entries before
+    them), or into a new one.
+
+    A key is vouched for at its own registration when it is the registrar key ``trust`` names
+    for that person; any other key by an ``approve`` entry whose countersignature a registrar
+    in office made. An approve that is not (signed by someone else, or over another key) is
+    not folded in: the rule book reports it, and the key stays unvouched."""
     table = {} if table is None else table
     for e in entries:
-        if e["type"] == "key":
+        t = e["type"]
+        if t == "key":
+            registrar = trust.registrar_at(e["key_id"], e["time"])
+            own = registrar is not None and registrar.holder == e["person"]
             table[e["key_id"]] = {"person": e["person"], "public": e["public_key"],
-                                  "seq": e["seq"], "revoked": None}
-        elif e["type"] == "revoke" and e["key_id"] in table:
+                                  "seq": e["seq"], "revoked": None,
+                                  "vouched": e["seq"] if own else None}
+        elif t == "approve":
+            k = table.get(e["key_id"])
+            if k is not None and k["vouched"] is None and k["revoked"] is None \
+                    and vouch_valid(e, k, trust):
+                k["vouched"] = e["seq"]
+        elif t == "revoke" and e["key_id"] in table and table[e["key_id"]]["revoked"] is None:
             table[e["key_id"]]["revoked"] = e["seq"]
     return table
+
+
+def vouch_valid(e: dict[str, Any], k: dict[str, Any], trust: TrustRoot) -> bool:
+    """Whether approve entry ``e`` is a registrar's countersignature of key ``k``."""
+    return (e["subject"] == k["person"] and e["public_key"] == k["public"]
+            and e["sig"]["key"] == e["vouch_by"]
+            and trust.why_not_vouched(k["person"], e["key_id"], k["public"],
+                                      {"by": e["vouch_by"], "time": e["time"],
+                                       "sig": e["vouch"]}) is None)
+
+
+def active_key(table: dict[str, dict[str, Any]], person: str) -> str | None:
+    """``person``'s key that signs: vouched for and not revoked (at most one, by the rules)."""
+    for kid, k in table.items():
+        if k["person"] == person and k["revoked"] is None and k["vouched"] is not None:
+            return kid
+    return None
 
 
 class ArchiveError(FlowdocError):
@@ -59,14 +95,73 @@ class ArchiveError(FlowdocError):
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """The signed head of the log: how many entries, how many bytes, their Merkle root, when,
+    and the operator key that signed it (only an operator key of the trust root may)."""
+
     size: int
     bytes: int
     root: str
+    time: str
     key: str
     signature: str
 
     def body(self) -> dict[str, Any]:
-        return {"size": self.size, "bytes": self.bytes, "root": self.root, "key": self.key}
+        return {"size": self.size, "bytes": self.bytes, "root": self.root, "time": self.time,
+                "key": self.key}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.body(), "signature": self.signature}
+
+
+CHECKPOINT_FIELDS = ("size", "bytes", "root", "time", "key", "signature")
+
+
+def parse_checkpoint(raw: bytes) -> Checkpoint:
+    """A checkpoint from its bytes; ValueError naming what is wrong."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("not JSON") from None
+    if not isinstance(data, dict) or set(data) != set(CHECKPOINT_FIELDS):
+        raise ValueError(f"needs exactly the fields {', '.join(CHECKPOINT_FIELDS)}")
+    if not all(isinstance(data[k], int) and not isinstance(data[k], bool)
+               for k in ("size", "bytes")) or data["size"] < 0 or data["bytes"] < 0:
+        raise ValueError("size and bytes must be whole numbers")
+    if not all(isinstance(data[k], str) for k in ("root", "time", "key", "signature")):
+        raise ValueError("root, time, key and signature must be text")
+    return Checkpoint(**data)
+
+
+def checkpoint_message(cp: Checkpoint) -> bytes:
+    """What an operator signs; ``type`` keeps it apart from every other signed thing."""
+    return canonical({"type": "checkpoint", **cp.body()})
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+KEY_MARKS = (b'"type":"key"', b'"type":"approve"', b'"type":"revoke"')
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a private key file readable by its owner only from the first byte (a file made
+    0644 and chmod-ed after is readable in between), atomically, never over another."""
+    if path.exists():
+        raise ArchiveError(f"key file {path.name} exists already")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # O_CREAT on an existing .tmp keeps its mode
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path | str) -> None:
@@ -88,16 +183,22 @@ def _replace(path: Path, data: bytes) -> None:
 
 
 class Archive:
-    def __init__(self, root: Path) -> None:
+    """The archive folder. ``operator``: the archive's operator key, unlocked, which signs the
+    checkpoint of every commit; an archive opened without it can be read, not written."""
+
+    def __init__(self, root: Path, operator: Signer | None = None) -> None:
         self.root = Path(root)
+        self.operator = operator
 
     # -- reading ----------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint | None:
         path = self.root / CHECKPOINT
         if not path.exists():
             return None
-        data = json.loads(path.read_bytes())
-        return Checkpoint(data["size"], data["bytes"], data["root"], data["key"], data["signature"])
+        try:
+            return parse_checkpoint(path.read_bytes())
+        except ValueError as exc:
+            raise ArchiveError(f"{path}: not a checkpoint ({exc}); run flowdoc verify") from None
 
     def raw_log(self) -> bytes:
         path = self.root / LOG
@@ -110,6 +211,29 @@ class Archive:
             return []
         data = self.raw_log()[:cp.bytes]
         return [json.loads(line) for line in data.splitlines()]
+
+    def key_entries(self) -> list[dict[str, Any]]:
+        """The committed key, approve and revoke entries, read from the log itself."""
+        cp = self.checkpoint()
+        path = self.root / LOG
+        if cp is None or cp.bytes == 0 or not path.exists():
+            return []
+        import mmap
+
+        found: dict[int, dict[str, Any]] = {}
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            end = min(cp.bytes, len(m))
+            for mark in KEY_MARKS:
+                at = m.find(mark, 0, end)
+                while at >= 0:
+                    start = m.rfind(b"\n", 0, at) + 1
+                    stop = m.find(b"\n", at, end)
+                    stop = end if stop < 0 else stop
+                    e = json.loads(m[start:stop])
+                    if e.get("type") == mark[8:-1].decode():  # not a field that says so
+                        found[start] = e
+                    at = m.find(mark, stop, end)
+        return [found[k] for k in sorted(found)]
 
     def blob(self, digest: str) -> bytes:
         path = self.blob_path(digest)
@@ -130,6 +254,9 @@ class Archive:
     @contextlib.contextmanager
     def writing(self) -> Iterator[Writer]:
         """Hold the writers' lock; the uncommitted tail of a crashed writer is dropped first."""
+        if self.operator is None:
+            raise ArchiveError("the archive's operator key is not unlocked, so nothing can be "
+                               "committed (set FLOWDOC_OPERATOR_PASSPHRASE; see flowdoc trust)")
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "blobs").mkdir(exist_ok=True)
         (self.root / "keys").mkdir(exist_ok=True)
@@ -169,12 +296,17 @@ class Writer:
                 os.fsync(f.fileno())
         self.size = cp.size if cp else 0
         self.bytes = committed
+        self.last_time = cp.time if cp else ""
         self.index = Index(archive.root)
         self.frontier = self._catch_up(cp)
         self.pending: list[dict[str, Any]] = []
+        self._counts: dict[str, int] = {}
+        self._log_cache: bytes | None = None
         self._unsynced: set[str] = set()
         self._pool: ThreadPoolExecutor | None = None
         self._writes: list[Future] = []
+        self._created: list[str] = []  # blobs this writer made, not yet committed
+        self.flows: dict[str, Any] = {}  # flows this writer archives, by their blob
 
     def _catch_up(self, cp: Checkpoint | None) -> merkle.Frontier:
         root = cp.root if cp else merkle.EMPTY_ROOT.hex()
@@ -185,10 +317,28 @@ class Writer:
                                "was altered (run flowdoc verify); nothing was written") from None
 
     def close(self) -> None:
+        """End the writer. Blobs a batch wrote for entries that were never committed (an
+        import interrupted by Ctrl-C, a refused event) are removed: nothing names them, and
+        an archive must not fill with orphans each time a batch is stopped."""
         try:
-            self._finish_writes()
+            if self.pending or self._unsynced:
+                self._abandon()
+            else:
+                self._finish_writes()
         finally:
             self.index.close()
+
+    def _abandon(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)  # the running ones finish
+            self._pool = None
+        self._writes = []
+        for path in self._created:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        self._created.clear()
+        self._unsynced.clear()
+        self.pending = []
 
     def _finish_writes(self) -> None:
         writes, self._writes = self._writes, []
@@ -207,10 +357,12 @@ class Writer:
         """Every committed entry, parsed: O(archive size), for tools and tests, never a write."""
         return self.archive.entries()
 
-    def key_table(self) -> dict[str, dict[str, Any]]:
-        """Every registered key (committed and pending): person, public key, the sequence
-        number it was registered at and the one it was revoked at."""
-        return key_table(self.pending, self.index.key_table())
+    def key_table(self, trust: TrustRoot) -> dict[str, dict[str, Any]]:
+        """Every registered key (committed and pending), from the log itself: the index is
+        derived data anyone with write access can edit, and who holds which key is what every
+        signature's worth rests on. Only the key entries' lines are read (found by their marks
+        at memchr speed), so it stays cheap."""
+        return key_table([*self.archive.key_entries(), *self.pending], trust)
 
     def org_blob(self) -> str | None:
         """The blob of the org.yaml in force (registered last, pending entries included)."""
@@ -218,10 +370,44 @@ class Writer:
         return pending[-1] if pending else self.index.org_blob()
 
     def submitted(self, prefix: str) -> int:
-        """How many records numbered ``prefix-NNNN`` exist, pending ones included."""
-        return self.index.count(prefix) + sum(
-            1 for e in self.pending
-            if e["type"] == "submit" and e["record"].rsplit("-", 1)[0] == prefix)
+        """How many records numbered ``prefix-NNNN`` exist, pending ones included: from the
+        log, never from a derived count alone. The index's count is a hint, taken when the log
+        holds its last number and not the one after (numbers have no gaps, verify proves it);
+        otherwise the log is counted (an index someone edited, or one behind)."""
+        pending = sum(1 for e in self.pending
+                      if e["type"] == "submit" and e["record"].rsplit("-", 1)[0] == prefix)
+        if prefix not in self._counts:
+            hint = self.index.count(prefix)
+            if not (self._in_log(f"{prefix}-{hint + 1:04d}") is False and
+                    (hint == 0 or self._in_log(f"{prefix}-{hint:04d}"))):
+                hint = self._count_in_log(prefix)
+            self._counts[prefix] = hint
+        return self._counts[prefix] + pending
+
+    def _committed(self) -> bytes:
+        import mmap
+
+        log = self.archive.root / LOG
+        if self.bytes == 0 or not log.exists():
+            return b""
+        with open(log, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m[:self.bytes]
+
+    def _in_log(self, number: str) -> bool:
+        mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode() + b","
+        return self._log_bytes().find(mark) >= 0
+
+    def _count_in_log(self, prefix: str) -> int:
+        import re
+
+        pattern = re.compile(b'"record":' + re.escape(json.dumps(prefix, ensure_ascii=False)
+                                                       .encode()[:-1]) + rb'-(\d{4,})"')
+        return max((int(m.group(1)) for m in pattern.finditer(self._log_bytes())), default=0)
+
+    def _log_bytes(self) -> bytes:
+        if self._log_cache is None:
+            self._log_cache = self._committed()
+        return self._log_cache
 
     def record_entries(self, number: str) -> list[dict[str, Any]]:
         """The entries of record ``number``, committed and pending, in order."""
@@ -246,7 +432,7 @@ class Writer:
                 # threads do it while this one checks and signs the next record
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(2)
-                self._writes.append(self._pool.submit(_write_new, path, data))
+                self._writes.append(self._pool.submit(_write_new, path, data, self._created))
                 self._unsynced.add(path)
             return digest
         path_ = self.archive.blob_path(digest)
@@ -256,11 +442,7 @@ class Writer:
         return digest
 
     def put_key(self, key_id_: str, pem: bytes) -> None:
-        path = self.archive.root / "keys" / f"{key_id_}.key"
-        if path.exists():
-            raise ArchiveError(f"key {key_id_} exists already")
-        _replace(path, pem)
-        os.chmod(path, 0o600)
+        write_private(self.archive.root / "keys" / f"{key_id_}.key", pem)
 
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Queue ``entry``, which carries (and its signature covers) the next sequence number."""
@@ -269,11 +451,14 @@ class Writer:
         self.pending.append(entry)
         return entry
 
-    def commit(self, private, key_id_: str) -> Checkpoint:
-        """Write the pending entries and a checkpoint signed by ``private`` (the writer's key)."""
+    def commit(self) -> Checkpoint:
+        """Write the pending entries and a checkpoint signed by the archive's operator key."""
+        operator = self.archive.operator
+        assert operator is not None  # writing() refuses an archive without one
         self._finish_writes()
         _sync_all(self.archive.root, sorted(self._unsynced))  # blobs before the log names them
         self._unsynced.clear()
+        self._created.clear()
         log = self.archive.root / LOG
         created = not log.exists()
         lines = [canonical(e) for e in self.pending]
@@ -289,10 +474,10 @@ class Writer:
         for line in lines:
             frontier.append(merkle.leaf_hash(line))
         nbytes = self.bytes + sum(len(line) + 1 for line in lines)
-        body = {"size": frontier.size, "bytes": nbytes, "root": frontier.root().hex(),
-                "key": key_id_}
-        cp = Checkpoint(**body, signature=keys.sign(private, canonical(body)))
-        _replace(self.archive.root / CHECKPOINT, canonical({**body, "signature": cp.signature}))
+        time = max(self.last_time, _now())  # checkpoint times never go back
+        cp = Checkpoint(frontier.size, nbytes, frontier.root().hex(), time, operator.key.id, "")
+        cp = Checkpoint(**{**cp.body(), "signature": operator.sign(checkpoint_message(cp))})
+        _replace(self.archive.root / CHECKPOINT, canonical(cp.as_dict()))
         # committed; the index follows (a failure here only leaves it behind, to catch up)
         offsets, at = [], self.bytes
         for line in lines:
@@ -305,12 +490,14 @@ class Writer:
         except (sqlite3.Error, Stale):
             self.frontier = frontier
         self.size, self.bytes, self.pending = frontier.size, nbytes, []
+        self.last_time = time
         return cp
 
 
-def _write_new(path: str, data: bytes) -> None:
+def _write_new(path: str, data: bytes, created: list[str]) -> None:
     if os.path.exists(path):
         return
+    created.append(path)  # before the file exists: an abandoned batch removes it either way
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:

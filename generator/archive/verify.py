@@ -1,7 +1,10 @@
 """``flowdoc verify``: prove the archive unaltered and every record true to its flow.
 
-It trusts nothing but the bytes and the keys registered in the log itself (never the search
-index, never a cached state) and reports in the four properties of DA/T 70:
+It trusts nothing but the bytes, the keys registered in the log and vouched for by a registrar
+of the trust root (flows/trust.yaml, reviewed under git), the checkpoint's operator key named
+there, and the rule book the writer applies (:mod:`generator.archive.rulebook`), which it
+replays on every event: never the search index, never a cached state. It reports in the four
+properties of DA/T 70:
 真实性 (authenticity: signatures, keys, who signed), 完整性 (integrity: canonical entries,
 contiguous sequence, Merkle root, checkpoint, blobs), 可用性 (usability: every record readable
 and consistent with the flow it was made under) and 安全性 (security: authority, revoked keys,
@@ -27,14 +30,30 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FlowdocError
-from ..loader import org_from_bytes
 from ..model import Flow, Library, Org
-from ..records import may_sign, route
-from . import keys, merkle
+from ..trust import TrustRoot
+from . import keys, merkle, rulebook
 from .canonical import NOT_CANONICAL, canonical, is_canonical, loads_canonical
 from .index import lines
-from .records import RecordState, _parsed_flow, _typed, apply, key_table, state_digest
-from .store import CHECKPOINT, LOG, Archive, Checkpoint
+from .records import (
+    RecordState,
+    apply,
+    parsed_flow,
+    parsed_org,
+    render_key,
+    render_state,
+    state_digest,
+)
+from .rulebook import Book
+from .store import (
+    CHECKPOINT,
+    LOG,
+    Archive,
+    Checkpoint,
+    checkpoint_message,
+    key_table,
+    parse_checkpoint,
+)
 
 PROPERTIES = ("真实性", "完整性", "可用性", "安全性")
 
@@ -47,6 +66,7 @@ class Report:
     checkpoint: Checkpoint | None = None
     log: Path | None = None  # the proofs read their leaves from it again when asked
     lines: int = 0  # the committed lines of the log: the leaves of its tree
+    notes: list[str] = field(default_factory=list)  # worth saying, not a failure
 
     def add(self, prop: str, message: str) -> None:
         self.findings.append((prop, message))
@@ -65,7 +85,8 @@ INTEGRITY, AUTHENTICITY, BLOBS, RECORDS = range(4)
 LAST = 1 << 62  # findings about the whole log, after those about one entry
 
 
-def verify(archive: Archive, library: Library, workers: int | None = None) -> Report:
+def verify(archive: Archive, library: Library, workers: int | None = None,
+           renditions: bool = False) -> Report:
     """Check everything in one streaming pass over the log per process.
 
     The records are split between ``workers`` processes (by default one per core, for large
@@ -83,12 +104,10 @@ def verify(archive: Archive, library: Library, workers: int | None = None) -> Re
         return report
     raw_cp = cp_path.read_bytes()
     try:
-        cp_data = json.loads(raw_cp)
-        cp = Checkpoint(int(cp_data["size"]), int(cp_data["bytes"]), str(cp_data["root"]),
-                        str(cp_data["key"]), str(cp_data["signature"]))
-        if set(cp_data) != {"size", "bytes", "root", "key", "signature"} or not is_canonical(raw_cp):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        cp = parse_checkpoint(raw_cp)
+        if not is_canonical(raw_cp):
+            raise ValueError("not canonical")
+    except ValueError:
         report.add("完整性", "checkpoint.json is not a canonical checkpoint")
         return report
     report.checkpoint = cp
@@ -105,21 +124,24 @@ def verify(archive: Archive, library: Library, workers: int | None = None) -> Re
     committed = min(length, cp.bytes) if cp.bytes >= 0 else max(length + cp.bytes, 0)
     if committed and _last_byte(log, committed) != b"\n":
         report.add("完整性", "the committed log does not end with a whole line")
-    table, findings = _keys(log, committed)
+    trust = library.trust if library.trust is not None else TrustRoot()
+    signoff_keys = {k.id: k for k in library.keys}
+    for problem in trust.problems:
+        report.add("真实性", problem)
+    table, findings = _keys(log, committed, _Context({}, root, trust, signoff_keys))
     parts = workers if workers is not None else (
         (os.cpu_count() or 1) if cp.size >= PARALLEL_FROM else 1)
-    summaries = _run(max(1, parts), log, committed, _Context(table, root, library.org))
+    summaries = _run(max(1, parts), log, committed,
+                     _Context(table, root, trust, signoff_keys, renditions))
     first = summaries[0]
     report.lines = first.lines
     if first.lines != cp.size:
         report.add("完整性", f"the checkpoint counts {cp.size} entries; the log has {first.lines}")
     if first.root != cp.root:
         report.add("完整性", "the Merkle root of the log does not match the checkpoint")
-    k = table.get(cp.key)
-    if k is None or not keys.verify(bytes.fromhex(k["public"]), canonical(cp.body()),
-                                    cp.signature):
-        findings.append((AUTHENTICITY, LAST, "真实性",
-                         "the checkpoint's signature does not match a registered key"))
+    why = checkpoint_problem(cp, trust)
+    if why:
+        findings.append((AUTHENTICITY, LAST, "真实性", why))
     for s in summaries:
         report.entries += s.entries
         report.records += s.records
@@ -127,7 +149,26 @@ def verify(archive: Archive, library: Library, workers: int | None = None) -> Re
     findings.sort(key=lambda f: (f[0], f[1]))  # stable: an entry's findings keep their order
     report.findings += [(prop, message) for _, _, prop, message in findings]
     _key_files(report, archive, table)
+    from .trusting import witness_findings
+
+    found, report.notes = witness_findings(archive, trust, cp, report.lines)
+    for message in found:
+        report.add("真实性", message)
     return report
+
+
+def checkpoint_problem(cp: Checkpoint, trust: TrustRoot) -> str | None:
+    """Why ``cp`` is not a checkpoint the archive's operator signed, or None: only an operator
+    key of the trust root in office at the checkpoint's time signs one."""
+    operator = trust.key(cp.key, "operator")
+    if operator is None:
+        return (f"the checkpoint is signed with key {cp.key}, which is not an operator key of "
+                "the trust root")
+    if not operator.in_office(cp.time):
+        return f"the checkpoint is signed with operator key {cp.key}, not in office at {cp.time}"
+    if not keys.verify(operator.public, checkpoint_message(cp), cp.signature):
+        return "the checkpoint's signature does not verify with its operator key"
+    return None
 
 
 def _last_byte(path: Path, end: int) -> bytes:
@@ -148,28 +189,43 @@ def _lines(log: Path, committed: int) -> Iterator[bytes]:
 
 # -- the key table, before anything else: a signature is checked against the final table -----
 
-_KEY_MARKS = (b'"type":"key"', b'"type":"revoke"')
+_KEY_MARKS = (b'"type":"key"', b'"type":"approve"', b'"type":"revoke"', b'"type":"org"')
 
 
-def _keys(log: Path, committed: int) -> tuple[dict[str, dict[str, Any]], list[tuple]]:
-    """The key table of the well-formed key and revoke entries, and the keys registered twice.
-    Only their lines are parsed: the canonical form of such an entry holds one of the marks."""
-    entries = []
-    for i, line in enumerate(_lines(log, committed)):
-        if _KEY_MARKS[0] in line or _KEY_MARKS[1] in line:
-            entry, _ = _entry(i, line)
-            if entry is not None and entry["type"] in ("key", "revoke"):
-                entries.append(entry)
+def _keys(log: Path, committed: int, context: _Context) -> tuple[dict[str, dict[str, Any]],
+                                                                 list[tuple]]:
+    """The key table of the well-formed key, approve and revoke entries, each checked by the
+    rule book against the table and the org in force before it. Only their lines (and the
+    org entries') are parsed: the canonical form of such an entry holds one of the marks."""
+    table: dict[str, dict[str, Any]] = {}
     findings: list[tuple] = []
     seen: dict[str, str] = {}
-    for e in entries:
-        if e["type"] == "key":
-            if e["key_id"] in seen:
-                findings.append((AUTHENTICITY, -1, "真实性",
-                                 f"entry {e['seq']}: key {e['key_id']} was registered before "
-                                 f"(to {seen[e['key_id']]}); a key is never reassigned"))
-            seen.setdefault(e["key_id"], e["person"])
-    return key_table(entries), findings
+    checker = _Checker(context, _Summary())
+    try:
+        for i, line in enumerate(_lines(log, committed)):
+            if not any(mark in line for mark in _KEY_MARKS):
+                continue
+            entry, _ = _entry(i, line)
+            if entry is None:
+                continue
+            if entry["type"] == "org":
+                checker.follow_org(i, line)
+                continue
+            if entry["type"] not in ("key", "approve", "revoke"):
+                continue
+            if entry["type"] == "key" and entry["key_id"] in seen:
+                findings.append((AUTHENTICITY, i, "真实性",
+                                 f"entry {i}: key {entry['key_id']} was registered before (to "
+                                 f"{seen[entry['key_id']]}); a key is never reassigned"))
+                continue
+            seen.setdefault(entry.get("key_id", ""), entry.get("person", ""))
+            book = checker.book(table)
+            findings += [(RECORDS, i, prop, f"entry {i} ({entry['type']}): {message}")
+                         for prop, message in rulebook.check(entry, None, book)]
+            key_table([entry], context.trust, table)
+    finally:
+        checker.states.close()
+    return table, findings
 
 
 # -- one process's share: whole records, checked entry by entry ------------------------------
@@ -178,7 +234,9 @@ def _keys(log: Path, committed: int) -> tuple[dict[str, dict[str, Any]], list[tu
 class _Context:
     table: dict[str, dict[str, Any]]
     root: Path
-    org: Any
+    trust: TrustRoot
+    signoff_keys: dict[str, Any]
+    renditions: bool = False  # render every closed record again and compare bytes
 
 
 @dataclass
@@ -224,6 +282,17 @@ def _share_of(line: bytes, parts: int) -> int:
     return zlib.crc32(line[start:line.find(b'"', start)]) % parts
 
 
+def _number_of(line: bytes) -> str | None:
+    at = line.rfind(_RECORD)
+    if at < 0:
+        return None
+    start = at + len(_RECORD)
+    try:
+        return line[start:line.find(b'"', start)].decode()
+    except UnicodeDecodeError:
+        return None
+
+
 def _check_share(part: int, parts: int, log: Path, committed: int,
                  context: _Context) -> _Summary:
     _blob_state.cache_clear()  # a blob may have changed since the last verify
@@ -231,11 +300,17 @@ def _check_share(part: int, parts: int, log: Path, committed: int,
     checker = _Checker(context, summary)
     frontier = merkle.Frontier() if part == 0 else None
     leaf = merkle.leaf_hash
+    counts: dict[str, int] = {}
     try:
         for i, line in enumerate(_lines(log, committed)):
             if frontier is not None:
                 frontier.append(leaf(line))
                 summary.lines += 1
+                if _SUBMIT_MARK in line:  # numbers run without gaps across every record
+                    number = _number_of(line)
+                    why = number and rulebook.number_problem(number, counts)
+                    if why:
+                        summary.findings.append((RECORDS, i, "完整性", f"entry {i}: {why}"))
             if _ORG_MARK in line:  # every process follows the org in force
                 checker.follow_org(i, line)
             if parts == 1 or _share_of(line, parts) == part:
@@ -327,15 +402,23 @@ class _States:
 def _freeze(s: RecordState) -> bytes:
     return marshal.dumps((s.number, s.flow_code, s.revision, s.flow_hash, s.flow_blob,
                           s.original_blob, s.fields, s.applicant, s.created, s.decisions,
-                          len(s.signatures), len(s.history), s.status, s.rendition))
+                          s.signatures, len(s.history), s.status, s.rendition, s.corrections,
+                          s.superseded))
 
 
 def _thaw(data: bytes) -> RecordState:
     (number, code, revision, flow_hash, flow_blob, original, fields, applicant, created,
-     decisions, signatures, history, status, rendition) = marshal.loads(data)
+     decisions, signatures, history, status, rendition, corrections,
+     superseded) = marshal.loads(data)
     return RecordState(number, code, revision, flow_hash, flow_blob, original, fields,
-                       applicant, created, decisions, _Tally(signatures), _Tally(history),
-                       status, rendition)
+                       applicant, created, decisions, signatures, _Tally(history), status,
+                       rendition, corrections, superseded)
+
+
+def _slim(e: dict) -> dict:
+    """What a record's state keeps of a signature for its rendition (not the values again)."""
+    return {k: e[k] for k in ("type", "seq", "step", "person", "applicant", "role", "meaning",
+                              "decision", "time", "comment", "sig") if k in e}
 
 
 class _Checker:
@@ -347,30 +430,47 @@ class _Checker:
         self.summary = summary
         self.states = _States(IN_MEMORY)
         self.flows: dict[str, Flow | None] = {}  # by the digest of the archived source
-        self.signers: dict[str, dict] = {}  # check_record's cache, a dict per flow source
         self.publics: dict[str, bytes] = {}
         self.unrendered: set[str] = set()  # closed records still waiting for their rendition
-        # authority is checked against the org.yaml registered last before the event; an
-        # archive from before orgs were registered is checked against today's
-        self.org = context.org
+        # authority is checked against the org.yaml put in force last before the event (one
+        # that is not signed off never is); none before the first
+        self.org: Org | None = None
         self.orgs: dict[str, Org | None] = {}
+        self.governing: dict = {}
+        self.signers: dict = {}
 
     def org_of(self, digest: str) -> Org | None:
         if digest not in self.orgs:
-            try:
-                self.orgs[digest] = org_from_bytes(self.archive.blob(digest), "archived org.yaml")
-            except FlowdocError:
-                self.orgs[digest] = None
+            raw = self.blob(digest)
+            self.orgs[digest] = None if raw is None else parsed_org(raw)
         return self.orgs[digest]
 
+    def book(self, keys_table: dict | None = None) -> Book:
+        return Book(self.context.trust, self.context.signoff_keys,
+                    self.context.table if keys_table is None else keys_table, self.org,
+                    self.flow, render_state if self.context.renditions else None, self.blob,
+                    governing=self.governing, signers=self.signers, render_key=render_key)
+
+    def blob(self, digest: str) -> bytes | None:
+        try:
+            return self.archive.blob(digest)
+        except FlowdocError:
+            return None
+
+    def org_problem(self, entry: dict) -> str | None:
+        org = self.org_of(entry["blob"])
+        if org is None:
+            return "the org.yaml it puts in force cannot be read"
+        return rulebook.org_governs(org, self.book())
+
     def follow_org(self, i: int, line: bytes) -> None:
-        """An org entry puts its org.yaml in force for the entries after it (when it is a
-        well-formed entry; whether it is signed and whole, the first process reports)."""
+        """An org entry puts its org.yaml in force for the entries after it when it is a
+        well-formed entry of a signed-off org (the first process reports the others)."""
         entry, _ = _entry(i, line)
         if entry is None or entry["type"] != "org":
             return
-        org = self.org_of(entry["blob"])
-        self.org = org if org is not None else self.context.org
+        if self.org_problem(entry) is None:
+            self.org = self.org_of(entry["blob"])
 
     def emit(self, check: int, seq: int, found: list[tuple[str, str]]) -> None:
         self.summary.findings += [(check, seq, prop, message) for prop, message in found]
@@ -387,11 +487,11 @@ class _Checker:
         found = []
         _blobs(found, self.context.root, entry)
         self.emit(BLOBS, i, found)
-        if entry["type"] == "org" and self.org_of(entry["blob"]) is None:
-            self.emit(RECORDS, i, [("可用性", f"entry {i}: the org.yaml it puts in force cannot "
-                                              "be read; later authority is checked against "
-                                              "today's")])
-        if entry["type"] in ("submit", "sign", "void", "correct", "rendition"):
+        if entry["type"] == "org":
+            why = self.org_problem(entry)
+            if why:
+                self.emit(RECORDS, i, [("安全性", f"entry {i}: {why}; it was not put in force")])
+        if entry["type"] in rulebook.RECORD_TYPES:
             found = []
             try:
                 self.record_event(found, entry)
@@ -403,83 +503,49 @@ class _Checker:
     def flow(self, digest: str) -> Flow | None:
         if digest not in self.flows:
             try:
-                self.flows[digest] = _parsed_flow(self.archive.blob(digest))
+                self.flows[digest] = parsed_flow(self.archive.blob(digest))
             except FlowdocError:
                 self.flows[digest] = None
         return self.flows[digest]
 
     def record_event(self, out: list, e: dict) -> None:
-        """Check one event against the state it was signed over, the flow's path and the
-        authority of its signer, and fold it into that state."""
+        """Check one event with the writer's rule book against the state it was signed over,
+        and fold it into that state."""
         number = e["record"]
         before = self.states.get(number)
-        if e["type"] == "rendition":  # not signed over a state: it follows the closing event
-            self.fold(before, e)
-            return
-        if e.get("state") != state_digest(before):
+        if e["type"] != "rendition" and e.get("state") != state_digest(before):
             out.append(("完整性", f"{number}: entry {e['seq']} was signed over another state "
                                   "of the record"))
         if before is None and e["type"] != "submit":
             out.append(("可用性", f"{number}: entry {e['seq']} refers to a record never "
                                   "submitted"))
             return
-        if e["type"] == "submit":
-            self.recheck_submit(out, e)
-            if before is None:
-                self.summary.records += 1
-            self.fold(before, e)
-            return
-        if e["type"] != "sign":
-            self.fold(before, e)
-            return
-        flow = self.flow(before.flow_blob)
-        if flow is None:
-            out.append(("可用性", f"{number}: the flow it was made under cannot be read"))
-            return
-        path = route(flow, _typed(flow, before.fields), before.decisions)
-        if path.waiting_for != e["step"]:
-            out.append(("可用性", f"{number}: entry {e['seq']} signs '{e['step']}' while the "
-                                  f"record waited for '{path.waiting_for}'"))
-        if self.org is not None:
-            why = may_sign(flow, self.org, e["step"], e["person"], before.applicant)
-            if why:
-                out.append(("安全性", f"{number}: entry {e['seq']}: {why}"))
+        lead = f"{number}: "
+        out += [(prop, lead + f"entry {e['seq']}: " + message[len(lead):]
+                 if message.startswith(lead) else f"entry {e['seq']}: {message}")
+                for prop, message in rulebook.check(e, before, self.book())]
+        if e["type"] == "submit" and before is None:
+            self.summary.records += 1
         self.fold(before, e)
 
     def fold(self, before: RecordState | None, e: dict) -> None:
         number = e["record"]
+        if e["type"] == "submit" and before is not None:
+            return  # a number used twice: reported; the first record stands
         one = {} if before is None else {number: before}
         apply(one, e)  # the only place record state is computed
         state = one.get(number)
         if state is None:
             return
         if e["type"] == "submit":  # only the count of events matters from here on
-            state.history, state.signatures = _Tally(1), _Tally(1)
+            state.history = _Tally(1)
+        if e["type"] in ("submit", "sign"):
+            state.signatures[-1] = _slim(state.signatures[-1])
         self.states.put(number, state)
         if state.status in ("complete", "rejected") and not state.rendition:
             self.unrendered.add(number)
         else:
             self.unrendered.discard(number)
-
-    def recheck_submit(self, out: list, e: dict) -> None:
-        """The submitted values against the flow the record was made under (its archived
-        source)."""
-        from ..records import RecordInput, check_record
-
-        flow = self.flow(e["flow_blob"])
-        if flow is None:
-            out.append(("可用性", f"{e['record']}: the flow it was made under cannot be read"))
-            return
-        if flow.content_hash != e["flow_hash"] or flow.code != e["flow"]:
-            out.append(("可用性", f"{e['record']}: the archived flow is not the one it names"))
-            return
-        if self.org is not None:
-            result = check_record(flow, self.org,
-                                  RecordInput(flow.code, e["fields"], e["record"],
-                                              applicant=e["applicant"]),
-                                  self.signers.setdefault(e["flow_blob"], {}))
-            for where, message in result.problems:
-                out.append(("可用性", f"{e['record']}: {where}: {message}"))
 
 
 def _entry(i: int, line: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -511,6 +577,8 @@ SHAPES: dict[str, dict[str, type]] = {
     "key": {"person": TEXT, "key_id": TEXT, "public_key": TEXT, "time": TEXT},
     "org": {"person": TEXT, "blob": TEXT, "time": TEXT},
     "revoke": {"person": TEXT, "key_id": TEXT, "time": TEXT},
+    "approve": {"person": TEXT, "subject": TEXT, "key_id": TEXT, "public_key": TEXT,
+                "vouch_by": TEXT, "vouch": TEXT, "time": TEXT},
     "submit": {"record": TEXT, "flow": TEXT, "revision": TEXT, "flow_hash": TEXT,
                "flow_blob": TEXT, "original_blob": TEXT, "fields": dict, "applicant": TEXT,
                "step": TEXT, "role": TEXT, "meaning": TEXT, "time": TEXT, "state": TEXT},
@@ -548,7 +616,8 @@ def _malformed(entry: Any) -> str | None:
     for key, kind in shape.items():
         if not isinstance(entry[key], kind):
             return f"{key} has the wrong type"
-    for key in ("public_key", "flow_hash", "flow_blob", "original_blob", "blob", "state"):
+    for key in ("public_key", "flow_hash", "flow_blob", "original_blob", "blob", "state",
+                "vouch"):
         if key in entry and not _hex(entry[key]):
             return f"{key} is not hexadecimal"
     return None
@@ -570,6 +639,13 @@ def authenticity(out: list, e: dict, message: bytes, table: dict, publics: dict)
         out.append(("真实性", f"entry {e['seq']} ({e.get('type')}): the signature does not match"))
     if e["type"] == "key" and keys.key_id(bytes.fromhex(e["public_key"])) != e["key_id"]:
         out.append(("真实性", f"entry {e['seq']}: key id does not name its public key"))
+    if e["type"] == "key":
+        if sig["key"] != e["key_id"]:
+            out.append(("真实性", f"entry {e['seq']}: a key's registration is signed by the key "
+                                  "itself (proof of possession)"))
+    elif k["vouched"] is None or k["vouched"] >= e["seq"]:
+        out.append(("真实性", f"entry {e['seq']} is signed with key {sig['key']} of {k['person']}, "
+                              "which no registrar had vouched for"))
     signer = e.get("person") or e.get("applicant")
     if signer and k["person"] != signer:
         out.append(("真实性", f"entry {e['seq']}: signed by {k['person']}'s key on behalf of "
@@ -651,3 +727,36 @@ def consistency(report: Report, old: dict[str, Any]) -> dict[str, Any]:
                                    [bytes.fromhex(p) for p in proof])
     return {"from": m, "to": n, "old_root": old_root, "root": report.checkpoint.root,
             "proof": proof, "consistent": ok}
+
+
+def kept_findings(report: Report, raw: bytes | None, trust: TrustRoot, name: str
+                  ) -> tuple[list[str], dict[str, Any] | None]:
+    """What a checkpoint kept earlier says of the archive now: a finding for a rollback (the
+    log is shorter than it was) or a fork (its first entries are not the ones kept), and the
+    consistency proof when there is one. Never an error: a history cut or rewritten is what
+    the kept checkpoint exists to show."""
+    try:
+        kept = parse_checkpoint(raw or b"")
+        bytes.fromhex(kept.root)
+    except ValueError as exc:
+        return [f"{name}: not a checkpoint ({exc})"], None
+    found = []
+    why = checkpoint_problem(kept, trust)
+    if why:
+        found.append(f"{name}: the kept checkpoint proves nothing: {why}")
+    cp = report.checkpoint
+    if cp is None:
+        return [*found, f"rollback: the archive has no checkpoint; {name} had {kept.size} "
+                        "entries"], None
+    n = report.lines
+    if kept.size > n:
+        found.append(f"rollback: the archive holds {n} entries; the checkpoint kept in {name} "
+                     f"had {kept.size}")
+        return found, None
+    if kept.size == 0:
+        return found, None
+    proof = consistency(report, {"size": kept.size, "root": kept.root})
+    if not proof["consistent"]:
+        found.append(f"fork: the archive's first {kept.size} entries are not the ones the "
+                     f"checkpoint kept in {name} covers (the history was rewritten)")
+    return found, proof

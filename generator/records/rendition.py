@@ -41,6 +41,19 @@ class SignatureLine:
     time: dt.datetime
     fingerprint: str  # e.g. the first 16 hex digits of sha256 over the signature
     comment: str = ""
+    superseded: bool = False  # given before a correction changed the values it saw
+
+
+@dataclass(frozen=True)
+class CorrectionLine:
+    """One corrected value: who changed it, when, from what to what, and why."""
+
+    name: str
+    time: dt.datetime
+    label: str
+    old: str
+    new: str
+    reason: str
 
 
 def _fmt(value: Any, unit: str | None) -> str:
@@ -103,7 +116,8 @@ class _Page:
 
 def render_record(flow: Flow, number: str, values: dict[str, Any], path: Sequence[str],
                   signatures: Sequence[SignatureLine], status: str = "已完成",
-                  created: dt.datetime | None = None) -> bytes:
+                  created: dt.datetime | None = None,
+                  corrections: Sequence[CorrectionLine] = (), keywords: str = "") -> bytes:
     """The flat PDF of one record (``values`` typed, ``path`` the step ids taken)."""
     out = io.BytesIO()
     font = fonts.register()
@@ -113,6 +127,8 @@ def render_record(flow: Flow, number: str, values: dict[str, Any], path: Sequenc
     c.setAuthor("flowdoc")
     c.setSubject(f"记录 {number}（{flow.code} 版本 {flow.revision}）")
     c.setCreator("flowdoc")
+    if keywords:  # what the archive finds again without rendering (generator.archive.records)
+        c.setKeywords(keywords)
     page = _Page(c, f"{number}　{flow.code} {flow.name}　归档件")
     width = PAGE_W - 2 * MARGIN
     page.text(PAGE_W / 2, page.y - 18, f"{flow.name}记录", 16, "center")
@@ -147,8 +163,17 @@ def render_record(flow: Flow, number: str, values: dict[str, Any], path: Sequenc
         text = (f"{sig.name}（{sig.role}）{sig.meaning}"
                 + (f"：{sig.decision}" if sig.decision else "")
                 + f"　{sig.time:%Y-%m-%d %H:%M:%S}　签名指纹 {sig.fingerprint}"
-                + (f"　说明：{sig.comment}" if sig.comment else ""))
+                + (f"　说明：{sig.comment}" if sig.comment else "")
+                + ("　（更正后失效，须重新签署）" if sig.superseded else ""))
         page.row(sig.step, text, width)
+    if corrections:
+        page.y -= 10
+        page.need(40)
+        page.text(MARGIN, page.y - 14, "更正记录", 11)
+        page.y -= 20
+        for fix in corrections:
+            page.row(fix.label, f"原值：{fix.old}　更正为：{fix.new}　{fix.name} "
+                                f"{fix.time:%Y-%m-%d %H:%M:%S}　理由：{fix.reason}", width)
     c.showPage()
     c.save()
     return out.getvalue()

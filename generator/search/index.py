@@ -237,6 +237,35 @@ class RecordIndex:
             self.close()
             return self._rebuild(cp.bytes if cp else 0, progress)
 
+    def repair(self) -> list[str]:
+        """Put back every record of the log that the index lost (a document deleted from it,
+        a half-copied index folder) and return their numbers. The index only selects: what
+        exists is the log's to say, so an audit export calls this first and cannot miss a
+        record because the index forgot it. One pass over the log."""
+        self.catch_up()
+        cp = self.archive.checkpoint()
+        committed = cp.bytes if cp else 0
+        numbers = [json.loads(line)["record"] for _, line in self._lines(0, committed)
+                   if b'"type":"submit"' in line]
+        if not numbers or not self.folder.exists():
+            return []
+        with self._locked():
+            backend = self._backend()
+            have = backend.stored(numbers)
+            lost = set(numbers) - set(have)
+            if not lost:
+                return []
+            states: dict[str, RecordState] = {}
+            offsets: dict[str, list[int]] = {}
+            for off, line in self._lines(0, committed):
+                e = json.loads(line)
+                if e.get("record") in lost:
+                    offsets.setdefault(e["record"], []).append(off)
+                    apply(states, e)
+            backend.write([self._document(states[n], offsets[n]) for n in sorted(states)],
+                          backend.meta())
+        return sorted(lost)
+
     def pending(self) -> int:
         """How many committed entries the index does not hold yet (an estimate for progress)."""
         cp = self.archive.checkpoint()

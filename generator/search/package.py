@@ -2,18 +2,24 @@
 
 An auditor exports what a search found; whoever receives the zip checks it with
 ``flowdoc verify --package`` without the archive. The package carries the archive's signed
-checkpoint, every log entry of the records (and the key and org registrations) as the
-exact bytes of the log, and a Merkle inclusion proof of each entry in the checkpoint's tree,
-in the manner of Certificate Transparency. So the receiver can prove, from the package alone,
-that each entry was in the archive at that checkpoint and signed by a registered key, that the
-readable JSON and the PDF renditions are the ones those entries name, and that no file of the
-package was changed.
+checkpoint, every log entry of the records (and the key, approve, revoke and org entries) as
+the exact bytes of the log, a Merkle inclusion proof of each entry in the checkpoint's tree,
+in the manner of Certificate Transparency, and a manifest signed by the archive's operator
+key that lists every member and, for each record, the positions of all its events up to the
+checkpoint.
 
-What the package cannot prove is that it holds *every* record the query matched, or every
-event after a record's last one in the package: it proves what it holds, not the absence of
-anything else. ``verify`` on the archive itself is the check of completeness.
+So the receiver can prove, from the package and a trust root (or a checkpoint they kept)
+given from outside it: that each entry was in the archive at that checkpoint, signed by a key
+a registrar vouched for, and allowed by the archive's rule book; that each record is whole
+up to the checkpoint (a dropped event is a finding); that the readable JSON and the PDF
+renditions are the ones those entries name; and that the package holds nothing else.
 
-    manifest.json            format, query, checkpoint, records, sha256 of every other file
+What it cannot prove is that it holds *every* record the query matched: it proves what it
+holds, not the absence of anything else. ``verify`` on the archive itself is the check of
+completeness; every run says so.
+
+    manifest.json            format, query, checkpoint, records and their events, sha256 of
+                             every other member, the operator's key and signature
     checkpoint.json          the archive's signed checkpoint, byte for byte
     entries/NNNNNNNNNN.json  log entries (canonical JSON, exactly as in the log)
     proofs.json              inclusion proof of every entry
@@ -21,6 +27,8 @@ anything else. ``verify`` on the archive itself is the check of completeness.
     records/NUMBER.pdf       its archived rendition, if it is closed
     flows/SHA256.yaml        the flow source each record was made under
     orgs/SHA256.yaml         each org.yaml registered in the log (who held which lane when)
+    trust/trust.yaml         the exporter's trust root and keys.yaml, for reading only: a
+    trust/keys.yaml          verification that has nothing else says so in its first line
 """
 
 from __future__ import annotations
@@ -30,17 +38,29 @@ import io
 import json
 import zipfile
 import zlib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..archive import keys, merkle
+from ..archive import keys, merkle, rulebook
 from ..archive.canonical import canonical, is_canonical
-from ..archive.records import RecordState, apply, key_table, state_digest
-from ..archive.store import LOG, Archive
-from ..archive.verify import authenticity, signed_body
+from ..archive.records import (
+    RecordState,
+    apply,
+    parsed_flow,
+    parsed_org,
+    render_state,
+    state_digest,
+)
+from ..archive.rulebook import Book
+from ..archive.store import LOG, Archive, key_table, parse_checkpoint
+from ..archive.verify import authenticity, checkpoint_problem, signed_body
 from ..errors import FlowdocError
 from ..fileio import write_atomic
+from ..model import Flow, Org
+from ..signing import KEYS_FILE
+from ..trust import TRUST_FILE, TrustRoot, load_trust
 
 FORMAT = "flowdoc-audit-package/1"
 _TIME = (2000, 1, 1, 0, 0, 0)  # fixed zip times: the same records give the same bytes
@@ -74,22 +94,33 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def export_package(archive: Archive, numbers: list[str], output: Path, query: str = "") -> int:
-    """Write the package of ``numbers`` to ``output``; the number of records in it."""
+COMPLETENESS = ("完整性说明：本包证明所列记录在检查点时的全部事件均已收录且未被改动；"
+                "不证明检索条件匹配的记录均已收录（请在档案上运行 flowdoc verify）")
+
+
+def export_package(archive: Archive, numbers: list[str], output: Path, query: str = "",
+                   flows_dir: Path | None = None) -> int:
+    """Write the package of ``numbers`` to ``output``, its manifest signed by the archive's
+    operator key; the number of records in it."""
     cp = archive.checkpoint()
     if cp is None:
         raise PackageError(f"{archive.root}: the archive is empty")
+    if archive.operator is None:
+        raise PackageError("the archive's operator key is not unlocked: it signs the "
+                           "package's manifest (set FLOWDOC_OPERATOR_PASSPHRASE)")
     raw_cp = (archive.root / "checkpoint.json").read_bytes()
     lines = (archive.root / LOG).read_bytes()[:cp.bytes].split(b"\n")[:-1]
     wanted = set(numbers)
     chosen: dict[int, bytes] = {}
     states: dict[str, RecordState] = {}
+    events: dict[str, list[int]] = {}
     for seq, line in enumerate(lines):
         entry = json.loads(line)
-        if entry["type"] in ("key", "revoke", "org") or entry.get("record") in wanted:
+        if entry["type"] in ("key", "approve", "revoke", "org") or entry.get("record") in wanted:
             chosen[seq] = line
             if entry.get("record") in wanted:
                 apply(states, entry)
+                events.setdefault(entry["record"], []).append(seq)
     missing = wanted - set(states)
     if missing:
         raise PackageError(f"no record {sorted(missing)[0]} in {archive.root}")
@@ -107,37 +138,72 @@ def export_package(archive: Archive, numbers: list[str], output: Path, query: st
         if state.rendition:
             files[f"records/{number}.pdf"] = archive.blob(state.rendition)
         files[f"flows/{state.flow_blob}.yaml"] = archive.blob(state.flow_blob)
+    if flows_dir is not None:
+        for name in (TRUST_FILE, KEYS_FILE):
+            if (flows_dir / name).exists():
+                files[f"trust/{name}"] = (flows_dir / name).read_bytes()
     manifest = {"format": FORMAT, "query": query, "checkpoint": json.loads(raw_cp),
-                "records": sorted(states),
-                "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}}
+                "records": {n: events[n] for n in sorted(states)},
+                "files": {name: hashlib.sha256(data).hexdigest()
+                          for name, data in sorted(files.items())},
+                "operator": archive.operator.key.id}
+    manifest["signature"] = archive.operator.sign(manifest_message(manifest))
     files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2).encode() + b"\n"
     write_atomic(output, _zip(files))
     return len(states)
+
+
+def manifest_message(manifest: dict[str, Any]) -> bytes:
+    """What the operator signs: the manifest without its signature, typed apart."""
+    return canonical({"type": "audit-package", **{k: v for k, v in manifest.items()
+                                                  if k != "signature"}})
 
 
 def _state_json(state: RecordState) -> bytes:
     return json.dumps(state.as_dict(), ensure_ascii=False, indent=2, sort_keys=True).encode() + b"\n"
 
 
-def verify_package(path: Path) -> tuple[list[str], dict[str, Any]]:
-    """Every problem of the package at ``path`` (empty if it proves what it says) and its manifest."""
+@dataclass
+class PackageReport:
+    problems: list[str]
+    manifest: dict[str, Any]
+    anchor: str  # what the package was checked against, in words (the first line printed)
+    independent: bool  # False: only against what the package itself carries
+
+
+def verify_package(path: Path, trust: TrustRoot | None = None, signoff_keys=None,
+                   kept: bytes | None = None) -> PackageReport:
+    """Every problem of the package at ``path`` (empty if it proves what it says).
+
+    ``trust`` (with ``signoff_keys``, the vouched keys of its keys.yaml) or ``kept`` (the bytes
+    of a checkpoint the auditor kept) come from outside the package; without either the
+    package is checked against the trust root it carries, and the report says so."""
     try:
         if path.stat().st_size > MAX_PACKAGE:
-            return [f"{path}: larger than {MAX_PACKAGE // 2**30} GiB; not an audit package"], {}
+            return _unreadable(f"{path}: larger than {MAX_PACKAGE // 2**30} GiB; not an audit package")
         with zipfile.ZipFile(path) as z:
             if sum(info.file_size for info in z.infolist()) > MAX_PACKAGE:  # a zip bomb
-                return [f"{path}: unpacks to more than {MAX_PACKAGE // 2**30} GiB; not an audit package"], {}
+                return _unreadable(f"{path}: unpacks to more than {MAX_PACKAGE // 2**30} GiB; "
+                                   "not an audit package")
             files = {info.filename: z.read(info) for info in z.infolist() if not info.is_dir()}
     except (OSError, zipfile.BadZipFile, ValueError, EOFError, NotImplementedError,
             zlib.error) as exc:
-        return [f"{path}: not a readable zip ({type(exc).__name__}: {exc})"], {}
+        return _unreadable(f"{path}: not a readable zip ({type(exc).__name__}: {exc})")
     try:
         manifest = json.loads(files["manifest.json"])
         listed: dict[str, str] = dict(manifest["files"])
         if manifest.get("format") != FORMAT:
-            return [f"{path}: not a {FORMAT} package"], {}
+            return _unreadable(f"{path}: not a {FORMAT} package")
     except (KeyError, ValueError, TypeError):
-        return [f"{path}: manifest.json is missing or unreadable"], {}
+        return _unreadable(f"{path}: manifest.json is missing or unreadable")
+    independent = trust is not None or kept is not None
+    anchor = "the trust root given" if trust is not None else (
+        "the checkpoint kept" if kept is not None else "")
+    if trust is None:  # a kept checkpoint anchors the log; the keys are the package's own
+        trust, signoff_keys = _own_trust(files)
+    if not independent:
+        anchor = ("ONLY the trust root inside the package (not independent: give --flows with "
+                  "a trust.yaml you trust, or --checkpoint with one you kept)")
     problems = []
     for name, data in sorted(files.items()):
         if name == "manifest.json":
@@ -148,19 +214,57 @@ def verify_package(path: Path) -> tuple[list[str], dict[str, Any]]:
             problems.append(f"{name}: altered (its sha256 differs from the manifest)")
     problems += [f"{name}: listed in the manifest but missing" for name in sorted(set(listed) - set(files))]
     try:
-        problems += _check_contents(files, manifest)
+        problems += _check_contents(files, manifest, trust or TrustRoot(), signoff_keys or {},
+                                    kept)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         problems.append(f"the package's contents are malformed ({type(exc).__name__}: {exc})")
-    return problems, manifest
+    return PackageReport(problems, manifest, anchor, independent)
 
 
-def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[str]:
+def _unreadable(problem: str) -> PackageReport:
+    return PackageReport([problem], {}, "nothing (unreadable)", False)
+
+
+def _own_trust(files: dict[str, bytes]):
+    """The trust root and vouched keys the package carries (for a check that says it is not
+    independent)."""
+    import tempfile
+
+    from ..loader import load_keys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        for name in (TRUST_FILE, KEYS_FILE):
+            if f"trust/{name}" in files:
+                (home / name).write_bytes(files[f"trust/{name}"])
+        trust = load_trust(home / TRUST_FILE)
+        keys_ = load_keys(home, None, [], None, trust)
+    return trust, {k.id: k for k in keys_}
+
+
+def _check_contents(files: dict[str, bytes], manifest: dict[str, Any], trust: TrustRoot,
+                    signoff_keys, kept: bytes | None) -> list[str]:
     problems: list[str] = []
     raw_cp = files.get("checkpoint.json", b"")
-    cp = json.loads(raw_cp)
-    if cp != manifest["checkpoint"]:
+    cp = parse_checkpoint(raw_cp)
+    if json.loads(raw_cp) != manifest["checkpoint"]:
         problems.append("manifest.json names another checkpoint than checkpoint.json")
-    root, size = bytes.fromhex(cp["root"]), int(cp["size"])
+    if kept is not None:
+        try:
+            kept_cp = parse_checkpoint(kept)
+        except ValueError as exc:
+            raise ValueError(f"the kept checkpoint is not one ({exc})") from None
+        if (kept_cp.size, kept_cp.root) != (cp.size, cp.root):
+            problems.append(f"the package's checkpoint ({cp.size} entries) is not the one kept "
+                            f"({kept_cp.size} entries): check it against a trust root")
+    why = checkpoint_problem(cp, trust)
+    if why:
+        problems.append(f"checkpoint.json: {why}")
+    operator = trust.key(str(manifest.get("operator")), "operator")
+    if operator is None or not keys.verify(operator.public, manifest_message(manifest),
+                                           str(manifest.get("signature"))):
+        problems.append("manifest.json: not signed by an operator key of the trust root")
+    root, size = bytes.fromhex(cp.root), cp.size
     proofs = json.loads(files["proofs.json"])
     entries: list[tuple[dict[str, Any], bytes]] = []
     for name in sorted(n for n in files if n.startswith("entries/")):
@@ -175,13 +279,35 @@ def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[s
             problems.append(f"{name}: not proven to be entry {seq} of the checkpoint's log")
             continue
         entries.append((entry, line))
-    table = key_table(e for e, _ in entries)
-    k = table.get(cp["key"])
-    body = {x: cp[x] for x in ("size", "bytes", "root", "key")}
-    if k is None or not keys.verify(bytes.fromhex(k["public"]), canonical(body), cp["signature"]):
-        problems.append("checkpoint.json: the signature does not match a registered key")
+    table = key_table((e for e, _ in entries if e["type"] in ("key", "approve", "revoke")),
+                      trust)
+    records: dict[str, list[int]] = manifest["records"]
+    seqs = {e["seq"] for e, _ in entries}
+    for number, wanted in records.items():
+        lost = [s for s in wanted if s not in seqs]
+        if lost:
+            problems.append(f"{number}: events {', '.join(map(str, lost))} of the record are not "
+                            "in the package")
     states: dict[str, RecordState] = {}
     publics: dict[str, bytes] = {}
+    orgs: Org | None = None
+    flows: dict[str, Flow | None] = {}
+
+    def flow_of(digest: str) -> Flow | None:
+        if digest not in flows:
+            raw = files.get(f"flows/{digest}.yaml")
+            flows[digest] = None if raw is None or hashlib.sha256(raw).hexdigest() != digest \
+                else parsed_flow(raw)
+        return flows[digest]
+
+    def blob_of(digest: str) -> bytes | None:
+        for name, data in files.items():
+            if name.startswith("records/") and name.endswith(".pdf") and \
+                    hashlib.sha256(data).hexdigest() == digest:
+                return data
+        return None
+
+    governing: dict = {}
     for e, line in entries:
         found: list[tuple[str, str]] = []  # the archive's own rules for a signed entry
         authenticity(found, e, signed_body(line, e), table, publics)
@@ -191,11 +317,31 @@ def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[s
             if org is None or hashlib.sha256(org).hexdigest() != e.get("blob"):
                 problems.append(f"entry {e['seq']}: the org.yaml it registers is missing or "
                                 "altered")
-        if "state" in e and e["state"] != state_digest(states.get(e["record"])):
+            else:
+                parsed = parsed_org(org)
+                book = Book(trust, signoff_keys, table, orgs, flow_of, governing=governing)
+                why = "it cannot be read" if parsed is None else rulebook.org_governs(parsed, book)
+                if why:
+                    problems.append(f"entry {e['seq']}: {why}")
+                else:
+                    orgs = parsed
+            continue
+        if "record" not in e:
+            continue
+        if e["record"] not in records:
+            problems.append(f"entry {e['seq']}: of record {e['record']}, which the manifest "
+                            "does not list")
+            continue
+        before = states.get(e["record"])
+        if "state" in e and e["state"] != state_digest(before):
             # each event signs the state it applied to: a left-out event breaks the chain
             problems.append(f"{e['record']}: entry {e['seq']} follows events not in the package")
+        book = Book(trust, signoff_keys, table, orgs, flow_of, render_state, blob_of,
+                    governing=governing)
+        if before is not None or e["type"] == "submit":
+            problems += [f"entry {e['seq']}: {m}" for _, m in rulebook.check(e, before, book)]
         apply(states, e)
-    for number in manifest["records"]:
+    for number in records:
         state = states.get(number)
         if state is None:
             problems.append(f"{number}: named in the manifest, but its entries are not in the package")
@@ -206,6 +352,8 @@ def _check_contents(files: dict[str, bytes], manifest: dict[str, Any]) -> list[s
             pdf = files.get(f"records/{number}.pdf")
             if pdf is None or hashlib.sha256(pdf).hexdigest() != state.rendition:
                 problems.append(f"records/{number}.pdf: not the rendition its entries name")
+        elif f"records/{number}.pdf" in files:
+            problems.append(f"records/{number}.pdf: the record has no rendition")
         flow = files.get(f"flows/{state.flow_blob}.yaml")
         if flow is None or hashlib.sha256(flow).hexdigest() != state.flow_blob:
             problems.append(f"{number}: the flow it was made under is missing or altered")
