@@ -255,7 +255,8 @@ def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Pa
     assert library.org is not None
     result = check_record(flow, library.org, data)
     if as_json:
-        click.echo(json.dumps(_record_json(result), ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(_record_json(result), ensure_ascii=False, indent=2,
+                              default=_json_value))
     else:
         _print_record(result, file)
     sys.exit(0 if result.ok else 1)
@@ -274,7 +275,16 @@ def _record_json(result) -> dict:
     }
 
 
+def _json_value(value) -> str:
+    """Typed values json.dumps does not know: numbers in their canonical text, dates ISO."""
+    from .records.values import value_text
+
+    return value_text(value)
+
+
 def _print_record(result, file: Path) -> None:
+    from .records.values import value_text
+
     for where, message in result.problems:
         click.echo(f"{file}: {where}: {message}", err=True)
     flow = result.flow
@@ -282,7 +292,7 @@ def _print_record(result, file: Path) -> None:
     for f in flow.fields:
         value = result.values.get(f.id)
         if value not in (None, [], ()):
-            click.echo(f"  {f.label}: {value}{f.unit or ''}")
+            click.echo(f"  {f.label}: {value_text(value)}{f.unit or ''}")
     if result.route:
         names = [flow.step(s).text for s in result.route.steps]
         tail = ""

@@ -11,6 +11,7 @@ The YAML goes through flowdoc's safe reader: size limit, no aliases, located err
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,15 @@ def read_record(path: Path, flows: dict | None = None) -> RecordInput:
     raw = path.read_bytes()
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(raw.decode("utf-8"))
+            # a number with a point or an exponent as the Decimal written, never a float
+            data = json.loads(raw.decode("utf-8"), parse_float=Decimal)
         except UnicodeDecodeError:
             raise RecordInputError(f"{name}: not UTF-8") from None
         except json.JSONDecodeError as exc:
             raise RecordInputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
     else:
         try:
-            data = parse_yaml(raw, name).data
+            data = parse_yaml(raw, name, exact_numbers=True).data
         except YamlProblem as exc:
             raise RecordInputError(str(exc.problem)) from None
     return record_from_data(data, name)
