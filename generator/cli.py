@@ -621,6 +621,11 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
     QUERY: terms (all must match; Chinese matches as exact substrings), "quoted terms", OR,
     -term or NOT term, (brackets), and fields flow: signer: status: dept: lane: meaning:
     decision: id: (id:PREFIX* for prefixes) created:FROM..TO signed:FROM..TO.
+
+    A QUERY that starts with - (-作废: without 作废) goes after --, which ends the options:
+
+    \b
+      flowdoc search -- -作废
     """
     from .archive.store import Archive
     from .search import RecordIndex, combine, parse

@@ -27,6 +27,7 @@ from generator.records.values import (
     number_text,
     parse_number,
 )
+from generator.search.query import MAX_DEPTH, Not, QueryError, Text, parse
 
 LIBRARY = check_paths([FLOWS], base=ROOT).library
 PASSPHRASE = "correct horse battery"
@@ -258,3 +259,39 @@ def test_a_minimum_written_as_0_5_is_exactly_0_5():
     _, problems = typed_values(flow, {"planned_hours": "0.4"})
     assert ("fields.planned_hours", "预计时长（planned_hours）: 0.4小时 is below the minimum "
             "0.5小时") in problems
+
+
+# -- queries -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["(" * 300 + "请假" + ")" * 300, "NOT " * 240 + "请假",
+                                   "-" * 500 + "请假"])
+def test_deeply_nested_queries_are_a_one_line_error_not_a_recursion_error(tmp_path, query):
+    proc = flowdoc(["search", "--", query], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("flowdoc: query: character ")
+    assert line.endswith(f"nested more than {MAX_DEPTH} levels deep")
+
+
+def test_a_query_nested_to_the_limit_still_parses():
+    assert parse("(" * MAX_DEPTH + "请假" + ")" * MAX_DEPTH) == Text("请假")
+    tree = parse("NOT " * MAX_DEPTH + "请假")
+    for _ in range(MAX_DEPTH):
+        assert isinstance(tree, Not)
+        tree = tree.part
+    with pytest.raises(QueryError, match="nested more than"):
+        parse("(" * (MAX_DEPTH + 1) + "请假" + ")" * (MAX_DEPTH + 1))
+
+
+def test_a_query_starting_with_minus_goes_after_double_dash(work):
+    for reason, name in (("感冒发烧", "a.json"), ("家中有事", "b.json")):
+        proc = flowdoc(["record", "submit", str(leave(work, reason, name)), "--as", "赵敏"], work)
+        assert proc.returncode == 0, proc.stderr
+    numbers = [e["record"] for e in entries(work) if e["type"] == "submit"]
+    proc = flowdoc(["search", "--json", "--", "-感冒"], work)
+    assert proc.returncode == 0, proc.stderr
+    assert [h["number"] for h in json.loads(proc.stdout)["hits"]] == [numbers[1]]
+    assert flowdoc(["search", "-感冒"], work).returncode == 2  # read as an option: hence --
+    assert "flowdoc search -- -作废" in flowdoc(["search", "--help"], work).stdout
+    assert "flowdoc search -- -作废" in (ROOT / "README.md").read_text(encoding="utf-8")
