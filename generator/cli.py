@@ -16,6 +16,7 @@ from .check import CheckResult, check_paths
 from .errors import FlowdocError
 from .fileio import write_atomic
 from .model import Library
+from .textsafe import visible
 
 DEFAULT_FLOWS = Path("flows")
 
@@ -27,7 +28,7 @@ def _report(result: CheckResult, as_json: bool) -> None:
                               ensure_ascii=False, indent=2))
         return
     for problem in result.problems:
-        click.echo(str(problem), err=True)
+        click.echo(visible(str(problem)), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -243,7 +244,7 @@ def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Pa
     try:
         data = read_record(file, {f.code: f for f in library.flows})
     except RecordInputError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
     if applicant:
         data = replace(data, applicant=applicant)
@@ -286,13 +287,13 @@ def _print_record(result, file: Path) -> None:
     from .records.values import value_text
 
     for where, message in result.problems:
-        click.echo(f"{file}: {where}: {message}", err=True)
+        click.echo(visible(f"{file}: {where}: {message}"), err=True)
     flow = result.flow
     click.echo(f"{flow.code} {flow.name}（{flow.revision}）")
     for f in flow.fields:
         value = result.values.get(f.id)
         if value not in (None, [], ()):
-            click.echo(f"  {f.label}: {value_text(value)}{f.unit or ''}")
+            click.echo(visible(f"  {f.label}: {value_text(value)}{f.unit or ''}"))
     if result.route:
         names = [flow.step(s).text for s in result.route.steps]
         tail = ""
@@ -339,7 +340,7 @@ def _archive_call(fn, *args):
     try:
         return fn(*args)
     except FlowdocError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
 
 
@@ -394,7 +395,7 @@ def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: P
     try:
         data = read_record(file, {f.code: f for f in library.flows})
     except RecordInputError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
     secret = _passphrase(passphrase_file)
     number = _archive_call(submit, Archive(archive_dir), library, data, file.read_bytes(), person,
@@ -424,7 +425,7 @@ def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file:
         try:
             items.append((read_record(path, flows), path.read_bytes()))
         except RecordInputError as exc:
-            click.echo(f"flowdoc: {exc}; nothing imported", err=True)
+            click.echo(visible(f"flowdoc: {exc}; nothing imported"), err=True)
             sys.exit(1)
     numbers = _archive_call(import_records, Archive(archive_dir), library, items, person,
                             _passphrase(passphrase_file))
@@ -512,13 +513,16 @@ def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
     if as_json:
         click.echo(json.dumps(state.as_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{state.number}　{state.flow_code}（{state.revision}）　{state.status}")
+    # one line per value and per event, whatever the values hold: a reason with a newline
+    # must not print a history line of its own, nor an ESC sequence recolour the ones above
+    click.echo(visible(f"{state.number}　{state.flow_code}（{state.revision}）　{state.status}"))
     for key, value in state.fields.items():
-        click.echo(f"  {key}: {value}")
+        click.echo(visible(f"  {key}: {value}"))
     for e in state.history:
         who = e.get("person") or e.get("applicant")
-        click.echo(f"  [{e['seq']}] {e['time']} {e['type']} {e.get('step', '')} "
-                   f"{e.get('decision') or ''} {who or ''} 签名 {e['sig']['value'][:16]}…")
+        click.echo(visible(f"  [{e['seq']}] {e['time']} {e['type']} {e.get('step', '')} "
+                           f"{e.get('decision') or ''} {who or ''} 签名 "
+                           f"{e['sig']['value'][:16]}…"))
 
 
 @record.command("export")
@@ -583,7 +587,7 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
             problems = [m for p, m in report.findings if p == prop]
             click.echo(f"{prop}: " + ("通过" if not problems else f"{len(problems)} 个问题"))
             for m in problems:
-                click.echo(f"  - {m}")
+                click.echo(visible(f"  - {m}"))
         click.echo(f"{report.entries} entries, {report.records} records"
                    + (f", root {report.checkpoint.root[:16]}…" if report.checkpoint else ""))
         for key in ("inclusion", "consistency"):
@@ -641,10 +645,10 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
         if date_from or date_to:
             filters.append(q.date_range("created", f"{date_from or ''}..{date_to or ''}"))
     except ValueError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(2)
     except q.QueryError as exc:
-        click.echo(f"flowdoc: query: {exc}", err=True)
+        click.echo(visible(f"flowdoc: query: {exc}"), err=True)
         sys.exit(2)
     tree = combine(tree, filters)
     if not archive_dir.exists():
@@ -680,9 +684,9 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
         shown = f"{first + 1}–{first + len(results.hits)}" if results.hits else "none"
         click.echo(f"{results.total} record(s); showing {shown}")
         for h in results.hits:
-            click.echo(f"{h.number}　{h.flow_name}　{STATUS_NAMES.get(h.status, h.status)}　"
-                       f"{h.applicant}　{h.created[:10]}")
-            click.echo(f"    {h.snippet}")
+            click.echo(visible(f"{h.number}　{h.flow_name}　{STATUS_NAMES.get(h.status, h.status)}"
+                               f"　{h.applicant}　{h.created[:10]}"))
+            click.echo(visible(f"    {h.snippet}"))
 
 
 def _update_index(index, rebuild: bool) -> None:
@@ -706,7 +710,7 @@ def _verify_package(path: Path, as_json: bool) -> None:
                                "checkpoint": manifest.get("checkpoint")}, ensure_ascii=False, indent=2))
     else:
         for p in problems:
-            click.echo(f"  - {p}")
+            click.echo(visible(f"  - {p}"))
         root = (manifest.get("checkpoint") or {}).get("root", "")
         click.echo(f"{path}: " + ("通过" if not problems else f"{len(problems)} 个问题") +
                    f"; {len(records)} record(s)" + (f", checkpoint root {root[:16]}…" if root else ""))
@@ -717,5 +721,5 @@ def run() -> None:  # pragma: no cover - console entry point wrapper
     try:
         main(standalone_mode=True)
     except FlowdocError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)

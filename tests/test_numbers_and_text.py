@@ -28,6 +28,7 @@ from generator.records.values import (
     parse_number,
 )
 from generator.search.query import MAX_DEPTH, Not, QueryError, Text, parse
+from generator.textsafe import visible
 
 LIBRARY = check_paths([FLOWS], base=ROOT).library
 PASSPHRASE = "correct horse battery"
@@ -295,3 +296,74 @@ def test_a_query_starting_with_minus_goes_after_double_dash(work):
     assert flowdoc(["search", "-感冒"], work).returncode == 2  # read as an option: hence --
     assert "flowdoc search -- -作废" in flowdoc(["search", "--help"], work).stdout
     assert "flowdoc search -- -作废" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# -- text on the terminal ------------------------------------------------------------------
+
+def test_visible_escapes_controls_and_bidi_and_leaves_chinese_alone():
+    assert visible("请假事由：感冒") == "请假事由：感冒"
+    assert visible("a\x1b[2Jb") == "a\\x1b[2Jb"
+    assert visible("ok\rFAKE") == "ok\\rFAKE"
+    assert visible("一\n二\t三") == "一\\n二\\t三"
+    assert visible("\x00\x7f\x85\x9b") == "\\x00\\x7f\\x85\\x9b"
+    assert visible("fdp\u202eexe.pdf") == "fdp\\u202eexe.pdf"
+    assert visible("\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u200e\u200f\u061c") == (
+        "\\u2066\\u2067\\u2068\\u2069\\u202a\\u202b\\u202c\\u202d\\u200e\\u200f\\u061c")
+    assert visible("\u2028\u2029") == "\\u2028\\u2029"
+
+
+UNSAFE = {chr(c) for c in [*range(0x20), *range(0x7f, 0xa0), 0x61c, 0x200e, 0x200f, 0x2028,
+                           0x2029, *range(0x202a, 0x202f), *range(0x2066, 0x206a)]}
+
+
+@given(st.text())
+def test_visible_text_holds_no_control_or_bidi_character(text):
+    assert not UNSAFE & set(visible(text))
+
+
+FORGED = ("家中有事\n  [9] 2026-11-30T00:00:00+00:00 sign head_approve 同意 李强 签名 "
+          "0123456789abcdef…\r\x1b[2K\u202e")
+
+
+def no_raw_control(text: str) -> None:
+    assert not (UNSAFE - {"\n"}) & set(text), repr(text)
+
+
+def test_a_multiline_reason_does_not_forge_history_lines_in_record_show(work):
+    proc = flowdoc(["record", "submit", str(leave(work, FORGED)), "--as", "赵敏"], work)
+    assert proc.returncode == 0, proc.stderr
+    number = proc.stdout.strip()
+    shown = flowdoc(["record", "show", number, "--archive", "records"], work)
+    assert shown.returncode == 0, shown.stderr
+    no_raw_control(shown.stdout)
+    lines = shown.stdout.splitlines()
+    assert [line for line in lines if line.startswith("  [")] == [
+        line for line in lines if line.startswith("  [") and " submit " in line]  # no [9]
+    assert "  reason: 家中有事\\n  [9] 2026-11-30" in shown.stdout
+    assert "\\r\\x1b[2K\\u202e" in shown.stdout
+    # the JSON view is data: exact, and safe because JSON escapes control characters itself
+    data = json.loads(flowdoc(["record", "show", number, "--json", "--archive", "records"],
+                              work).stdout)
+    assert data["fields"]["reason"] == FORGED.strip()
+
+
+def test_record_check_and_search_print_values_and_messages_escaped(work):
+    record = leave(work, FORGED)
+    checked = flowdoc(["record", "check", str(record)], work)
+    assert checked.returncode == 0, checked.stderr
+    no_raw_control(checked.stdout)
+    assert "请假事由: 家中有事\\n  [9]" in checked.stdout
+    assert flowdoc(["record", "submit", str(record), "--as", "赵敏"], work).returncode == 0
+    found = flowdoc(["search", "家中有事"], work)
+    assert found.returncode == 0, found.stderr
+    no_raw_control(found.stdout)
+    assert "1 record(s)" in found.stdout
+    # a message that quotes a value: the value cannot rewrite the line it is on
+    bad = pay(work, budget='"12\\e[2J\\r\\u202e34"', name="bad.yaml")  # YAML's escapes
+    proc = flowdoc(["record", "check", str(bad)], work)
+    assert proc.returncode == 1
+    no_raw_control(proc.stderr)
+    assert "'12\\x1b[2J\\r\\u202e34' is not a number" in proc.stderr
+    proc = flowdoc(["record", "submit", str(bad), "--as", "郑丽"], work)
+    no_raw_control(proc.stderr)
+    assert one_line_error(proc).endswith("'12\\x1b[2J\\r\\u202e34' is not a number")
