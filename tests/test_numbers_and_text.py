@@ -367,3 +367,35 @@ def test_record_check_and_search_print_values_and_messages_escaped(work):
     proc = flowdoc(["record", "submit", str(bad), "--as", "郑丽"], work)
     no_raw_control(proc.stderr)
     assert one_line_error(proc).endswith("'12\\x1b[2J\\r\\u202e34' is not a number")
+
+
+# -- duplicate keys ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('{"flow": "EC-HR-015", "fields": {"reason": "病", "reason": "事"}}', "reason"),
+    ('{"flow": "EC-HR-015", "flow": "EC-HR-009", "fields": {}}', "flow"),
+])
+def test_a_json_record_with_a_duplicate_key_is_refused_naming_file_and_key(work, text, key):
+    record = work / "dup.json"
+    record.write_text(text, encoding="utf-8")
+    assert one_line_error(flowdoc(["record", "check", str(record)], work)) == (
+        f"flowdoc: {record}: duplicate key '{key}'")
+    before = log_of(work)
+    assert one_line_error(flowdoc(["record", "submit", str(record), "--as", "赵敏"], work)) == (
+        f"flowdoc: {record}: duplicate key '{key}'")
+    assert log_of(work) == before
+
+
+def test_a_json_record_nested_a_hundred_thousand_deep_is_one_line_not_a_recursion_error(
+        tmp_path):
+    record = tmp_path / "deep.json"
+    record.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    assert one_line_error(flowdoc(["record", "check", str(record)], tmp_path)) == (
+        f"flowdoc: {record}: nested too deeply to be a record")
+
+
+def test_a_yaml_record_with_a_duplicate_key_is_refused_too(tmp_path):
+    record = tmp_path / "dup.yaml"
+    record.write_text("flow: EC-HR-015\nfields:\n  reason: 病\n  reason: 事\n", encoding="utf-8")
+    message = one_line_error(flowdoc(["record", "check", str(record)], tmp_path))
+    assert message.startswith(f"flowdoc: {record}:4:") and "duplicate key 'reason'" in message
