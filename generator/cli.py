@@ -327,6 +327,10 @@ def _passphrase(path: Path | None, confirm: bool = False) -> str:
         except OSError as exc:
             click.echo(f"flowdoc: {path}: cannot read the passphrase file: {exc.strerror}", err=True)
             sys.exit(1)
+        except UnicodeDecodeError:  # its message quotes a byte of the secret and where it is
+            click.echo(visible(f"flowdoc: {path}: the passphrase file is not UTF-8 text"),
+                       err=True)
+            sys.exit(1)
     if os.environ.get("FLOWDOC_PASSPHRASE"):
         return os.environ["FLOWDOC_PASSPHRASE"]
     if not sys.stdin.isatty():

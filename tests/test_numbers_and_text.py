@@ -399,3 +399,21 @@ def test_a_yaml_record_with_a_duplicate_key_is_refused_too(tmp_path):
     record.write_text("flow: EC-HR-015\nfields:\n  reason: 病\n  reason: 事\n", encoding="utf-8")
     message = one_line_error(flowdoc(["record", "check", str(record)], tmp_path))
     assert message.startswith(f"flowdoc: {record}:4:") and "duplicate key 'reason'" in message
+
+
+# -- the passphrase file -------------------------------------------------------------------
+
+def test_a_non_utf8_passphrase_file_names_the_file_and_no_byte_of_it(work):
+    secret = b"Qz\xffJx\xfe\x97W"
+    path = work / "pw.bin"
+    path.write_bytes(secret)
+    proc = flowdoc(["record", "submit", str(leave(work, "事")), "--as", "赵敏",
+                    "--passphrase-file", str(path)], work, passphrase=None)
+    message = one_line_error(proc)
+    assert message == f"flowdoc: {path}: the passphrase file is not UTF-8 text"
+    shown = (proc.stdout + proc.stderr).replace(str(path), "")
+    for i in range(len(secret) - 1):  # no two neighbouring bytes, as text or as hex
+        assert secret[i:i + 2].decode("latin-1") not in shown
+        assert secret[i:i + 2].hex() not in shown.replace("\\x", "")
+    assert "0xff" not in shown and "position" not in shown and "byte" not in shown
+    assert not [e for e in entries(work) if e["type"] == "submit"]
