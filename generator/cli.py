@@ -247,6 +247,7 @@ def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Pa
         click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
     if applicant:
+        _same_applicant(file, data.applicant, applicant)  # as submit would refuse it
         data = replace(data, applicant=applicant)
     try:
         flow = library.flow(data.flow)
@@ -340,6 +341,16 @@ def _passphrase(path: Path | None, confirm: bool = False) -> str:
     return click.prompt("passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
 
 
+def _same_applicant(file: Path, written: str | None, person: str) -> None:
+    """A record file that names its applicant is that person's request: submitting it as
+    someone else would sign another person's request in their own name. Exit 1 if they
+    differ (a file without ``applicant:`` is anyone's)."""
+    if written is not None and written != person:
+        click.echo(visible(f"flowdoc: {file}: applicant: {written} in the file, but --as "
+                           f"{person}; a record is submitted by its applicant"), err=True)
+        sys.exit(1)
+
+
 def _archive_call(fn, *args):
     try:
         return fn(*args)
@@ -401,6 +412,7 @@ def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: P
     except RecordInputError as exc:
         click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
+    _same_applicant(file, data.applicant, person)
     secret = _passphrase(passphrase_file)
     number = _archive_call(submit, Archive(archive_dir), library, data, file.read_bytes(), person,
                            secret)
@@ -431,6 +443,7 @@ def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file:
         except RecordInputError as exc:
             click.echo(visible(f"flowdoc: {exc}; nothing imported"), err=True)
             sys.exit(1)
+        _same_applicant(path, items[-1][0].applicant, person)
     numbers = _archive_call(import_records, Archive(archive_dir), library, items, person,
                             _passphrase(passphrase_file))
     click.echo(f"imported {len(numbers)} record(s): {numbers[0]} … {numbers[-1]}"

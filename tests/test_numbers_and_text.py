@@ -417,3 +417,33 @@ def test_a_non_utf8_passphrase_file_names_the_file_and_no_byte_of_it(work):
         assert secret[i:i + 2].hex() not in shown.replace("\\x", "")
     assert "0xff" not in shown and "position" not in shown and "byte" not in shown
     assert not [e for e in entries(work) if e["type"] == "submit"]
+
+
+# -- the applicant -------------------------------------------------------------------------
+
+def test_a_record_file_naming_another_applicant_is_refused_not_signed_by_the_submitter(work):
+    record = leave(work, "家中有事", applicant="赵敏")
+    before = log_of(work)
+    message = one_line_error(flowdoc(["record", "submit", str(record), "--as", "李强"], work))
+    assert message == (f"flowdoc: {record}: applicant: 赵敏 in the file, but --as 李强; a record "
+                       "is submitted by its applicant")
+    assert log_of(work) == before
+    assert one_line_error(flowdoc(["record", "check", str(record), "--as", "李强"], work)) == \
+        message
+    # the same file submitted by its applicant, and a file without applicant:, are fine
+    assert flowdoc(["record", "submit", str(record), "--as", "赵敏"], work).returncode == 0
+    anyone = leave(work, "家中有事", "anyone.json")
+    assert flowdoc(["record", "submit", str(anyone), "--as", "李强"], work).returncode == 0
+    applicants = [e["applicant"] for e in entries(work) if e["type"] == "submit"]
+    assert applicants == ["赵敏", "李强"]
+
+
+def test_an_import_with_a_file_naming_another_applicant_imports_nothing(work):
+    folder = work / "batch"
+    folder.mkdir()
+    leave(folder, "家中有事", "a.json")
+    other = leave(folder, "家中有事", "b.json", applicant="赵敏")
+    before = log_of(work)
+    message = one_line_error(flowdoc(["record", "import", str(folder), "--as", "李强"], work))
+    assert message.startswith(f"flowdoc: {other}: applicant: 赵敏 in the file, but --as 李强")
+    assert log_of(work) == before
