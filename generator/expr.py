@@ -61,10 +61,12 @@ def _sum_of(table: Any, column: Any) -> int | Decimal:
         value = row.get(column) if isinstance(row, Mapping) else None
         if value is None or value == "":
             continue
+        if type(value) is int and type(total) is int:  # counts: exact, and the common case
+            total += value
+            continue
         if not isinstance(value, int | float | Decimal) or isinstance(value, bool):
             raise ExprError(f"sum_of(): column '{column}' holds '{value}', not a number")
-        total = operator.add(total, value) if isinstance(total, int) and isinstance(value, int) \
-            else CONTEXT.add(total, _exact(value))
+        total = CONTEXT.add(total, _exact(value))
     return total
 
 
@@ -308,14 +310,15 @@ def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:
         on_ints, on_decimals = _ARITH.get(type(node.op)), _DECIMAL[type(node.op)]
 
         def arithmetic(env: Mapping[str, Any]) -> Any:
-            a, b = _exact(left(env)), _exact(right(env))
+            a, b = left(env), right(env)
+            if type(a) is int and type(b) is int and on_ints is not None:  # days + 1: exact
+                return on_ints(a, b)
             if a is None or b is None:
                 raise ExprError("a value it needs is missing")
+            a, b = _exact(a), _exact(b)
             # Numbers only: 'x' * 10**9 must not be a way to exhaust memory.
             _need_number(a)
             _need_number(b)
-            if on_ints is not None and isinstance(a, int) and isinstance(b, int):
-                return on_ints(a, b)
             return on_decimals(a, b)
         return arithmetic
     if isinstance(node, ast.List | ast.Tuple):

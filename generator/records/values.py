@@ -11,7 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
 from ..archive.canonical import MAX_SAFE_INTEGER
@@ -86,32 +86,37 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 def exact_number(value: int | Decimal, raw: Any = None, integer: bool = False) -> int | Decimal:
     """``value`` in the one form a number has here (see :func:`parse_number`), or
     :class:`FieldError` naming ``raw`` (default: the value)."""
-    shown = _clip(value if raw is None else raw)
-    if isinstance(value, int):
-        if abs(value) > MAX_NUMBER:
-            raise FieldError(f"'{shown}' is out of range: a number is at most ±{MAX_NUMBER}")
+    if type(value) is int and -MAX_NUMBER <= value <= MAX_NUMBER:  # most numbers: nothing to do
         return value
-    if not value.is_finite():
-        raise FieldError(f"'{shown}' is not a number")
-    # copy_abs, comparisons and as_tuple are exact: abs() and normalize() would round to the
-    # thread's decimal context
-    if value.copy_abs() > MAX_NUMBER:
-        raise FieldError(f"'{shown}' is out of range: a number is at most ±{MAX_NUMBER}")
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # finite
-    if not any(digits):
-        return 0
-    kept = len(digits)
-    while exponent < 0 and digits[kept - 1] == 0:  # the zeros after the last digit that counts
-        kept -= 1
-        exponent += 1
-    if exponent >= 0:
-        return int(value)
-    if integer:
-        raise FieldError(f"'{shown}' is not a whole number")
-    if -exponent > MAX_PLACES:
-        raise FieldError(f"'{shown}' has more than {MAX_PLACES} digits after the point")
-    return Decimal((sign, digits[:kept], exponent))
+    problem = None
+    if isinstance(value, int):
+        problem = f"is out of range: a number is at most ±{MAX_NUMBER}"
+    elif not value.is_finite():
+        problem = "is not a number"
+    # copy_abs and comparisons are exact: abs() would round to the thread's decimal context
+    elif value.copy_abs() > MAX_NUMBER:
+        problem = f"is out of range: a number is at most ±{MAX_NUMBER}"
+    else:
+        try:  # without trailing zeros (2.50 is 2.5; 2.0 is 2)
+            normal = value.normalize(_NORMAL)
+            exponent = normal.as_tuple().exponent
+        except Inexact:  # a digit beyond the ones every allowed number fits in
+            normal, exponent = value, -MAX_PLACES - 1
+        assert isinstance(exponent, int)  # finite
+        if exponent >= 0:
+            return int(normal)
+        if integer:
+            problem = "is not a whole number"
+        elif exponent < -MAX_PLACES:
+            problem = f"has more than {MAX_PLACES} digits after the point"
+        else:
+            return normal
+    raise FieldError(f"'{_clip(value if raw is None else raw)}' {problem}")
+
+
+# Every number within ±MAX_NUMBER with at most MAX_PLACES places fits in these digits, so a
+# number that does not fit has too many places; rounding it is an error, never a result.
+_NORMAL = Context(prec=len(str(MAX_NUMBER)) + MAX_PLACES + 1, traps=[Inexact, InvalidOperation])
 
 
 def number_text(value: int | Decimal | float) -> str:
@@ -133,17 +138,19 @@ def derived_number(value: Any) -> int | Decimal:
     """A computed number in the exact form: a quotient rounded (half to even) to MAX_PLACES
     digits after the point, so that writer and verifier, computing it again, agree on every
     digit; :class:`FieldError` if it is not a number or out of range."""
+    if type(value) is int:
+        return exact_number(value)
     if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
         raise FieldError(f"'{_clip(value)}' is not a number")
     if isinstance(value, float):
         value = Decimal(repr(value))
     if isinstance(value, Decimal) and value.is_finite() and value.copy_abs() <= MAX_NUMBER:
-        value = value.quantize(_PLACE, rounding=ROUND_HALF_EVEN, context=_QUANTIZE)
+        value = _QUANTIZE.quantize(value, _PLACE)
     return exact_number(value)
 
 
 _PLACE = Decimal(1).scaleb(-MAX_PLACES)
-_QUANTIZE = Context(prec=len(str(MAX_NUMBER)) + MAX_PLACES + 1)  # room for every digit kept
+_QUANTIZE = Context(prec=_NORMAL.prec, rounding=ROUND_HALF_EVEN)  # room for every digit kept
 
 
 def _clip(raw: Any) -> str:
