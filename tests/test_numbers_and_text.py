@@ -225,6 +225,28 @@ def test_a_number_read_back_from_its_archived_form_is_the_same_number(value):
         assert canonical(archived)  # signable
 
 
+amounts = st.integers(0, MAX_PLACES).flatmap(lambda places: st.decimals(
+    0, 10**9, places=places, allow_nan=False, allow_infinity=False))
+
+
+@given(amounts, st.lists(st.tuples(st.integers(0, 50), amounts), min_size=1, max_size=12))
+def test_what_the_writer_accepts_the_verifier_reads_back_the_same_and_accepts(budget, rows):
+    """verify re-checks a submission from its archived fields: the typed values it gets must
+    be the writer's, and it must find no problem the writer did not."""
+    from generator.archive.records import json_values
+
+    flow = LIBRARY.flow("EC-HR-009")
+    raw = {"plan_name": "方案", "plan_year": 2027, "budget": str(budget), "finance_opinion": "无",
+           "grades": [{"position": "岗", "people": n, "monthly": str(a), "subtotal": str(a)}
+                      for n, a in rows]}
+    values, problems = typed_values(flow, raw)
+    assert problems == []
+    archived = json.loads(canonical(json_values(values)))  # as the log holds it
+    again, problems = typed_values(flow, archived)
+    assert problems == []
+    assert again == values
+
+
 def test_conditions_and_derivations_compute_with_exact_decimals():
     assert expr.parse("amount > 5000").evaluate({"amount": Decimal("5000.01")})
     assert not expr.parse("amount > 5000").evaluate({"amount": Decimal("5000.00")})
