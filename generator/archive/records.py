@@ -133,7 +133,7 @@ class RecordState:
 def json_values(values: dict[str, Any]) -> dict[str, Any]:
     """Typed values as canonical-JSON-safe data (dates as ISO text, tuples as lists, numbers
     exact: see ``records.values.number_text``)."""
-    from decimal import Decimal  # here, not at the top: this module is being rewritten
+    from decimal import Decimal  # local: json_values is their only user in this module
 
     from ..records.values import json_number
 
