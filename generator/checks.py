@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -321,8 +322,10 @@ class _FlowChecker:
             values = expr.sample_values(atoms, name, known)
             if known is None and fields.get(name) is not None and fields[name].integer:
                 # a whole-number field never holds 5.5: only whole neighbours are real cases
-                values = sorted({int(v) for v in values if isinstance(v, int | float)}
-                                | {int(v) + 1 for v in values if isinstance(v, float)})
+                numbers = [v for v in values if isinstance(v, int | float | Decimal)
+                           and not isinstance(v, bool)]
+                values = sorted({int(v) for v in numbers} | {int(v) + 1 for v in numbers
+                                                             if v != int(v)})
             domains[name] = values
         return domains
 

@@ -16,6 +16,7 @@ from .check import CheckResult, check_paths
 from .errors import FlowdocError
 from .fileio import write_atomic
 from .model import Library
+from .textsafe import visible
 
 DEFAULT_FLOWS = Path("flows")
 
@@ -27,7 +28,7 @@ def _report(result: CheckResult, as_json: bool) -> None:
                               ensure_ascii=False, indent=2))
         return
     for problem in result.problems:
-        click.echo(str(problem), err=True)
+        click.echo(visible(str(problem)), err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -243,9 +244,10 @@ def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Pa
     try:
         data = read_record(file, {f.code: f for f in library.flows})
     except RecordInputError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
     if applicant:
+        _same_applicant(file, data.applicant, applicant)  # as submit would refuse it
         data = replace(data, applicant=applicant)
     try:
         flow = library.flow(data.flow)
@@ -255,7 +257,8 @@ def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Pa
     assert library.org is not None
     result = check_record(flow, library.org, data)
     if as_json:
-        click.echo(json.dumps(_record_json(result), ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(_record_json(result), ensure_ascii=False, indent=2,
+                              default=_json_value))
     else:
         _print_record(result, file)
     sys.exit(0 if result.ok else 1)
@@ -274,15 +277,24 @@ def _record_json(result) -> dict:
     }
 
 
+def _json_value(value) -> str:
+    """Typed values json.dumps does not know: numbers in their canonical text, dates ISO."""
+    from .records.values import value_text
+
+    return value_text(value)
+
+
 def _print_record(result, file: Path) -> None:
+    from .records.values import value_text
+
     for where, message in result.problems:
-        click.echo(f"{file}: {where}: {message}", err=True)
+        click.echo(visible(f"{file}: {where}: {message}"), err=True)
     flow = result.flow
     click.echo(f"{flow.code} {flow.name}（{flow.revision}）")
     for f in flow.fields:
         value = result.values.get(f.id)
         if value not in (None, [], ()):
-            click.echo(f"  {f.label}: {value}{f.unit or ''}")
+            click.echo(visible(f"  {f.label}: {value_text(value)}{f.unit or ''}"))
     if result.route:
         names = [flow.step(s).text for s in result.route.steps]
         tail = ""
@@ -316,6 +328,10 @@ def _passphrase(path: Path | None, confirm: bool = False) -> str:
         except OSError as exc:
             click.echo(f"flowdoc: {path}: cannot read the passphrase file: {exc.strerror}", err=True)
             sys.exit(1)
+        except UnicodeDecodeError:  # its message quotes a byte of the secret and where it is
+            click.echo(visible(f"flowdoc: {path}: the passphrase file is not UTF-8 text"),
+                       err=True)
+            sys.exit(1)
     if os.environ.get("FLOWDOC_PASSPHRASE"):
         return os.environ["FLOWDOC_PASSPHRASE"]
     if not sys.stdin.isatty():
@@ -325,11 +341,21 @@ def _passphrase(path: Path | None, confirm: bool = False) -> str:
     return click.prompt("passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
 
 
+def _same_applicant(file: Path, written: str | None, person: str) -> None:
+    """A record file that names its applicant is that person's request: submitting it as
+    someone else would sign another person's request in their own name. Exit 1 if they
+    differ (a file without ``applicant:`` is anyone's)."""
+    if written is not None and written != person:
+        click.echo(visible(f"flowdoc: {file}: applicant: {written} in the file, but --as "
+                           f"{person}; a record is submitted by its applicant"), err=True)
+        sys.exit(1)
+
+
 def _archive_call(fn, *args):
     try:
         return fn(*args)
     except FlowdocError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
 
 
@@ -433,8 +459,9 @@ def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: P
     try:
         data = read_record(file, {f.code: f for f in library.flows})
     except RecordInputError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)
+    _same_applicant(file, data.applicant, person)
     secret = _passphrase(passphrase_file)
     number = _archive_call(submit, _writable(archive_dir), library, data, file.read_bytes(), person,
                            secret)
@@ -462,8 +489,9 @@ def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file:
         try:
             items.append((read_record(path, flows), path.read_bytes()))
         except RecordInputError as exc:
-            click.echo(f"flowdoc: {exc}; nothing imported", err=True)
+            click.echo(visible(f"flowdoc: {exc}; nothing imported"), err=True)
             sys.exit(1)
+        _same_applicant(path, items[-1][0].applicant, person)
     numbers = _archive_call(import_records, _writable(archive_dir), library, items, person,
                             _passphrase(passphrase_file))
     click.echo(f"imported {len(numbers)} record(s): {numbers[0]} … {numbers[-1]}"
@@ -550,13 +578,16 @@ def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
     if as_json:
         click.echo(json.dumps(state.as_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{state.number}　{state.flow_code}（{state.revision}）　{state.status}")
+    # one line per value and per event, whatever the values hold: a reason with a newline
+    # must not print a history line of its own, nor an ESC sequence recolour the ones above
+    click.echo(visible(f"{state.number}　{state.flow_code}（{state.revision}）　{state.status}"))
     for key, value in state.fields.items():
-        click.echo(f"  {key}: {value}")
+        click.echo(visible(f"  {key}: {value}"))
     for e in state.history:
         who = e.get("person") or e.get("applicant")
-        click.echo(f"  [{e['seq']}] {e['time']} {e['type']} {e.get('step', '')} "
-                   f"{e.get('decision') or ''} {who or ''} 签名 {e['sig']['value'][:16]}…")
+        click.echo(visible(f"  [{e['seq']}] {e['time']} {e['type']} {e.get('step', '')} "
+                           f"{e.get('decision') or ''} {who or ''} 签名 "
+                           f"{e['sig']['value'][:16]}…"))
 
 
 @record.command("export")
@@ -648,9 +679,9 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
             problems = [m for p, m in report.findings if p == prop]
             click.echo(f"{prop}: " + ("通过" if not problems else f"{len(problems)} 个问题"))
             for m in problems:
-                click.echo(f"  - {m}")
+                click.echo(visible(f"  - {m}"))
         for note in notes:
-            click.echo(f"note: {note}")
+            click.echo(visible(f"note: {note}"))
         click.echo(f"{report.entries} entries, {report.records} records"
                    + (f", root {report.checkpoint.root[:16]}…" if report.checkpoint else ""))
         for key in ("inclusion", "consistency"):
@@ -858,6 +889,11 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
     QUERY: terms (all must match; Chinese matches as exact substrings), "quoted terms", OR,
     -term or NOT term, (brackets), and fields flow: signer: status: dept: lane: meaning:
     decision: id: (id:PREFIX* for prefixes) created:FROM..TO signed:FROM..TO.
+
+    A QUERY that starts with - (-作废: without 作废) goes after --, which ends the options:
+
+    \b
+      flowdoc search -- -作废
     """
     from .archive.store import Archive
     from .search import RecordIndex, combine, parse
@@ -873,10 +909,10 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
         if date_from or date_to:
             filters.append(q.date_range("created", f"{date_from or ''}..{date_to or ''}"))
     except ValueError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(2)
     except q.QueryError as exc:
-        click.echo(f"flowdoc: query: {exc}", err=True)
+        click.echo(visible(f"flowdoc: query: {exc}"), err=True)
         sys.exit(2)
     tree = combine(tree, filters)
     if not archive_dir.exists():
@@ -914,9 +950,9 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
         shown = f"{first + 1}–{first + len(results.hits)}" if results.hits else "none"
         click.echo(f"{results.total} record(s); showing {shown}")
         for h in results.hits:
-            click.echo(f"{h.number}　{h.flow_name}　{STATUS_NAMES.get(h.status, h.status)}　"
-                       f"{h.applicant}　{h.created[:10]}")
-            click.echo(f"    {h.snippet}")
+            click.echo(visible(f"{h.number}　{h.flow_name}　{STATUS_NAMES.get(h.status, h.status)}"
+                               f"　{h.applicant}　{h.created[:10]}"))
+            click.echo(visible(f"    {h.snippet}"))
 
 
 def _update_index(index, rebuild: bool) -> None:
@@ -961,7 +997,7 @@ def _verify_package(path: Path, as_json: bool, flows_dir: Path, kept: Path | Non
     else:
         click.echo(f"checked against {report.anchor}")
         for p in problems:
-            click.echo(f"  - {p}")
+            click.echo(visible(f"  - {p}"))
         root = (report.manifest.get("checkpoint") or {}).get("root", "")
         click.echo(f"{path}: " + ("通过" if not problems else f"{len(problems)} 个问题") +
                    f"; {len(records)} record(s)" + (f", checkpoint root {root[:16]}…" if root else ""))
@@ -973,5 +1009,5 @@ def run() -> None:  # pragma: no cover - console entry point wrapper
     try:
         main(standalone_mode=True)
     except FlowdocError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
+        click.echo(visible(f"flowdoc: {exc}"), err=True)
         sys.exit(1)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import decimal
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 MAX_LENGTH = 500  # a condition is a line on a chart, not a program
@@ -49,20 +51,40 @@ def _len(value: Any) -> int:
     return len(value)
 
 
-def _sum_of(table: Any, column: Any) -> float:
+def _sum_of(table: Any, column: Any) -> int | Decimal:
     if table is None:
         return 0
     if not isinstance(table, list | tuple) or not isinstance(column, str):
         raise ExprError("sum_of() takes a table and a column name")
-    total: float = 0
+    total: int | Decimal = 0
     for row in table:
         value = row.get(column) if isinstance(row, Mapping) else None
         if value is None or value == "":
             continue
-        if not isinstance(value, int | float) or isinstance(value, bool):
+        if type(value) is int and type(total) is int:  # counts: exact, and the common case
+            total += value
+            continue
+        if not isinstance(value, int | float | Decimal) or isinstance(value, bool):
             raise ExprError(f"sum_of(): column '{column}' holds '{value}', not a number")
-        total += value
+        total = CONTEXT.add(total, _exact(value))
     return total
+
+
+# Arithmetic on numbers is exact: ints stay ints, and whenever a Decimal (a non-whole value or
+# literal) or a division is involved it is done in this one context, not the thread's, so the
+# writer and verify get the same digits. 40 significant digits hold any sum, difference or
+# product of two record numbers (16 digits before the point, 10 after) exactly; a quotient is
+# rounded there, and the field it is derived into rounds it again to its places. Overflow (a
+# product of hundreds of factors) is an error, not an infinity.
+CONTEXT = decimal.Context(prec=40, rounding=decimal.ROUND_HALF_EVEN, Emin=-9999, Emax=9999,
+                          traps=[decimal.InvalidOperation, decimal.DivisionByZero,
+                                 decimal.Overflow])
+
+
+def _exact(value: Any) -> Any:
+    """A float (a literal in the expression, or a caller's value) as the decimal it was written
+    as, the text Python prints for it; anything else as it is."""
+    return Decimal(repr(value)) if isinstance(value, float) else value
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -83,11 +105,16 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
-_ARITH: dict[type, Callable[[Any, Any], Any]] = {
+_ARITH: dict[type, Callable[[Any, Any], Any]] = {  # on two ints (a quotient is never an int)
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
+}
+_DECIMAL: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: CONTEXT.add,
+    ast.Sub: CONTEXT.subtract,
+    ast.Mult: CONTEXT.multiply,
+    ast.Div: CONTEXT.divide,
 }
 _SYMBOL = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
            ast.In: "in", ast.NotIn: "not in"}
@@ -184,7 +211,7 @@ def _validate(node: ast.AST, names: set[str], atoms: list[Atom]) -> bool:
             raise ExprError("operator not allowed")
         return _validate(node.operand, names, atoms)
     if isinstance(node, ast.BinOp):
-        if type(node.op) not in _ARITH:
+        if type(node.op) not in _DECIMAL:
             raise ExprError("only + - * / are allowed in arithmetic")
         _validate(node.left, names, atoms)
         _validate(node.right, names, atoms)
@@ -240,7 +267,7 @@ def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:
     dispatching on node types at every evaluation was a third of checking a record, which
     ``verify`` and an import do for every record."""
     if isinstance(node, ast.Constant):
-        value = node.value
+        value = _exact(node.value)  # 0.1 means one tenth, not the float nearest to it
         return lambda env: value
     if isinstance(node, ast.Name):
         name = node.id
@@ -272,21 +299,27 @@ def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:
         negate = isinstance(node.op, ast.USub)
 
         def signed(env: Mapping[str, Any]) -> Any:
-            value = operand(env)
+            value = _exact(operand(env))
             _need_number(value)
-            return -value if negate else +value
+            if isinstance(value, Decimal):  # copy_negate is exact; -value would round
+                return value.copy_negate() if negate else value
+            return -value if negate else value
         return signed
     if isinstance(node, ast.BinOp):
-        left, right, op = _compile(node.left), _compile(node.right), _ARITH[type(node.op)]
+        left, right = _compile(node.left), _compile(node.right)
+        on_ints, on_decimals = _ARITH.get(type(node.op)), _DECIMAL[type(node.op)]
 
         def arithmetic(env: Mapping[str, Any]) -> Any:
             a, b = left(env), right(env)
+            if type(a) is int and type(b) is int and on_ints is not None:  # days + 1: exact
+                return on_ints(a, b)
             if a is None or b is None:
                 raise ExprError("a value it needs is missing")
+            a, b = _exact(a), _exact(b)
             # Numbers only: 'x' * 10**9 must not be a way to exhaust memory.
             _need_number(a)
             _need_number(b)
-            return op(a, b)
+            return on_decimals(a, b)
         return arithmetic
     if isinstance(node, ast.List | ast.Tuple):
         elements = [_compile(e) for e in node.elts]
@@ -316,7 +349,7 @@ def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:
 
 
 def _need_number(value: Any) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not isinstance(value, int | Decimal) or isinstance(value, bool):
         raise ExprError(f"'{value}' is not a number")
 
 
@@ -337,8 +370,10 @@ def sample_values(atoms: Iterable[Atom], name: str, known: Iterable[Any] | None 
         for value in values:
             if isinstance(value, bool):
                 points.update((True, False))
-            elif isinstance(value, int | float):
-                points.update((value - 1, value - 0.5, value, value + 0.5, value + 1))
+            elif isinstance(value, int | float | Decimal):
+                # exact points: the float 0.1 is not the 0.1 a condition compares with
+                value, half = _exact(value), Decimal("0.5")
+                points.update((value - 1, value - half, value, value + half, value + 1))
             elif isinstance(value, dt.date):
                 points.update(value + dt.timedelta(days=d) for d in (-1, 0, 1))
             else:

@@ -11,7 +11,9 @@ and recording where every value came from.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +69,11 @@ def read_yaml(path: Path, display: str | None = None) -> Located:
     return parse_yaml(raw, name)
 
 
-def parse_yaml(raw: bytes, name: str) -> Located:
-    """Parse bytes already read (exposed for tests and for files given on stdin)."""
+def parse_yaml(raw: bytes, name: str, *, exact_numbers: bool = False) -> Located:
+    """Parse bytes already read (exposed for tests and for files given on stdin).
+
+    ``exact_numbers``: a number with a point (YAML's float) as the ``Decimal`` written, not
+    the nearest float — a record's 12345678901234.567 must keep its last digit."""
     if len(raw) > MAX_BYTES:
         raise YamlProblem(Problem(name, 0, "", "file is larger than 1 MiB"))
     try:
@@ -104,11 +109,14 @@ def parse_yaml(raw: bytes, name: str) -> Located:
     if node is None:
         return Located(name, None, {(): 1})
     lines: dict[Path_, int] = {}
-    data = _convert(node, (), lines, set(), name)
+    data = _convert(node, (), lines, set(), name, exact_numbers)
     return Located(name, data, lines)
 
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_FLOAT = "tag:yaml.org,2002:float"
+# YAML 1.1 floats in plain decimal notation; .inf, .nan and 1:30.5 (base 60) stay floats
+_DECIMAL = re.compile(r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)(?:[eE][-+]?[0-9]+)?")
 MAX_DEPTH = 32  # a flow is five levels deep; more is a mistake or an attack on the stack
 
 
@@ -137,7 +145,8 @@ def _scan(text: str, name: str) -> None:
             depth -= 1
 
 
-def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[int], name: str) -> Any:
+def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[int], name: str,
+             exact: bool = False) -> Any:
     line = node.start_mark.line + 1
     lines[path] = line
     if id(node) in seen:
@@ -146,9 +155,15 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[in
         raise YamlProblem(Problem(name, line, _dotted(path), "YAML anchors and aliases are not allowed"))
     seen.add(id(node))
     if isinstance(node, yaml.ScalarNode):
+        if exact and node.tag == _FLOAT and _DECIMAL.fullmatch(node.value):
+            try:
+                return Decimal(node.value.replace("_", ""))
+            except InvalidOperation:  # '._' is a YAML float with no digit: refused below
+                pass
         return _scalar(node, name, line, path)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), lines, seen, name) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), lines, seen, name, exact)
+                for i, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -158,7 +173,7 @@ def _convert(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[in
             key = key_node.value  # as written: YAML 1.1 would turn the key `on:` into True
             if key in result:
                 raise YamlProblem(Problem(name, key_line, _dotted(path), f"duplicate key '{key}'"))
-            result[key] = _convert(value_node, (*path, key), lines, seen, name)
+            result[key] = _convert(value_node, (*path, key), lines, seen, name, exact)
             lines[(*path, key)] = key_line
         return result
     raise YamlProblem(Problem(name, line, _dotted(path), "unsupported YAML node"))  # pragma: no cover

@@ -242,7 +242,12 @@ class RecordState:
 
 
 def json_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Typed values as canonical-JSON-safe data (dates as ISO text, tuples as lists)."""
+    """Typed values as canonical-JSON-safe data (dates as ISO text, tuples as lists, numbers
+    exact: see ``records.values.number_text``)."""
+    from decimal import Decimal  # local: json_values is their only user in this module
+
+    from ..records.values import json_number
+
     def conv(v: Any) -> Any:
         if isinstance(v, dt.date):
             return v.isoformat()
@@ -250,8 +255,9 @@ def json_values(values: dict[str, Any]) -> dict[str, Any]:
             return [conv(x) for x in v]
         if isinstance(v, dict):
             return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, float):
-            return int(v) if v.is_integer() else format(v, "g")
+        if isinstance(v, float | Decimal):
+            # exact: a whole number as an integer, any other as its one decimal text
+            return json_number(v)
         return v
     return {k: conv(v) for k, v in values.items() if v is not None}
 

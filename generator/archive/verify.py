@@ -438,6 +438,7 @@ class _Checker:
         self.orgs: dict[str, Org | None] = {}
         self.governing: dict = {}
         self.signers: dict = {}
+        self._book: Book | None = None
 
     def org_of(self, digest: str) -> Org | None:
         if digest not in self.orgs:
@@ -446,10 +447,17 @@ class _Checker:
         return self.orgs[digest]
 
     def book(self, keys_table: dict | None = None) -> Book:
-        return Book(self.context.trust, self.context.signoff_keys,
+        """The rule book's view for the next event: one a process, made again only when the
+        org in force changes (or for the key pass, which folds its own table)."""
+        if keys_table is None and self._book is not None and self._book.org is self.org:
+            return self._book
+        book = Book(self.context.trust, self.context.signoff_keys,
                     self.context.table if keys_table is None else keys_table, self.org,
                     self.flow, render_state if self.context.renditions else None, self.blob,
                     governing=self.governing, signers=self.signers, render_key=render_key)
+        if keys_table is None:
+            self._book = book
+        return book
 
     def blob(self, digest: str) -> bytes | None:
         try:

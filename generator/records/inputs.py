@@ -11,6 +11,7 @@ The YAML goes through flowdoc's safe reader: size limit, no aliases, located err
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +48,39 @@ def read_record(path: Path, flows: dict | None = None) -> RecordInput:
     raw = path.read_bytes()
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(raw.decode("utf-8"))
+            # numbers with a point or exponent as the Decimal written (never a float), and a
+            # key given twice refused: json keeps the last silently, a person reads the first
+            data = json.loads(raw.decode("utf-8"), parse_float=Decimal,
+                              object_pairs_hook=_no_duplicates)
         except UnicodeDecodeError:
             raise RecordInputError(f"{name}: not UTF-8") from None
         except json.JSONDecodeError as exc:
             raise RecordInputError(f"{name}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except _DuplicateKey as exc:
+            raise RecordInputError(f"{name}: duplicate key '{exc.key}'") from None
+        except RecursionError:
+            raise RecordInputError(f"{name}: nested too deeply to be a record") from None
     else:
         try:
-            data = parse_yaml(raw, name).data
+            data = parse_yaml(raw, name, exact_numbers=True).data
         except YamlProblem as exc:
             raise RecordInputError(str(exc.problem)) from None
     return record_from_data(data, name)
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
 
 
 def record_from_data(data: Any, name: str) -> RecordInput:

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from reportlab.lib.colors import HexColor
@@ -20,6 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 from .. import fonts
 from ..model import Flow
 from ..typography import wrap
+from .values import number_text
 
 PAGE_W, PAGE_H = 595.28, 841.89
 MARGIN = 40.0
@@ -63,8 +65,8 @@ def _fmt(value: Any, unit: str | None) -> str:
         return "、".join(value)
     if isinstance(value, bool):
         return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    if isinstance(value, int | float | Decimal):
+        value = number_text(value)  # 1234567.89, never 1.23457e+06 or 1E-7
     return f"{value}{unit or ''}"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import FlowdocError
 from ..expr import ExprError
 from ..model import Flow
+from .values import FieldError, derived_number
 
 MAX_STEPS = 500  # a path longer than this is a loop nobody is breaking
 
@@ -45,8 +46,10 @@ def derive_values(flow: Flow, values: Mapping[str, Any]) -> dict[str, Any]:
                 result[f.id] = None
                 continue
             try:
-                result[f.id] = f.derive.evaluate(result)
-            except ExprError as exc:
+                value = f.derive.evaluate(result)
+                # rounded as typed_values rounds it: conditions see the value that is archived
+                result[f.id] = derived_number(value) if f.type == "number" else value
+            except (ExprError, FieldError) as exc:
                 raise RouteError(f"{f.label}（{f.id}）: {exc}") from None
         if len(remaining) == len(pending):
             break

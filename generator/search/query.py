@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from ..errors import FlowdocError
 
 MAX_LENGTH = 1000
+# Brackets and NOTs nest the tree, and the parser and every backend walk it recursively:
+# 300 brackets hit Python's recursion limit. No real query needs more than a few levels.
+MAX_DEPTH = 32
 
 KEYWORD_FIELDS = {"flow": "flow", "signer": "signer", "status": "status", "dept": "department",
                   "department": "department", "lane": "lane", "meaning": "meaning",
@@ -176,6 +179,14 @@ def parse(text: str) -> Node:
         raise QueryError("the query contains control characters")
     tokens = _tokens(text)
     pos = 0
+    depth = 0  # brackets and NOTs open around the token being read
+
+    def deeper(at: int) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise QueryError(f"character {at}: brackets and NOT nested more than {MAX_DEPTH} "
+                             "levels deep")
 
     def peek() -> str | None:
         return tokens[pos][0] if pos < len(tokens) else None
@@ -204,27 +215,32 @@ def parse(text: str) -> Node:
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def unary() -> Node:
-        nonlocal pos
+        nonlocal pos, depth
         tok, at = tokens[pos]
         if tok == "NOT" or (tok.startswith("-") and len(tok) > 1):
+            deeper(at)
             if tok == "NOT":
                 pos += 1
                 if peek() in (None, ")", "OR", "|"):
                     raise QueryError(f"character {at}: NOT needs a term after it")
-                return Not(unary())
-            tokens[pos] = (tok[1:], at + 1)
-            return Not(unary())
+            else:
+                tokens[pos] = (tok[1:], at + 1)
+            inner = unary()
+            depth -= 1
+            return Not(inner)
         return atom()
 
     def atom() -> Node:
-        nonlocal pos
+        nonlocal pos, depth
         tok, at = tokens[pos]
         pos += 1
         if tok == "(":
+            deeper(at)
             inner = or_expr()
             if peek() != ")":
                 raise QueryError(f"character {at}: the bracket opened here is never closed")
             pos += 1
+            depth -= 1
             return inner
         if tok.startswith('"'):
             return _text(tok[1:-1], at)
