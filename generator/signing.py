@@ -58,10 +58,10 @@ def why_invalid(entry: Signature, code: str, meaning: str,
         return f"was signed with key {entry.key}, which is not in keys.yaml"
     if key.person != entry.by:
         return f"was signed with key {entry.key}, which is {key.person}'s, not {entry.by}'s"
-    from .archive.keys import verify
+    from .archive.keys import verify_once
 
-    if not verify(key.public, signoff_message(code, meaning, entry.by, entry.on, entry.hash),
-                  entry.sig):
+    if not verify_once(key.public, signoff_message(code, meaning, entry.by, entry.on, entry.hash),
+                       entry.sig):
         return "has a signature that does not verify (the entry was altered or forged)"
     return None
 

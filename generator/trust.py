@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .archive.canonical import canonical
-from .archive.keys import key_id, verify
+from .archive.keys import key_id, verify, verify_once
 from .errors import FlowdocError
 
 TRUST_FILE = "trust.yaml"
@@ -113,8 +113,8 @@ class TrustRoot:
         if registrar is None:
             return (f"key {kid} of {person} is vouched for by {vouch.get('by')}, which is not a "
                     f"registrar of {self.source} at {vouch.get('time')}")
-        if not verify(registrar.public, vouch_message(person, kid, public_hex, vouch["time"]),
-                      vouch.get("sig", "")):
+        if not verify_once(registrar.public, vouch_message(person, kid, public_hex,
+                                                           vouch["time"]), vouch.get("sig", "")):
             return f"key {kid} of {person}: the registrar's countersignature does not verify"
         return None
 

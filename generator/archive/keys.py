@@ -15,6 +15,7 @@ the right side to err on for an auditor.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -75,6 +76,13 @@ def unlock(pem: bytes, passphrase: str) -> Ed25519PrivateKey:
 
 def sign(private: Ed25519PrivateKey, message: bytes) -> str:
     return private.sign(message).hex()
+
+
+@lru_cache(maxsize=4096)
+def verify_once(public_raw: bytes, message: bytes, signature_hex: str) -> bool:
+    """:func:`verify`, remembered: the few signatures every write looks at again (a key's
+    registrar countersignature, a flow's and org.yaml's sign-offs) are checked once a process."""
+    return verify(public_raw, message, signature_hex)
 
 
 def verify(public_raw: bytes, message: bytes, signature_hex: str) -> bool:

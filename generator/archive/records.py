@@ -384,6 +384,7 @@ def _append_submissions(w: Writer, book: Book, checked: list, person: str,
                  "fields": json_values(result.values), "applicant": person,
                  "step": flow.start.id, "role": flow.lane(flow.start.lane).name,
                  "meaning": "编制", "time": moment.isoformat(), "state": state_digest(None)}
+        book.checked[number] = result
         _append_checked(w, book, entry, None, private, kid)  # counts the number in
         numbers.append(number)
     return numbers
