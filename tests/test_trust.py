@@ -644,3 +644,35 @@ def test_random_forgeries_with_a_registered_key_are_all_reported(history, data):
         if how in ("append", "replace", "resign"):  # and each re-signed entry on its own
             assert any("which no registrar had vouched for" not in m and "entry" in m
                        for _, m in report.findings)
+
+
+# -- the trust root itself ----------------------------------------------------------------------
+
+def test_an_edited_or_extended_trust_chain_breaks_where_it_was_touched(repo, tmp_path):
+    """Each statement is signed by a registrar in office and names the hash of the one before:
+    an edited statement, or one added with any other key, breaks the chain there, and what
+    follows does not count (a clone checks it from the first statement)."""
+    root, lib, archive = repo
+    trust = root / "flows" / TRUST_FILE
+    original = trust.read_text(encoding="utf-8")
+    operator = lib.trust.of_role("operator")[0]
+    trust.write_text(original.replace(f'holder: "{operator.holder}"', 'holder: "别的服务"'),
+                     encoding="utf-8")
+    proc = flowdoc(["check"], root)
+    assert proc.returncode == 1
+    assert "statement 1: its signature does not verify" in proc.stderr
+    edited = check_paths([root / "flows"], base=root).library
+    assert edited.trust.of_role("operator") == ()
+    assert any("not an operator key of the trust root" in m for m in findings(archive, edited))
+    # a statement signed by a person's key (赵敏's, vouched for, but no registrar)
+    from generator.trust import load_trust, render, statement
+
+    trust.write_text(original, encoding="utf-8")
+    mine = F.any_key(archive, lib.trust, "赵敏")
+    private = keys.unlock(archive.private_key(mine), secret("赵敏"))
+    forged = statement(load_trust(trust), "add", "registrar", "赵敏",
+                       keys.public_of(private), private, mine)
+    trust.write_text(render([*load_trust(trust).statements, forged]), encoding="utf-8")
+    proc = flowdoc(["trust", "show"], root)
+    assert proc.returncode == 1 and "which is not a registrar in office" in proc.stderr
+    assert check_paths([root / "flows"], base=root).library.trust.registrar_person("赵敏") is None
