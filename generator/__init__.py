@@ -1,8 +1,10 @@
 """flowdoc: the e-commerce department's controlled process manual, as data.
 
-Layers, bottom to top (nothing imports upward): ``errors``, ``yamlsource``, ``expr`` →
-``model`` → ``loader`` and ``checks`` → capabilities (``records``, later ``diagram``, ``manual``,
-``forms``, ``search``) → ``cli``.
+Floors, bottom to top (see ARCHITECTURE.md): the model, loader, checks and the seal
+(``archive.canonical``, ``archive.keys``, ``trust``, ``signing``) → the folder store
+(``archive.store``) → capabilities (``diagram``, ``manual``, ``forms``, ``publish``,
+``records``, ``archive``, ``search``, ``lifecycle``) → the service layer (``service``) → the
+front doors (``cli``).
 """
 
 __version__ = "0.1.0"

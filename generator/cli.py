@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from .check import CheckResult, check_paths
-from .errors import FlowdocError
+from .errors import FlowdocError, ProblemsError
 from .fileio import write_atomic
 from .model import Library
 from .textsafe import visible
@@ -236,26 +236,10 @@ def record() -> None:
 def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Path) -> None:
     """Check a record (YAML or JSON) against its flow, archiving nothing: typed values, problems,
     the path it will take and who may sign each step on it. Exit 0 if acceptable."""
-    from dataclasses import replace
+    from .service import records
 
-    from .records import RecordInputError, check_record, read_record
-
-    library = _checked_library(flows_dir, quiet=True)
-    try:
-        data = read_record(file, {f.code: f for f in library.flows})
-    except RecordInputError as exc:
-        click.echo(visible(f"flowdoc: {exc}"), err=True)
-        sys.exit(1)
-    if applicant:
-        _same_applicant(file, data.applicant, applicant)  # as submit would refuse it
-        data = replace(data, applicant=applicant)
-    try:
-        flow = library.flow(data.flow)
-    except KeyError:
-        click.echo(f"flowdoc: {file}: no flow with code '{data.flow}'", err=True)
-        sys.exit(1)
-    assert library.org is not None
-    result = check_record(flow, library.org, data)
+    ws = _workspace(flows_dir)
+    result = _call(records.check, ws, file, applicant)
     if as_json:
         click.echo(json.dumps(_record_json(result), ensure_ascii=False, indent=2,
                               default=_json_value))
@@ -341,22 +325,40 @@ def _passphrase(path: Path | None, confirm: bool = False) -> str:
     return click.prompt("passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
 
 
-def _same_applicant(file: Path, written: str | None, person: str) -> None:
-    """A record file that names its applicant is that person's request: submitting it as
-    someone else would sign another person's request in their own name. Exit 1 if they
-    differ (a file without ``applicant:`` is anyone's)."""
-    if written is not None and written != person:
-        click.echo(visible(f"flowdoc: {file}: applicant: {written} in the file, but --as "
-                           f"{person}; a record is submitted by its applicant"), err=True)
-        sys.exit(1)
-
-
-def _archive_call(fn, *args):
+def _call(fn, *args, suffix: str = "", **kwargs):
+    """``fn(*args)`` of the service layer, its error shown as one line with the exit status
+    its code gives (``usage`` 2, every other 1): the only place the CLI turns errors into
+    exits."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
+    except ProblemsError as exc:
+        for problem in exc.problems:
+            click.echo(visible(str(problem)), err=True)
+        sys.exit(EXIT.get(exc.code, 1))
     except FlowdocError as exc:
-        click.echo(visible(f"flowdoc: {exc}"), err=True)
+        click.echo(visible(f"flowdoc: {exc}{suffix}"), err=True)
+        sys.exit(EXIT.get(exc.code, 1))
+
+
+EXIT = {"usage": 2}  # every other error code exits 1
+
+
+def _workspace(flows_dir: Path, archive_dir: Path = Path("records")):
+    """The flows checked (exit 1 with every problem printed if they have errors: nothing is
+    written from bad input) and the archive, its operator key unlocked from
+    FLOWDOC_OPERATOR_PASSPHRASE (or the file FLOWDOC_OPERATOR_PASSPHRASE_FILE names) when a
+    command writes."""
+    from .service import open_workspace
+
+    ws = open_workspace(flows_dir, archive_dir,
+                        operator_passphrase=_secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"),
+                        strict=False)
+    if not ws.checked.ok:
+        _report(ws.checked, False)
+        click.echo(f"stopped: {len(ws.checked.errors)} problem(s) in {flows_dir}; nothing was "
+                   "written", err=True)
         sys.exit(1)
+    return ws
 
 
 def _secret_from_env(name: str) -> str | None:
@@ -375,17 +377,6 @@ def _secret_from_env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-def _writable(archive_dir: Path):
-    """The archive with its operator key unlocked (FLOWDOC_OPERATOR_PASSPHRASE): the operator
-    signs the checkpoint of every commit. Without it the archive can be read, not written."""
-    from .archive.store import Archive
-    from .archive.trusting import unlock_operator
-
-    operator = _archive_call(unlock_operator, archive_dir,
-                             _secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"))
-    return Archive(archive_dir, operator)
-
-
 @main.group()
 def keys() -> None:
     """Personal signing keys (Ed25519, encrypted with the owner's passphrase)."""
@@ -399,11 +390,10 @@ def keys() -> None:
 def keys_new(person: str, archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Make PERSON's signing key and register its public half in the archive. It signs
     nothing until a registrar vouches for it (flowdoc keys approve)."""
-    from .archive.records import new_person_key
+    from .service import keys as service_keys
 
-    library = _checked_library(flows_dir, quiet=True)
-    secret = _passphrase(passphrase_file, confirm=True)
-    kid = _archive_call(new_person_key, _writable(archive_dir), library, person, secret)
+    ws = _workspace(flows_dir, archive_dir)
+    kid = _call(service_keys.new, ws, person, _passphrase(passphrase_file, confirm=True))
     click.echo(f"{person}: key {kid} registered; it signs once a registrar vouches for it "
                f"(flowdoc keys approve {person} --as REGISTRAR)")
 
@@ -418,11 +408,10 @@ def keys_approve(person: str, registrar: str, archive_dir: Path, passphrase_file
                  flows_dir: Path) -> None:
     """Vouch for PERSON's waiting key with the registrar's countersignature (check their
     identity first: this is what makes the key theirs)."""
-    from .archive.records import approve_key
+    from .service import keys as service_keys
 
-    library = _checked_library(flows_dir, quiet=True)
-    kid, _ = _archive_call(approve_key, _writable(archive_dir), library, person, registrar,
-                           _passphrase(passphrase_file))
+    ws = _workspace(flows_dir, archive_dir)
+    kid = _call(service_keys.approve, ws, person, registrar, _passphrase(passphrase_file))
     click.echo(f"{person}: key {kid} vouched for by {registrar}")
 
 
@@ -435,11 +424,10 @@ def keys_approve(person: str, registrar: str, archive_dir: Path, passphrase_file
 def keys_revoke(person: str, by: str | None, archive_dir: Path, passphrase_file: Path | None,
                 flows_dir: Path) -> None:
     """Revoke PERSON's key: earlier signatures stay verifiable, new ones are refused."""
-    from .archive.records import revoke_key
+    from .service import keys as service_keys
 
-    library = _checked_library(flows_dir, quiet=True)
-    kid = _archive_call(revoke_key, _writable(archive_dir), library, person,
-                        _passphrase(passphrase_file), by)
+    ws = _workspace(flows_dir, archive_dir)
+    kid = _call(service_keys.revoke, ws, person, _passphrase(passphrase_file), by)
     click.echo(f"{person}: key {kid} revoked")
 
 
@@ -452,20 +440,11 @@ def keys_revoke(person: str, by: str | None, archive_dir: Path, passphrase_file:
 def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: Path | None,
                   flows_dir: Path) -> None:
     """Check FILE (a filled form, or YAML/JSON), open a record, print its number."""
-    from .archive.records import submit
-    from .records import RecordInputError, read_record
+    from .service import records
 
-    library = _checked_library(flows_dir, quiet=True)
-    try:
-        data = read_record(file, {f.code: f for f in library.flows})
-    except RecordInputError as exc:
-        click.echo(visible(f"flowdoc: {exc}"), err=True)
-        sys.exit(1)
-    _same_applicant(file, data.applicant, person)
-    secret = _passphrase(passphrase_file)
-    number = _archive_call(submit, _writable(archive_dir), library, data, file.read_bytes(), person,
-                           secret)
-    click.echo(number)
+    ws = _workspace(flows_dir, archive_dir)
+    prepared = _call(records.prepare, ws, [file], person)
+    click.echo(_call(records.submit, ws, prepared, person, _passphrase(passphrase_file)))
 
 
 @record.command("import")
@@ -477,23 +456,12 @@ def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: P
 def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file: Path | None,
                   flows_dir: Path) -> None:
     """Submit every record (YAML, JSON or filled PDF) in FOLDER as one batch, all or nothing."""
-    from .archive.records import import_records
-    from .records import RecordInputError, read_record
+    from .service import records
 
-    library = _checked_library(flows_dir, quiet=True)
-    flows = {f.code: f for f in library.flows}
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml", ".json",
-                                                                        ".pdf"))
-    items = []
-    for path in files:
-        try:
-            items.append((read_record(path, flows), path.read_bytes()))
-        except RecordInputError as exc:
-            click.echo(visible(f"flowdoc: {exc}; nothing imported"), err=True)
-            sys.exit(1)
-        _same_applicant(path, items[-1][0].applicant, person)
-    numbers = _archive_call(import_records, _writable(archive_dir), library, items, person,
-                            _passphrase(passphrase_file))
+    ws = _workspace(flows_dir, archive_dir)
+    prepared = _call(records.prepare, ws, records.record_files(folder), person,
+                     suffix="; nothing imported")
+    numbers = _call(records.import_records, ws, prepared, person, _passphrase(passphrase_file))
     click.echo(f"imported {len(numbers)} record(s): {numbers[0]} … {numbers[-1]}"
                if numbers else "nothing to import")
 
@@ -510,11 +478,11 @@ def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file:
 def record_sign(number: str, step: str, person: str, decision: str, comment: str,
                 archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Sign one step of an open record."""
-    from .archive.records import sign_step
+    from .service import records
 
-    library = _checked_library(flows_dir, quiet=True)
-    state = _archive_call(sign_step, _writable(archive_dir), library, number, step, person,
-                          _passphrase(passphrase_file), decision, comment)
+    ws = _workspace(flows_dir, archive_dir)
+    state = _call(records.sign, ws, number, step, person, _passphrase(passphrase_file), decision,
+                  comment)
     click.echo(f"{number}: {state.status}")
 
 
@@ -529,18 +497,12 @@ def record_sign(number: str, step: str, person: str, decision: str, comment: str
 def record_correct(number: str, person: str, changes: tuple[str, ...], reason: str,
                    archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Correct field values of an open record (a new signed event; the old values stay)."""
-    from .archive.records import correct
+    from .service import records
 
-    pairs = {}
-    for change in changes:
-        field, sep, value = change.partition("=")
-        if not sep:
-            click.echo(f"flowdoc: --set {change}: write FIELD=VALUE", err=True)
-            sys.exit(2)
-        pairs[field.strip()] = value
-    library = _checked_library(flows_dir, quiet=True)
-    state = _archive_call(correct, _writable(archive_dir), library, number, person,
-                          _passphrase(passphrase_file), pairs, reason)
+    pairs = _call(records.parse_changes, changes)
+    ws = _workspace(flows_dir, archive_dir)
+    state = _call(records.correct, ws, number, person, _passphrase(passphrase_file), pairs,
+                  reason)
     click.echo(f"{number}: corrected ({state.status})")
 
 
@@ -554,11 +516,10 @@ def record_correct(number: str, person: str, changes: tuple[str, ...], reason: s
 def record_void(number: str, person: str, reason: str, archive_dir: Path,
                 passphrase_file: Path | None, flows_dir: Path) -> None:
     """Void a record (a signed event; the record and its history stay)."""
-    from .archive.records import void
+    from .service import records
 
-    library = _checked_library(flows_dir, quiet=True)
-    _archive_call(void, _writable(archive_dir), library, number, person,
-                  _passphrase(passphrase_file), reason)
+    ws = _workspace(flows_dir, archive_dir)
+    _call(records.void, ws, number, person, _passphrase(passphrase_file), reason)
     click.echo(f"{number}: void")
 
 
@@ -568,13 +529,9 @@ def record_void(number: str, person: str, reason: str, archive_dir: Path,
 @archive_option
 def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
     """A record with its values, full history and signatures."""
-    from .archive.records import record_state
-    from .archive.store import Archive
+    from .service import records
 
-    state = record_state(Archive(archive_dir), number)
-    if state is None:
-        click.echo(f"flowdoc: no record {number} in {archive_dir}", err=True)
-        sys.exit(1)
+    state = _call(records.show, archive_dir, number)
     if as_json:
         click.echo(json.dumps(state.as_dict(), ensure_ascii=False, indent=2))
         return
@@ -596,22 +553,9 @@ def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
 @archive_option
 def record_export(number: str, output: Path, archive_dir: Path) -> None:
     """Write the archived rendition (PDF) of a closed record."""
-    import hashlib
+    from .service import records
 
-    from .archive.records import record_state
-    from .archive.store import Archive
-
-    archive = Archive(archive_dir)
-    state = record_state(archive, number)
-    if state is None or not state.rendition:
-        click.echo(f"flowdoc: {number}: no archived rendition (is it closed?)", err=True)
-        sys.exit(1)
-    data = _archive_call(archive.blob, state.rendition)
-    if hashlib.sha256(data).hexdigest() != state.rendition:  # never hand out a replaced file
-        click.echo(f"flowdoc: {number}: the archived rendition was altered (its sha256 is not "
-                   "the one the log names); nothing was written; run flowdoc verify", err=True)
-        sys.exit(1)
-    write_atomic(output, data)
+    write_atomic(output, _call(records.rendition, archive_dir, number))
     click.echo(str(output))
 
 
@@ -639,9 +583,8 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
     if package is not None:
         _verify_package(package, as_json, flows_dir, kept)
         return
-    from .archive.store import Archive
-    from .archive.verify import PROPERTIES, inclusion, kept_findings
-    from .archive.verify import verify as check_archive
+    from .archive.verify import PROPERTIES
+    from .service import audit, open_workspace
 
     kept_raw = None
     if since is not None:
@@ -653,22 +596,14 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
             sys.exit(2)
     # verify runs whatever the working copy holds: a broken keys.yaml or org.yaml is one more
     # finding (what it vouched for counts as unvouched), never a reason not to look at the log
-    checked = check_paths([flows_dir])
-    library = checked.library
-    archive = Archive(archive_dir)
-    report = check_archive(archive, library, renditions=renditions)
-    for problem in checked.errors:
-        report.add("真实性", f"{problem} (so what it would vouch for is not counted)")
-    notes = report.notes
+    ws = open_workspace(flows_dir, archive_dir, strict=False)
+    result = _call(audit.verify, ws, proof_of, kept_raw, str(since), renditions)
+    report, notes = result.report, result.notes
     out: dict = {"entries": report.entries, "records": report.records}
-    if report.checkpoint is not None and proof_of:
-        out["inclusion"] = _archive_call(inclusion, report, archive, proof_of)
-    if since is not None:
-        found, proof = kept_findings(report, kept_raw, library.trust, str(since))
-        for message in found:
-            report.add("完整性", message)
-        if proof is not None:
-            out["consistency"] = proof
+    if result.inclusion is not None:
+        out["inclusion"] = result.inclusion
+    if result.consistency is not None:
+        out["consistency"] = result.consistency
     out = {"ok": report.ok, **out,
            "findings": [{"property": p, "problem": m} for p, m in report.findings],
            "notes": notes}
@@ -695,10 +630,9 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
 def checkpoint_cmd(archive_dir: Path) -> None:
     """Print the archive's current signed checkpoint, for an auditor to keep and give back to
     flowdoc verify --since (a shorter or different history is then reported)."""
-    from .archive.store import Archive
-    from .archive.trusting import checkpoint_json
+    from .service import audit
 
-    click.echo(_archive_call(checkpoint_json, Archive(archive_dir)).decode())
+    click.echo(_call(audit.checkpoint, archive_dir).decode())
 
 
 @main.command("witness")
@@ -712,18 +646,16 @@ def checkpoint_cmd(archive_dir: Path) -> None:
 def witness_cmd(key_file: Path, state_file: Path, archive_dir: Path, flows_dir: Path) -> None:
     """Co-sign the archive's checkpoint after checking it extends the last one this witness
     co-signed (FLOWDOC_WITNESS_PASSPHRASE unlocks the key)."""
-    from .archive.store import Archive
-    from .archive.trusting import unlock_key_file, witness
+    from .service import audit
 
-    library = _checked_library(flows_dir, quiet=True)
+    ws = _workspace(flows_dir, archive_dir)
     secret = _secret_from_env("FLOWDOC_WITNESS_PASSPHRASE")
     if secret is None:
         if not sys.stdin.isatty():
             click.echo("flowdoc: no passphrase: set FLOWDOC_WITNESS_PASSPHRASE", err=True)
             sys.exit(1)
         secret = click.prompt("witness passphrase", hide_input=True, err=True)
-    signer = _archive_call(unlock_key_file, key_file, secret, "witness")
-    cosigned = _archive_call(witness, Archive(archive_dir), library.trust, signer, state_file)
+    cosigned = _call(audit.witness, ws, key_file, secret, state_file)
     cp = cosigned["checkpoint"]
     click.echo(f"co-signed checkpoint of {cp['size']} entries, root {cp['root'][:16]}…")
 
@@ -742,21 +674,18 @@ def trust_init(person: str, archive_dir: Path, passphrase_file: Path | None,
                flows_dir: Path) -> None:
     """Start a trust root: PERSON's registrar key (their passphrase) and the archive's operator
     key (FLOWDOC_OPERATOR_PASSPHRASE). Commit flows/trust.yaml and have it reviewed."""
-    from .archive.store import Archive
-    from .archive.trusting import init_trust
-    from .trust import TRUST_FILE
+    from .service import keys as service_keys
 
-    library = _checked_library(flows_dir, quiet=True)
+    ws = _workspace(flows_dir, archive_dir)
     operator_secret = _secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE")
     if operator_secret is None:
         click.echo("flowdoc: set FLOWDOC_OPERATOR_PASSPHRASE: it protects the operator key",
                    err=True)
         sys.exit(1)
     secret = _passphrase(passphrase_file, confirm=True)
-    root = _archive_call(init_trust, flows_dir / TRUST_FILE, Archive(archive_dir), library,
-                         person, secret, operator_secret)
-    click.echo(f"{flows_dir / TRUST_FILE}: registrar {person} ({root.keys[0].id}), operator "
-               f"{root.keys[1].id}")
+    root = _call(service_keys.trust_init, ws, person, secret, operator_secret)
+    click.echo(f"{service_keys.trust_path(ws)}: registrar {person} ({root.keys[0].id}), "
+               f"operator {root.keys[1].id}")
 
 
 @trust.command("add")
@@ -773,20 +702,17 @@ def trust_init(person: str, archive_dir: Path, passphrase_file: Path | None,
 def trust_add(role: str, holder: str, key_file: Path | None, registrar: str, archive_dir: Path,
               passphrase_file: Path | None, flows_dir: Path) -> None:
     """Add a registrar, operator or witness key to the trust root, signed by a registrar."""
-    from .archive.store import Archive
-    from .archive.trusting import add_key
-    from .trust import TRUST_FILE
+    from .service import keys as service_keys
 
-    library = _checked_library(flows_dir, quiet=True)
+    ws = _workspace(flows_dir, archive_dir)
     new_secret = _secret_from_env("FLOWDOC_NEW_KEY_PASSPHRASE") if role != "registrar" else None
     if role != "registrar" and (new_secret is None or key_file is None):
         click.echo(f"flowdoc: a new {role} key needs --key-file and FLOWDOC_NEW_KEY_PASSPHRASE",
                    err=True)
         sys.exit(2)
-    _, kid = _archive_call(add_key, flows_dir / TRUST_FILE, Archive(archive_dir), library,
-                           registrar, _passphrase(passphrase_file), role, holder, new_secret,
-                           key_file)
-    click.echo(f"{flows_dir / TRUST_FILE}: {role} {holder} ({kid}) added by {registrar}")
+    kid = _call(service_keys.trust_add, ws, registrar, _passphrase(passphrase_file), role, holder,
+                new_secret, key_file)
+    click.echo(f"{service_keys.trust_path(ws)}: {role} {holder} ({kid}) added by {registrar}")
 
 
 @trust.command("remove")
@@ -798,13 +724,11 @@ def trust_add(role: str, holder: str, key_file: Path | None, registrar: str, arc
 def trust_remove(key_id: str, registrar: str, archive_dir: Path, passphrase_file: Path | None,
                  flows_dir: Path) -> None:
     """Remove a key from the trust root; what it signed before stays valid."""
-    from .archive.store import Archive
-    from .archive.trusting import remove_key
-    from .trust import TRUST_FILE
+    from .service import keys as service_keys
 
-    _archive_call(remove_key, flows_dir / TRUST_FILE, Archive(archive_dir), registrar,
-                  _passphrase(passphrase_file), key_id)
-    click.echo(f"{flows_dir / TRUST_FILE}: {key_id} removed by {registrar}")
+    ws = _workspace(flows_dir, archive_dir)
+    _call(service_keys.trust_remove, ws, registrar, _passphrase(passphrase_file), key_id)
+    click.echo(f"{service_keys.trust_path(ws)}: {key_id} removed by {registrar}")
 
 
 @trust.command("show")
@@ -812,9 +736,9 @@ def trust_remove(key_id: str, registrar: str, archive_dir: Path, passphrase_file
 @click.option("--json", "as_json", is_flag=True)
 def trust_show(flows_dir: Path, as_json: bool) -> None:
     """The keys of the trust root and whether its chain holds."""
-    from .trust import TRUST_FILE, load_trust
+    from .service import keys as service_keys
 
-    root = load_trust(flows_dir / TRUST_FILE)
+    root = service_keys.trust_show(flows_dir)
     rows = [{"role": k.role, "holder": k.holder, "key": k.id, "since": k.since,
              "until": k.until} for k in root.keys]
     if as_json:
@@ -895,43 +819,22 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
     \b
       flowdoc search -- -作废
     """
-    from .archive.store import Archive
-    from .search import RecordIndex, combine, parse
-    from .search import query as q
+    from .service import audit
 
-    try:
-        tree = parse(query)
-        filters: list = []
-        for name, value in (("flow", flow_code), ("signer", signer), ("status", status),
-                            ("dept", dept)):
-            if value:
-                filters.append(q.keyword(name, value))
-        if date_from or date_to:
-            filters.append(q.date_range("created", f"{date_from or ''}..{date_to or ''}"))
-    except ValueError as exc:
-        click.echo(visible(f"flowdoc: {exc}"), err=True)
-        sys.exit(2)
-    except q.QueryError as exc:
-        click.echo(visible(f"flowdoc: query: {exc}"), err=True)
-        sys.exit(2)
-    tree = combine(tree, filters)
-    if not archive_dir.exists():
-        click.echo(f"flowdoc: {archive_dir}: no archive here (give --archive)", err=True)
-        sys.exit(1)
-    library = _checked_library(flows_dir, quiet=True)
-    index = RecordIndex(Archive(archive_dir), library, backend)
-    _archive_call(_update_index, index, reindex)
+    tree = _call(audit.query_tree, query, audit.Filters(flow_code, signer, status, dept,
+                                                         date_from, date_to))
+    ws = _workspace(flows_dir, archive_dir)
+    index = _call(audit.open_index, ws, backend)
+    _call(_update_index, index, reindex)
     if export_to is not None:
-        from .search.package import COMPLETENESS, export_package
+        from .search.package import COMPLETENESS
 
-        _archive_call(index.repair)  # the log decides what exists; the index only selects
-        everything = _archive_call(index.search, tree, 10**9, 0, not oldest_first, False)
-        count = _archive_call(export_package, _writable(archive_dir),
-                              [h.number for h in everything.hits], export_to, query, flows_dir)
+        count = _call(audit.export, ws, index, tree, query, export_to, not oldest_first)
         click.echo(f"{export_to}: {count} record(s); check it with flowdoc verify --package {export_to}")
         click.echo(COMPLETENESS)
         return
-    results = _archive_call(index.search, tree, limit, (page - 1) * limit, not oldest_first, False)
+    results = _call(audit.search, index, tree, limit, page, not oldest_first)
+
     if as_json:
         click.echo(json.dumps({"total": results.total, "page": page, "limit": limit,
                                "hits": [h.as_dict() for h in results.hits]},
@@ -970,8 +873,7 @@ def _verify_package(path: Path, as_json: bool, flows_dir: Path, kept: Path | Non
     """The package checked against the trust root of ``flows_dir`` (or a kept checkpoint), both
     from outside the package; with neither, against what it carries, and the first line says
     so."""
-    from .search.package import COMPLETENESS, verify_package
-    from .trust import TRUST_FILE
+    from .search.package import COMPLETENESS
 
     kept_raw = None
     if kept is not None:
@@ -981,11 +883,9 @@ def _verify_package(path: Path, as_json: bool, flows_dir: Path, kept: Path | Non
             click.echo(f"flowdoc: {kept}: cannot read the kept checkpoint: {exc.strerror}",
                        err=True)
             sys.exit(2)
-    trust = signoff_keys = None
-    if (flows_dir / TRUST_FILE).exists():
-        library = _checked_library(flows_dir, quiet=True)
-        trust, signoff_keys = library.trust, {k.id: k for k in library.keys}
-    report = verify_package(path, trust, signoff_keys, kept_raw)
+    from .service import audit
+
+    report = audit.verify_package(flows_dir, path, kept_raw)
     records = sorted(report.manifest.get("records", {}))
     problems = report.problems
     if as_json:

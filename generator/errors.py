@@ -40,11 +40,21 @@ def one_line(text: str) -> str:
 
 
 class FlowdocError(Exception):
-    """Base of every error flowdoc raises on purpose; the CLI prints it as one line."""
+    """Base of every error flowdoc raises on purpose; a front door shows it as one line.
+
+    ``code`` says what kind of failure it is, the same for every front door: the command
+    line maps it to an exit status (``usage`` is 2, every other 1), the web application to an
+    HTTP status. ``invalid``: the input is wrong; ``refused``: a rule forbids it (authority,
+    sequence, an unlock that failed); ``not_found``; ``busy``: try again; ``usage``: the
+    request itself is malformed."""
+
+    code = "error"
 
 
 class ProblemsError(FlowdocError):
     """Input was rejected; ``problems`` says where and why, all at once."""
+
+    code = "invalid"
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems)

@@ -31,6 +31,8 @@ MEANINGS = {"编制": "prepared", "审核": "reviewed", "批准": "approved"}
 class SignError(FlowdocError):
     """The sign-off is refused; nothing was written."""
 
+    code = "refused"
+
 
 def signed(flow: Flow, org: Org, person: str, meaning: str, on: dt.date) -> Signoff:
     """The flow's sign-off with ``person``'s signature for ``meaning`` added (pure).

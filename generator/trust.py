@@ -44,6 +44,8 @@ _FIELDS = ("n", "action", "role", "holder", "key", "public", "time", "prev", "by
 class TrustError(FlowdocError):
     """The trust root cannot be read or changed as asked; nothing was written."""
 
+    code = "refused"
+
 
 def now() -> str:
     """The time format of every statement and vouch: seconds, UTC, so times compare as text."""

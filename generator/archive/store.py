@@ -92,6 +92,8 @@ def active_key(table: dict[str, dict[str, Any]], person: str) -> str | None:
 class ArchiveError(FlowdocError):
     """The archive cannot do what was asked; nothing was written."""
 
+    code = "refused"
+
 
 @dataclass(frozen=True)
 class Checkpoint:

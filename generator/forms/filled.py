@@ -30,6 +30,8 @@ DANGEROUS = ("/JS", "/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/Go
 class FormError(FlowdocError):
     """The PDF is not an acceptable filled form; the message says why in one line."""
 
+    code = "invalid"
+
 
 def _full_name(annot) -> str:
     parts = []

@@ -25,6 +25,8 @@ KEYS = {"flow", "fields", "applicant", "revision", "flow_hash", "decisions"}
 class RecordInputError(FlowdocError):
     """The record file cannot be read; the message names the file and what is wrong."""
 
+    code = "invalid"
+
 
 def read_record(path: Path, flows: dict | None = None) -> RecordInput:
     """A record from a YAML or JSON file, or from a filled form (PDF; needs ``flows``)."""

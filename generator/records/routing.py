@@ -22,6 +22,8 @@ MAX_STEPS = 500  # a path longer than this is a loop nobody is breaking
 class RouteError(FlowdocError):
     """The values or decisions do not lead anywhere the flow allows."""
 
+    code = "invalid"
+
 
 @dataclass(frozen=True)
 class Route:

@@ -43,6 +43,8 @@ Progress = Callable[[int], None]
 class SearchError(FlowdocError):
     """The search cannot run; the message says why."""
 
+    code = "busy"
+
 
 @dataclass(frozen=True)
 class Hit:

@@ -70,6 +70,8 @@ MAX_PACKAGE = 2 * 2**30
 class PackageError(FlowdocError):
     """The package cannot be written or read."""
 
+    code = "invalid"
+
 
 def _prover(leaves: list[bytes]):
     """Inclusion proofs for many leaves of one tree, sharing the subtree roots (RFC 9162 §2.1.3.1)."""

@@ -42,6 +42,8 @@ STATUSES = {"in_progress": "in_progress", "in progress": "in_progress", "进行�
 class QueryError(FlowdocError):
     """The query cannot be read; the message says where."""
 
+    code = "usage"
+
 
 @dataclass(frozen=True)
 class Text:

@@ -1,0 +1,18 @@
+"""The service layer: one function per user operation, called by every front door.
+
+The command line (and the web application to come) translate their input into these calls and
+their results into text, JSON or HTML; the rules, the file-system policy and the errors live
+here and below. Each operation takes plain arguments — an opened :class:`Workspace`, a person,
+a passphrase, a path — and returns a typed result or raises a :class:`~generator.errors.
+FlowdocError` whose ``code`` says what kind of failure it is (for an exit status or an HTTP
+status alike) and whose message is one line.
+
+    workspace   open the flows folder (library, trust root) and the archive (operator key)
+    records     record check / submit / import / sign / correct / void / show / export
+    keys        keys new / approve / revoke; trust init / add / remove
+    audit       verify (archive and package), checkpoint, witness, search, audit export
+"""
+
+from .workspace import Workspace, open_workspace
+
+__all__ = ["Workspace", "open_workspace"]

@@ -1,0 +1,136 @@
+"""What an auditor does: verify the archive or a package, keep a checkpoint, witness one,
+search, and export an audit package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..archive import trusting
+from ..archive.store import Archive
+from ..archive.verify import Report, inclusion, kept_findings
+from ..archive.verify import verify as verify_log
+from ..signing import Signer
+from .workspace import Workspace
+
+
+@dataclass
+class Verification:
+    """A verify run: the report (findings by property, notes) and the proofs asked for."""
+
+    report: Report
+    inclusion: dict[str, Any] | None = None
+    consistency: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+
+def verify(ws: Workspace, proof_of: str | None = None, kept: bytes | None = None,
+           kept_name: str = "the kept checkpoint", renditions: bool = False) -> Verification:
+    """The archive checked against the workspace's trust root and flows. A broken definition
+    of the working copy (keys.yaml, org.yaml) is one more finding; a kept checkpoint that the
+    log does not extend is a rollback or fork finding, never an error."""
+    archive = ws.archive()
+    report = verify_log(archive, ws.library, renditions=renditions)
+    for problem in ws.checked.errors:
+        report.add("真实性", f"{problem} (so what it would vouch for is not counted)")
+    result = Verification(report, notes=report.notes)
+    if report.checkpoint is not None and proof_of:
+        result.inclusion = inclusion(report, archive, proof_of)
+    if kept is not None:
+        found, result.consistency = kept_findings(report, kept, ws.library.trust, kept_name)
+        for message in found:
+            report.add("完整性", message)
+    return result
+
+
+def checkpoint(archive_dir: Path) -> bytes:
+    return trusting.checkpoint_json(Archive(archive_dir))
+
+
+def witness(ws: Workspace, key_file: Path, passphrase: str, state_file: Path) -> dict[str, Any]:
+    signer: Signer = trusting.unlock_key_file(key_file, passphrase, "witness")
+    return trusting.witness(ws.archive(), ws.library.trust, signer, state_file)
+
+
+# -- search and audit export ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search form or the command line's options narrow a query to."""
+
+    flow: str | None = None
+    signer: str | None = None
+    status: str | None = None
+    dept: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+def query_tree(text: str, filters: Filters = Filters()):
+    """The query and its filters as one tree; a malformed query or date is a usage error."""
+    from ..search import combine, parse
+    from ..search import query as q
+    from .records import UsageError
+
+    try:
+        tree = parse(text)
+        parts: list = []
+        for name, value in (("flow", filters.flow), ("signer", filters.signer),
+                            ("status", filters.status), ("dept", filters.dept)):
+            if value:
+                parts.append(q.keyword(name, value))
+        if filters.date_from or filters.date_to:
+            parts.append(q.date_range("created",
+                                      f"{filters.date_from or ''}..{filters.date_to or ''}"))
+    except q.QueryError as exc:
+        raise UsageError(f"query: {exc}") from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return combine(tree, parts)
+
+
+def open_index(ws: Workspace, backend: str = "whoosh"):
+    """The search index of the workspace's archive (caught up by the caller, who may show
+    progress while it does)."""
+    from ..search import RecordIndex
+    from .records import NotFound
+
+    if not ws.archive_dir.exists():
+        raise NotFound(f"{ws.archive_dir}: no archive here (give --archive)")
+    return RecordIndex(ws.archive(), ws.library, backend)
+
+
+def search(index, tree, limit: int = 20, page: int = 1, newest_first: bool = True):
+    return index.search(tree, limit, (page - 1) * limit, newest_first, False)
+
+
+def export(ws: Workspace, index, tree, query_text: str, output: Path,
+           newest_first: bool = True) -> int:
+    """Every record the query matches, as an audit package signed by the operator key. The
+    index only selects: a record of the log it lost is put back first."""
+    from ..search.package import export_package
+
+    index.repair()
+    everything = index.search(tree, 10**9, 0, newest_first, False)
+    return export_package(ws.archive(write=True), [h.number for h in everything.hits], output,
+                          query_text, ws.flows_dir)
+
+
+def verify_package(flows_dir: Path, path: Path, kept: bytes | None = None):
+    """An audit package checked against the trust root of ``flows_dir`` when it has one (or
+    a kept checkpoint), both from outside the package; else against what it carries, which
+    the report says."""
+    from ..check import check_paths
+    from ..search.package import verify_package as check_package
+    from ..trust import TRUST_FILE
+
+    trust = signoff_keys = None
+    if (flows_dir / TRUST_FILE).exists():
+        library = check_paths([flows_dir]).library
+        trust, signoff_keys = library.trust, {k.id: k for k in library.keys}
+    return check_package(path, trust, signoff_keys, kept)

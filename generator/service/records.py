@@ -1,0 +1,159 @@
+"""Records: check a filled form, open a record, sign, correct, void, show and export it.
+
+What a front door needs beyond the archive's own operations lives here once: which files are
+records, that a file naming its applicant is that person's request, that an export hands out
+only the rendition the log names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..archive import records as archive_records
+from ..archive.records import RecordState
+from ..archive.store import ArchiveError
+from ..errors import FlowdocError
+from ..model import Flow
+from ..records import RecordCheck, RecordInput, check_record, read_record
+from .workspace import Workspace
+
+RECORD_SUFFIXES = (".yaml", ".yml", ".json", ".pdf")  # what `record import` takes from a folder
+
+
+class NotFound(FlowdocError):
+    """No such record, flow or rendition."""
+
+    code = "not_found"
+
+
+class ApplicantMismatch(FlowdocError):
+    """A record file names another applicant than the person submitting it."""
+
+    code = "invalid"
+
+
+def read(ws: Workspace, path: Path) -> RecordInput:
+    """A filled form (PDF) or a YAML/JSON record, read against the workspace's flows."""
+    return read_record(path, {f.code: f for f in ws.library.flows})
+
+
+def same_applicant(path: Path, written: str | None, person: str) -> None:
+    """A record file that names its applicant is that person's request: submitting it as
+    someone else would sign another person's request in their own name (a file without
+    ``applicant:`` is anyone's)."""
+    if written is not None and written != person:
+        raise ApplicantMismatch(f"{path}: applicant: {written} in the file, but --as {person}; "
+                                "a record is submitted by its applicant")
+
+
+def flow_of(ws: Workspace, code: str, source: Path | None = None) -> Flow:
+    try:
+        return ws.library.flow(code)
+    except KeyError:
+        where = f"{source}: " if source is not None else ""
+        raise NotFound(f"{where}no flow with code '{code}'") from None
+
+
+def check(ws: Workspace, path: Path, applicant: str | None = None) -> RecordCheck:
+    """What ``record check`` shows: values, problems, the path and who may sign each step,
+    archiving nothing."""
+    data = read(ws, path)
+    if applicant:
+        same_applicant(path, data.applicant, applicant)  # as submit would refuse it
+        data = replace(data, applicant=applicant)
+    flow = flow_of(ws, data.flow, path)
+    assert ws.library.org is not None
+    return check_record(flow, ws.library.org, data)
+
+
+Prepared = list[tuple[RecordInput, bytes]]
+
+
+def prepare(ws: Workspace, paths: list[Path], person: str) -> Prepared:
+    """The records of ``paths`` read and owned by ``person``, with their original bytes (what
+    the archive keeps): everything about the files is settled before a passphrase is asked."""
+    items = []
+    for path in paths:
+        data = read(ws, path)
+        same_applicant(path, data.applicant, person)
+        items.append((data, path.read_bytes()))
+    return items
+
+
+def record_files(folder: Path) -> list[Path]:
+    """What ``record import`` takes from a folder: its YAML, JSON and PDF files, by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in RECORD_SUFFIXES)
+
+
+def submit(ws: Workspace, prepared: Prepared, person: str, passphrase: str) -> str:
+    """Open one record (signed by its applicant); its number."""
+    [(data, original)] = prepared
+    return archive_records.submit(ws.archive(write=True), ws.library, data, original, person,
+                                  passphrase)
+
+
+def import_records(ws: Workspace, prepared: Prepared, person: str, passphrase: str) -> list[str]:
+    """Many records submitted as one batch, all or nothing; their numbers."""
+    return archive_records.import_records(ws.archive(write=True), ws.library, prepared, person,
+                                          passphrase)
+
+
+def sign(ws: Workspace, number: str, step: str, person: str, passphrase: str,
+         decision: str | None, comment: str = "") -> RecordState:
+    return archive_records.sign_step(ws.archive(write=True), ws.library, number, step, person,
+                                     passphrase, decision, comment)
+
+
+def parse_changes(changes: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``FIELD=VALUE`` texts as a mapping; a text without ``=`` is a usage error."""
+    pairs: dict[str, str] = {}
+    for change in changes:
+        field_, sep, value = change.partition("=")
+        if not sep:
+            raise UsageError(f"--set {change}: write FIELD=VALUE")
+        pairs[field_.strip()] = value
+    return pairs
+
+
+class UsageError(FlowdocError):
+    """The request itself is malformed (an option written wrongly)."""
+
+    code = "usage"
+
+
+def correct(ws: Workspace, number: str, person: str, passphrase: str,
+            changes: dict[str, Any], reason: str) -> RecordState:
+    return archive_records.correct(ws.archive(write=True), ws.library, number, person,
+                                   passphrase, changes, reason)
+
+
+def void(ws: Workspace, number: str, person: str, passphrase: str, reason: str) -> None:
+    archive_records.void(ws.archive(write=True), ws.library, number, person, passphrase, reason)
+
+
+def show(archive_dir: Path, number: str) -> RecordState:
+    from ..archive.store import Archive
+
+    state = archive_records.record_state(Archive(archive_dir), number)
+    if state is None:
+        raise NotFound(f"no record {number} in {archive_dir}")
+    return state
+
+
+def rendition(archive_dir: Path, number: str) -> bytes:
+    """The archived PDF of a closed record, only if its bytes are the ones the log names: a
+    replaced file is never handed out."""
+    from ..archive.store import Archive
+
+    archive = Archive(archive_dir)
+    state = archive_records.record_state(archive, number)
+    if state is None or not state.rendition:
+        raise NotFound(f"{number}: no archived rendition (is it closed?)")
+    data = archive.blob(state.rendition)
+    if hashlib.sha256(data).hexdigest() != state.rendition:
+        raise ArchiveError(f"{number}: the archived rendition was altered (its sha256 is not the "
+                           "one the log names); nothing was written; run flowdoc verify")
+    return data

@@ -1,0 +1,55 @@
+"""A workspace: the flows folder a user works from and the archive they write to.
+
+Opening one checks the flows (a library with errors is refused: nothing is archived under a
+broken definition) and, for writing, unlocks the archive's operator key, which signs every
+checkpoint. Verification opens the flows leniently instead: a broken keys.yaml is then one
+more finding, never a reason not to look at the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..archive.store import Archive
+from ..archive.trusting import unlock_operator
+from ..check import CheckResult, check_paths
+from ..errors import Problem, ProblemsError
+from ..model import Library
+
+
+@dataclass
+class Workspace:
+    flows_dir: Path
+    archive_dir: Path
+    checked: CheckResult
+    operator_passphrase: str | None = field(default=None, repr=False)
+    _archive: Archive | None = field(default=None, repr=False)
+
+    @property
+    def library(self) -> Library:
+        return self.checked.library
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.checked.problems if p.severity != "error"]
+
+    def archive(self, write: bool = False) -> Archive:
+        """The archive; for writing, with the operator key unlocked (an archive opened
+        without it refuses to commit, with a message that says how to give it)."""
+        if not write:
+            return Archive(self.archive_dir)
+        if self._archive is None:
+            self._archive = Archive(self.archive_dir,
+                                    unlock_operator(self.archive_dir, self.operator_passphrase))
+        return self._archive
+
+
+def open_workspace(flows_dir: Path, archive_dir: Path = Path("records"), *,
+                   operator_passphrase: str | None = None, strict: bool = True) -> Workspace:
+    """The flows of ``flows_dir`` checked, and the archive at ``archive_dir``. ``strict``:
+    refuse flows with errors (every operation but verify)."""
+    checked = check_paths([flows_dir])
+    if strict and not checked.ok:
+        raise ProblemsError(checked.errors)
+    return Workspace(flows_dir, archive_dir, checked, operator_passphrase)
