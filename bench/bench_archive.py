@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from generator.archive import records as R  # noqa: E402
-from generator.archive.bootstrap import sign_folder  # noqa: E402
 from generator.archive.store import Archive  # noqa: E402
 from generator.check import check_paths  # noqa: E402
 from generator.records import RecordInput  # noqa: E402
+from generator.service.bootstrap import sign_folder  # noqa: E402
 
 OPERATOR = "pass-operator-bench"
 
@@ -96,7 +96,7 @@ def verify_figures(archive: Archive, workers: int | None) -> str:
 
 def primitives() -> None:
     """What the archive's cryptography costs per call on this machine."""
-    from generator.archive import keys
+    from generator.seal import keys
 
     public, pem = keys.new_key("pass-bench-primitives")
     private = keys.unlock(pem, "pass-bench-primitives")

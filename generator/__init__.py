@@ -1,7 +1,7 @@
 """flowdoc: the e-commerce department's controlled process manual, as data.
 
 Floors, bottom to top (see ARCHITECTURE.md): the model, loader, checks and the seal
-(``archive.canonical``, ``archive.keys``, ``trust``, ``signing``) → the folder store
+(``seal.canonical``, ``seal.keys``, ``trust``, ``signing``) → the folder store
 (``archive.store``) → capabilities (``diagram``, ``manual``, ``forms``, ``publish``,
 ``records``, ``archive``, ``search``, ``lifecycle``) → the service layer (``service``) → the
 front doors (``cli``).

@@ -87,8 +87,8 @@ def unlock_signer(archive_dir: Path, person: str, passphrase: str, trust=None) -
 
     Raises a one-line :class:`FlowdocError` if they have no such key or the passphrase does
     not unlock it — one message for both (the passphrase itself is never part of a message)."""
-    from .archive import keys
     from .archive.store import Archive, active_key, key_table
+    from .seal import keys
     from .trust import TrustRoot
 
     trust = trust if trust is not None else TrustRoot()

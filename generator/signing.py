@@ -1,7 +1,7 @@
 """Flow sign-offs signed with the signer's own key and verified against flows/keys.yaml.
 
 A sign-off entry carries ``key`` and ``sig``: an Ed25519 signature by the person's archive key
-(generator.archive.keys) over the canonical bytes of what they signed — the flow code, the
+(generator.seal.keys) over the canonical bytes of what they signed — the flow code, the
 meaning (编制/审核/批准), their name, the date and the content hash. Typing a name and a hash
 into the YAML no longer makes a flow 受控; only the holder of the key and its passphrase can.
 
@@ -34,14 +34,14 @@ MEANING_OF = {"prepared": "编制", "reviewed": "审核", "approved": "批准"}
 def signoff_message(code: str, meaning: str, person: str, on: dt.date, content_hash: str) -> bytes:
     """The bytes a flow sign-off signature covers. ``type`` keeps it from ever being taken for
     a signed archive event made with the same key."""
-    from .archive.canonical import canonical
+    from .seal.canonical import canonical
 
     return canonical({"type": "flow-signoff", "flow": code, "meaning": meaning, "person": person,
                       "date": on.isoformat(), "hash": content_hash})
 
 
 def key_id(public: bytes) -> str:
-    from .archive.keys import key_id as archive_key_id
+    from .seal.keys import key_id as archive_key_id
 
     return archive_key_id(public)
 
@@ -58,7 +58,7 @@ def why_invalid(entry: Signature, code: str, meaning: str,
         return f"was signed with key {entry.key}, which is not in keys.yaml"
     if key.person != entry.by:
         return f"was signed with key {entry.key}, which is {key.person}'s, not {entry.by}'s"
-    from .archive.keys import verify_once
+    from .seal.keys import verify_once
 
     if not verify_once(key.public, signoff_message(code, meaning, entry.by, entry.on, entry.hash),
                        entry.sig):
@@ -95,7 +95,7 @@ class Signer:
     private: Any  # cryptography's Ed25519PrivateKey
 
     def sign(self, message: bytes) -> str:
-        from .archive.keys import sign
+        from .seal.keys import sign
 
         return sign(self.private, message)
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .archive.canonical import canonical
-from .archive.keys import key_id, verify, verify_once
 from .errors import FlowdocError
+from .seal.canonical import canonical
+from .seal.keys import key_id, verify, verify_once
 
 TRUST_FILE = "trust.yaml"
 ROLES = ("registrar", "operator", "witness")
@@ -208,7 +208,7 @@ def statement(root: TrustRoot, action: str, role: str, holder: str, public: byte
     st = {"n": len(root.statements), "action": action, "role": role, "holder": holder,
           "key": key_id(public), "public": public.hex(), "time": time or now(), "prev": prev,
           "by": signer_id, "sig": ""}
-    from .archive.keys import sign
+    from .seal.keys import sign
 
     st["sig"] = sign(signer, statement_message(st))
     return st

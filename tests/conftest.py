@@ -70,10 +70,10 @@ class TrustedRepo:
         ``people`` (a small log, for tests that try every byte of it)."""
         import shutil
 
-        from generator.archive import keys
         from generator.archive.records import approve_key, new_person_key
         from generator.archive.store import Archive
         from generator.archive.trusting import OPERATOR_FILE, unlock_operator
+        from generator.seal import keys
 
         library = self.library
         registrar = library.trust.registrar_person("王芳")
@@ -94,7 +94,7 @@ class TrustedRepo:
 def trusted(tmp_path_factory) -> TrustedRepo:
     import shutil
 
-    from generator.archive.bootstrap import sign_folder
+    from generator.service.bootstrap import sign_folder
 
     root = tmp_path_factory.mktemp("trusted")
     shutil.copytree(FLOWS, root / "flows")

@@ -139,7 +139,7 @@ def test_rollback_to_an_older_signed_checkpoint_is_detected(tmp_path):
 def forge_approval(archive: Archive, number: str, by: str) -> None:
     """李强's head approval of ``number``, signed with ``by``'s key and appended past every
     check the writer makes before it writes."""
-    from generator.archive import keys
+    from generator.seal import keys
 
     with archive.writing() as w:
         state = R.states(w.entries)[number]
@@ -223,8 +223,9 @@ import sys, time, datetime as dt
 sys.path.insert(0, {root!r})
 from pathlib import Path
 from generator.archive.store import Archive
-from generator.archive import records as R, keys
-from generator.archive.canonical import canonical
+from generator.seal import keys
+from generator.archive import records as R
+from generator.seal.canonical import canonical
 from generator.archive.trusting import unlock_operator
 archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
 with archive.writing() as w:

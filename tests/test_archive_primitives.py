@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.archive import merkle
-from generator.archive.canonical import (
+from generator.seal.canonical import (
     CanonicalError,
     _encode,
     canonical,
@@ -128,7 +128,7 @@ def test_the_one_pass_canonical_check_agrees_with_the_definition(value, style):
     integers, astral keys (UTF-16 order), escapes and white space included."""
     import json
 
-    from generator.archive.canonical import NOT_CANONICAL, loads_canonical
+    from generator.seal.canonical import NOT_CANONICAL, loads_canonical
 
     try:
         text = {"canonical": lambda: _encode(value),

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import FLOWS, ROOT, secret
 
-from generator.archive.keys import unlock
 from generator.archive.records import active_key
 from generator.archive.store import Archive
 from generator.check import check_paths
+from generator.seal.keys import unlock
 from generator.signing import signoff_message
 
 SIGNERS = ("王芳", "李强", "陈静")

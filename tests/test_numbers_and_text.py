@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator import expr
-from generator.archive.canonical import MAX_SAFE_INTEGER, canonical
 from generator.records import read_record, typed_values
 from generator.records.values import (
     MAX_PLACES,
@@ -26,6 +25,7 @@ from generator.records.values import (
     number_text,
     parse_number,
 )
+from generator.seal.canonical import MAX_SAFE_INTEGER, canonical
 from generator.search.query import MAX_DEPTH, Not, QueryError, Text, parse
 from generator.textsafe import visible
 

@@ -21,13 +21,13 @@ import pytest
 from conftest import OPERATOR_SECRET, ROOT, secret
 from pypdf import PdfReader
 
-from generator.archive import keys
 from generator.archive import records as R
 from generator.archive.store import CHECKPOINT, Archive, ArchiveError, Checkpoint, parse_checkpoint
 from generator.archive.trusting import add_key, unlock_key_file, witness
 from generator.archive.verify import verify
 from generator.check import check_paths
 from generator.records import RecordInput, check_record
+from generator.seal import keys
 from generator.signing import Signer
 from generator.trust import TRUST_FILE
 
@@ -159,8 +159,8 @@ def test_a_checkpoint_signed_by_a_person_key_is_reported(repo):
     cp = archive.checkpoint()
     mine = F.any_key(archive, lib.trust, "赵敏")
     private = keys.unlock(archive.private_key(mine), secret("赵敏"))
-    from generator.archive.canonical import canonical
     from generator.archive.store import checkpoint_message
+    from generator.seal.canonical import canonical
 
     forged = Checkpoint(cp.size, cp.bytes, cp.root, cp.time, mine, "")
     forged = Checkpoint(**{**forged.body(), "signature": keys.sign(private,
@@ -475,7 +475,7 @@ def test_a_package_is_checked_against_a_trust_root_from_outside(repo, tmp_path, 
     # a wholly fabricated archive with its own trust root and keys for the same people
     other = tmp_path / "other"
     shutil.copytree(trusted.flows, other / "flows")
-    from generator.archive.bootstrap import sign_folder
+    from generator.service.bootstrap import sign_folder
 
     fake = sign_folder(other / "flows", other / "records", lambda p: "fake-" + secret(p),
                        "fake-operator-2026")
@@ -599,8 +599,8 @@ def test_random_forgeries_with_a_registered_key_are_all_reported(history, data):
     import tempfile
 
     from generator.archive import merkle
-    from generator.archive.canonical import canonical
     from generator.archive.store import checkpoint_message
+    from generator.seal.canonical import canonical
 
     source, lib = history
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,7 @@ org.yaml (whose names and dates are the sample's) are signed with keys made for 
 throwaway archive, vouched for by a demo registrar (王芳, the 文控) whose trust root is written
 to flows/trust.yaml; the public halves go into flows/keys.yaml, and the private halves are
 deleted with the archive, so nobody can sign as these demo people again. A real department
-runs the same steps by hand (generator/archive/bootstrap.py says which).
+runs the same steps by hand (generator/service/bootstrap.py says which).
 
     python tools/sign_bundled.py [FLOWS_DIR]     # default: flows/
 
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.archive.bootstrap import sign_folder  # noqa: E402
+from generator.service.bootstrap import sign_folder  # noqa: E402
 
 
 def main() -> None:

@@ -1,9 +1,14 @@
 """The signed archive of records: keys, signed events, the Merkle log, and its verification.
 
-    canonical   the bytes a hash or a signature covers (RFC 8785 style)
     merkle      RFC 9162 tree, inclusion and consistency proofs, and their checks
-    keys        per-person Ed25519 keys, encrypted with the owner's passphrase
-    store       the log, blobs, signed checkpoint, lock and crash recovery on disk
-    records     submit, sign, correct, void, import: checked before anything is written
+    store       the folder store: log, blobs, signed checkpoint, lock and crash recovery
+    index       the store's derived index (what writers need of the past), never trusted
+    state       a record's state: the one fold of its events, its digest, its rendition
+    rulebook    whether an event may follow: the writer applies it, verify replays it
+    records     keys, submit, sign, correct, void, import: checked before anything is written
+    trusting    the trust root's operations: init, add, remove, the operator key, witnesses
     verify      真实性 / 完整性 / 可用性 / 安全性 over everything in the archive
+
+The bytes every signature covers and the keys that make them are ``generator.seal``, below
+the loader and the archive alike.
 """

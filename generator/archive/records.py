@@ -12,21 +12,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import FlowdocError
-from ..loader import flow_from_bytes, org_from_bytes
+from ..loader import flow_from_bytes
 from ..model import Flow, Library, Org
-from ..records import RecordInput, check_record, render_record, route
-from ..records.rendition import CorrectionLine, SignatureLine
+from ..records import RecordInput, check_record, route
+from ..seal import keys
+from ..seal.canonical import canonical
 from ..trust import TrustRoot, vouch_message
-from . import keys, rulebook
-from .canonical import canonical, digest
+from . import rulebook
 from .index import lines
 from .rulebook import Book
+from .state import (
+    RecordState,
+    apply,
+    json_values,
+    parsed_flow,
+    parsed_org,
+    render_state,
+    state_digest,
+    states,
+)
 from .store import LOG, Archive, ArchiveError, Writer, key_table
 from .store import active_key as store_active
 
@@ -67,7 +74,7 @@ def _book(w: Writer, library: Library, org: Org | None) -> Book:
         if digest in w.flows:
             return w.flows[digest]
         raw = blob_of(digest)
-        return None if raw is None else _parsed_flow(raw)
+        return None if raw is None else parsed_flow(raw)
 
     return Book(_trust(library), {k.id: k for k in library.keys}, w.key_table(_trust(library)),
                 org, flow_of, render_state, blob_of)
@@ -149,16 +156,8 @@ def _org_in_force(w: Writer) -> Org | None:
     if digest_ is None:
         return None
     try:
-        return _parsed_org(w.archive.blob(digest_))
+        return parsed_org(w.archive.blob(digest_))
     except ArchiveError:
-        return None
-
-
-@lru_cache(maxsize=8)
-def _parsed_org(raw: bytes) -> Org | None:
-    try:
-        return org_from_bytes(raw, "archived org.yaml")
-    except FlowdocError:
         return None
 
 
@@ -175,7 +174,7 @@ def _register_org(w: Writer, library: Library, person: str, private, kid: str,
     digest_ = hashlib.sha256(source).hexdigest()
     if w.org_blob() == digest_:
         return _org_in_force(w) or library.org
-    org = _parsed_org(source)
+    org = parsed_org(source)
     book = _book(w, library, org)
     why = rulebook.org_governs(org, book) if org is not None else "org.yaml does not load"
     if why:
@@ -216,89 +215,7 @@ def revoke_key(archive: Archive, library: Library, person: str, passphrase: str,
     return kid
 
 
-# -- record state ------------------------------------------------------------------------------
-
-@dataclass
-class RecordState:
-    number: str
-    flow_code: str
-    revision: str
-    flow_hash: str
-    flow_blob: str
-    original_blob: str
-    fields: dict[str, Any]
-    applicant: str
-    created: str
-    decisions: dict[str, list[str]] = field(default_factory=dict)
-    signatures: list[dict[str, Any]] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "in progress"  # in progress | complete | rejected | void
-    rendition: str | None = None
-    corrections: list[dict[str, Any]] = field(default_factory=list)
-    superseded: list[int] = field(default_factory=list)  # signatures a correction voided
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
-
-
-def json_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Typed values as canonical-JSON-safe data (dates as ISO text, tuples as lists, numbers
-    exact: see ``records.values.number_text``)."""
-    from decimal import Decimal  # local: json_values is their only user in this module
-
-    from ..records.values import json_number
-
-    def conv(v: Any) -> Any:
-        if isinstance(v, dt.date):
-            return v.isoformat()
-        if isinstance(v, tuple | list):
-            return [conv(x) for x in v]
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, float | Decimal):
-            # exact: a whole number as an integer, any other as its one decimal text
-            return json_number(v)
-        return v
-    return {k: conv(v) for k, v in values.items() if v is not None}
-
-
-def apply(out: dict[str, RecordState], e: dict[str, Any]) -> None:
-    """Fold one entry into the record states (the only place record state is computed)."""
-    t = e["type"]
-    if t == "submit":
-        out[e["record"]] = RecordState(e["record"], e["flow"], e["revision"], e["flow_hash"],
-                                       e["flow_blob"], e["original_blob"], dict(e["fields"]),
-                                       e["applicant"], e["time"])
-        out[e["record"]].history.append(e)
-        out[e["record"]].signatures.append(e)
-    elif t in ("sign", "void", "rendition", "correct") and e["record"] in out:
-        s = out[e["record"]]
-        s.history.append(e)
-        if t == "sign":
-            s.signatures.append(e)
-            if e.get("decision"):
-                s.decisions.setdefault(e["step"], []).append(e["decision"])
-            s.status = e.get("status", s.status)
-        elif t == "void":
-            s.status = "void"
-        elif t == "correct":
-            s.fields.update(e["fields"])  # the earlier value stays in the history
-            s.corrections.append(e)
-            # every decision taken so far saw the old values: it no longer counts, and the
-            # record waits for those steps again (a correction reopens what it touches)
-            s.superseded += [x["seq"] for x in s.signatures
-                             if x["type"] == "sign" and x["seq"] not in s.superseded]
-            s.decisions = {}
-        else:
-            s.rendition = e["blob"]
-
-
-def states(entries: list[dict[str, Any]]) -> dict[str, RecordState]:
-    out: dict[str, RecordState] = {}
-    for e in entries:
-        apply(out, e)
-    return out
-
+# -- record state (the fold and the rendition live in archive.state) ----------------------------
 
 def record_state(archive: Archive, number: str) -> RecordState | None:
     """One record's state, read from the committed log without parsing the other records'
@@ -317,30 +234,11 @@ def record_state(archive: Archive, number: str) -> RecordState | None:
     return out.get(number)
 
 
-def state_digest(state: RecordState | None) -> str:
-    return digest(None if state is None else {
-        "number": state.number, "fields": state.fields, "decisions": state.decisions,
-        "status": state.status, "events": len(state.history)})
-
-
 def record_flow(archive: Archive, state: RecordState) -> Flow:
     raw = archive.blob(state.flow_blob)
-    flow = _parsed_flow(raw)
+    flow = parsed_flow(raw)
     # a flow that does not parse is parsed again under the record's name, for the message
     return flow if flow is not None else flow_from_bytes(raw, f"{state.number}:flow")
-
-
-@lru_cache(maxsize=32)
-def _parsed_flow(raw: bytes) -> Flow | None:
-    """Flows by their archived source: parsing the YAML again took a third of a signature."""
-    try:
-        return flow_from_bytes(raw, "archived flow")
-    except FlowdocError:
-        return None
-
-
-parsed_flow = _parsed_flow
-parsed_org = _parsed_org
 
 
 def _checked(library: Library, record: RecordInput, person: str,
@@ -376,7 +274,7 @@ def _append_submissions(w: Writer, book: Book, checked: list, person: str,
         if flow.code not in sources:
             source = _flow_source(flow)
             sources[flow.code] = w.put_blob(source, durable=durable)
-            w.flows[sources[flow.code]] = _parsed_flow(source)
+            w.flows[sources[flow.code]] = parsed_flow(source)
         entry = {"type": "submit", "record": number, "flow": flow.code,
                  "revision": flow.revision, "flow_hash": flow.content_hash,
                  "flow_blob": sources[flow.code],
@@ -532,74 +430,3 @@ def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def render_state(flow: Flow, state: RecordState) -> bytes:
-    """The rendition of a record's state: what the writer archives at closing and what verify
-    renders again to compare (same state, same bytes). Remembered for the last few states:
-    verify renders a closed record once however often it is run in a process."""
-    key = render_key(flow, state)
-    return _render_cached(key, flow, state)
-
-
-RENDER_MARK = "flowdoc-state:"
-
-
-def render_key(flow: Flow, state: RecordState) -> str:
-    """The digest of everything a rendition shows, written into its metadata, so that
-    ``verify`` can tell without rendering that an archived rendition was made from exactly
-    the state it replayed (``verify --renditions`` renders each again and compares bytes)."""
-    return digest({"flow": flow.content_hash, "number": state.number, "fields": state.fields,
-                  "decisions": state.decisions, "status": state.status,
-                  "created": state.created, "superseded": state.superseded,
-                  "corrections": state.corrections,
-                  "signatures": [{k: e.get(k) for k in ("seq", "step", "person", "role",
-                                                        "meaning", "decision", "time",
-                                                        "comment", "sig")}
-                                 for e in state.signatures],
-                   "applicant": state.applicant})
-
-
-_RENDERED: dict[str, bytes] = {}
-
-
-def _render_cached(key: str, flow: Flow, state: RecordState) -> bytes:
-    if key not in _RENDERED:
-        if len(_RENDERED) >= 64:
-            _RENDERED.pop(next(iter(_RENDERED)))
-        _RENDERED[key] = _render(flow, state)
-    return _RENDERED[key]
-
-
-def _render(flow: Flow, state: RecordState) -> bytes:
-    path = route(flow, _typed(flow, state.fields), state.decisions).steps
-    lines = []
-    for e in state.signatures:
-        step = flow.step(e["step"])
-        fingerprint = digest(e["sig"]["value"])[:16]
-        lines.append(SignatureLine(step.text, e.get("person", state.applicant), e["role"],
-                                   e["meaning"], e.get("decision"),
-                                   dt.datetime.fromisoformat(e["time"]), fingerprint,
-                                   e.get("comment", ""), e["seq"] in state.superseded))
-    corrections = [CorrectionLine(e["person"], dt.datetime.fromisoformat(e["time"]),
-                                  _label(flow, k), _shown(e["previous"].get(k)), _shown(v),
-                                  e["reason"])
-                   for e in state.corrections for k, v in sorted(e["fields"].items())]
-    status = {"complete": "已完成", "rejected": "未通过", "void": "已作废"}.get(state.status,
-                                                                              "办理中")
-    return render_record(flow, state.number, _typed(flow, state.fields), path, lines, status,
-                         dt.datetime.fromisoformat(state.created), corrections,
-                         RENDER_MARK + render_key(flow, state))
-
-
-def _label(flow: Flow, field_id: str) -> str:
-    try:
-        return flow.field(field_id).label
-    except KeyError:
-        return field_id
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "（空）"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)

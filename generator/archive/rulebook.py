@@ -38,6 +38,7 @@ from ..model import Flow, Org, PublicKey
 from ..records import RecordInput, check_record, may_sign, route
 from ..signing import verified
 from ..trust import TrustRoot
+from .state import RENDER_MARK, json_values
 from .store import vouch_valid
 
 MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
@@ -346,8 +347,6 @@ def _rendition(out: list, e: dict, before: Any, book: Book) -> None:
     if book.render is not None:
         same = data == book.render(flow, before)
     elif book.render_key is not None:
-        from .records import RENDER_MARK
-
         same = data.startswith(b"%PDF") and \
             (RENDER_MARK + book.render_key(flow, before)).encode() in data
     else:
@@ -370,8 +369,6 @@ def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_values(values: dict[str, Any]) -> dict[str, Any]:
-    from .records import json_values
-
     return json_values(values)
 
 

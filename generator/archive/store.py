@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
+from ..seal.canonical import canonical
+from ..seal.keys import verify as verify_signature
 from . import merkle
-from .canonical import canonical
 from .index import Index, Stale
 
 if TYPE_CHECKING:
@@ -132,6 +133,20 @@ def parse_checkpoint(raw: bytes) -> Checkpoint:
     if not all(isinstance(data[k], str) for k in ("root", "time", "key", "signature")):
         raise ValueError("root, time, key and signature must be text")
     return Checkpoint(**data)
+
+
+def checkpoint_problem(cp: Checkpoint, trust: TrustRoot) -> str | None:
+    """Why ``cp`` is not a checkpoint the archive's operator signed, or None: only an operator
+    key of the trust root in office at the checkpoint's time signs one."""
+    operator = trust.key(cp.key, "operator")
+    if operator is None:
+        return (f"the checkpoint is signed with key {cp.key}, which is not an operator key of "
+                "the trust root")
+    if not operator.in_office(cp.time):
+        return f"the checkpoint is signed with operator key {cp.key}, not in office at {cp.time}"
+    if not verify_signature(operator.public, checkpoint_message(cp), cp.signature):
+        return "the checkpoint's signature does not verify with its operator key"
+    return None
 
 
 def checkpoint_message(cp: Checkpoint) -> bytes:

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Library, PublicKey
+from ..seal import keys
+from ..seal.canonical import canonical
 from ..signing import Signer
 from ..trust import TrustError, TrustRoot, append_statement, load_trust, statement
-from . import keys, merkle
-from .canonical import canonical
+from . import merkle
 from .index import lines
 from .records import new_person_key
 from .store import (
@@ -27,6 +28,7 @@ from .store import (
     ArchiveError,
     Checkpoint,
     active_key,
+    checkpoint_problem,
     key_table,
     parse_checkpoint,
     write_private,
@@ -168,8 +170,6 @@ def witness(archive: Archive, trust: TrustRoot, signer: Signer, state_file: Path
     """Co-sign the archive's checkpoint after checking that it is signed by an operator of
     the trust root and that the log extends the checkpoint this witness signed last (kept in
     ``state_file``, outside the archive). Refuses, co-signing nothing, otherwise."""
-    from .verify import checkpoint_problem
-
     if trust.key(signer.key.id, "witness") is None or \
             trust.key(signer.key.id, "witness").until is not None:
         raise TrustError(f"key {signer.key.id} is not a witness of the trust root")

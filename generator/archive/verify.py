@@ -31,11 +31,13 @@ from typing import Any
 
 from ..errors import FlowdocError
 from ..model import Flow, Library, Org
+from ..seal import keys
+from ..seal.canonical import NOT_CANONICAL, canonical, is_canonical, loads_canonical
 from ..trust import TrustRoot
-from . import keys, merkle, rulebook
-from .canonical import NOT_CANONICAL, canonical, is_canonical, loads_canonical
+from . import merkle, rulebook
 from .index import lines
-from .records import (
+from .rulebook import Book
+from .state import (
     RecordState,
     apply,
     parsed_flow,
@@ -44,13 +46,12 @@ from .records import (
     render_state,
     state_digest,
 )
-from .rulebook import Book
 from .store import (
     CHECKPOINT,
     LOG,
     Archive,
     Checkpoint,
-    checkpoint_message,
+    checkpoint_problem,
     key_table,
     parse_checkpoint,
 )
@@ -155,20 +156,6 @@ def verify(archive: Archive, library: Library, workers: int | None = None,
     for message in found:
         report.add("真实性", message)
     return report
-
-
-def checkpoint_problem(cp: Checkpoint, trust: TrustRoot) -> str | None:
-    """Why ``cp`` is not a checkpoint the archive's operator signed, or None: only an operator
-    key of the trust root in office at the checkpoint's time signs one."""
-    operator = trust.key(cp.key, "operator")
-    if operator is None:
-        return (f"the checkpoint is signed with key {cp.key}, which is not an operator key of "
-                "the trust root")
-    if not operator.in_office(cp.time):
-        return f"the checkpoint is signed with operator key {cp.key}, not in office at {cp.time}"
-    if not keys.verify(operator.public, checkpoint_message(cp), cp.signature):
-        return "the checkpoint's signature does not verify with its operator key"
-    return None
 
 
 def _last_byte(path: Path, end: int) -> bytes:

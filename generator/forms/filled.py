@@ -10,6 +10,7 @@ removed, oversized or broken files.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader, PdfWriter
@@ -172,3 +173,22 @@ def _value(field: dict) -> Any:
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+def read_filled_record(path: Path, flows: dict) -> RecordInput:
+    """A record from a filled form file: refused unread past ``MAX_FORM_BYTES``, one line
+    naming the file for anything else wrong."""
+    from ..records import RecordInputError
+
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise RecordInputError(f"{name}: cannot read: {exc.strerror}") from None
+    if size > MAX_FORM_BYTES:  # refused before a byte of it is read
+        raise RecordInputError(f"{name}: {size / 2**20:.0f} MiB; a filled form is at most "
+                               f"{MAX_FORM_BYTES >> 20} MiB")
+    try:
+        return read_form(path.read_bytes(), name, flows)
+    except FormError as exc:
+        raise RecordInputError(str(exc)) from None

@@ -29,22 +29,16 @@ class RecordInputError(FlowdocError):
 
 
 def read_record(path: Path, flows: dict | None = None) -> RecordInput:
-    """A record from a YAML or JSON file, or from a filled form (PDF; needs ``flows``)."""
+    """A record from a YAML or JSON file (a filled PDF form: forms.read_filled_record; the
+    service layer's ``records.read`` takes either)."""
     name = str(path)
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise RecordInputError(f"{name}: cannot read: {exc.strerror}") from None
-    if path.suffix.lower() == ".pdf":
-        from ..forms.filled import MAX_FORM_BYTES, FormError, read_form
-
-        if size > MAX_FORM_BYTES:  # refused before a byte of it is read
-            raise RecordInputError(f"{name}: {size / 2**20:.0f} MiB; a filled form is at most "
-                                   f"{MAX_FORM_BYTES >> 20} MiB")
-        try:
-            return read_form(path.read_bytes(), name, flows or {})
-        except FormError as exc:
-            raise RecordInputError(str(exc)) from None
+    if path.suffix.lower() == ".pdf":  # a filled form: forms.read_filled_record reads it
+        raise RecordInputError(f"{name}: a filled form (PDF) is read by the forms package "
+                               "(generator.forms.read_filled_record)")
     if size > MAX_BYTES:
         raise RecordInputError(f"{name}: {size / 2**20:.1f} MiB; a record may be at most 1 MiB")
     raw = path.read_bytes()

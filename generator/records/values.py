@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
-from ..archive.canonical import MAX_SAFE_INTEGER
 from ..expr import ExprError
 from ..model import Column, Field, Flow
+from ..seal.canonical import MAX_SAFE_INTEGER
 
 TRUE = {"true", "yes", "on", "1", "是", "√", "✓", "y", "x"}
 FALSE = {"false", "no", "off", "0", "否", "", "n"}

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..archive.index import lines
-from ..archive.records import RecordState, _parsed_flow, apply
+from ..archive.state import RecordState, apply, parsed_flow
 from ..archive.store import LOG, Archive
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
@@ -124,7 +124,7 @@ class RecordIndex:
     def _flow(self, digest: str) -> Flow | None:
         if digest not in self._flows:  # by digest: the blob is read once, not once a record
             try:
-                self._flows[digest] = _parsed_flow(self.archive.blob(digest))
+                self._flows[digest] = parsed_flow(self.archive.blob(digest))
             except FlowdocError:  # a missing blob: the record is indexed without its flow
                 self._flows[digest] = None
         return self._flows[digest]

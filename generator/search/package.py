@@ -43,9 +43,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..archive import keys, merkle, rulebook
-from ..archive.canonical import canonical, is_canonical
-from ..archive.records import (
+from ..archive import merkle, rulebook
+from ..archive.rulebook import Book
+from ..archive.state import (
     RecordState,
     apply,
     parsed_flow,
@@ -53,12 +53,13 @@ from ..archive.records import (
     render_state,
     state_digest,
 )
-from ..archive.rulebook import Book
-from ..archive.store import LOG, Archive, key_table, parse_checkpoint
-from ..archive.verify import authenticity, checkpoint_problem, signed_body
+from ..archive.store import LOG, Archive, checkpoint_problem, key_table, parse_checkpoint
+from ..archive.verify import authenticity, signed_body
 from ..errors import FlowdocError
 from ..fileio import write_atomic
 from ..model import Flow, Org
+from ..seal import keys
+from ..seal.canonical import canonical, is_canonical
 from ..signing import KEYS_FILE
 from ..trust import TRUST_FILE, TrustRoot, load_trust
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..archive import records as archive_records
-from ..archive.records import RecordState
+from ..archive.state import RecordState
 from ..archive.store import ArchiveError
 from ..errors import FlowdocError
 from ..model import Flow
@@ -37,7 +37,12 @@ class ApplicantMismatch(FlowdocError):
 
 def read(ws: Workspace, path: Path) -> RecordInput:
     """A filled form (PDF) or a YAML/JSON record, read against the workspace's flows."""
-    return read_record(path, {f.code: f for f in ws.library.flows})
+    flows = {f.code: f for f in ws.library.flows}
+    if path.suffix.lower() == ".pdf":
+        from ..forms.filled import read_filled_record
+
+        return read_filled_record(path, flows)
+    return read_record(path, flows)
 
 
 def same_applicant(path: Path, written: str | None, person: str) -> None:

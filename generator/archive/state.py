@@ -1,0 +1,209 @@
+"""A record's state: the one fold of its events (``apply``), what a signature binds it to
+(``state_digest``), its values as archived (``json_values``) and the rendition it renders to.
+
+The writer, ``verify``, the search index and audit packages all compute a record's state with
+this module and nothing else, so none can disagree on what a record says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ..errors import FlowdocError
+from ..loader import flow_from_bytes, org_from_bytes
+from ..model import Flow, Org
+from ..records import render_record, route
+from ..records.rendition import CorrectionLine, SignatureLine
+from ..seal.canonical import digest
+
+
+@dataclass
+class RecordState:
+    number: str
+    flow_code: str
+    revision: str
+    flow_hash: str
+    flow_blob: str
+    original_blob: str
+    fields: dict[str, Any]
+    applicant: str
+    created: str
+    decisions: dict[str, list[str]] = field(default_factory=dict)
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "in progress"  # in progress | complete | rejected | void
+    rendition: str | None = None
+    corrections: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)  # signatures a correction voided
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def json_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Typed values as canonical-JSON-safe data (dates as ISO text, tuples as lists, numbers
+    exact: see ``records.values.number_text``)."""
+    from decimal import Decimal  # local: json_values is their only user in this module
+
+    from ..records.values import json_number
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, tuple | list):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, float | Decimal):
+            # exact: a whole number as an integer, any other as its one decimal text
+            return json_number(v)
+        return v
+    return {k: conv(v) for k, v in values.items() if v is not None}
+
+
+def apply(out: dict[str, RecordState], e: dict[str, Any]) -> None:
+    """Fold one entry into the record states (the only place record state is computed)."""
+    t = e["type"]
+    if t == "submit":
+        out[e["record"]] = RecordState(e["record"], e["flow"], e["revision"], e["flow_hash"],
+                                       e["flow_blob"], e["original_blob"], dict(e["fields"]),
+                                       e["applicant"], e["time"])
+        out[e["record"]].history.append(e)
+        out[e["record"]].signatures.append(e)
+    elif t in ("sign", "void", "rendition", "correct") and e["record"] in out:
+        s = out[e["record"]]
+        s.history.append(e)
+        if t == "sign":
+            s.signatures.append(e)
+            if e.get("decision"):
+                s.decisions.setdefault(e["step"], []).append(e["decision"])
+            s.status = e.get("status", s.status)
+        elif t == "void":
+            s.status = "void"
+        elif t == "correct":
+            s.fields.update(e["fields"])  # the earlier value stays in the history
+            s.corrections.append(e)
+            # every decision taken so far saw the old values: it no longer counts, and the
+            # record waits for those steps again (a correction reopens what it touches)
+            s.superseded += [x["seq"] for x in s.signatures
+                             if x["type"] == "sign" and x["seq"] not in s.superseded]
+            s.decisions = {}
+        else:
+            s.rendition = e["blob"]
+
+
+def states(entries: list[dict[str, Any]]) -> dict[str, RecordState]:
+    out: dict[str, RecordState] = {}
+    for e in entries:
+        apply(out, e)
+    return out
+
+
+def state_digest(state: RecordState | None) -> str:
+    return digest(None if state is None else {
+        "number": state.number, "fields": state.fields, "decisions": state.decisions,
+        "status": state.status, "events": len(state.history)})
+
+
+
+
+def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
+    from ..records import typed_values
+
+    values, _ = typed_values(flow, fields)
+    return values
+
+
+def render_state(flow: Flow, state: RecordState) -> bytes:
+    """The rendition of a record's state: what the writer archives at closing and what verify
+    renders again to compare (same state, same bytes). Remembered for the last few states:
+    verify renders a closed record once however often it is run in a process."""
+    key = render_key(flow, state)
+    return _render_cached(key, flow, state)
+
+
+RENDER_MARK = "flowdoc-state:"
+
+
+def render_key(flow: Flow, state: RecordState) -> str:
+    """The digest of everything a rendition shows, written into its metadata, so that
+    ``verify`` can tell without rendering that an archived rendition was made from exactly
+    the state it replayed (``verify --renditions`` renders each again and compares bytes)."""
+    return digest({"flow": flow.content_hash, "number": state.number, "fields": state.fields,
+                  "decisions": state.decisions, "status": state.status,
+                  "created": state.created, "superseded": state.superseded,
+                  "corrections": state.corrections,
+                  "signatures": [{k: e.get(k) for k in ("seq", "step", "person", "role",
+                                                        "meaning", "decision", "time",
+                                                        "comment", "sig")}
+                                 for e in state.signatures],
+                   "applicant": state.applicant})
+
+
+_RENDERED: dict[str, bytes] = {}
+
+
+def _render_cached(key: str, flow: Flow, state: RecordState) -> bytes:
+    if key not in _RENDERED:
+        if len(_RENDERED) >= 64:
+            _RENDERED.pop(next(iter(_RENDERED)))
+        _RENDERED[key] = _render(flow, state)
+    return _RENDERED[key]
+
+
+def _render(flow: Flow, state: RecordState) -> bytes:
+    path = route(flow, _typed(flow, state.fields), state.decisions).steps
+    lines = []
+    for e in state.signatures:
+        step = flow.step(e["step"])
+        fingerprint = digest(e["sig"]["value"])[:16]
+        lines.append(SignatureLine(step.text, e.get("person", state.applicant), e["role"],
+                                   e["meaning"], e.get("decision"),
+                                   dt.datetime.fromisoformat(e["time"]), fingerprint,
+                                   e.get("comment", ""), e["seq"] in state.superseded))
+    corrections = [CorrectionLine(e["person"], dt.datetime.fromisoformat(e["time"]),
+                                  _label(flow, k), _shown(e["previous"].get(k)), _shown(v),
+                                  e["reason"])
+                   for e in state.corrections for k, v in sorted(e["fields"].items())]
+    status = {"complete": "已完成", "rejected": "未通过", "void": "已作废"}.get(state.status,
+                                                                              "办理中")
+    return render_record(flow, state.number, _typed(flow, state.fields), path, lines, status,
+                         dt.datetime.fromisoformat(state.created), corrections,
+                         RENDER_MARK + render_key(flow, state))
+
+
+def _label(flow: Flow, field_id: str) -> str:
+    try:
+        return flow.field(field_id).label
+    except KeyError:
+        return field_id
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "（空）"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+@lru_cache(maxsize=32)
+def parsed_flow(raw: bytes) -> Flow | None:
+    """A flow by its archived source (None if it does not parse): parsing the YAML again took
+    a third of a signature check, and every record of a flow names the same source."""
+    try:
+        return flow_from_bytes(raw, "archived flow")
+    except FlowdocError:
+        return None
+
+
+@lru_cache(maxsize=8)
+def parsed_org(raw: bytes) -> Org | None:
+    """An org.yaml by its archived source (None if it does not parse)."""
+    try:
+        return org_from_bytes(raw, "archived org.yaml")
+    except FlowdocError:
+        return None

@@ -1,0 +1,8 @@
+"""The seal: what every signature and hash in flowdoc is made of, below everything that uses it.
+
+    canonical   the bytes a hash or a signature covers (RFC 8785 style canonical JSON)
+    keys        Ed25519 keys: made, encrypted with a passphrase, unlocked, signing, checking
+
+The loader verifies flow sign-offs with it and the archive signs events with it, so it sits
+under both and imports neither.
+"""
