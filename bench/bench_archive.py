@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.archive import records as R  # noqa: E402
+from generator.archive import events as R  # noqa: E402
 from generator.archive.store import Archive  # noqa: E402
-from generator.check import check_paths  # noqa: E402
+from generator.checks import check_paths  # noqa: E402
 from generator.records import RecordInput  # noqa: E402
 from generator.service.bootstrap import sign_folder  # noqa: E402
 
@@ -67,7 +67,7 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from generator.archive.store import Archive
 from generator.archive.verify import verify
-from generator.check import check_paths
+from generator.checks import check_paths
 library = check_paths([Path({flows!r})], base=Path({flows!r}).parent).library
 started = time.perf_counter()
 report = verify(Archive(Path({archive!r})), library, workers={workers})

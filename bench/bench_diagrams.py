@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.check import check_paths  # noqa: E402
+from generator.checks import check_paths  # noqa: E402
 from generator.diagram import layout, measure, render_pdf, render_png, render_svg  # noqa: E402
 from generator.publish import build_diagrams  # noqa: E402
 

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.check import check_paths  # noqa: E402
+from generator.checks import check_paths  # noqa: E402
 from generator.forms import make_form  # noqa: E402
 from generator.forms.filled import fill_form, read_form  # noqa: E402
 from generator.records import check_record  # noqa: E402

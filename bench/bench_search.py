@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.archive.records import RecordState  # noqa: E402
-from generator.check import check_paths  # noqa: E402
+from generator.archive.events import RecordState  # noqa: E402
+from generator.checks import check_paths  # noqa: E402
 from generator.search.documents import record_document  # noqa: E402
 from generator.search.index import open_backend  # noqa: E402
 from generator.search.query import parse  # noqa: E402
@@ -145,7 +145,7 @@ def archive_increment(name: str, records: int, adds: int = 20) -> tuple[float, f
     search catching the index up (median and max ms)."""
     import datetime as dt
 
-    from generator.archive import records as R
+    from generator.archive import events as R
     from generator.archive.store import Archive
     from generator.records import RecordInput
     from generator.search import RecordIndex

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .check import CheckResult, check_paths
+from .checks import CheckResult, check_paths
 from .errors import FlowdocError, ProblemsError
 from .fileio import write_atomic
 from .model import Library

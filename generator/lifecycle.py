@@ -3,7 +3,7 @@
 A signature in the 编制/审核/批准 block records the sha256 of the flow's content (everything but
 its status and sign-off) as the signer saw it, the way Doorstop binds review stamps to item
 hashes, and the signer's Ed25519 signature over it made with their own archive key (see
-:mod:`generator.signing`). Change a step after approval and the hashes no longer match; alter
+:mod:`generator.seal.signoff`). Change a step after approval and the hashes no longer match; alter
 or forge an entry and its signature no longer verifies: either way ``flowdoc check`` warns,
 and every published copy prints the flow as 草稿 until it is signed again.
 
@@ -23,7 +23,7 @@ from .errors import FlowdocError, Problem
 from .fileio import write_atomic
 from .loader import load_flow
 from .model import Flow, Org, PublicKey, Signature, Signoff
-from .signing import KEYS_FILE, ORG_CODE, Signer, render_keys, signoff_message
+from .seal.signoff import KEYS_FILE, ORG_CODE, Signer, render_keys, signoff_message
 
 MEANINGS = {"编制": "prepared", "审核": "reviewed", "批准": "approved"}
 
@@ -151,7 +151,7 @@ def sign_org_file(org: Org, person: str, meaning: str, signer: Signer,
     signoff = replace(signoff, **{MEANINGS[meaning]: entry})
 
     def reload(p: Path) -> Org:
-        from .check import check_paths
+        from .checks import check_paths
 
         loaded = check_paths([p.parent]).library.org
         if loaded is None:

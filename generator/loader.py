@@ -45,7 +45,7 @@ from .model import (
     Signoff,
     Step,
 )
-from .signing import KEYS_FILE, key_id, verify_flow, verify_org
+from .seal.signoff import KEYS_FILE, key_id, verify_flow, verify_org
 from .trust import TRUST_FILE, load_trust
 from .yamlsource import Located, Path_, YamlProblem, parse_yaml, read_yaml
 

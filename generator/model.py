@@ -130,7 +130,7 @@ class Signature:
     on: dt.date
     hash: str | None = None  # the content hash the signer saw (``flowdoc flow sign`` records it)
     key: str | None = None  # id of the signer's key in flows/keys.yaml
-    sig: str | None = None  # Ed25519 signature (hex) over generator.signing.signoff_message
+    sig: str | None = None  # Ed25519 signature (hex) over generator.seal.signoff.signoff_message
     # Why the signature does not count, or None once it was verified against flows/keys.yaml.
     # A signature nobody verified does not count: only the loader, which has the keys, clears it.
     invalid: str | None = field(default="has not been verified against keys.yaml", compare=False)

@@ -10,7 +10,7 @@ FLOWS = ROOT / "flows"
 
 @pytest.fixture(scope="session")
 def library():
-    from generator.check import check_paths
+    from generator.checks import check_paths
 
     result = check_paths([FLOWS], base=ROOT)
     assert result.ok, "\n".join(str(p) for p in result.problems)
@@ -40,7 +40,7 @@ class TrustedRepo:
 
     @property
     def library(self):
-        from generator.check import check_paths
+        from generator.checks import check_paths
 
         result = check_paths([self.flows], base=self.root)
         assert result.ok, "\n".join(str(p) for p in result.problems)
@@ -51,7 +51,7 @@ class TrustedRepo:
         with a vouched key for each of ``people`` who has none yet."""
         import shutil
 
-        from generator.archive.records import active_key, approve_key, new_person_key
+        from generator.archive.events import active_key, approve_key, new_person_key
         from generator.archive.store import Archive
         from generator.archive.trusting import unlock_operator
 
@@ -70,7 +70,7 @@ class TrustedRepo:
         ``people`` (a small log, for tests that try every byte of it)."""
         import shutil
 
-        from generator.archive.records import approve_key, new_person_key
+        from generator.archive.events import approve_key, new_person_key
         from generator.archive.store import Archive
         from generator.archive.trusting import OPERATOR_FILE, unlock_operator
         from generator.seal import keys

@@ -11,7 +11,7 @@ from typing import Any
 
 from conftest import secret
 
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.archive.store import Archive, key_table
 from generator.seal import keys
 from generator.trust import TrustRoot

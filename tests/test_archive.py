@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import OPERATOR_SECRET, ROOT, secret
 
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.archive.store import Archive, ArchiveError
 from generator.archive.trusting import unlock_operator
 from generator.archive.verify import verify
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.records import RecordInput
 
 LIBRARY = None  # the flows of the tests' trusted repository (conftest.trusted), set below
@@ -224,7 +224,7 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from generator.archive.store import Archive
 from generator.seal import keys
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.seal.canonical import canonical
 from generator.archive.trusting import unlock_operator
 archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
@@ -292,9 +292,9 @@ WORKER = r"""
 import sys, datetime as dt
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.archive.store import Archive
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.records import RecordInput
 from generator.archive.trusting import unlock_operator
 lib = check_paths([Path({flows!r})], base=Path({root!r})).library

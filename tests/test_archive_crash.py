@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import OPERATOR_SECRET, ROOT, secret
 
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.archive import verify as V
 from generator.archive.store import Archive, ArchiveError
 from generator.records import RecordInput
@@ -48,9 +48,9 @@ LOOP = r"""
 import sys, datetime as dt
 sys.path.insert(0, {root!r})
 from pathlib import Path
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.archive.store import Archive
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.records import RecordInput
 lib = check_paths([Path({flows!r})], base=Path({root!r})).library
 from generator.archive.trusting import unlock_operator

@@ -14,7 +14,7 @@ import os
 import pytest
 from conftest import FLOWS, ROOT
 
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.diagram import layout
 
 GOLDEN = ROOT / "tests/data/chart_structure.json"

@@ -15,7 +15,7 @@ from conftest import FLOWS, ROOT
 from PIL import Image
 from pypdf import PdfReader
 
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.diagram import layout, render_pdf, render_png, render_svg
 from generator.diagram.layout import A4
 from generator.model import Flow, Lane, Signoff, Step

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from conftest import FLOWS, ROOT
 
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.diagram import layout, measure
 from generator.diagram.geometry import Chart, Edge, Label, LaneBox, Page, Rect, Shape, TextBlock
 from generator.diagram.quality import MIN_FONT_SIZE, Report, count_crossings, measure_page

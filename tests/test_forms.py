@@ -14,7 +14,7 @@ from conftest import FLOWS, ROOT
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.forms import make_form
 from generator.forms.filled import FormError, fill_form, read_form
 from generator.forms.layout import signed_steps

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import FLOWS, ROOT, secret
 
-from generator.archive.records import active_key
+from generator.archive.events import active_key
 from generator.archive.store import Archive
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.seal.keys import unlock
-from generator.signing import signoff_message
+from generator.seal.signoff import signoff_message
 
 SIGNERS = ("王芳", "李强", "陈静")
 

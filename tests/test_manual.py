@@ -19,7 +19,7 @@ from conftest import FLOWS, ROOT
 from lxml import etree
 from pypdf import PdfReader
 
-from generator.check import check_paths
+from generator.checks import check_paths
 
 LIBRARY = check_paths([FLOWS], base=ROOT).library
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

@@ -244,7 +244,7 @@ amounts = st.integers(0, MAX_PLACES).flatmap(lambda places: st.decimals(
 def test_what_the_writer_accepts_the_verifier_reads_back_the_same_and_accepts(budget, rows):
     """verify re-checks a submission from its archived fields: the typed values it gets must
     be the writer's, and it must find no problem the writer did not."""
-    from generator.archive.records import json_values
+    from generator.archive.events import json_values
 
     flow = LIBRARY.flow("EC-HR-009")
     raw = {"plan_name": "方案", "plan_year": 2027, "budget": str(budget), "finance_opinion": "无",

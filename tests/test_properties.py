@@ -14,7 +14,7 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.yamlsource import parse_yaml
 
 VALID_TEXT = (ROOT / "tests/broken/_valid.yaml.txt").read_text(encoding="utf-8")

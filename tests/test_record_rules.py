@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import FLOWS, ROOT
 
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.records import (
     RecordInput,
     check_record,

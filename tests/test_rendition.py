@@ -9,7 +9,7 @@ import subprocess
 from conftest import FLOWS, ROOT
 from pypdf import PdfReader
 
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.records import RecordInput, SignatureLine, check_record, render_record
 
 LIBRARY = check_paths([FLOWS], base=ROOT).library

@@ -17,7 +17,7 @@ import pytest
 from conftest import OPERATOR_SECRET, ROOT
 from conftest import secret as pw
 
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.archive.store import Archive
 from generator.archive.trusting import unlock_operator
 from generator.records import RecordInput
@@ -215,7 +215,7 @@ def test_a_killed_indexer_leaves_an_index_that_still_answers_exactly(corpus, tmp
     expected = brute(haystacks(archive), "病假")
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "from generator.archive.store import Archive\n"
-            "from generator.check import check_paths\n"
+            "from generator.checks import check_paths\n"
             "from generator.search import RecordIndex\n"
             f"lib = check_paths([{str(FLOWS)!r}]).library\n"
             f"ix = RecordIndex(Archive({str(archive.root)!r}), lib)\n"
@@ -379,7 +379,7 @@ def test_random_terms_over_a_small_alphabet_match_exactly_as_substrings(tmp_path
     """A dense corpus (few characters, so terms overlap and repeat in every way) and 300 random
     terms of one to six characters, half taken from the texts: the index answers exactly what
     brute-force substring search answers."""
-    from generator.archive.records import RecordState
+    from generator.archive.events import RecordState
     from generator.search.documents import record_document
     from generator.search.index import open_backend
 

@@ -21,14 +21,14 @@ import pytest
 from conftest import OPERATOR_SECRET, ROOT, secret
 from pypdf import PdfReader
 
-from generator.archive import records as R
+from generator.archive import events as R
 from generator.archive.store import CHECKPOINT, Archive, ArchiveError, Checkpoint, parse_checkpoint
 from generator.archive.trusting import add_key, unlock_key_file, witness
 from generator.archive.verify import verify
-from generator.check import check_paths
+from generator.checks import check_paths
 from generator.records import RecordInput, check_record
 from generator.seal import keys
-from generator.signing import Signer
+from generator.seal.signoff import Signer
 from generator.trust import TRUST_FILE
 
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
@@ -129,7 +129,7 @@ def test_flow_signoffs_with_keys_nobody_vouched_for_leave_the_flow_a_draft(repo)
     # the insider makes keys "for" the three signers, outside any archive, and signs anew
     from generator.lifecycle import render_signoff, replace_signoff_block
     from generator.model import PublicKey, Signature, Signoff
-    from generator.signing import render_keys, signoff_message
+    from generator.seal.signoff import render_keys, signoff_message
 
     made, entries = [], {}
     for key, meaning, entry in flow.signoff.entries():

@@ -2,10 +2,10 @@
 
     merkle      RFC 9162 tree, inclusion and consistency proofs, and their checks
     store       the folder store: log, blobs, signed checkpoint, lock and crash recovery
-    index       the store's derived index (what writers need of the past), never trusted
+    logindex    the store's derived index (what writers need of the past), never trusted
     state       a record's state: the one fold of its events, its digest, its rendition
     rulebook    whether an event may follow: the writer applies it, verify replays it
-    records     keys, submit, sign, correct, void, import: checked before anything is written
+    events      keys, submit, sign, correct, void, import: checked before anything is written
     trusting    the trust root's operations: init, add, remove, the operator key, witnesses
     verify      真实性 / 完整性 / 可用性 / 安全性 over everything in the archive
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..model import Flow, Org, PublicKey
 from ..records import RecordInput, check_record, may_sign, route
-from ..signing import verified
+from ..seal.signoff import verified
 from ..trust import TrustRoot
 from .state import RENDER_MARK, json_values
 from .store import vouch_valid

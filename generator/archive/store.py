@@ -31,10 +31,10 @@ from ..fileio import lock_exclusive
 from ..seal.canonical import canonical
 from ..seal.keys import verify as verify_signature
 from . import merkle
-from .index import Index, Stale
+from .logindex import Index, Stale
 
 if TYPE_CHECKING:
-    from ..signing import Signer
+    from ..seal.signoff import Signer
     from ..trust import TrustRoot
 
 LOG = "log.jsonl"

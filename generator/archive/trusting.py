@@ -17,11 +17,11 @@ from typing import Any
 from ..model import Library, PublicKey
 from ..seal import keys
 from ..seal.canonical import canonical
-from ..signing import Signer
+from ..seal.signoff import Signer
 from ..trust import TrustError, TrustRoot, append_statement, load_trust, statement
 from . import merkle
-from .index import lines
-from .records import new_person_key
+from .events import new_person_key
+from .logindex import lines
 from .store import (
     LOG,
     Archive,

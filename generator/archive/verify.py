@@ -35,7 +35,7 @@ from ..seal import keys
 from ..seal.canonical import NOT_CANONICAL, canonical, is_canonical, loads_canonical
 from ..trust import TrustRoot
 from . import merkle, rulebook
-from .index import lines
+from .logindex import lines
 from .rulebook import Book
 from .state import (
     RecordState,

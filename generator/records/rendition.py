@@ -129,7 +129,7 @@ def render_record(flow: Flow, number: str, values: dict[str, Any], path: Sequenc
     c.setAuthor("flowdoc")
     c.setSubject(f"记录 {number}（{flow.code} 版本 {flow.revision}）")
     c.setCreator("flowdoc")
-    if keywords:  # what the archive finds again without rendering (generator.archive.records)
+    if keywords:  # what the archive finds again without rendering (generator.archive.events)
         c.setKeywords(keywords)
     page = _Page(c, f"{number}　{flow.code} {flow.name}　归档件")
     width = PAGE_W - 2 * MARGIN

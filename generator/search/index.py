@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..archive.index import lines
+from ..archive.logindex import lines
 from ..archive.state import RecordState, apply, parsed_flow
 from ..archive.store import LOG, Archive
 from ..errors import FlowdocError

@@ -60,7 +60,7 @@ from ..fileio import write_atomic
 from ..model import Flow, Org
 from ..seal import keys
 from ..seal.canonical import canonical, is_canonical
-from ..signing import KEYS_FILE
+from ..seal.signoff import KEYS_FILE
 from ..trust import TRUST_FILE, TrustRoot, load_trust
 
 FORMAT = "flowdoc-audit-package/1"

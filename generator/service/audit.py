@@ -11,7 +11,7 @@ from ..archive import trusting
 from ..archive.store import Archive
 from ..archive.verify import Report, inclusion, kept_findings
 from ..archive.verify import verify as verify_log
-from ..signing import Signer
+from ..seal.signoff import Signer
 from .workspace import Workspace
 
 
@@ -125,7 +125,7 @@ def verify_package(flows_dir: Path, path: Path, kept: bytes | None = None):
     """An audit package checked against the trust root of ``flows_dir`` when it has one (or
     a kept checkpoint), both from outside the package; else against what it carries, which
     the report says."""
-    from ..check import check_paths
+    from ..checks import check_paths
     from ..search.package import verify_package as check_package
     from ..trust import TRUST_FILE
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..archive.records import approve_key, new_person_key
+from ..archive.events import approve_key, new_person_key
 from ..archive.store import Archive
 from ..archive.trusting import init_trust, unlock_operator
-from ..check import check_paths
+from ..checks import check_paths
 from ..lifecycle import sign_file, sign_org_file, unlock_signer
 from ..loader import load_flow
-from ..signing import KEYS_FILE
+from ..seal.signoff import KEYS_FILE
 from ..trust import TRUST_FILE
 
 REGISTRAR = "王芳"  # the 文控专员: she vouches for keys and keeps the manual

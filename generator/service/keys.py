@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..archive import records as archive_records
+from ..archive import events as archive_records
 from ..archive import trusting
 from ..trust import TRUST_FILE, TrustRoot, load_trust
 from .workspace import Workspace

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..archive import records as archive_records
+from ..archive import events as archive_records
 from ..archive.state import RecordState
 from ..archive.store import ArchiveError
 from ..errors import FlowdocError

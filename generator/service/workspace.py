@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..archive.store import Archive
 from ..archive.trusting import unlock_operator
-from ..check import CheckResult, check_paths
+from ..checks import CheckResult, check_paths
 from ..errors import Problem, ProblemsError
 from ..model import Library
 

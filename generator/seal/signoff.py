@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .model import Flow, Org, PublicKey, Signature, Signoff
+from ..model import Flow, Org, PublicKey, Signature, Signoff
 
 KEYS_FILE = "keys.yaml"
 ORG_CODE = "org.yaml"  # what an org.yaml sign-off names in place of a flow code
@@ -34,14 +34,14 @@ MEANING_OF = {"prepared": "编制", "reviewed": "审核", "approved": "批准"}
 def signoff_message(code: str, meaning: str, person: str, on: dt.date, content_hash: str) -> bytes:
     """The bytes a flow sign-off signature covers. ``type`` keeps it from ever being taken for
     a signed archive event made with the same key."""
-    from .seal.canonical import canonical
+    from .canonical import canonical
 
     return canonical({"type": "flow-signoff", "flow": code, "meaning": meaning, "person": person,
                       "date": on.isoformat(), "hash": content_hash})
 
 
 def key_id(public: bytes) -> str:
-    from .seal.keys import key_id as archive_key_id
+    from .keys import key_id as archive_key_id
 
     return archive_key_id(public)
 
@@ -58,7 +58,7 @@ def why_invalid(entry: Signature, code: str, meaning: str,
         return f"was signed with key {entry.key}, which is not in keys.yaml"
     if key.person != entry.by:
         return f"was signed with key {entry.key}, which is {key.person}'s, not {entry.by}'s"
-    from .seal.keys import verify_once
+    from .keys import verify_once
 
     if not verify_once(key.public, signoff_message(code, meaning, entry.by, entry.on, entry.hash),
                        entry.sig):
@@ -95,7 +95,7 @@ class Signer:
     private: Any  # cryptography's Ed25519PrivateKey
 
     def sign(self, message: bytes) -> str:
-        from .seal.keys import sign
+        from .keys import sign
 
         return sign(self.private, message)
 

@@ -22,7 +22,7 @@ from ..seal import keys
 from ..seal.canonical import canonical
 from ..trust import TrustRoot, vouch_message
 from . import rulebook
-from .index import lines
+from .logindex import lines
 from .rulebook import Book
 from .state import (
     RecordState,
