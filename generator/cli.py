@@ -106,6 +106,8 @@ def build(flows_dir: Path, out_dir: Path, templates_dir: Path | None, copy_numbe
     if result.skipped:
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return
+    for note in result.notes:
+        click.echo(f"note: {note}")
     click.echo(f"checked {len(library.flows)} flows; wrote {len(result.written)} file(s) to "
                f"{out_dir} ({result.unchanged} unchanged)")
 

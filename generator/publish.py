@@ -29,6 +29,7 @@ class BuildResult:
     written: list[Path]  # files whose bytes changed
     unchanged: int  # files already up to date
     skipped: bool  # nothing to do: the inputs are those of the last build
+    notes: tuple[str, ...] = ()  # what the user should know: charts the manual splits, and why
 
 
 def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart]:
@@ -75,6 +76,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     files: list[tuple[Path, bytes]] = []
     charts: dict[str, Chart] = {}
     pngs: dict[str, list[bytes]] = {}
+    notes: list[str] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for flow, (flow_outputs, chart) in _charts(flows, pool, progress):
             charts[flow.code] = chart
@@ -87,7 +89,8 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
                 forms.append(pool.map(partial(form_file, templates=templates), flows, chunksize=3))
 
             files += [(out / name, data) for name, data in
-                      build_manual(library, templates, out, copy, charts, pngs, pool, queue_forms)]
+                      build_manual(library, templates, out, copy, charts, pngs, pool, queue_forms,
+                                   notes)]
             files += [(out / name, data) for name, data in forms[0]]
     written, unchanged = [], 0
     for path, data in files:
@@ -97,7 +100,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
         write_atomic(path, data)
         written.append(path)
     write_atomic(stamp, digest)
-    return BuildResult(written, unchanged, False)
+    return BuildResult(written, unchanged, False, tuple(notes))
 
 
 def build_diagrams(library: Library, out: Path, progress: Progress | None = None,

@@ -141,10 +141,43 @@ def test_docx_charts_come_in_at_true_size(built):
     from generator.diagram import layout
 
     sizes = sorted((s.width.pt, s.height.pt) for s in document.inline_shapes)
-    charts = sorted((p.width, p.height) for f in LIBRARY.flows for p in layout(f).pages)
+    from generator.manual.plan import under_header
+
+    charts = sorted((p.width, p.height) for f in LIBRARY.flows
+                    for p in under_header(f, layout(f)).pages)
     assert len(sizes) == len(charts)
     for (w1, h1), (w2, h2) in zip(sizes, charts, strict=True):
         assert abs(w1 - w2) < 0.6 and abs(h1 - h2) < 0.6
+
+
+def test_each_flow_section_keeps_its_order_and_wastes_no_page(pdf_text):
+    """Header table, chart, 相关说明, sign-off, in this order; no page holds only a header table
+    or a caption; a continued chart says so; the sign-off block is never split."""
+    sections: dict[str, list[str]] = {}
+    for page in pdf_text:
+        found = re.search(r"流程编码：(EC-[A-Z]+-[0-9-]+)", page)
+        if found:
+            sections.setdefault(found.group(1), []).append(page)
+    assert sorted(sections) == sorted(f.code for f in LIBRARY.flows)
+    for flow in LIBRARY.flows:
+        pages = sections[flow.code]
+        assert len(pages) <= 2, flow.code
+        first, last = pages[0], pages[-1]
+        # the header table shares its page with the chart (its lanes' names follow 管理行为)
+        assert first.index("流程名称") < first.index("管理行为") < first.rindex(flow.lanes[-1].name)
+        for page in pages[1:]:
+            assert "相关说明" in page or "管理行为（续）" in page, flow.code
+            if "管理行为（续）" in page:
+                assert any(lane.name in page.split("管理行为（续）")[1] for lane in flow.lanes)
+        for page in pages[:-1]:
+            assert "相关说明" not in page and "编制日期" not in page, flow.code
+        assert last.index("相关说明") < last.index("编制人员") < last.index("批准日期"), flow.code
+        assert "管理行为（共" not in "".join(pages)
+
+
+def test_the_manual_is_compact(pdf_text):
+    # 54 pages before charts shared rows and sections their pages; each flow on 1 or 2 pages
+    assert len(pdf_text) <= 42
 
 
 FONTCONF = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>

@@ -33,19 +33,21 @@ class Style:
     text_size: float = 10.0
     label_size: float = 9.0
     header_size: float = 10.5
-    line_height: float = 1.3  # × size
+    # the spacing below is as tight as reads well: a chart as compact as this fits one A4
+    # page with every bundled flow, most with the flow's header table and sign-off beside it
+    line_height: float = 1.25  # × size
     margin: float = 34.0  # page margin of the standalone chart
     title_band: float = 26.0  # above the chart: flow name and code
     pad_x: float = 5.0
-    pad_y: float = 4.0
+    pad_y: float = 3.0
     side_margin: float = 3.0  # lane border to its outermost side track
     side_tracks: int = 2
     side_spacing: float = 5.0
     gap_tracks: int = 3  # horizontal tracks available in each gap (unused ones take no space)
     gap_spacing: float = 6.0
-    label_zone: float = 14.0  # room at the top of each gap for exit labels
-    gap_pad: float = 8.0  # last track to the shapes below
-    row_pad: float = 3.0
+    label_zone: float = 12.0  # room at the top of each gap for exit labels
+    gap_pad: float = 5.0  # last track to the shapes below
+    row_pad: float = 2.0
     corridor_spacing: float = 6.0
     min_box_width: float = 52.0
     connector: float = 20.0  # diameter of a continuation connector
@@ -88,12 +90,20 @@ def back_edges(flow: Flow) -> set[tuple[str, str]]:
     return back
 
 
-def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
+def rank(flow: Flow, ends_first: bool = False, compact: str | None = "all") -> dict[str, int]:
     """Row of each step: below every forward predecessor, one step per lane and row.
 
     Where two ready steps want the same lane and row, the one written first takes it; with
     ``ends_first``, a step that ends the flow takes it, so that the flow's other branches
     pass below it instead of around it.
+
+    With ``compact`` (as yFiles' and Visio's swimlane output do), a step whose latest
+    predecessor stands in another lane shares that predecessor's row when the row is free from
+    the one to the other: the edge then runs straight across, and a hand-over between lanes
+    costs no row. Each side of a shape sends at most one such edge, and the cells the edge
+    runs through are kept free, so nothing is placed on its way later. A step with three exits
+    is never entered from the side (its sides are its exits'); ``compact="plain"`` shares rows
+    over unlabelled edges only (a label may not fit between two boxes), None never.
     """
     back = back_edges(flow)
     position = {s.id: i for i, s in enumerate(flow.steps)}
@@ -109,10 +119,22 @@ def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
     rows: dict[str, int] = {}
     taken: set[tuple[str, int]] = set()
     lane = {s.id: s.lane for s in flow.steps}
+    column = {ln.id: i for i, ln in enumerate(flow.lanes)}
     steps = {s.id: s for s in flow.steps}
+    sideways: set[tuple[str, int]] = set()  # (step, direction) of every row-sharing edge sent
     while ready:
         node = ready.pop(0)
         row = max((rows[p] + 1 for p in preds[node]), default=0)
+        beside = None
+        if compact and len(steps[node].successors) < 3:
+            beside = _beside(node, row, preds[node], rows, lane, column, taken, sideways)
+        if beside is not None and compact == "plain" and _label(steps[beside[0]], node):
+            beside = None
+        if beside is not None:
+            source, cells = beside
+            row -= 1
+            sideways.add((source, 1 if column[lane[node]] > column[lane[source]] else -1))
+            taken.update(cells)
         while (lane[node], row) in taken:
             row += 1
         rows[node] = row
@@ -125,6 +147,31 @@ def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
                 ready.append(t)
                 ready.sort(key=order.get)
     return rows
+
+
+def _label(step: Step, target: str) -> str | None:
+    return next((e.label for e in step.exits if e.to == target), None)
+
+
+def _beside(node: str, row: int, preds: list[str], rows: dict[str, int], lane: dict[str, str],
+            column: dict[str, int], taken: set, sideways: set) -> tuple[str, list] | None:
+    """The predecessor whose row ``node`` may share (see :func:`rank`), and the cells between
+    them that the edge runs through; None if it may not."""
+    latest = [p for p in preds if rows[p] == row - 1]
+    if row == 0 or len(latest) != 1:
+        return None  # two predecessors on the row above: one of them would come in sideways
+    source = latest[0]
+    a, b = column[lane[source]], column[lane[node]]
+    if a == b:
+        return None
+    direction = 1 if b > a else -1
+    if (source, direction) in sideways:
+        return None
+    by_column = {i: name for name, i in column.items()}
+    cells = [(by_column[c], row - 1) for c in range(a + direction, b, direction)]
+    if any(cell in taken for cell in [*cells, (lane[node], row - 1)]):
+        return None
+    return source, cells
 
 
 # -- text and shapes -------------------------------------------------------------------------
@@ -182,14 +229,18 @@ class _Node:
     row: int
 
 
-def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = None) -> Chart:
-    """Lay out ``flow`` for an A4 page; ``orientation`` None picks the one needing fewer pages."""
+def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = None,
+           first: float | None = None) -> Chart:
+    """Lay out ``flow`` for an A4 page; ``orientation`` None picks the one needing fewer pages.
+
+    ``first`` is the height left for the chart on its first page, where the manual prints the
+    flow's header table above it: a chart taller than that is split there."""
     if orientation is not None:
-        return _layout(flow, style, orientation)
+        return _layout(flow, style, orientation, first)
     candidates = []
     for option in ("portrait", "landscape"):
         try:
-            candidates.append(_layout(flow, style, option))
+            candidates.append(_layout(flow, style, option, first))
         except LayoutError:
             continue
         if len(candidates[-1].pages) == 1:
@@ -205,37 +256,53 @@ def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = N
     return min(candidates, key=lambda c: (len(c.pages), c.orientation != "portrait"))
 
 
-def _layout(flow: Flow, style: Style, orientation: str) -> Chart:
+def _layout(flow: Flow, style: Style, orientation: str, first: float | None = None) -> Chart:
     frame_w, frame_h = style.frame(orientation)
-    return _best_of_rankings(flow, style, orientation, frame_w, frame_h)
+    return _best_of_rankings(flow, style, orientation, frame_w, frame_h, first)
 
 
 def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float,
-                      frame_h: float) -> Chart:
-    """A flow of up to a dozen steps is laid out from both rankings, and the chart with fewer
-    crossings (then fewer pages) is kept; a larger flow from the first only (time)."""
+                      frame_h: float, first: float | None = None) -> Chart:
+    """The flow laid out from its most compact ranking that can be drawn, then from less
+    compact ones while they may do better: fewer pages first, then fewer crossings, then less
+    height. A flow of up to a dozen steps also tries its ends first (see :func:`rank`); a
+    larger one only the first (time)."""
     from .quality import count_crossings
 
     options = (False, True) if len(flow.steps) <= SMALL_FLOW else (False,)
-    best: tuple[tuple[int, int], Chart] | None = None
-    plain: dict[str, int] | None = None
-    for ends_first in options:
-        rows = rank(flow, ends_first)
-        if ends_first and rows == plain:
-            continue
-        plain = plain or rows
-        chart = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows)
-        score = (count_crossings(chart), len(chart.pages))
-        if best is None or score < best[0]:
-            best = (score, chart)
-        if score[0] == 0:
-            break
-    assert best is not None
+    best: tuple[tuple, Chart] | None = None
+    tried: list[dict[str, int]] = []
+    failure: LayoutError | None = None
+    for compact in COMPACTNESS:
+        for ends_first in options:
+            rows = rank(flow, ends_first, compact)
+            if rows in tried:
+                continue
+            tried.append(rows)
+            try:
+                chart = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows, first)
+            except LayoutError as exc:  # a row shared over an edge that cannot be drawn so
+                failure = failure or exc
+                continue
+            score = (len(chart.pages), count_crossings(chart),
+                     round(sum(p.height for p in chart.pages)))
+            if best is None or score < best[0]:
+                best = (score, chart)
+            if score[:2] == (1, 0):
+                return best[1]
+        if best is not None and best[0][0] == 1:
+            break  # one page: a less compact ranking is taller, and rarely crosses less
+    if best is None:
+        raise failure or LayoutError(f"{flow.code}: no ranking could be laid out")
     return best[1]
 
 
+# how compact a ranking is tried first, then the next (see rank)
+COMPACTNESS = ("all", "plain", None)
+
+
 def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, frame_h: float,
-                   rows: dict[str, int]) -> Chart:
+                   rows: dict[str, int], first_room: float | None = None) -> Chart:
     back = back_edges(flow)
     lanes = flow.lanes
     n_lanes = len(lanes)
@@ -257,6 +324,9 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     drawn: dict[tuple, Page] = {}
     # the trials of one cut route pages alike at the top: each starts from the one before
     latest: list[_Routed] = []
+
+    def room_of(number: int) -> float:
+        return first_room if number == 1 and first_room is not None else frame_h
 
     def key_of(part: tuple) -> tuple:
         return tuple(part[0]), tuple(sorted(part[1].items()))
@@ -281,15 +351,22 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         # a page whose shapes alone are too tall is refused before its edges are routed, one
         # whose gap tracks make it too tall as soon as they do
         least = _least_height(plan(part), style, header_h)
-        if least > frame_h + 0.01:
+        if least > room_of(number) + 0.01:
             return False
         key = key_of(part)
         if key not in routed:
             # a point to spare: the floor is summed in another order than the page's height
-            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least,
+            routed[key] = _route_page(flow, plan(part), style, room_of(number) + 1.0 - least,
                                       latest[-1] if latest else None)
             latest[:] = [routed[key]]
-        return routed[key].complete and build(number, part).height <= frame_h + 0.01
+        if not routed[key].complete:
+            return False
+        try:
+            drawn_page = build(number, part)
+        except LayoutError:  # a label with no place on this cut: another cut may do
+            return False
+        # corridor tracks taken by forward edges too can make a page too wide: it does not fit
+        return drawn_page.height <= room_of(number) + 0.01 and drawn_page.width <= frame_w + 0.01
 
     def untangled(number: int, part: tuple) -> Page:
         plain = build(number, part)
@@ -303,7 +380,8 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
             return plain
         page = _page_geometry(flow, number, page_plan, better, style, lane_w, header_h,
                               header_lines)
-        return page if page.height <= frame_h + 0.01 else plain
+        return page if page.height <= room_of(number) + 0.01 and page.width <= frame_w + 0.01 \
+            else plain
 
     # Pages are filled from the top: each takes as many rows as fit, the rest go on. A page's
     # shapes alone give a floor for its height, so only the last few cuts that floor allows are
@@ -323,7 +401,7 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         low, high = first + 1, n_rows - 1
         while low < high:
             mid = (low + high + 1) // 2
-            if _least_height(plan(cut_at(mid)), style, header_h) <= frame_h + 0.01:
+            if _least_height(plan(cut_at(mid)), style, header_h) <= room_of(page + 1) + 0.01:
                 low = mid
             else:
                 high = mid - 1
@@ -836,16 +914,23 @@ def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w
         pts[0] = _port(boxes[src], pts[0], pts[1])
         pts[-1] = _port(boxes[dst], pts[-1], pts[-2])
         out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
-    labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h)
+    dividers = [left_w + i * lane_w for i in range(1, len(flow.lanes))]
+    labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h,
+                           dividers)
     placed = {lab.edge for lab in labels}
     missing = [e.source for i, e in enumerate(out_edges) if e.label and i not in placed]
     if missing:
         return None, missing
     lh = style.text_size * style.line_height
     lane_boxes = []
+    last = len(flow.lanes) - 1
     for i, lane in enumerate(flow.lanes):
-        column = Rect(left_w + i * lane_w, 0, lane_w, height)
-        header = Rect(left_w + i * lane_w, 0, lane_w, header_h)
+        # the outermost lanes take in the loop-back tracks beside them: every line of the chart
+        # runs inside the pool, as yFiles and Visio draw loops back
+        x0 = 0.0 if i == 0 else left_w + i * lane_w
+        x1 = width if i == last else left_w + (i + 1) * lane_w
+        column = Rect(x0, 0, x1 - x0, height)
+        header = Rect(x0, 0, x1 - x0, header_h)
         lines = header_lines[i]
         area = Rect(header.x + 4, header.y + 2, header.w - 8, header.h - 4)
         lane_boxes.append(LaneBox(lane.id, lane.name, column, header,
@@ -872,8 +957,9 @@ def _port(rect: Rect, center: Point, toward: Point) -> Point:
 
 
 def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: float,
-                  height: float, header_h: float) -> list[Label]:
-    """Put each exit label beside its edge, near the source, touching nothing else."""
+                  height: float, header_h: float, dividers: list[float] = ()) -> list[Label]:
+    """Put each exit label beside its edge, near the source, touching nothing else: no shape,
+    no line, no other label and no lane divider (a label cut by a divider reads as two)."""
     size = style.label_size
     lh = size * style.line_height
     placed: list[Label] = []
@@ -888,6 +974,7 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
             left, top = min(x1, x2) - 1.0, min(y1, y2) - 1.0  # a point's clearance round it
             blocked.append((left, top, left + (abs(x2 - x1) + 2.0), top + (abs(y2 - y1) + 2.0),
                             0.01))
+    walls = [(x - 1.0, header_h, x + 1.0, height, 0.01) for x in dividers]
     bounds = Rect(0, header_h, width, height - header_h)
     # Rect.contains with its tolerance, the bounds' sides worked out as it does
     min_x, max_x = bounds.x - 0.01, bounds.right + 0.01
@@ -907,16 +994,12 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         near_top, near_bottom = min(ys) - reach, max(ys) + reach
         near = [b for b in blocked if b[0] < near_right and near_left < b[2]
                 and b[1] < near_bottom and near_top < b[3]]
-        for x0, y0 in corners:
-            # candidates are corners: most are refused, and a Rect is made for the one kept
-            x1, y1 = x0 + w, y0 + lh
-            if not (x0 >= min_x and x1 <= max_x and y0 >= min_y and y1 <= max_y):
-                continue
-            for left, top, right, bottom, tol in near:
-                if x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol:
-                    break
-            else:
-                rect = Rect(x0, y0, w, lh)
+        near_walls = [b for b in walls if near_left < b[2] and b[0] < near_right]
+        # clear of the lane dividers if it can be; else, rather than no label, across one
+        # (the quality report counts those)
+        for obstacles in (near + near_walls, near):
+            rect = _first_free(corners, w, lh, obstacles, (min_x, max_x, min_y, max_y))
+            if rect is not None:
                 placed.append(Label(edge.label, rect, i, size))
                 # a later label keeps a point clear of this one
                 blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
@@ -924,24 +1007,49 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
     return placed
 
 
+def _first_free(corners: list[Point], w: float, h: float, obstacles: list,
+                bounds: tuple[float, float, float, float]) -> Rect | None:
+    min_x, max_x, min_y, max_y = bounds
+    for x0, y0 in corners:
+        # candidates are corners: most are refused, and a Rect is made for the one kept
+        x1, y1 = x0 + w, y0 + h
+        if not (x0 >= min_x and x1 <= max_x and y0 >= min_y and y1 <= max_y):
+            continue
+        for left, top, right, bottom, tol in obstacles:
+            if x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol:
+                break
+        else:
+            return Rect(x0, y0, w, h)
+    return None
+
+
 def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:
-    """Top left corners of the places tried for a label ``w`` × ``h``, in order."""
+    """Top left corners of the places tried for a label ``w`` × ``h``, in order: along the
+    edge from its source, the first segment first, so a label stays by the exit it names."""
     out: list[Point] = []
     for (x1, y1), (x2, y2) in pairwise(pts):
-        if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start down
+        if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start on
             lo, hi = min(y1, y2), max(y1, y2)
-            for y in (lo + 2, (lo + hi) / 2 - h / 2, hi - h - 2):
+            ys = [y1 + 2 + k * LABEL_STEP for k in range(int((hi - lo - h - 4) // LABEL_STEP) + 1)]
+            if y2 < y1:
+                ys = [y1 - 2 - h - k * LABEL_STEP for k in range(len(ys))]
+            for y in ys:
                 if y >= lo and y + h <= hi:
                     out.append((x1 + 3, y))
                     out.append((x1 - 3 - w, y))
-        else:  # horizontal: above it, from the start
+        else:  # horizontal: above it or below it, from the start on
             lo, hi = min(x1, x2), max(x1, x2)
-            starts = (x1 + 3, x1 - 3 - w) if x2 > x1 else (x1 - 3 - w, x1 + 3)
-            for x in (*starts, (lo + hi) / 2 - w / 2):
+            n = int((hi - lo - w - 6) // LABEL_STEP) + 1
+            xs = [x1 + 3 + k * LABEL_STEP for k in range(n)] if x2 > x1 else \
+                [x1 - 3 - w - k * LABEL_STEP for k in range(n)]
+            for x in xs:
                 if x >= lo and x + w <= hi:
                     out.append((x, y1 - h - 2))
                     out.append((x, y1 + 2))
     return out
+
+
+LABEL_STEP = 6.0  # points between the places tried along a segment
 
 
 def _circled(n: int) -> str:

@@ -24,7 +24,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
 from ..diagram import A4, render_png
-from .pdf import MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X
+from .pdf import HEADER_COLUMNS, MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X, header_rows
 from .plan import Plan, Section, signoff_rows
 
 SONG = "宋体"
@@ -155,7 +155,10 @@ def _page_setup(section, orientation: str) -> None:
 
 
 def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,),
-           merge_rest: tuple[int, ...] = (), center: bool = False):
+           merge: tuple[tuple[int, int, int], ...] = (), center: bool = False,
+           keep: bool = False):
+    """A grid table; ``merge`` joins cells ``(row, first, last)``; with ``keep`` no row breaks
+    across pages and the table stays with what follows (a sign-off block is never split)."""
     table = document.add_table(rows=len(rows), cols=len(widths))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -163,11 +166,12 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
     for c, w in enumerate(widths):  # LibreOffice reads the grid, Word the cells: set both
         table.columns[c].width = Pt(w)
     grid = [list(row.cells) for row in table.rows]  # table.cell() recomputes the grid each call
+    merged_away = {(r, c) for r, first, last in merge for c in range(first + 1, last + 1)}
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             cell = grid[r][c]
             cell.width = Pt(widths[c])
-            if r in merge_rest and c > 1:
+            if (r, c) in merged_away:
                 continue  # merged into the cell before: leave it empty
             p = cell.paragraphs[0]
             p.paragraph_format.space_after = Pt(0)
@@ -185,11 +189,18 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
                 shade.set(qn("w:val"), "clear")
                 shade.set(qn("w:fill"), "EEF1F5")
                 cell._tc.get_or_add_tcPr().append(shade)
-        if r in merge_rest:
-            merged = table.cell(r, 1).merge(table.cell(r, len(widths) - 1))
-            for extra in merged.paragraphs[1:]:  # the merged cells' empty paragraphs
-                if not extra.text:
-                    extra._p.getparent().remove(extra._p)
+    for r, first, last in merge:
+        joined = table.cell(r, first).merge(table.cell(r, last))
+        for extra in joined.paragraphs[1:]:  # the merged cells' empty paragraphs
+            if not extra.text:
+                extra._p.getparent().remove(extra._p)
+    for row in table.rows:
+        trpr = row._tr.get_or_add_trPr()
+        trpr.append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
+        if keep:
+            for cell in row.cells:
+                for p in cell.paragraphs:
+                    p.paragraph_format.keep_with_next = True
     return table
 
 
@@ -381,34 +392,27 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
     heading = document.add_paragraph(style="Heading 1")  # for the navigation pane and TOC
     _run(heading, f"{f.code}　{f.name}", 11, HEI)
     heading.paragraph_format.space_after = Pt(2)
-    rows = [["流程名称", f.name, "流程编码", f.code, "受控状态", sec.status],
-            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
-            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "", ""]]
-    _table(document, rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
-           header_cols=(0,), merge_rest=(2,))
-    def tail() -> None:
-        _para(document, "", 4, after=4)
-        _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6,
-               merge_rest=(0,))
-        _para(document, "", 4, after=4)
-        _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
-               header_cols=(0, 2, 4))
-
-    if not sec.chart_below_header:  # as the PDF: the first page is the section's cover sheet
-        tail()
-        _page_break(document)
-    _para(document, "管理行为" + (f"（共 {len(sec.charts.pages)} 页）"
-                                  if len(sec.charts.pages) > 1 else ""), 10, HEI, after=2)
+    _table(document, header_rows(sec), [col * k for k in HEADER_COLUMNS], header_cols=(0,),
+           merge=((2, 1, 3),))
     images = pngs or [render_png(sec.charts, i) for i in range(1, len(sec.charts.pages) + 1)]
     for i, png in enumerate(images):
+        caption = _para(document, "管理行为" + ("（续）" if i else ""), 10, HEI, after=2)
+        caption.paragraph_format.keep_with_next = True
+        if i:
+            caption.paragraph_format.page_break_before = True
         p = document.add_paragraph()
         p.paragraph_format.space_after = Pt(0)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        p.add_run().add_picture(io.BytesIO(png))  # true size, from the PNG's pHYs
-        if i < len(images) - 1:
-            p.add_run().add_break(WD_BREAK.PAGE)
-    if sec.chart_below_header:
-        tail()
+        p.add_run().add_picture(io.BytesIO(png), width=Pt(sec.charts.pages[i].width))
+    # as the PDF: 相关说明 and the sign-off follow the chart, on its page if they fit
+    spacer = _para(document, "", 4, after=4)
+    if not sec.one_page:
+        spacer.paragraph_format.page_break_before = True
+    _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6,
+           merge=((0, 1, 5),), keep=True)
+    _para(document, "", 4, after=4).paragraph_format.keep_with_next = True
+    _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
+           header_cols=(0, 2, 4), keep=True)
 
 
 def _reproducible(document) -> bytes:

@@ -18,6 +18,7 @@ from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
     Frame,
+    KeepTogether,
     NextPageTemplate,
     PageBreak,
     PageTemplate,
@@ -283,28 +284,41 @@ def _history_table(rows, width: float) -> Table:
     return table
 
 
+def header_rows(section: Section) -> list[list[str]]:
+    """The flow's header table, as both writers print it."""
+    f = section.flow
+    return [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
+            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
+            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "生效日期",
+             section.effective]]
+
+
+HEADER_COLUMNS = (1.0, 1.5, 0.85, 1.15, 0.8, 0.7)  # sixths of the width
+
+
 def _section(section: Section, width: float) -> list[Flowable]:
+    """Header table, 管理行为 and the chart, 相关说明, sign-off: always in this order, on one
+    page where they fit together, else the last two on the next page, never split."""
     f = section.flow
     story: list[Flowable] = [Marker(f.code, section.watermark, f"{f.code}　{f.name}", f.code, 0)]
     col = width / 6
-    rows = [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
-            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
-            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "", ""]]
-    story.append(_table(rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
-                        spans=[((1, 2), (5, 2))], header_cols=(0,)))
-    n = len(section.charts.pages)
-    chart: list[Flowable] = [Spacer(1, 6),
-                             Lines("管理行为" + (f"（共 {n} 页）" if n > 1 else ""), CELL),
-                             Spacer(1, 4), *(ChartPage(page) for page in section.charts.pages)]
+    story.append(_table(header_rows(section), [col * k for k in HEADER_COLUMNS],
+                        spans=[((1, 2), (3, 2))], header_cols=(0,)))
+    for number, page in enumerate(section.charts.pages):
+        if number:
+            story.append(PageBreak())
+        # the caption and its chart page are one block: a caption never ends a page
+        story.append(KeepTogether([Spacer(1, 6), Lines("管理行为" + ("（续）" if number else ""),
+                                                       CELL), Spacer(1, 4), ChartPage(page)]))
     notes = f.notes or "无"
     tail: list[Flowable] = [
         Spacer(1, 8),
         _table([["相关说明", notes, "", "", "", ""]], [col] * 6, spans=[((1, 0), (5, 0))]),
         Spacer(1, 6),
         _table(signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
-    if section.chart_below_header:
-        return story + chart + tail
-    return story + tail + [PageBreak()] + chart
+    if not section.one_page:
+        story.append(PageBreak())
+    return [*story, KeepTogether(tail)]
 
 
 def _story(plan: Plan) -> list[Flowable]:
