@@ -34,12 +34,15 @@ class BuildResult:
 
 def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart]:
     """Every chart file of one flow (SVG and PNG per page, one PDF, under ``diagrams/``) and
-    the chart's geometry."""
+    the chart's geometry as the manual prints it (under the flow's header table: laid out
+    again here, in the worker, where it must continue on a second page)."""
+    from .manual.plan import under_header
+
     chart = layout(flow)
     files: list[tuple[str, bytes]] = []
     for fmt in FORMATS:
         files += [(f"diagrams/{name}", data) for name, data in outputs(chart, fmt, flow.code)]
-    return files, chart
+    return files, under_header(flow, chart)
 
 
 def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None):
@@ -80,7 +83,8 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for flow, (flow_outputs, chart) in _charts(flows, pool, progress):
             charts[flow.code] = chart
-            pngs[flow.code] = [data for name, data in flow_outputs if name.endswith(".png")]
+            if len(chart.pages) == 1:  # else the manual's chart is not the one drawn here
+                pngs[flow.code] = [data for name, data in flow_outputs if name.endswith(".png")]
             files += [(out / name, data) for name, data in flow_outputs]
         if manual:
             forms = []

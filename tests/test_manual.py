@@ -73,11 +73,16 @@ def test_every_pdf_font_is_embedded(built):
 
 
 def test_every_page_has_header_footer_and_watermark(pdf_text):
-    total = len(pdf_text)
-    for number, text in enumerate(pdf_text, start=1):
+    # the cover has neither running header nor number, and is not counted
+    assert "文件编号：" not in pdf_text[0] and "页共" not in pdf_text[0]
+    assert "受控文件第3号" in pdf_text[0]  # its watermark
+    total = len(pdf_text) - 1
+    for number, text in enumerate(pdf_text[1:], start=1):
         assert "文件编号：YYK-EC-QM-001" in text and "版本：A/0" in text
         assert f"第{number}页共{total}页" in text
-        assert any(mark in text for mark in ("受控文件第3号", "草稿", "非受控文件仅供参考", "作废"))
+        # the status twice: in the running header and as the watermark, the same words
+        assert any(text.count(mark) >= 2
+                   for mark in ("受控文件第3号", "草稿", "非受控文件仅供参考", "作废")), number
 
 
 def test_each_flow_section_names_its_code_and_prints_its_status(pdf_text):
@@ -103,7 +108,7 @@ def test_cover_and_front_matter(pdf_text, built):
                                str(built / "manual.pdf"), "-"], capture_output=True, text=True,
                               check=True).stdout
     for flow in LIBRARY.flows:  # every flow, with the page its section starts on
-        start = next(i for i, t in enumerate(pdf_text, start=1) if f"流程编码：{flow.code}" in t)
+        start = next(i for i, t in enumerate(pdf_text) if f"流程编码：{flow.code}" in t)
         entry = re.escape(flow.code) + r"\s+" + re.escape(flow.name) + r"\s*(?:\.\s*)+" + str(start) + "$"
         assert re.search(entry, contents, re.M), flow.code
 
@@ -129,9 +134,38 @@ def test_docx_watermark_follows_each_section_status(built):
     with zipfile.ZipFile(built / "manual.docx") as z:
         headers = {n: z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("word/header")}
     marks = [re.search(r'string="([^"]+)"', xml).group(1) for xml in headers.values()]
-    assert len(marks) == 1 + len(LIBRARY.flows)  # the front matter, then one per flow section
+    # the cover, the front matter, then one per flow section
+    assert len(marks) == 2 + len(LIBRARY.flows)
     drafts = sum(1 for f in LIBRARY.flows if f.effective_status == "草稿")
-    assert marks.count("草稿") == drafts and marks.count("受控文件 第3号") == 1 + 24 - drafts
+    assert marks.count("草稿") == drafts and marks.count("受控文件 第3号") == 2 + 24 - drafts
+    for xml in headers.values():
+        mark = re.search(r'string="([^"]+)"', xml).group(1)
+        # in front of the charts (a picture would hide it), light enough to read through
+        assert int(re.search(r"z-index:(-?\d+)", xml).group(1)) > 0
+        assert float(re.search(r'opacity="([.\d]+)"', xml).group(1)) <= 0.2
+        running = "".join(re.findall(r"<w:t[^>]*>([^<]*)</w:t>", xml))
+        assert running == "" or running.endswith(mark)  # the cover's header is empty
+    with zipfile.ZipFile(built / "manual.docx") as z:
+        settings = z.read("word/settings.xml").decode("utf-8")
+    assert "updateFields" not in settings  # Word would ask about fields on every opening
+
+
+def test_docx_charts_are_vectors_with_a_png_fallback(built):
+    with zipfile.ZipFile(built / "manual.docx") as z:
+        document = z.read("word/document.xml").decode("utf-8")
+        rels = z.read("word/_rels/document.xml.rels").decode("utf-8")
+        types = z.read("[Content_Types].xml").decode("utf-8")
+        svgs = [n for n in z.namelist() if n.endswith(".svg")]
+        first = z.read(svgs[0]).decode("utf-8")
+    blips = re.findall(r'<a:blip r:embed="(rId\d+)">.*?svgBlip[^>]*r:embed="(rId\d+)"', document)
+    assert len(blips) == len(svgs) >= len(LIBRARY.flows)
+    for png, svg in blips:
+        assert re.search(rf'Id="{png}"[^>]*Target="media/[^"]+\.png"', rels) or \
+            re.search(rf'Target="media/[^"]+\.png"[^>]*Id="{png}"', rels)
+        assert re.search(rf'Id="{svg}"[^>]*Target="media/[^"]+\.svg"', rels) or \
+            re.search(rf'Target="media/[^"]+\.svg"[^>]*Id="{svg}"', rels)
+    assert 'Extension="svg" ContentType="image/svg+xml"' in types or "image/svg+xml" in types
+    assert first.startswith("<?xml") and "<svg" in first and "<text" in first
 
 
 def test_docx_charts_come_in_at_true_size(built):
@@ -201,8 +235,12 @@ def test_libreoffice_opens_the_docx_and_paginates_it_as_the_pdf(built, tmp_path)
     docx_pages = pages_of(tmp_path / "manual.pdf")
     for flow in LIBRARY.flows:
         assert any(flow.code in p and flow.name in p for p in docx_pages), flow.code
-    assert all("文件编号：YYK-EC-QM-001" in p for p in docx_pages)
-    assert "第1页共" in docx_pages[0]
+    assert all("文件编号：YYK-EC-QM-001" in p for p in docx_pages[1:])
+    assert "文件编号：" not in docx_pages[0] and "页共" not in docx_pages[0]  # the cover
+    # the same footers page by page: 第 X 页 共 Y 页, the cover not counted
+    footer = re.compile(r"第\d+页共\d+页")
+    assert [footer.findall(p) for p in docx_pages] == \
+        [footer.findall(p) for p in pages_of(built / "manual.pdf")]
 
     def starts(pages: list[str]) -> list[int]:
         return [i for i, p in enumerate(pages, start=1) if "流程名称" in p and "流程编码：" in p]

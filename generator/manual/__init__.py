@@ -35,7 +35,7 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
         notes += split_reasons(plan)
     # a chart laid out again to continue under its header table has pictures of its own
     pngs = {s.flow.code: pngs[s.flow.code] for s in plan.sections
-            if pngs and s.flow.code in pngs and charts and s.charts is charts.get(s.flow.code)}
+            if pngs and s.flow.code in pngs and len(s.charts.pages) == 1}
     if pool is not None:
         future = pool.submit(render_manual_pdf, plan)
         if then is not None:

@@ -23,8 +23,16 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
-from ..diagram import A4, render_png
-from .pdf import HEADER_COLUMNS, MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X, header_rows
+from ..diagram import A4, render_png, render_svg
+from .pdf import (
+    HEADER_COLUMNS,
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    MARGIN_X,
+    TOTAL,
+    header_rows,
+    running_header,
+)
 from .plan import Plan, Section, signoff_rows
 
 SONG = "宋体"
@@ -101,9 +109,9 @@ _WATERMARK = (
     '<v:textpath on="t" fitshape="t"/><o:lock v:ext="edit" text="t" shapetype="t"/></v:shapetype>'
     '<v:shape id="PowerPlusWaterMarkObject{n}" o:spid="_x0000_s{spid}" type="#_x0000_t136" '
     'style="position:absolute;margin-left:0;margin-top:0;width:{w}pt;height:{h}pt;rotation:315;'
-    'z-index:-251654144;mso-position-horizontal:center;mso-position-horizontal-relative:margin;'
+    'z-index:251659264;mso-position-horizontal:center;mso-position-horizontal-relative:margin;'
     'mso-position-vertical:center;mso-position-vertical-relative:margin" o:allowincell="f" '
-    'fillcolor="#b4b4b4" stroked="f"><v:fill opacity=".25"/>'
+    'fillcolor="#a0a0a0" stroked="f"><v:fill opacity=".18"/>'
     '<v:textpath style="font-family:&quot;{font}&quot;;font-size:1pt" string="{text}"/>'
     "</v:shape></w:pict></w:r>")
 
@@ -113,26 +121,35 @@ def _header(section, plan: Plan, code: str, watermark: str, n: int) -> None:
     header = section.header
     p = header.paragraphs[0]
     p.text = ""
-    m = plan.manual
     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    text = f"{m.company}　{m.title}　　文件编号：{m.document_number}　版本：{m.revision}"
-    if code:
-        text += f"　流程编码：{code}"
-    _run(p, text, 9)
+    _run(p, f"{plan.manual.title}　　{running_header(plan, code, watermark)}", 9)
     _bottom_border(p)
-    width = 420 if len(watermark) > 4 else 320
-    p._p.append(parse_xml(_WATERMARK.format(n=n, spid=2049 + n, w=width, h=width / len(watermark),
-                                            font=SONG, text=escape(watermark))))
+    p._p.append(_watermark(watermark, n))
 
 
-def _footer(section) -> None:
+def _watermark(text: str, n: int):
+    width = 420 if len(text) > 4 else 320
+    return parse_xml(_WATERMARK.format(n=n, spid=2049 + n, w=width, h=width / len(text),
+                                       font=SONG, text=escape(text)))
+
+
+def _cover_header(section, watermark: str) -> None:
+    """The cover's own first-page header and footer: the watermark only, no running header and
+    no page number (the cover is not counted)."""
+    section.different_first_page_header_footer = True
+    section.first_page_header.paragraphs[0]._p.append(_watermark(watermark, 99))
+    section.first_page_footer.paragraphs[0].text = ""
+
+
+def _footer(section, total: str) -> None:
+    """第 X 页 共 Y 页, numbered as the PDF: the cover is page 0 (not printed) and not in the
+    total. Y is the PDF's count, written as text: { = { NUMPAGES } - 1 } would do in Word,
+    but LibreOffice prints the inner field and the outer's cached result side by side."""
     p = section.footer.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(p, "第 ", 9)
     _field(p, "PAGE", "1")
-    _run(p, " 页 共 ", 9)
-    _field(p, "NUMPAGES", "1")
-    _run(p, " 页", 9)
+    _run(p, f" 页 共 {total} 页", 9)
 
 
 def _bottom_border(paragraph) -> None:
@@ -194,13 +211,12 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
         for extra in joined.paragraphs[1:]:  # the merged cells' empty paragraphs
             if not extra.text:
                 extra._p.getparent().remove(extra._p)
-    for row in table.rows:
-        trpr = row._tr.get_or_add_trPr()
-        trpr.append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
-        if keep:
-            for cell in row.cells:
-                for p in cell.paragraphs:
-                    p.paragraph_format.keep_with_next = True
+    # on the XML: python-docx's row.cells rebuilds the grid on every call
+    for tr in table._tbl.iter(qn("w:tr")):
+        tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks
+    if keep:
+        for p in table._tbl.iter(qn("w:p")):
+            p.get_or_add_pPr().insert(0, OxmlElement("w:keepNext"))
     return table
 
 
@@ -263,7 +279,7 @@ def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info.filename)
-            if info.filename == "word/document.xml":
+            if info.filename == "word/document.xml" or info.filename.startswith("word/footer"):
                 text = data.decode("utf-8")
                 for key, page in pages.items():
                     text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
@@ -291,7 +307,11 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     section = document.sections[0]
     _page_setup(section, "portrait")
     _header(section, plan, "", plan.watermark, 0)
-    _footer(section)
+    _footer(section, str(toc_pages[TOTAL]) if toc_pages is not None else f"{TOKEN}{TOTAL}{TOKEN}")
+    _cover_header(section, plan.watermark)
+    number_from_zero = OxmlElement("w:pgNumType")
+    number_from_zero.set(qn("w:start"), "0")
+    section._sectPr.append(number_from_zero)
     width = A4[0] - 2 * MARGIN_X
 
     # cover
@@ -334,17 +354,13 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
 
     for n, sec in enumerate(plan.sections, start=1):
         _flow_section(document, plan, sec, n, (charts_png or {}).get(sec.flow.code))
-    # Word and WPS refresh the contents and page fields on opening; the cached page numbers
-    # (the PDF's) stand until then
-    settings = document.settings.element
-    update = OxmlElement("w:updateFields")
-    update.set(qn("w:val"), "true")
-    settings.append(update)
+    # no w:updateFields: Word would ask about updating fields on every opening; the contents
+    # carry the PDF's page numbers, which the DOCX paginates alike (explicit page breaks)
     return _reproducible(document)
 
 
 def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
-    entries = [("封面", "cover"), ("文件控制页", "control"), ("修订记录", "history"),
+    entries = [("文件控制页", "control"), ("修订记录", "history"),
                ("目录", "toc"), ("序章", "preface")]
     entries += [(f"{s.flow.code}　{s.flow.name}", s.flow.code) for s in plan.sections]
     first = True
@@ -385,6 +401,10 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
     f = sec.flow
     orientation = sec.charts.orientation
     section = document.add_section(WD_SECTION.NEW_PAGE)
+    # add_section copies the cover's settings: its first page alone has a header of its own
+    section.different_first_page_header_footer = False
+    for restart in section._sectPr.findall(qn("w:pgNumType")):  # numbering runs on
+        section._sectPr.remove(restart)
     _page_setup(section, orientation)
     _header(section, plan, f.code, sec.watermark, n)
     width = (A4[0] if orientation == "portrait" else A4[1]) - 2 * MARGIN_X
@@ -403,7 +423,10 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
         p = document.add_paragraph()
         p.paragraph_format.space_after = Pt(0)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        p.add_run().add_picture(io.BytesIO(png), width=Pt(sec.charts.pages[i].width))
+        run = p.add_run()
+        run.add_picture(io.BytesIO(png), width=Pt(sec.charts.pages[i].width))
+        _attach_svg(document, run, render_svg(sec.charts, i + 1).encode("utf-8"),
+                    f"{f.code}-{i + 1}")
     # as the PDF: 相关说明 and the sign-off follow the chart, on its page if they fit
     spacer = _para(document, "", 4, after=4)
     if not sec.one_page:
@@ -413,6 +436,27 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
     _para(document, "", 4, after=4).paragraph_format.keep_with_next = True
     _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
            header_cols=(0, 2, 4), keep=True)
+
+
+SVG_EXT = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"  # Office 2016's SVG picture extension
+
+
+def _attach_svg(document, run, svg: bytes, name: str) -> None:
+    """Give a picture its vector original: Word 2016 and later draw the SVG, older readers
+    the PNG fallback the picture already has (as Word itself embeds an SVG)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    part = Part(PackURI(f"/word/media/{name}.svg"), "image/svg+xml", svg, document.part.package)
+    rid = document.part.relate_to(part, RT.IMAGE)
+    blip = run._r.find(".//" + qn("a:blip"))
+    blip.append(parse_xml(
+        '<a:extLst xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+        f'<a:ext uri="{SVG_EXT}"><asvg:svgBlip '
+        'xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+        f'r:embed="{rid}"/></a:ext></a:extLst>'))
 
 
 def _reproducible(document) -> bytes:

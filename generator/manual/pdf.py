@@ -153,9 +153,11 @@ class ManualDoc(BaseDocTemplate):
         ])
 
     def afterFlowable(self, flowable: Flowable) -> None:
-        if isinstance(flowable, Marker) and flowable.key and flowable.level == 0:
-            self.notify("TOCEntry", (0, flowable.title, self.page, flowable.key))
-            self.entry_pages[flowable.key] = self.page
+        # numbered as the footers are: the cover is not counted
+        if isinstance(flowable, Marker) and flowable.key not in (None, "cover") \
+                and flowable.level == 0:
+            self.notify("TOCEntry", (0, flowable.title, self.page - 1, flowable.key))
+            self.entry_pages[flowable.key] = self.page - 1
 
     def decorate(self, canvas, doc) -> None:
         """Header, footer and watermark, drawn after the page's content."""
@@ -163,16 +165,16 @@ class ManualDoc(BaseDocTemplate):
         font = fonts.register()
         m = self.plan.manual
         canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(INK)
-        canvas.drawString(MARGIN_X, h - 30, f"{m.company}　{m.title}")
-        right = f"文件编号：{m.document_number}　版本：{m.revision}"
-        if self.section_code:
-            right += f"　流程编码：{self.section_code}"
-        canvas.drawRightString(w - MARGIN_X, h - 30, right)
-        canvas.setStrokeColor(RULE)
-        canvas.setLineWidth(0.6)
-        canvas.line(MARGIN_X, h - 36, w - MARGIN_X, h - 36)
+        if doc.page > 1:  # the cover has no running header
+            canvas.setFont(font, 9)
+            canvas.setFillColor(INK)
+            canvas.drawString(MARGIN_X, h - 30, m.title)
+            canvas.drawRightString(w - MARGIN_X, h - 30,
+                                   running_header(self.plan, self.section_code,
+                                                  self.section_watermark))
+            canvas.setStrokeColor(RULE)
+            canvas.setLineWidth(0.6)
+            canvas.line(MARGIN_X, h - 36, w - MARGIN_X, h - 36)
         # the footer (第 X 页 共 Y 页) is drawn by NumberedCanvas once the total is known
         canvas.setFillColor(Color(0.55, 0.55, 0.55, alpha=0.16))
         canvas.translate(w / 2, h / 2)
@@ -182,6 +184,18 @@ class ManualDoc(BaseDocTemplate):
         canvas.drawCentredString(0, -size / 3, self.section_watermark)
         canvas.restoreState()
         self.pages = doc.page
+
+
+def running_header(plan: Plan, code: str, mark: str) -> str:
+    """The right part of the running header: document number, revision, the section's flow
+    code and the page's status, the same words as its watermark (a numbered copy's number
+    included), so the two never disagree and the status shows where a picture hides the
+    watermark."""
+    m = plan.manual
+    text = f"文件编号：{m.document_number}　版本：{m.revision}"
+    if code:
+        text += f"　流程编码：{code}"
+    return f"{text}　{mark}"
 
 
 def _table(rows, widths, spans=(), header_cols=(0,), align_center=False) -> Table:
@@ -293,7 +307,7 @@ def header_rows(section: Section) -> list[list[str]]:
              section.effective]]
 
 
-HEADER_COLUMNS = (1.0, 1.5, 0.85, 1.15, 0.8, 0.7)  # sixths of the width
+HEADER_COLUMNS = (1.0, 1.45, 0.85, 1.1, 0.8, 0.8)  # sixths of the width
 
 
 def _section(section: Section, width: float) -> list[Flowable]:
@@ -348,13 +362,15 @@ class NumberedCanvas(Canvas):
         self._startPage()
 
     def save(self) -> None:
-        total = len(self._pages)
-        for number, state in enumerate(self._pages, start=1):
+        # the cover is not counted: the manual's page 1 is the document-control page
+        total = len(self._pages) - 1
+        for number, state in enumerate(self._pages):
             self.__dict__.update(state)
-            w = self._pagesize[0]
-            self.setFont(fonts.register(), 9)
-            self.setFillColor(INK)
-            self.drawCentredString(w / 2, 22, f"第 {number} 页 共 {total} 页")
+            if number:
+                w = self._pagesize[0]
+                self.setFont(fonts.register(), 9)
+                self.setFillColor(INK)
+                self.drawCentredString(w / 2, 22, f"第 {number} 页 共 {total} 页")
             super().showPage()
         super().save()
 
@@ -364,4 +380,7 @@ def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
     out = io.BytesIO()
     doc = ManualDoc(out, plan)
     doc.multiBuild(_story(plan), canvasmaker=NumberedCanvas)
-    return out.getvalue(), dict(doc.entry_pages)
+    return out.getvalue(), {**doc.entry_pages, TOTAL: doc.pages - 1}
+
+
+TOTAL = "~total"  # the key of the page count (the cover not counted) among the entries' pages

@@ -116,6 +116,10 @@ def watermark(status: str, copy: Copy) -> str:
         return "作废"
     if status == "受控" and copy.controlled:
         return f"受控文件 第{copy.number}号"
+    if status == "受控":
+        # a controlled flow in an uncontrolled print: its header table says 受控 (the flow is),
+        # the page says this print is not a controlled copy; the control page explains both
+        return "非受控副本 仅供参考"
     return "非受控文件 仅供参考"
 
 
