@@ -316,3 +316,27 @@ def test_missing_template_is_one_line_and_writes_nothing(tmp_path):
 def test_copy_needs_a_holder():
     proc = flowdoc(["build", "--copy", "2"])
     assert proc.returncode == 2 and "--holder" in proc.stderr
+
+
+def test_controlled_document_conventions(pdf_text):
+    control = next(p for p in pdf_text if p.startswith("文件控制页"))
+    # 分发清单 from manual.yaml: every copy, its holder and date
+    listed = LIBRARY.manual.distribution
+    assert listed and "分发清单" in control
+    for d in listed:
+        assert f"第{d.copy}号{d.holder}{d.issued.isoformat()}" in control
+    history = next(p for p in pdf_text if "修订记录" in p and "修订内容" in p)
+    assert "修订人批准人生效日期" in history
+    signoff = LIBRARY.manual.signoff
+    assert f"{signoff.prepared.by}{signoff.approved.by}{LIBRARY.manual.effective_date}" in history
+    # 生效日期 of a controlled flow: the day its approval was signed
+    flow = next(f for f in LIBRARY.flows if f.effective_status == "受控")
+    first = next(p for p in pdf_text if f"流程编码：{flow.code}" in p)
+    assert f"生效日期{flow.signoff.approved.on.isoformat()}" in first
+
+
+def test_a_copy_the_distribution_list_does_not_give_that_holder_is_refused(tmp_path):
+    proc = flowdoc(["build", "--out", str(tmp_path / "out"), "--copy", "3", "--holder", "财务部"])
+    assert proc.returncode == 1 and "distribution list" in proc.stderr
+    assert "仓储物流中心" in proc.stderr  # whom copy 3 is issued to
+    assert not (tmp_path / "out" / "manual.pdf").exists()

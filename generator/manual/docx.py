@@ -30,7 +30,10 @@ from .pdf import (
     MARGIN_TOP,
     MARGIN_X,
     TOTAL,
+    distribution_rows,
     header_rows,
+    history_rows,
+    history_widths,
     running_header,
 )
 from .plan import Plan, Section, signoff_rows
@@ -339,11 +342,13 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
         _para(document, text, indent=True)
     _para(document, "本手册审批记录", 10)
     _table(document, signoff_rows(m.signoff, None), [width / 6] * 6, header_cols=(0, 2, 4))
+    if m.distribution:
+        _para(document, "", 4, after=6)
+        _para(document, "分发清单", 10)
+        _table(document, distribution_rows(plan), [width / 6] * 6, header_cols=(), center=True)
     _page_break(document)
     _heading(document, "修订记录")
-    _table(document, [["版本", "日期", "修订内容"]] + [
-        [r.revision, r.date, "\n".join(r.changes)] for r in plan.history], [50, 80, width - 130],
-        header_cols=(), center=False)
+    _table(document, history_rows(plan), history_widths(width), header_cols=(), center=False)
     _page_break(document)
     _heading(document, "目　录")
     _toc(document, plan, toc_pages)

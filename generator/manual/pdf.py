@@ -263,12 +263,10 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     story += [Spacer(1, 10), Lines("本手册审批记录", CELL)]
     cols = [width / 6] * 6
     story.append(_table(signoff_rows(m.signoff, None), cols, header_cols=(0, 2, 4)))
+    story += distribution(plan, width)
     story += [PageBreak(), Marker("", plan.watermark, "修订记录", "history", 0),
               Lines("修订记录", H1)]
-    rows = [["版本", "日期", "修订内容"]]
-    for rev in plan.history:
-        rows.append([rev.revision, rev.date, "\n".join(rev.changes)])
-    story.append(_history_table(rows, width))
+    story.append(_history_table(history_rows(plan), width))
     toc = TableOfContents(dotsMinLevel=0)
     from reportlab.lib.styles import ParagraphStyle
 
@@ -284,13 +282,50 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     return story
 
 
+HISTORY_WIDTHS = (40, 66, None, 48, 48, 66)  # None: the rest of the width
+
+
+def history_rows(plan: Plan) -> list[list[str]]:
+    """修订记录, as both writers print it: what changed, who revised, who approved, from when."""
+    rows = [["版本", "日期", "修订内容", "修订人", "批准人", "生效日期"]]
+    for rev in plan.history:
+        rows.append([rev.revision, rev.date, "\n".join(rev.changes), rev.author, rev.approver,
+                     rev.effective])
+    return rows
+
+
+def history_widths(width: float) -> list[float]:
+    rest = width - sum(w for w in HISTORY_WIDTHS if w)
+    return [w or rest for w in HISTORY_WIDTHS]
+
+
+def distribution_rows(plan: Plan) -> list[list[str]]:
+    """分发清单: every numbered copy, its holder and issue date, and room to sign its return."""
+    rows = [["副本编号", "持有部门", "发放日期", "签收", "回收日期", "回收人"]]
+    for d in plan.manual.distribution:
+        rows.append([f"第 {d.copy} 号", d.holder, d.issued.isoformat(), "", "", ""])
+    return rows
+
+
+def distribution(plan: Plan, width: float) -> list[Flowable]:
+    if not plan.manual.distribution:
+        return []
+    return [Spacer(1, 10), Lines("分发清单", CELL),
+            _table(distribution_rows(plan), [width / 6] * 6, header_cols=(), align_center=True)]
+
+
 def _history_table(rows, width: float) -> Table:
     cells = []
-    for i, (a, b, c) in enumerate(rows):
+    for i, row in enumerate(rows):
         style = CELL_C if i == 0 else CELL
-        changes = [Lines(line, style) for line in c.split("\n")] if i else [Lines(c, CELL_C)]
-        cells.append([Lines(a, CELL_C), Lines(b, CELL_C), changes])
-    table = Table(cells, colWidths=[50, 80, width - 130], repeatRows=1)
+        line = []
+        for c, text in enumerate(row):
+            if c == 2 and i:
+                line.append([Lines(part, style) for part in text.split("\n")])
+            else:
+                line.append(Lines(text, CELL_C))
+        cells.append(line)
+    table = Table(cells, colWidths=history_widths(width), repeatRows=1)
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), fonts.register(), 10),
                                ("GRID", (0, 0), (-1, -1), 0.6, RULE),
                                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
