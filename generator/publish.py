@@ -32,17 +32,29 @@ class BuildResult:
     notes: tuple[str, ...] = ()  # what the user should know: charts the manual splits, and why
 
 
-def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart]:
-    """Every chart file of one flow (SVG and PNG per page, one PDF, under ``diagrams/``) and
-    the chart's geometry as the manual prints it (under the flow's header table: laid out
-    again here, in the worker, where it must continue on a second page)."""
+Pictures = list[tuple[bytes, bytes]]  # (PNG, SVG) of each page of the manual's chart
+
+
+def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart, Pictures]:
+    """Every chart file of one flow (SVG and PNG per page, one PDF, under ``diagrams/``), the
+    chart's geometry as the manual prints it (under the flow's header table: laid out again,
+    here in the worker, where it must continue on a second page) and that chart's pictures for
+    the DOCX (the files' own where the chart is the same)."""
+    from .diagram import render_png, render_svg
     from .manual.plan import under_header
 
     chart = layout(flow)
     files: list[tuple[str, bytes]] = []
     for fmt in FORMATS:
         files += [(f"diagrams/{name}", data) for name, data in outputs(chart, fmt, flow.code)]
-    return files, under_header(flow, chart)
+    printed = under_header(flow, chart)
+    if printed is chart:
+        by_ext = {ext: [d for n, d in files if n.endswith(ext)] for ext in (".png", ".svg")}
+        pictures = list(zip(by_ext[".png"], by_ext[".svg"], strict=True))
+    else:
+        pictures = [(render_png(printed, n), render_svg(printed, n).encode("utf-8"))
+                    for n in range(1, len(printed.pages) + 1)]
+    return files, printed, pictures
 
 
 def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None):
@@ -78,13 +90,12 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     flows = list(library.flows)
     files: list[tuple[Path, bytes]] = []
     charts: dict[str, Chart] = {}
-    pngs: dict[str, list[bytes]] = {}
+    pictures: dict[str, Pictures] = {}
     notes: list[str] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for flow, (flow_outputs, chart) in _charts(flows, pool, progress):
+        for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress):
             charts[flow.code] = chart
-            if len(chart.pages) == 1:  # else the manual's chart is not the one drawn here
-                pngs[flow.code] = [data for name, data in flow_outputs if name.endswith(".png")]
+            pictures[flow.code] = drawn
             files += [(out / name, data) for name, data in flow_outputs]
         if manual:
             forms = []
@@ -93,7 +104,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
                 forms.append(pool.map(partial(form_file, templates=templates), flows, chunksize=3))
 
             files += [(out / name, data) for name, data in
-                      build_manual(library, templates, out, copy, charts, pngs, pool, queue_forms,
+                      build_manual(library, templates, out, copy, charts, pictures, pool, queue_forms,
                                    notes)]
             files += [(out / name, data) for name, data in forms[0]]
     written, unchanged = [], 0
@@ -112,7 +123,8 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
     """Only the charts (bench and tests): every file, written."""
     written = []
     with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1)) as pool:
-        for _, (chart_outputs, _chart) in _charts(list(library.flows), pool, progress):
+        for _, (chart_outputs, _chart, _pictures) in _charts(list(library.flows), pool,
+                                                              progress):
             for name, data in chart_outputs:
                 path = out / name.removeprefix("diagrams/")
                 write_atomic(path, data)

@@ -1,6 +1,6 @@
 """The controlled-document manual: one plan, two writers (DOCX and PDF), a generated history.
 
-    files = build_manual(library, templates, out, copy, charts, pngs)
+    files = build_manual(library, templates, out, copy, charts, pictures)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ __all__ = ["Copy", "Plan", "build_manual", "make_plan", "render_manual_docx", "r
 
 def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None,
                  charts: dict[str, Chart] | None = None,
-                 pngs: dict[str, list[bytes]] | None = None, pool=None,
+                 pictures: dict[str, list[tuple[bytes, bytes]]] | None = None, pool=None,
                  then=None, notes: list[str] | None = None) -> list[tuple[str, bytes]]:
     """``manual.pdf``, ``manual.docx`` and the ``manifest.json`` the next build compares with.
 
@@ -33,18 +33,18 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     plan = make_plan(library, templates, copy or Copy(), history, charts)
     if notes is not None:
         notes += split_reasons(plan)
-    # a chart laid out again to continue under its header table has pictures of its own
-    pngs = {s.flow.code: pngs[s.flow.code] for s in plan.sections
-            if pngs and s.flow.code in pngs and len(s.charts.pages) == 1}
+    # the pictures drawn of exactly the charts the plan prints (PNG and SVG of each page)
+    pictures = {s.flow.code: pictures[s.flow.code] for s in plan.sections
+                if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)}
     if pool is not None:
         future = pool.submit(render_manual_pdf, plan)
         if then is not None:
             then()
-        draft = render_manual_docx(plan, None, pngs)
+        draft = render_manual_docx(plan, None, pictures)
         pdf, pages = future.result()
         docx = fill_toc(draft, pages)
     else:
         pdf, pages = render_manual_pdf(plan)
-        docx = render_manual_docx(plan, pages, pngs)
+        docx = render_manual_docx(plan, pages, pictures)
     return [("manual.pdf", pdf), ("manual.docx", docx),
             ("manifest.json", manifest_text(current, history).encode("utf-8"))]

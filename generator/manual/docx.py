@@ -2,9 +2,10 @@
 
 Word, WPS and LibreOffice fall back to a Latin font for Chinese unless the East Asian font is
 named on every style and run (``w:rFonts/@w:eastAsia``) and the theme fonts are removed, so
-both are done everywhere. Charts go in as 200 dpi PNGs whose pHYs makes them come in at their
-true size. Fields (PAGE, NUMPAGES, TOC) carry cached results, taken from the PDF's pagination,
-which follows the same page structure. The zip is rewritten with fixed entry times and core
+both are done everywhere. Charts go in as SVG (vectors: Word 2016 and later draw them) with the
+200 dpi PNG as the fallback older readers show, at their true size. Page breaks are explicit
+where the PDF breaks, so both paginate alike; the contents and the footer's total carry the
+PDF's page numbers. The zip is rewritten with fixed entry times and core
 properties, so the same input gives the same bytes.
 """
 
@@ -292,7 +293,7 @@ def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
 
 
 def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
-                       charts_png: dict[str, list[bytes]] | None = None) -> bytes:
+                       pictures: dict[str, list[tuple[bytes, bytes]]] | None = None) -> bytes:
     """The manual as DOCX bytes; ``toc_pages`` gives each entry's page (from the PDF), or
     ``None`` to leave markers that :func:`fill_toc` replaces."""
     m = plan.manual
@@ -358,7 +359,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
         _para(document, text, indent=True)
 
     for n, sec in enumerate(plan.sections, start=1):
-        _flow_section(document, plan, sec, n, (charts_png or {}).get(sec.flow.code))
+        _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))
     # no w:updateFields: Word would ask about updating fields on every opening; the contents
     # carry the PDF's page numbers, which the DOCX paginates alike (explicit page breaks)
     return _reproducible(document)
@@ -402,7 +403,8 @@ def _field_begin(paragraph, instruction: str) -> None:
     r._r.append(el)
 
 
-def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] | None) -> None:
+def _flow_section(document, plan: Plan, sec: Section, n: int,
+                  pictures: list[tuple[bytes, bytes]] | None) -> None:
     f = sec.flow
     orientation = sec.charts.orientation
     section = document.add_section(WD_SECTION.NEW_PAGE)
@@ -419,8 +421,9 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
     heading.paragraph_format.space_after = Pt(2)
     _table(document, header_rows(sec), [col * k for k in HEADER_COLUMNS], header_cols=(0,),
            merge=((2, 1, 3),))
-    images = pngs or [render_png(sec.charts, i) for i in range(1, len(sec.charts.pages) + 1)]
-    for i, png in enumerate(images):
+    images = pictures or [(render_png(sec.charts, i), render_svg(sec.charts, i).encode("utf-8"))
+                          for i in range(1, len(sec.charts.pages) + 1)]
+    for i, (png, svg) in enumerate(images):
         caption = _para(document, "管理行为" + ("（续）" if i else ""), 10, HEI, after=2)
         caption.paragraph_format.keep_with_next = True
         if i:
@@ -430,8 +433,7 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         run = p.add_run()
         run.add_picture(io.BytesIO(png), width=Pt(sec.charts.pages[i].width))
-        _attach_svg(document, run, render_svg(sec.charts, i + 1).encode("utf-8"),
-                    f"{f.code}-{i + 1}")
+        _attach_svg(document, run, svg, f"{f.code}-{i + 1}")
     # as the PDF: 相关说明 and the sign-off follow the chart, on its page if they fit
     spacer = _para(document, "", 4, after=4)
     if not sec.one_page:
