@@ -13,7 +13,8 @@ between rows, edges that cross the cut ending and starting at numbered connector
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from itertools import pairwise, permutations
 
@@ -280,21 +281,22 @@ def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float
                 continue
             tried.append(rows)
             try:
-                chart = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows, first)
+                chart, finish = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows,
+                                               first)
             except LayoutError as exc:  # a row shared over an edge that cannot be drawn so
                 failure = failure or exc
                 continue
             score = (len(chart.pages), count_crossings(chart),
                      round(sum(p.height for p in chart.pages)))
             if best is None or score < best[0]:
-                best = (score, chart)
+                best = (score, chart, finish)
             if score[:2] == (1, 0):
-                return best[1]
+                return finish()
         if best is not None and best[0][0] == 1:
             break  # one page: a less compact ranking is taller, and rarely crosses less
     if best is None:
         raise failure or LayoutError(f"{flow.code}: no ranking could be laid out")
-    return best[1]
+    return best[2]()
 
 
 # how compact a ranking is tried first, then the next (see rank)
@@ -302,7 +304,11 @@ COMPACTNESS = ("all", "plain", None)
 
 
 def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, frame_h: float,
-                   rows: dict[str, int], first_room: float | None = None) -> Chart:
+                   rows: dict[str, int], first_room: float | None = None
+                   ) -> tuple[Chart, Callable[[], Chart]]:
+    """The chart from one ranking, and a function giving the same chart with its labels
+    placed with care (by their exits, clear of the dividers: a search round each exit, so
+    only the ranking kept is given it)."""
     back = back_edges(flow)
     lanes = flow.lanes
     n_lanes = len(lanes)
@@ -376,12 +382,27 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         better = dict(paths)
         page_plan = plan(part)
         _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
-        if better == paths:
-            return plain
-        page = _page_geometry(flow, number, page_plan, better, style, lane_w, header_h,
-                              header_lines)
-        return page if page.height <= room_of(number) + 0.01 and page.width <= frame_w + 0.01 \
-            else plain
+        chosen, page = paths, plain
+        if better != paths:
+            untangled_page = _page_geometry(flow, number, page_plan, better, style, lane_w,
+                                            header_h, header_lines)
+            if fits_frame(number, untangled_page):
+                chosen, page = better, untangled_page
+        finals.append((number, page_plan, chosen, page))
+        return page
+
+    finals: list[tuple[int, _PagePlan, dict, Page]] = []
+
+    def finish() -> Chart:
+        pages = []
+        for number, page_plan, chosen, page in finals:
+            careful = _page_geometry(flow, number, page_plan, chosen, style, lane_w, header_h,
+                                     header_lines, careful_labels=True)
+            pages.append(careful if fits_frame(number, careful) else page)
+        return replace(chart, pages=tuple(pages))
+
+    def fits_frame(number: int, page: Page) -> bool:
+        return page.height <= room_of(number) + 0.01 and page.width <= frame_w + 0.01
 
     # Pages are filled from the top: each takes as many rows as fit, the rest go on. A page's
     # shapes alone give a floor for its height, so only the last few cuts that floor allows are
@@ -411,8 +432,9 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         cuts.append(cut)
     # the cuts are found; now spend time on fewer crossings, page by page
     final = tuple(untangled(number, part) for number, part in enumerate(parts, start=1))
-    return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
-                 min(style.text_size, style.label_size, style.header_size))
+    chart = Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
+                  min(style.text_size, style.label_size, style.header_size))
+    return chart, finish
 
 
 def _split(flow: Flow, rows: dict[str, int], cuts: list[int]) -> list[tuple[list[str], dict]]:
@@ -661,7 +683,8 @@ def _least_height(plan: _PagePlan, style: Style, header_h: float) -> float:
 
 
 def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style: Style,
-                   lane_w: float, header_h: float, header_lines: list) -> Page:
+                   lane_w: float, header_h: float, header_lines: list,
+                   careful_labels: bool = False) -> Page:
     # real y coordinates: only used gap tracks take space
     used: dict[int, list[int]] = {r: [] for r in plan.gap_lines}
     gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
@@ -674,12 +697,17 @@ def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style:
                                            plan.right_corridor, style, len(flow.lanes) * lane_w)
     zones = dict(plan.zones)
     bends = {i: routing.corners(path) for i, path in paths.items()}  # the same every attempt
+    # Each label wants a place by the segment that leaves its decision, clear of the lane
+    # dividers (on the final page: careful_labels); where it finds none there, a few places
+    # along its edge, across a divider rather than none (the quality report counts those);
+    # and where it finds none at all, its gap grows by a line and all are placed again.
     for _attempt in range(6):
         y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
                                  plan.row_h, zones, plan.n_rows)
         page, missing = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, bends, xs,
                                   y_of, lane_w, left_w, width, header_h, header_lines, height,
-                                  style, plan.lane_index, plan.center_x, plan.row_line)
+                                  style, plan.lane_index, plan.center_x, plan.row_line,
+                                  careful_labels)
         if page is not None:
             return page
         for source in missing:  # make room where the label wanted to go, then place again
@@ -899,7 +927,7 @@ def _assign_y(style: Style, header_h: float, gap_lines: dict, used: dict, row_li
 
 def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w, width,
               header_h, header_lines, height, style, lane_index, center_x,
-              row_line) -> tuple[Page | None, list[str]]:
+              row_line, strict: bool = True) -> tuple[Page | None, list[str]]:
     """The page; or None, and the source of each edge whose label found no place. The page's
     objects are only made once every label has its place: an attempt that fails is cheap."""
     boxes: dict[str, Rect] = {}
@@ -916,7 +944,7 @@ def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w
         out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
     dividers = [left_w + i * lane_w for i in range(1, len(flow.lanes))]
     labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h,
-                           dividers)
+                           dividers, strict)
     placed = {lab.edge for lab in labels}
     missing = [e.source for i, e in enumerate(out_edges) if e.label and i not in placed]
     if missing:
@@ -957,9 +985,14 @@ def _port(rect: Rect, center: Point, toward: Point) -> Point:
 
 
 def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: float,
-                  height: float, header_h: float, dividers: list[float] = ()) -> list[Label]:
+                  height: float, header_h: float, dividers: list[float] = (),
+                  strict: bool = False) -> list[Label]:
     """Put each exit label beside its edge, near the source, touching nothing else: no shape,
-    no line, no other label and no lane divider (a label cut by a divider reads as two)."""
+    no line, no other label and no lane divider (a label cut by a divider reads as two).
+
+    ``strict`` (the final page): first every place within LABEL_REACH of the segment that
+    leaves the decision; then, for a label that finds none, a few places along its edge.
+    """
     size = style.label_size
     lh = size * style.line_height
     placed: list[Label] = []
@@ -984,27 +1017,82 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
             continue
         w = fonts.text_width(edge.label, size) + 2
         corners = _label_candidates(edge.points, w, lh)
-        if not corners:
-            continue
         # every candidate lies within the edge's box widened by the label's size (and a
-        # little): only what reaches into that is tested
+        # little, and the reach round the exit): only what reaches into that is tested
         xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
-        reach = w + lh + 8
+        reach = w + lh + 8 + LABEL_REACH
         near_left, near_right = min(xs) - reach, max(xs) + reach
         near_top, near_bottom = min(ys) - reach, max(ys) + reach
         near = [b for b in blocked if b[0] < near_right and near_left < b[2]
                 and b[1] < near_bottom and near_top < b[3]]
         near_walls = [b for b in walls if near_left < b[2] and b[0] < near_right]
-        # clear of the lane dividers if it can be; else, rather than no label, across one
-        # (the quality report counts those)
-        for obstacles in (near + near_walls, near):
-            rect = _first_free(corners, w, lh, obstacles, (min_x, max_x, min_y, max_y))
+        # with care: by its exit, clear of the dividers; else a few places along the edge,
+        # clear of the dividers if it can be, across one rather than no label (the quality
+        # report counts those)
+        tries = [(corners, near + near_walls), (corners, near)]
+        if strict:
+            tries.insert(0, (_near_first_segment(edge.points[0], edge.points[1], w, lh),
+                             near + near_walls))
+        for spots, obstacles in tries:
+            rect = _first_free(spots, w, lh, obstacles, (min_x, max_x, min_y, max_y))
             if rect is not None:
                 placed.append(Label(edge.label, rect, i, size))
                 # a later label keeps a point clear of this one
                 blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
                 break
     return placed
+
+
+def _reach(corner: Point, w: float, h: float, a: Point, b: Point) -> float:
+    """From a label's rectangle to an axis-parallel segment (as the quality report measures)."""
+    dx = max(corner[0] - max(a[0], b[0]), min(a[0], b[0]) - (corner[0] + w), 0.0)
+    dy = max(corner[1] - max(a[1], b[1]), min(a[1], b[1]) - (corner[1] + h), 0.0)
+    return math.hypot(dx, dy)
+
+
+LABEL_REACH = 22.0  # points; the report allows 24: a little to spare for rounding
+
+
+def _near_first_segment(a: Point, b: Point, w: float, h: float) -> list[Point]:
+    """Top left corners of the places tried for a label by the segment that leaves its
+    decision: beside it and round its ends (above a box's corner, short of a lane divider),
+    within LABEL_REACH of it, the nearest to the exit first."""
+    (x1, y1), (x2, y2) = a, b
+    if abs(y1 - y2) < 1e-6:  # horizontal: slide along x, at a few distances above and below
+        lo, hi = min(x1, x2), max(x1, x2)
+        hi = min(hi, lo + NEAR_LENGTH) if x2 > x1 else hi
+        lo = max(lo, hi - NEAR_LENGTH) if x2 < x1 else lo
+        spots = [(x, y1 - h - d, d) for d in NEAR_GAPS for x in _steps(lo - w - LABEL_REACH,
+                                                                         hi + LABEL_REACH)]
+        spots += [(x, y1 + d, d) for d in NEAR_GAPS for x in _steps(lo - w - LABEL_REACH,
+                                                                    hi + LABEL_REACH)]
+        out = []
+        for x, y, d in spots:
+            off = max(lo - (x + w), x - hi, 0.0)
+            if off * off + d * d <= LABEL_REACH * LABEL_REACH:
+                out.append((off + d, abs(x + w / 2 - x1), x, y))
+    else:  # vertical: slide along y, at a few distances left and right
+        lo, hi = min(y1, y2), max(y1, y2)
+        hi = min(hi, lo + NEAR_LENGTH) if y2 > y1 else hi
+        lo = max(lo, hi - NEAR_LENGTH) if y2 < y1 else lo
+        ys = _steps(lo - h - LABEL_REACH, hi + LABEL_REACH)
+        out = []
+        for d in NEAR_GAPS:
+            for y in ys:
+                off = max(lo - (y + h), y - hi, 0.0)
+                if off * off + d * d <= LABEL_REACH * LABEL_REACH:
+                    out.append((off + d, abs(y + h / 2 - y1), x1 + d, y))
+                    out.append((off + d, abs(y + h / 2 - y1), x1 - d - w, y))
+    out.sort()
+    return [(x, y) for *_, x, y in out]
+
+
+NEAR_GAPS = (2.0, 7.0, 13.0, 19.0)  # points between a label and its segment, tried in turn
+NEAR_LENGTH = 90.0  # how far along the first segment a label is looked for
+
+
+def _steps(start: float, stop: float, step: float = 4.0) -> list[float]:
+    return [start + k * step for k in range(int((stop - start) // step) + 1)]
 
 
 def _first_free(corners: list[Point], w: float, h: float, obstacles: list,
@@ -1024,25 +1112,21 @@ def _first_free(corners: list[Point], w: float, h: float, obstacles: list,
 
 
 def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:
-    """Top left corners of the places tried for a label ``w`` × ``h``, in order: along the
-    edge from its source, the first segment first, so a label stays by the exit it names."""
+    """Top left corners of the places tried for a label ``w`` × ``h``, in order: a few along
+    each segment of the edge from its source (the search every trial page makes; the final
+    page searches round the exit, see _near_first_segment)."""
     out: list[Point] = []
     for (x1, y1), (x2, y2) in pairwise(pts):
-        if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start on
+        if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start down
             lo, hi = min(y1, y2), max(y1, y2)
-            ys = [y1 + 2 + k * LABEL_STEP for k in range(int((hi - lo - h - 4) // LABEL_STEP) + 1)]
-            if y2 < y1:
-                ys = [y1 - 2 - h - k * LABEL_STEP for k in range(len(ys))]
-            for y in ys:
+            for y in (lo + 2, (lo + hi) / 2 - h / 2, hi - h - 2):
                 if y >= lo and y + h <= hi:
                     out.append((x1 + 3, y))
                     out.append((x1 - 3 - w, y))
-        else:  # horizontal: above it or below it, from the start on
+        else:  # horizontal: above it, from the start
             lo, hi = min(x1, x2), max(x1, x2)
-            n = int((hi - lo - w - 6) // LABEL_STEP) + 1
-            xs = [x1 + 3 + k * LABEL_STEP for k in range(n)] if x2 > x1 else \
-                [x1 - 3 - w - k * LABEL_STEP for k in range(n)]
-            for x in xs:
+            starts = (x1 + 3, x1 - 3 - w) if x2 > x1 else (x1 - 3 - w, x1 + 3)
+            for x in (*starts, (lo + hi) / 2 - w / 2):
                 if x >= lo and x + w <= hi:
                     out.append((x, y1 - h - 2))
                     out.append((x, y1 + 2))
