@@ -214,7 +214,8 @@ def form(code: str, output: Path | None, flows_dir: Path, templates_dir: Path | 
         click.echo(f"flowdoc: no flow with code '{code}'", err=True)
         sys.exit(1)
     try:
-        data = make_form(flow, templates_dir or flows_dir.resolve().parent / "templates")
+        data = make_form(flow, templates_dir or flows_dir.resolve().parent / "templates",
+                         library.manual.company if library.manual else None)
     except FlowdocError as exc:
         click.echo(f"flowdoc: {exc}", err=True)
         sys.exit(1)

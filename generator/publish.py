@@ -66,10 +66,10 @@ def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | N
         yield flow, result
 
 
-def form_file(flow: Flow, templates: Path) -> tuple[str, bytes]:
+def form_file(flow: Flow, templates: Path, company: str | None = None) -> tuple[str, bytes]:
     from .forms import make_form
 
-    return f"forms/{flow.code}.pdf", make_form(flow, templates)
+    return f"forms/{flow.code}.pdf", make_form(flow, templates, company)
 
 
 def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=None,
@@ -101,7 +101,9 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
             forms = []
 
             def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
-                forms.append(pool.map(partial(form_file, templates=templates), flows, chunksize=3))
+                company = library.manual.company if library.manual else None
+                forms.append(pool.map(partial(form_file, templates=templates, company=company),
+                                      flows, chunksize=3))
 
             files += [(out / name, data) for name, data in
                       build_manual(library, templates, out, copy, charts, pictures, pool, queue_forms,
