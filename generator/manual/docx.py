@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from dataclasses import replace
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -24,7 +25,8 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
-from ..diagram import A4, render_png, render_svg
+from ..diagram import A4, Chart, render_png, render_svg
+from ..diagram.legend import legend_page
 from .pdf import (
     HEADER_COLUMNS,
     MARGIN_BOTTOM,
@@ -347,7 +349,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
         _para(document, "", 4, after=6)
         _para(document, "分发清单", 10)
         _table(document, distribution_rows(plan), [width / 6] * 6, header_cols=(), center=True)
-    _page_break(document)
+    _para(document, "", 4, after=12)  # as the PDF: 修订记录 on the same page
     _heading(document, "修订记录")
     _table(document, history_rows(plan), history_widths(width), header_cols=(), center=False)
     _page_break(document)
@@ -357,6 +359,16 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     _heading(document, "序　章")
     for text in plan.preface:
         _para(document, text, indent=True)
+    _para(document, "", 4, after=12)
+    _heading(document, "图　例")
+    legend = legend_page(width)
+    chart = Chart("legend", "图例", "portrait", (legend.width, legend.height),
+                  (replace(legend, number=1),), 9.0)
+    p = document.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = p.add_run()
+    run.add_picture(io.BytesIO(render_png(chart, 1)), width=Pt(legend.width))
+    _attach_svg(document, run, render_svg(chart, 1).encode("utf-8"), "legend")
 
     for n, sec in enumerate(plan.sections, start=1):
         _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))

@@ -31,6 +31,7 @@ from reportlab.platypus.tableofcontents import TableOfContents
 from .. import fonts
 from ..diagram import A4, DEFAULT_STYLE, draw_page
 from ..diagram.geometry import Page
+from ..diagram.legend import legend_page
 from ..typography import wrap
 from .plan import Plan, Section, signoff_rows
 
@@ -264,7 +265,8 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     cols = [width / 6] * 6
     story.append(_table(signoff_rows(m.signoff, None), cols, header_cols=(0, 2, 4)))
     story += distribution(plan, width)
-    story += [PageBreak(), Marker("", plan.watermark, "修订记录", "history", 0),
+    # 修订记录 follows on the same page: a page of its own would hold one line for years
+    story += [Spacer(1, 16), Marker("", plan.watermark, "修订记录", "history", 0),
               Lines("修订记录", H1)]
     story.append(_history_table(history_rows(plan), width))
     toc = TableOfContents(dotsMinLevel=0)
@@ -279,6 +281,8 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     story += [PageBreak(), Marker("", plan.watermark, "目录", "toc", 0), Lines("目　录", H1), toc,
               PageBreak(), Marker("", plan.watermark, "序章", "preface", 0), Lines("序　章", H1)]
     story += [Lines(p, BODY, indent_first=True) for p in plan.preface]
+    # the legend, once for every chart, under the preface
+    story += [Spacer(1, 16), Lines("图　例", H1), ChartPage(legend_page(width))]
     return story
 
 
