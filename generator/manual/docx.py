@@ -431,7 +431,7 @@ def _flow_section(document, plan: Plan, sec: Section, n: int,
     heading = document.add_paragraph(style="Heading 1")  # for the navigation pane and TOC
     _run(heading, f"{f.code}　{f.name}", 11, HEI)
     heading.paragraph_format.space_after = Pt(2)
-    _table(document, header_rows(sec), [col * k for k in HEADER_COLUMNS], header_cols=(0,),
+    _table(document, header_rows(sec, width), [col * k for k in HEADER_COLUMNS], header_cols=(0,),
            merge=((2, 1, 3),))
     images = pictures or [(render_png(sec.charts, i), render_svg(sec.charts, i).encode("utf-8"))
                           for i in range(1, len(sec.charts.pages) + 1)]

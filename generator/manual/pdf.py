@@ -32,7 +32,7 @@ from .. import fonts
 from ..diagram import A4, DEFAULT_STYLE, draw_page
 from ..diagram.geometry import Page
 from ..diagram.legend import legend_page
-from ..typography import wrap
+from ..typography import balanced_wrap, wrap
 from .plan import Plan, Section, signoff_rows
 
 MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
@@ -50,11 +50,12 @@ class TextStyle:
     align: str = "left"  # left | center
     color: Color = INK
     space_after: float = 0.0
+    balanced: bool = False  # lines as even as the same count allows: no lone last character
 
 
 BODY = TextStyle(space_after=6)
-CELL = TextStyle(size=10, leading=14)
-CELL_C = TextStyle(size=10, leading=14, align="center")
+CELL = TextStyle(size=10, leading=14, balanced=True)
+CELL_C = TextStyle(size=10, leading=14, align="center", balanced=True)
 H1 = TextStyle(size=16, leading=24, space_after=10)
 TITLE = TextStyle(size=26, leading=36, align="center")
 SUB = TextStyle(size=14, leading=22, align="center")
@@ -74,7 +75,8 @@ class Lines(Flowable):
         self.width = avail_width
         # the first-line indent (two characters, as Chinese prose is set) is a prefix to wrap
         pad = "\u3000\u3000" if self.indent else ""
-        self.lines = wrap(pad + self.text, avail_width, self.style.size, fonts.text_width)
+        breaker = balanced_wrap if self.style.balanced else wrap
+        self.lines = breaker(pad + self.text, avail_width, self.style.size, fonts.text_width)
         self.height = len(self.lines) * self.style.leading + self.style.space_after
         return self.width, self.height
 
@@ -210,9 +212,16 @@ def _table(rows, widths, spans=(), header_cols=(0,), align_center=False) -> Tabl
     for col in header_cols:
         style.append(("BACKGROUND", (col, 0), (col, -1), HexColor("#eef1f5")))
     style += [("SPAN", a, b) for a, b in spans]
-    cells = [[Lines(c, CELL_C if align_center else CELL) if isinstance(c, str) else c for c in row]
-             for row in rows]
+    cells = [[_cell(c, CELL_C if align_center else CELL) for c in row] for row in rows]
     return Table(cells, colWidths=widths, style=TableStyle(style))
+
+
+def _cell(content, style: TextStyle):
+    """A table cell: text (a line break in it kept, as the DOCX keeps it), or a flowable."""
+    if not isinstance(content, str):
+        return content
+    parts = content.split("\n")
+    return Lines(content, style) if len(parts) == 1 else [Lines(p, style) for p in parts]
 
 
 def _cover(plan: Plan) -> list[Flowable]:
@@ -337,13 +346,30 @@ def _history_table(rows, width: float) -> Table:
     return table
 
 
-def header_rows(section: Section) -> list[list[str]]:
-    """The flow's header table, as both writers print it."""
+def header_rows(section: Section, width: float) -> list[list[str]]:
+    """The flow's header table, as both writers print it (``width`` the table's)."""
     f = section.flow
+    lanes_width = width / 6 * sum(HEADER_COLUMNS[1:4]) - 10  # the merged cell, less padding
     return [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
             ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
-            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "生效日期",
-             section.effective]]
+            ["行为实施环节", lanes_text([lane.name for lane in f.lanes], lanes_width), "", "",
+             "生效日期", section.effective]]
+
+
+def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
+    """The lanes joined by arrows, broken between lanes only (a lane's name is a word: 总经理
+    办公会议 never ends one line and starts the next); both writers keep the breaks."""
+    lines: list[str] = []
+    for name in names:
+        candidate = f"{lines[-1]}　→　{name}" if lines else name
+        if lines and fonts.text_width(candidate, size) <= width:
+            lines[-1] = candidate
+        elif lines:
+            lines[-1] += "　→"
+            lines.append(name)
+        else:
+            lines.append(name)
+    return "\n".join(lines)
 
 
 HEADER_COLUMNS = (1.0, 1.45, 0.85, 1.1, 0.8, 0.8)  # sixths of the width
@@ -355,7 +381,7 @@ def _section(section: Section, width: float) -> list[Flowable]:
     f = section.flow
     story: list[Flowable] = [Marker(f.code, section.watermark, f"{f.code}　{f.name}", f.code, 0)]
     col = width / 6
-    story.append(_table(header_rows(section), [col * k for k in HEADER_COLUMNS],
+    story.append(_table(header_rows(section, width), [col * k for k in HEADER_COLUMNS],
                         spans=[((1, 2), (3, 2))], header_cols=(0,)))
     for number, page in enumerate(section.charts.pages):
         if number:
