@@ -359,3 +359,22 @@ def test_the_front_matter_explains_every_symbol_of_the_charts_once(pdf_text):
     holding = [p for p in pdf_text if "图例" in p and all(
         "".join(meaning.split()) in p for *_, meaning in (*ENTRIES, *LINES))]
     assert len(holding) == 1
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
+def test_the_docx_paginates_as_the_pdf_with_the_machines_own_fonts(built, tmp_path):
+    # a reader's LibreOffice or Word sets the text in whatever CJK font it has, a little
+    # taller or shorter than the bundled one: the explicit breaks keep every page where the
+    # PDF has it all the same (this machine's own fonts, no fontconfig pointing at ours)
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(built / "manual.docx")], capture_output=True, timeout=300, check=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    docx_pages = pages_of(tmp_path / "manual.pdf")
+    pdf_pages = pages_of(built / "manual.pdf")
+    assert len(docx_pages) == len(pdf_pages)
+
+    def marks(page: str) -> tuple:
+        code = re.findall(r"流程编码：(EC-[A-Z]+-[0-9-]+)", page)[:1]
+        return code, re.findall(r"第\d+页共\d+页", page), "相关说明" in page, "管理行为" in page
+
+    assert [marks(p) for p in docx_pages] == [marks(p) for p in pdf_pages]
