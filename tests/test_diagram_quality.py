@@ -237,3 +237,14 @@ def test_a_label_far_from_the_segment_leaving_its_decision_is_counted():
     near = Label("同意", Rect(53, 70, 20, 12), 0, 9)
     assert report_of(page(s, e, [far])).labels_far == 1
     assert report_of(page(s, e, [near])).labels_far == 0
+
+
+def test_a_label_in_two_lines_is_measured_line_by_line():
+    from generator import fonts
+
+    s, e = good()
+    wide = fonts.text_width("不同意", 9) + 2
+    fits = Label("不同意\n或调整", Rect(52, 70, wide, 23.4), 0, 9)
+    narrow = Label("不同意\n或调整", Rect(52, 70, wide - 6, 23.4), 0, 9)
+    assert report_of(page(s, e, [fits])).violations == {}
+    assert report_of(page(s, e, [narrow])).text_overflow == 1

@@ -1029,18 +1029,34 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         # with care: by its exit, clear of the dividers; else a few places along the edge,
         # clear of the dividers if it can be, across one rather than no label (the quality
         # report counts those)
-        tries = [(corners, near + near_walls), (corners, near)]
+        tries = [(edge.label, w, lh, corners, near + near_walls),
+                 (edge.label, w, lh, corners, near)]
         if strict:
-            tries.insert(0, (_near_first_segment(edge.points[0], edge.points[1], w, lh),
+            first = edge.points[0], edge.points[1]
+            tries.insert(0, (edge.label, w, lh, _near_first_segment(*first, w, lh),
                              near + near_walls))
-        for spots, obstacles in tries:
-            rect = _first_free(spots, w, lh, obstacles, (min_x, max_x, min_y, max_y))
+            # a long label that finds no room on one line by its exit may in two
+            lines = _two_lines(edge.label, size)
+            if lines:
+                w2 = max(fonts.text_width(line, size) for line in lines) + 2
+                tries.insert(1, ("\n".join(lines), w2, 2 * lh,
+                                 _near_first_segment(*first, w2, 2 * lh), near + near_walls))
+        for text, tw, th, spots, obstacles in tries:
+            rect = _first_free(spots, tw, th, obstacles, (min_x, max_x, min_y, max_y))
             if rect is not None:
-                placed.append(Label(edge.label, rect, i, size))
+                placed.append(Label(text, rect, i, size))
                 # a later label keeps a point clear of this one
                 blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
                 break
     return placed
+
+
+def _two_lines(text: str, size: float) -> list[str] | None:
+    """A label of four characters or more as two even lines, broken with 禁则; else None."""
+    if len(text) < 4:
+        return None
+    lines = balanced_wrap(text, fonts.text_width(text, size) * 0.6, size, fonts.text_width)
+    return lines if len(lines) == 2 else None
 
 
 def _reach(corner: Point, w: float, h: float, a: Point, b: Point) -> float:

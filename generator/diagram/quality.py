@@ -128,7 +128,8 @@ def measure_page(page: Page, report: Report, frame: tuple[float, float] | None =
         for other in page.labels[k + 1:]:
             if label.rect.overlaps(other.rect):
                 report.note("label_collisions", f"'{label.text}' on '{other.text}'")
-        if fonts.text_width(label.text, label.size) > label.rect.w + EPS:
+        if max(fonts.text_width(line, label.size) for line in label.text.split("\n")) \
+                > label.rect.w + EPS:
             report.note("text_overflow", f"label '{label.text}'")
         if label.size < MIN_FONT_SIZE:
             report.note("font_too_small", f"label '{label.text}' {label.size} pt")
