@@ -1029,8 +1029,10 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         # with care: by its exit, clear of the dividers; else a few places along the edge,
         # clear of the dividers if it can be, across one rather than no label (the quality
         # report counts those)
+        # the few places first; all along the edge only when none of those is free
         tries = [(edge.label, w, lh, corners, near + near_walls),
-                 (edge.label, w, lh, corners, near)]
+                 (edge.label, w, lh, corners, near),
+                 (edge.label, w, lh, _along(edge.points, w, lh), near)]
         if strict:
             first = edge.points[0], edge.points[1]
             tries.insert(0, (edge.label, w, lh, _near_first_segment(*first, w, lh),
@@ -1150,6 +1152,28 @@ def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]
 
 
 LABEL_STEP = 6.0  # points between the places tried along a segment
+
+
+def _along(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:
+    """Top left corners of places every LABEL_STEP along each segment of the edge, beside it,
+    from its source on."""
+    out: list[Point] = []
+    for (x1, y1), (x2, y2) in pairwise(pts):
+        if abs(x1 - x2) < 1e-6:
+            lo, hi = min(y1, y2), max(y1, y2)
+            n = int((hi - lo - h - 4) // LABEL_STEP) + 1
+            ys = [y1 + 2 + k * LABEL_STEP for k in range(n)] if y2 > y1 else \
+                [y1 - 2 - h - k * LABEL_STEP for k in range(n)]
+            for y in ys:
+                out += [(x1 + 3, y), (x1 - 3 - w, y)]
+        else:
+            lo, hi = min(x1, x2), max(x1, x2)
+            n = int((hi - lo - w - 6) // LABEL_STEP) + 1
+            xs = [x1 + 3 + k * LABEL_STEP for k in range(n)] if x2 > x1 else \
+                [x1 - 3 - w - k * LABEL_STEP for k in range(n)]
+            for x in xs:
+                out += [(x, y1 - h - 2), (x, y1 + 2)]
+    return out
 
 
 def _circled(n: int) -> str:
