@@ -35,7 +35,7 @@ class BuildResult:
 Pictures = list[tuple[bytes, bytes]]  # (PNG, SVG) of each page of the manual's chart
 
 
-def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart, Pictures]:
+def chart_files(flow: Flow, manual: bool = True) -> tuple[list[tuple[str, bytes]], Chart, Pictures]:
     """Every chart file of one flow (SVG and PNG per page, one PDF, under ``diagrams/``), the
     chart's geometry as the manual prints it (under the flow's header table: laid out again,
     here in the worker, where it must continue on a second page) and that chart's pictures for
@@ -47,8 +47,10 @@ def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart, Pictures]:
     files: list[tuple[str, bytes]] = []
     for fmt in FORMATS:
         files += [(f"diagrams/{name}", data) for name, data in outputs(chart, fmt, flow.code)]
-    printed = under_header(flow, chart)
-    if printed is chart:
+    printed = under_header(flow, chart) if manual else chart
+    if not manual:
+        pictures: Pictures = []
+    elif printed is chart:
         by_ext = {ext: [d for n, d in files if n.endswith(ext)] for ext in (".png", ".svg")}
         pictures = list(zip(by_ext[".png"], by_ext[".svg"], strict=True))
     else:
@@ -57,10 +59,13 @@ def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart, Pictures]:
     return files, printed, pictures
 
 
-def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None):
-    """Each flow with its chart files and geometry, made in ``pool``, reporting progress."""
+def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None,
+            manual: bool = True):
+    """Each flow with its chart files and geometry, made in ``pool``, reporting progress;
+    with ``manual``, also the chart as the manual prints it and its pictures."""
+    make = partial(chart_files, manual=manual)
     for done, (flow, result) in enumerate(
-            zip(flows, pool.map(chart_files, flows, chunksize=2), strict=True), start=1):
+            zip(flows, pool.map(make, flows, chunksize=2), strict=True), start=1):
         if progress:
             progress(done, len(flows), flow.code)
         yield flow, result
@@ -93,7 +98,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     pictures: dict[str, Pictures] = {}
     notes: list[str] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress):
+        for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress, manual):
             charts[flow.code] = chart
             pictures[flow.code] = drawn
             files += [(out / name, data) for name, data in flow_outputs]
@@ -126,7 +131,7 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
     written = []
     with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1)) as pool:
         for _, (chart_outputs, _chart, _pictures) in _charts(list(library.flows), pool,
-                                                              progress):
+                                                              progress, manual=False):
             for name, data in chart_outputs:
                 path = out / name.removeprefix("diagrams/")
                 write_atomic(path, data)

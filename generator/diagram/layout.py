@@ -370,6 +370,7 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         try:
             drawn_page = build(number, part)
         except LayoutError:  # a label with no place on this cut: another cut may do
+            unplaced.append(number)
             return False
         # corridor tracks taken by forward edges too can make a page too wide: it does not fit
         return drawn_page.height <= room_of(number) + 0.01 and drawn_page.width <= frame_w + 0.01
@@ -408,11 +409,16 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     # shapes alone give a floor for its height, so only the last few cuts that floor allows are
     # routed and drawn to see which fits.
     cuts: list[int] = []  # the first row of every page after the first
+    unplaced: list[int] = []  # pages refused because a label found no place
     while True:
         parts = _split(flow, rows, cuts)
         page = len(cuts)  # index of the last page, which holds every row from the last cut
         if fits(page + 1, parts[page]):
             break
+        if not cuts and unplaced and first_room is None:
+            # the whole chart fits but a label does not: cutting it into pages would not
+            # place the label either, and a less compact ranking is tried instead (time)
+            raise LayoutError(f"{flow.code}: cannot place every exit label")
         first = cuts[-1] if cuts else 0
 
         def cut_at(cut: int, cuts: list[int] = cuts, page: int = page) -> tuple:
