@@ -107,6 +107,8 @@ def build(flows_dir: Path, out_dir: Path, templates_dir: Path | None, copy_numbe
     if result.skipped:
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return
+    for note in result.notes:
+        click.echo(f"note: {note}")
     click.echo(f"checked {len(library.flows)} flows; wrote {len(result.written)} file(s) to "
                f"{out_dir} ({result.unchanged} unchanged)")
 
@@ -213,7 +215,8 @@ def form(code: str, output: Path | None, flows_dir: Path, templates_dir: Path | 
         click.echo(f"flowdoc: no flow with code '{code}'", err=True)
         sys.exit(1)
     try:
-        data = make_form(flow, templates_dir or flows_dir.resolve().parent / "templates")
+        data = make_form(flow, templates_dir or flows_dir.resolve().parent / "templates",
+                         library.manual.company if library.manual else None)
     except FlowdocError as exc:
         click.echo(f"flowdoc: {exc}", err=True)
         sys.exit(1)

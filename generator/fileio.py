@@ -11,10 +11,28 @@ from pathlib import Path
 from typing import IO
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    ``os.umask`` can only be read by setting it, and a thread creating a file in between would
+    get the wrong mode; Linux shows it in /proc, so that is asked first."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it into place.
 
-    A reader (or a crash) sees either the old file or the whole new one, never a prefix.
+    A reader (or a crash) sees either the old file or the whole new one, never a prefix. The
+    file gets the mode any file the user writes gets (0644 under umask 022): ``mkstemp``
+    creates it 0600, which would keep a manual on a shared folder from its readers.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,6 +40,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o666 & ~current_umask())
             out.write(payload)
             out.flush()
             os.fsync(out.fileno())

@@ -29,6 +29,7 @@ from .model import (
     STATUSES,
     STEP_KINDS,
     Column,
+    Distribution,
     Exit,
     Field,
     Flow,
@@ -670,7 +671,7 @@ def _build_keys(r: _Reader, org: Org | None) -> tuple[PublicKey, ...] | None:
 def _build_manual(r: _Reader) -> Manual | None:
     keys = {"title", "company", "department", "document_number", "revision", "issue_date",
             "effective_date", "preface"}
-    data = r.mapping((), r.located.data, keys, {"confidentiality", "signoff"})
+    data = r.mapping((), r.located.data, keys, {"confidentiality", "signoff", "distribution"})
     if data is None:
         return None
     issue = r.date(("issue_date",), data.get("issue_date"))
@@ -687,4 +688,27 @@ def _build_manual(r: _Reader) -> Manual | None:
         preface=r.text(("preface",), data.get("preface")) or "",
         signoff=r.signoff(("signoff",), data.get("signoff")),
         origin=Origin(r.located.file, r.located.lines, r.source),
+        distribution=_distribution(r, data.get("distribution")),
     )
+
+
+def _distribution(r: _Reader, value) -> tuple[Distribution, ...]:
+    """The 分发清单: ``[{copy: 1, holder: 电子商务部, on: 2026-11-20}, …]``."""
+    out: list[Distribution] = []
+    if value is None:
+        return ()
+    for i, item in enumerate(r.items(("distribution",), value, empty_ok=True)):
+        path: Path_ = ("distribution", i)
+        data = r.mapping(path, item, {"copy", "holder", "on"}, set())
+        if data is None:
+            continue
+        number = r.number((*path, "copy"), data.get("copy"), integer=True)
+        holder = r.text((*path, "holder"), data.get("holder"))
+        issued = r.date((*path, "on"), data.get("on"))
+        if number is None or holder is None or issued is None:
+            continue
+        if any(d.copy == int(number) for d in out):
+            r.problem((*path, "copy"), f"copy {int(number)} is listed twice")
+            continue
+        out.append(Distribution(int(number), holder, issued))
+    return tuple(out)

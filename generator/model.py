@@ -258,6 +258,15 @@ class Org:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """One controlled copy of the manual: its number, who holds it, when it was issued."""
+
+    copy: int
+    holder: str
+    issued: dt.date
+
+
+@dataclass(frozen=True)
 class Manual:
     title: str
     company: str
@@ -270,6 +279,7 @@ class Manual:
     preface: str
     signoff: Signoff
     origin: Origin = field(compare=False, repr=False)
+    distribution: tuple[Distribution, ...] = ()  # 分发清单
 
 
 @dataclass(frozen=True)

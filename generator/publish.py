@@ -29,31 +29,52 @@ class BuildResult:
     written: list[Path]  # files whose bytes changed
     unchanged: int  # files already up to date
     skipped: bool  # nothing to do: the inputs are those of the last build
+    notes: tuple[str, ...] = ()  # what the user should know: charts the manual splits, and why
 
 
-def chart_files(flow: Flow) -> tuple[list[tuple[str, bytes]], Chart]:
-    """Every chart file of one flow (SVG and PNG per page, one PDF, under ``diagrams/``) and
-    the chart's geometry."""
+Pictures = list[tuple[bytes, bytes]]  # (PNG, SVG) of each page of the manual's chart
+
+
+def chart_files(flow: Flow, manual: bool = True) -> tuple[list[tuple[str, bytes]], Chart, Pictures]:
+    """Every chart file of one flow (SVG and PNG per page, one PDF, under ``diagrams/``), the
+    chart's geometry as the manual prints it (under the flow's header table: laid out again,
+    here in the worker, where it must continue on a second page) and that chart's pictures for
+    the DOCX (the files' own where the chart is the same)."""
+    from .diagram import render_png, render_svg
+    from .manual.plan import under_header
+
     chart = layout(flow)
     files: list[tuple[str, bytes]] = []
     for fmt in FORMATS:
         files += [(f"diagrams/{name}", data) for name, data in outputs(chart, fmt, flow.code)]
-    return files, chart
+    printed = under_header(flow, chart) if manual else chart
+    if not manual:
+        pictures: Pictures = []
+    elif printed is chart:
+        by_ext = {ext: [d for n, d in files if n.endswith(ext)] for ext in (".png", ".svg")}
+        pictures = list(zip(by_ext[".png"], by_ext[".svg"], strict=True))
+    else:
+        pictures = [(render_png(printed, n), render_svg(printed, n).encode("utf-8"))
+                    for n in range(1, len(printed.pages) + 1)]
+    return files, printed, pictures
 
 
-def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None):
-    """Each flow with its chart files and geometry, made in ``pool``, reporting progress."""
+def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None,
+            manual: bool = True):
+    """Each flow with its chart files and geometry, made in ``pool``, reporting progress;
+    with ``manual``, also the chart as the manual prints it and its pictures."""
+    make = partial(chart_files, manual=manual)
     for done, (flow, result) in enumerate(
-            zip(flows, pool.map(chart_files, flows, chunksize=2), strict=True), start=1):
+            zip(flows, pool.map(make, flows, chunksize=2), strict=True), start=1):
         if progress:
             progress(done, len(flows), flow.code)
         yield flow, result
 
 
-def form_file(flow: Flow, templates: Path) -> tuple[str, bytes]:
+def form_file(flow: Flow, templates: Path, company: str | None = None) -> tuple[str, bytes]:
     from .forms import make_form
 
-    return f"forms/{flow.code}.pdf", make_form(flow, templates)
+    return f"forms/{flow.code}.pdf", make_form(flow, templates, company)
 
 
 def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=None,
@@ -74,20 +95,24 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     flows = list(library.flows)
     files: list[tuple[Path, bytes]] = []
     charts: dict[str, Chart] = {}
-    pngs: dict[str, list[bytes]] = {}
+    pictures: dict[str, Pictures] = {}
+    notes: list[str] = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for flow, (flow_outputs, chart) in _charts(flows, pool, progress):
+        for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress, manual):
             charts[flow.code] = chart
-            pngs[flow.code] = [data for name, data in flow_outputs if name.endswith(".png")]
+            pictures[flow.code] = drawn
             files += [(out / name, data) for name, data in flow_outputs]
         if manual:
             forms = []
 
             def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
-                forms.append(pool.map(partial(form_file, templates=templates), flows, chunksize=3))
+                company = library.manual.company if library.manual else None
+                forms.append(pool.map(partial(form_file, templates=templates, company=company),
+                                      flows, chunksize=3))
 
             files += [(out / name, data) for name, data in
-                      build_manual(library, templates, out, copy, charts, pngs, pool, queue_forms)]
+                      build_manual(library, templates, out, copy, charts, pictures, pool, queue_forms,
+                                   notes)]
             files += [(out / name, data) for name, data in forms[0]]
     written, unchanged = [], 0
     for path, data in files:
@@ -97,7 +122,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
         write_atomic(path, data)
         written.append(path)
     write_atomic(stamp, digest)
-    return BuildResult(written, unchanged, False)
+    return BuildResult(written, unchanged, False, tuple(notes))
 
 
 def build_diagrams(library: Library, out: Path, progress: Progress | None = None,
@@ -105,7 +130,8 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
     """Only the charts (bench and tests): every file, written."""
     written = []
     with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1)) as pool:
-        for _, (chart_outputs, _chart) in _charts(list(library.flows), pool, progress):
+        for _, (chart_outputs, _chart, _pictures) in _charts(list(library.flows), pool,
+                                                              progress, manual=False):
             for name, data in chart_outputs:
                 path = out / name.removeprefix("diagrams/")
                 write_atomic(path, data)

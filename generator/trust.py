@@ -27,7 +27,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -238,16 +238,3 @@ def render(statements: Iterable[dict[str, Any]]) -> str:
         inner = ", ".join(f"{k}: {json.dumps(st[k], ensure_ascii=False)}" for k in _FIELDS)
         lines.append(f"  - {{{inner}}}")
     return "\n".join(lines) + "\n"
-
-
-@dataclass
-class KeyStatus:
-    """A log key's standing, as verify and the writer see it (see archive.keys_state)."""
-
-    person: str
-    public: str
-    seq: int  # where it was registered
-    vouched: int | None = None  # where it was vouched for (a registrar's key: its registration)
-    revoked: int | None = None
-    registrar: bool = False
-    notes: list[str] = field(default_factory=list)

@@ -6,6 +6,8 @@ never fires would prove nothing.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from conftest import FLOWS, ROOT
 
@@ -37,24 +39,40 @@ def test_chart_fits_a4_at_full_size(code):
         assert page.width <= frame_w + 0.01 and page.height <= frame_h + 0.01
 
 
+def test_every_bundled_chart_fits_one_page():
+    assert [code for code, chart in CHARTS.items() if len(chart.pages) > 1] == []
+
+
 def test_split_charts_number_their_connectors_in_pairs():
-    split = [c for c in CHARTS.values() if len(c.pages) > 1]
-    assert split, "some bundled flow is long enough to need two pages"
+    from generator.manual.plan import under_header
+
+    # under the manual's header table some charts continue on a second page
+    split = [c for c in (under_header(LIBRARY.flow(code), chart) for code, chart in CHARTS.items())
+             if len(c.pages) > 1]
+    assert split, "some bundled flow is long enough to need two pages under its header"
     for chart in split:
         outs = {s.text.lines[0] for p in chart.pages for s in p.shapes if s.step_id.startswith("~out")}
         ins = {s.text.lines[0] for p in chart.pages for s in p.shapes if s.step_id.startswith("~in")}
         assert outs == ins and outs, chart.code
 
 
-def test_loops_back_run_in_a_corridor_outside_the_lanes():
+def test_loops_back_run_inside_the_pool_on_their_own_tracks():
     chart = CHARTS["EC-HR-019"]
     page = chart.pages[0]
-    lanes_left = min(lane.column.x for lane in page.lanes)
-    lanes_right = max(lane.column.right for lane in page.lanes)
     back = [e for e in page.edges if e.back]
     assert len(back) == 3
     for edge in back:
-        assert any(x < lanes_left or x > lanes_right for x, _ in edge.points)
+        # the upward run keeps clear of every shape's column: a track of its own
+        ups = [(a, b) for a, b in pairwise(edge.points) if b[1] < a[1]]
+        assert ups, edge
+        for (x, _), _ in ups:
+            assert all(not (s.rect.x <= x <= s.rect.right) for s in page.shapes), edge
+    assert measure(chart).lines_outside_pool == 0
+
+
+@pytest.mark.parametrize("code", list(CHARTS))
+def test_every_line_runs_inside_the_pool(code):
+    assert measure(CHARTS[code]).lines_outside_pool == 0
 
 
 # -- the metrics fire on geometry that breaks their rule --------------------------------------
@@ -194,3 +212,39 @@ def test_completeness_counts_missing_steps_and_exits():
     r = measure(Chart(chart.code, chart.title, chart.orientation, chart.frame, (without_edge,),
                       chart.font_size), flow)
     assert r.missing_exits == 1
+
+
+def test_a_line_outside_the_pool_is_counted():
+    s, _ = good()
+    e = [Edge("s1", "s2", None, ((20, 53), (-8, 53), (-8, 133), (20, 133)), True)]
+    assert report_of(page(s, e)).lines_outside_pool == 1
+    inside = [Edge("s1", "s2", None, ((20, 53), (8, 53), (8, 133), (20, 133)), True)]
+    assert report_of(page(s, inside)).lines_outside_pool == 0
+
+
+def test_a_label_cut_by_a_lane_divider_is_counted():
+    s, e = good()
+    across = Label("五千元以上", Rect(80, 80, 50, 12), 0, 9)  # the divider is at x = 100
+    beside = Label("五千元以上", Rect(52, 70, 45, 12), 0, 9)
+    assert report_of(page(s, e, [across])).labels_on_dividers == 1
+    assert report_of(page(s, e, [beside])).labels_on_dividers == 0
+
+
+def test_a_label_far_from_the_segment_leaving_its_decision_is_counted():
+    s, _ = good()
+    e = [Edge("s1", "s2", "同意", ((50, 66), (50, 90), (10, 90), (10, 133), (20, 133)), False)]
+    far = Label("同意", Rect(12, 110, 20, 12), 0, 9)  # by the last segment, 38 pt off the first
+    near = Label("同意", Rect(53, 70, 20, 12), 0, 9)
+    assert report_of(page(s, e, [far])).labels_far == 1
+    assert report_of(page(s, e, [near])).labels_far == 0
+
+
+def test_a_label_in_two_lines_is_measured_line_by_line():
+    from generator import fonts
+
+    s, e = good()
+    wide = fonts.text_width("不同意", 9) + 2
+    fits = Label("不同意\n或调整", Rect(52, 70, wide, 23.4), 0, 9)
+    narrow = Label("不同意\n或调整", Rect(52, 70, wide - 6, 23.4), 0, 9)
+    assert report_of(page(s, e, [fits])).violations == {}
+    assert report_of(page(s, e, [narrow])).text_overflow == 1

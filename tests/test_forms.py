@@ -299,3 +299,107 @@ def test_a_check_box_is_ticked_and_read_back():
         assert box["/V"] == ("/Yes" if ticked else "/Off")
         result = check(data)
         assert result.values["logistics_done"] is ticked, result.problems
+
+
+# -- forms on paper ----------------------------------------------------------------------------
+
+def _printed_text(data: bytes, tmp_path) -> str:
+    """The text of the form as it prints: every field's appearance flattened into the page."""
+    pdf = pikepdf.open(io.BytesIO(data))
+    pdf.flatten_annotations("print")
+    path = tmp_path / "printed.pdf"
+    pdf.save(path)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_a_printed_leave_form_shows_every_choice_and_the_route(tmp_path):
+    text = _printed_text(make_form(LEAVE, TEMPLATES, LIBRARY.manual.company), tmp_path)
+    flat = "".join(text.split())
+    leave_type = next(f for f in LEAVE.fields if f.id == "leave_type")
+    for option in leave_type.options:
+        assert f"□{option}" in flat, option
+    assert "□同意□不同意" in flat  # each approval's decision, to tick
+    # the route in words, from the flow's exits and conditions
+    assert "部门负责人审批：不同意→未准假；5天内（请假天数≤5）→人力资源部审批；超过5天→分管总监审批" in flat
+    assert "分管总监审批：" in flat and "1个月内（请假天数≤30）→人力资源部审批" in flat
+    # company and form number in the header
+    assert LIBRARY.manual.company in flat and "表单编号：EC-HR-015-F-A0" in flat
+
+
+def test_a_chosen_value_replaces_the_printed_options(tmp_path):
+    text = "".join(_printed_text(fill_form(make_form(LEAVE, TEMPLATES), VALUES), tmp_path).split())
+    assert "病假" in text and "□病假" not in text
+
+
+@pytest.mark.parametrize("flow", LIBRARY.flows, ids=lambda f: f.code)
+def test_labels_fit_their_rows_and_rows_take_handwriting(flow):
+    from generator import fonts
+    from generator.forms.layout import form_layout
+
+    layout = form_layout(flow, [], flow.effective_status)
+    for page in layout.pages:
+        for spec in page.fields:
+            if spec.kind not in ("hidden", "check"):
+                assert spec.h >= 18, spec.name  # a 22 pt row at least, less the frame
+        label_boxes = [b for b in page.boxes if b.fill and b.w < 200]
+        for text in page.texts:
+            if fonts.text_width(text.text, text.size) > 515 + 0.5:
+                pytest.fail(f"{text.text} runs past the margin")
+            for box in label_boxes:
+                if not box.x <= text.x <= box.x + box.w:
+                    continue
+                # no line of a label runs across its cell's lower or upper edge (glyphs reach
+                # from 2 pt below the baseline to 8 pt above it), nor out of its right side
+                for edge in (box.y, box.y + box.h):
+                    assert not text.y - 2 < edge < text.y + 8, (flow.code, text.text)
+                if box.y < text.y < box.y + box.h:
+                    assert text.x + fonts.text_width(text.text, text.size) <= box.x + box.w + 0.5
+
+
+def test_item_table_columns_are_sized_to_their_content():
+    from generator.forms.layout import column_widths
+
+    flow = next(f for f in LIBRARY.flows if any(x.type == "table" for x in f.fields))
+    table = next(x for x in flow.fields if x.type == "table")
+    widths = column_widths(table.columns, 491)
+    assert abs(sum(widths) - 491) < 0.01
+    by_type = {c.type: w for c, w in zip(table.columns, widths, strict=True)}
+    if "text" in by_type and "number" in by_type:
+        assert by_type["text"] > by_type["number"]  # free text gets the room, numbers less
+
+
+# every character a filler may type: ASCII, full-width forms, common CJK punctuation
+TYPED = ("".join(chr(c) for c in range(0x20, 0x7F)) + "".join(chr(c) for c in range(0xFF01, 0xFF5F))
+         + "　、。〈〉《》「」『』【】〔〕〖〗·•—…‘’“”±×÷≤≥")
+
+
+def test_the_forms_font_maps_every_typed_character_to_a_glyph_of_its_own():
+    import re
+    import zlib
+
+    from generator.forms import cjkfont
+
+    cmap = zlib.decompress(cjkfont._to_unicode_data()).decode("ascii")
+    mapped = {int(u, 16) for u in re.findall(r"<[0-9A-F]{4}> <([0-9A-F]{4})>", cmap)}
+    missing = [f"U+{ord(ch):04X}" for ch in TYPED if ord(ch) not in mapped]
+    assert missing == []
+
+
+def test_values_drawn_by_another_program_show_every_character(tmp_path):
+    # pikepdf sets a value and asks the viewer to draw it (NeedAppearances), as a filler that
+    # does not write appearances does; poppler then draws with the form's own font
+    value = "2026-12-01 138 0000 0000 A-Z_a~z!@#$%&*()·•，。：；（）“”《》"
+    pdf = pikepdf.open(io.BytesIO(make_form(LEAVE, TEMPLATES)))
+    for field in pdf.Root.AcroForm.Fields:
+        if str(field.get("/T")) == "fields":
+            for kid in field.Kids:
+                if str(kid.get("/T")) == "reason":
+                    kid.V = pikepdf.String(value)
+                    del kid["/AP"]
+    pdf.Root.AcroForm.NeedAppearances = True
+    path = tmp_path / "filled.pdf"
+    pdf.save(path)
+    render = subprocess.run(["pdftoppm", "-r", "50", "-png", str(path), str(tmp_path / "p")],
+                            capture_output=True, text=True, check=True)
+    assert "couldn't find a font" not in render.stderr, render.stderr

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .geometry import Edge, Page, Point, Rect, Shape, TextBlock
+from .geometry import Edge, Label, Page, Point, Rect, Shape, TextBlock
 
 ARROW_LENGTH = 6.0
 ARROW_HALF_WIDTH = 2.8
@@ -98,6 +98,15 @@ def text_lines(block: TextBlock) -> Iterator[tuple[str, float, float]]:
     for i, line in enumerate(block.lines):
         baseline = top + i * block.line_height + (block.line_height + block.size * 0.76) / 2
         yield line, block.area.cx, baseline
+
+
+def label_lines(label: Label) -> Iterator[tuple[str, float, float]]:
+    """Each line of an exit label (one, or two for a long label set in two) with its centre x
+    and baseline y."""
+    lines = label.text.split("\n")
+    step = label.rect.h / len(lines)
+    for i, line in enumerate(lines):
+        yield line, label.rect.cx, label.rect.y + i * step + step * 0.78
 
 
 def page_items(page: Page) -> Iterator[tuple[str, object]]:

@@ -13,7 +13,8 @@ between rows, edges that cross the cut ending and starting at numbered connector
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from itertools import pairwise, permutations
 
@@ -33,19 +34,21 @@ class Style:
     text_size: float = 10.0
     label_size: float = 9.0
     header_size: float = 10.5
-    line_height: float = 1.3  # × size
+    # the spacing below is as tight as reads well: a chart as compact as this fits one A4
+    # page with every bundled flow, most with the flow's header table and sign-off beside it
+    line_height: float = 1.25  # × size
     margin: float = 34.0  # page margin of the standalone chart
     title_band: float = 26.0  # above the chart: flow name and code
     pad_x: float = 5.0
-    pad_y: float = 4.0
+    pad_y: float = 3.0
     side_margin: float = 3.0  # lane border to its outermost side track
     side_tracks: int = 2
     side_spacing: float = 5.0
     gap_tracks: int = 3  # horizontal tracks available in each gap (unused ones take no space)
     gap_spacing: float = 6.0
-    label_zone: float = 14.0  # room at the top of each gap for exit labels
-    gap_pad: float = 8.0  # last track to the shapes below
-    row_pad: float = 3.0
+    label_zone: float = 12.0  # room at the top of each gap for exit labels
+    gap_pad: float = 5.0  # last track to the shapes below
+    row_pad: float = 2.0
     corridor_spacing: float = 6.0
     min_box_width: float = 52.0
     connector: float = 20.0  # diameter of a continuation connector
@@ -88,12 +91,20 @@ def back_edges(flow: Flow) -> set[tuple[str, str]]:
     return back
 
 
-def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
+def rank(flow: Flow, ends_first: bool = False, compact: str | None = "all") -> dict[str, int]:
     """Row of each step: below every forward predecessor, one step per lane and row.
 
     Where two ready steps want the same lane and row, the one written first takes it; with
     ``ends_first``, a step that ends the flow takes it, so that the flow's other branches
     pass below it instead of around it.
+
+    With ``compact`` (as yFiles' and Visio's swimlane output do), a step whose latest
+    predecessor stands in another lane shares that predecessor's row when the row is free from
+    the one to the other: the edge then runs straight across, and a hand-over between lanes
+    costs no row. Each side of a shape sends at most one such edge, and the cells the edge
+    runs through are kept free, so nothing is placed on its way later. A step with three exits
+    is never entered from the side (its sides are its exits'); ``compact="plain"`` shares rows
+    over unlabelled edges only (a label may not fit between two boxes), None never.
     """
     back = back_edges(flow)
     position = {s.id: i for i, s in enumerate(flow.steps)}
@@ -109,10 +120,22 @@ def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
     rows: dict[str, int] = {}
     taken: set[tuple[str, int]] = set()
     lane = {s.id: s.lane for s in flow.steps}
+    column = {ln.id: i for i, ln in enumerate(flow.lanes)}
     steps = {s.id: s for s in flow.steps}
+    sideways: set[tuple[str, int]] = set()  # (step, direction) of every row-sharing edge sent
     while ready:
         node = ready.pop(0)
         row = max((rows[p] + 1 for p in preds[node]), default=0)
+        beside = None
+        if compact and len(steps[node].successors) < 3:
+            beside = _beside(node, row, preds[node], rows, lane, column, taken, sideways)
+        if beside is not None and compact == "plain" and _label(steps[beside[0]], node):
+            beside = None
+        if beside is not None:
+            source, cells = beside
+            row -= 1
+            sideways.add((source, 1 if column[lane[node]] > column[lane[source]] else -1))
+            taken.update(cells)
         while (lane[node], row) in taken:
             row += 1
         rows[node] = row
@@ -125,6 +148,31 @@ def rank(flow: Flow, ends_first: bool = False) -> dict[str, int]:
                 ready.append(t)
                 ready.sort(key=order.get)
     return rows
+
+
+def _label(step: Step, target: str) -> str | None:
+    return next((e.label for e in step.exits if e.to == target), None)
+
+
+def _beside(node: str, row: int, preds: list[str], rows: dict[str, int], lane: dict[str, str],
+            column: dict[str, int], taken: set, sideways: set) -> tuple[str, list] | None:
+    """The predecessor whose row ``node`` may share (see :func:`rank`), and the cells between
+    them that the edge runs through; None if it may not."""
+    latest = [p for p in preds if rows[p] == row - 1]
+    if row == 0 or len(latest) != 1:
+        return None  # two predecessors on the row above: one of them would come in sideways
+    source = latest[0]
+    a, b = column[lane[source]], column[lane[node]]
+    if a == b:
+        return None
+    direction = 1 if b > a else -1
+    if (source, direction) in sideways:
+        return None
+    by_column = {i: name for name, i in column.items()}
+    cells = [(by_column[c], row - 1) for c in range(a + direction, b, direction)]
+    if any(cell in taken for cell in [*cells, (lane[node], row - 1)]):
+        return None
+    return source, cells
 
 
 # -- text and shapes -------------------------------------------------------------------------
@@ -182,14 +230,18 @@ class _Node:
     row: int
 
 
-def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = None) -> Chart:
-    """Lay out ``flow`` for an A4 page; ``orientation`` None picks the one needing fewer pages."""
+def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = None,
+           first: float | None = None) -> Chart:
+    """Lay out ``flow`` for an A4 page; ``orientation`` None picks the one needing fewer pages.
+
+    ``first`` is the height left for the chart on its first page, where the manual prints the
+    flow's header table above it: a chart taller than that is split there."""
     if orientation is not None:
-        return _layout(flow, style, orientation)
+        return _layout(flow, style, orientation, first)
     candidates = []
     for option in ("portrait", "landscape"):
         try:
-            candidates.append(_layout(flow, style, option))
+            candidates.append(_layout(flow, style, option, first))
         except LayoutError:
             continue
         if len(candidates[-1].pages) == 1:
@@ -205,37 +257,58 @@ def layout(flow: Flow, style: Style = DEFAULT_STYLE, orientation: str | None = N
     return min(candidates, key=lambda c: (len(c.pages), c.orientation != "portrait"))
 
 
-def _layout(flow: Flow, style: Style, orientation: str) -> Chart:
+def _layout(flow: Flow, style: Style, orientation: str, first: float | None = None) -> Chart:
     frame_w, frame_h = style.frame(orientation)
-    return _best_of_rankings(flow, style, orientation, frame_w, frame_h)
+    return _best_of_rankings(flow, style, orientation, frame_w, frame_h, first)
 
 
 def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float,
-                      frame_h: float) -> Chart:
-    """A flow of up to a dozen steps is laid out from both rankings, and the chart with fewer
-    crossings (then fewer pages) is kept; a larger flow from the first only (time)."""
+                      frame_h: float, first: float | None = None) -> Chart:
+    """The flow laid out from its most compact ranking that can be drawn, then from less
+    compact ones while they may do better: fewer pages first, then fewer crossings, then less
+    height. A flow of up to a dozen steps also tries its ends first (see :func:`rank`); a
+    larger one only the first (time)."""
     from .quality import count_crossings
 
     options = (False, True) if len(flow.steps) <= SMALL_FLOW else (False,)
-    best: tuple[tuple[int, int], Chart] | None = None
-    plain: dict[str, int] | None = None
-    for ends_first in options:
-        rows = rank(flow, ends_first)
-        if ends_first and rows == plain:
-            continue
-        plain = plain or rows
-        chart = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows)
-        score = (count_crossings(chart), len(chart.pages))
-        if best is None or score < best[0]:
-            best = (score, chart)
-        if score[0] == 0:
-            break
-    assert best is not None
-    return best[1]
+    best: tuple[tuple, Chart] | None = None
+    tried: list[dict[str, int]] = []
+    failure: LayoutError | None = None
+    for compact in COMPACTNESS:
+        for ends_first in options:
+            rows = rank(flow, ends_first, compact)
+            if rows in tried:
+                continue
+            tried.append(rows)
+            try:
+                chart, finish = _layout_ranked(flow, style, orientation, frame_w, frame_h, rows,
+                                               first)
+            except LayoutError as exc:  # a row shared over an edge that cannot be drawn so
+                failure = failure or exc
+                continue
+            score = (len(chart.pages), count_crossings(chart),
+                     round(sum(p.height for p in chart.pages)))
+            if best is None or score < best[0]:
+                best = (score, chart, finish)
+            if score[:2] == (1, 0):
+                return finish()
+        if best is not None and best[0][0] == 1:
+            break  # one page: a less compact ranking is taller, and rarely crosses less
+    if best is None:
+        raise failure or LayoutError(f"{flow.code}: no ranking could be laid out")
+    return best[2]()
+
+
+# how compact a ranking is tried first, then the next (see rank)
+COMPACTNESS = ("all", "plain", None)
 
 
 def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, frame_h: float,
-                   rows: dict[str, int]) -> Chart:
+                   rows: dict[str, int], first_room: float | None = None
+                   ) -> tuple[Chart, Callable[[], Chart]]:
+    """The chart from one ranking, and a function giving the same chart with its labels
+    placed with care (by their exits, clear of the dividers: a search round each exit, so
+    only the ranking kept is given it)."""
     back = back_edges(flow)
     lanes = flow.lanes
     n_lanes = len(lanes)
@@ -257,6 +330,9 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     drawn: dict[tuple, Page] = {}
     # the trials of one cut route pages alike at the top: each starts from the one before
     latest: list[_Routed] = []
+
+    def room_of(number: int) -> float:
+        return first_room if number == 1 and first_room is not None else frame_h
 
     def key_of(part: tuple) -> tuple:
         return tuple(part[0]), tuple(sorted(part[1].items()))
@@ -281,15 +357,23 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         # a page whose shapes alone are too tall is refused before its edges are routed, one
         # whose gap tracks make it too tall as soon as they do
         least = _least_height(plan(part), style, header_h)
-        if least > frame_h + 0.01:
+        if least > room_of(number) + 0.01:
             return False
         key = key_of(part)
         if key not in routed:
             # a point to spare: the floor is summed in another order than the page's height
-            routed[key] = _route_page(flow, plan(part), style, frame_h + 1.0 - least,
+            routed[key] = _route_page(flow, plan(part), style, room_of(number) + 1.0 - least,
                                       latest[-1] if latest else None)
             latest[:] = [routed[key]]
-        return routed[key].complete and build(number, part).height <= frame_h + 0.01
+        if not routed[key].complete:
+            return False
+        try:
+            drawn_page = build(number, part)
+        except LayoutError:  # a label with no place on this cut: another cut may do
+            unplaced.append(number)
+            return False
+        # corridor tracks taken by forward edges too can make a page too wide: it does not fit
+        return drawn_page.height <= room_of(number) + 0.01 and drawn_page.width <= frame_w + 0.01
 
     def untangled(number: int, part: tuple) -> Page:
         plain = build(number, part)
@@ -299,21 +383,42 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         better = dict(paths)
         page_plan = plan(part)
         _untangle(grid, better, page_plan.requests, page_plan.order, page_plan.edges, small)
-        if better == paths:
-            return plain
-        page = _page_geometry(flow, number, page_plan, better, style, lane_w, header_h,
-                              header_lines)
-        return page if page.height <= frame_h + 0.01 else plain
+        chosen, page = paths, plain
+        if better != paths:
+            untangled_page = _page_geometry(flow, number, page_plan, better, style, lane_w,
+                                            header_h, header_lines)
+            if fits_frame(number, untangled_page):
+                chosen, page = better, untangled_page
+        finals.append((number, page_plan, chosen, page))
+        return page
+
+    finals: list[tuple[int, _PagePlan, dict, Page]] = []
+
+    def finish() -> Chart:
+        pages = []
+        for number, page_plan, chosen, page in finals:
+            careful = _page_geometry(flow, number, page_plan, chosen, style, lane_w, header_h,
+                                     header_lines, careful_labels=True)
+            pages.append(careful if fits_frame(number, careful) else page)
+        return replace(chart, pages=tuple(pages))
+
+    def fits_frame(number: int, page: Page) -> bool:
+        return page.height <= room_of(number) + 0.01 and page.width <= frame_w + 0.01
 
     # Pages are filled from the top: each takes as many rows as fit, the rest go on. A page's
     # shapes alone give a floor for its height, so only the last few cuts that floor allows are
     # routed and drawn to see which fits.
     cuts: list[int] = []  # the first row of every page after the first
+    unplaced: list[int] = []  # pages refused because a label found no place
     while True:
         parts = _split(flow, rows, cuts)
         page = len(cuts)  # index of the last page, which holds every row from the last cut
         if fits(page + 1, parts[page]):
             break
+        if not cuts and unplaced and first_room is None:
+            # the whole chart fits but a label does not: cutting it into pages would not
+            # place the label either, and a less compact ranking is tried instead (time)
+            raise LayoutError(f"{flow.code}: cannot place every exit label")
         first = cuts[-1] if cuts else 0
 
         def cut_at(cut: int, cuts: list[int] = cuts, page: int = page) -> tuple:
@@ -323,7 +428,7 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         low, high = first + 1, n_rows - 1
         while low < high:
             mid = (low + high + 1) // 2
-            if _least_height(plan(cut_at(mid)), style, header_h) <= frame_h + 0.01:
+            if _least_height(plan(cut_at(mid)), style, header_h) <= room_of(page + 1) + 0.01:
                 low = mid
             else:
                 high = mid - 1
@@ -333,8 +438,9 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         cuts.append(cut)
     # the cuts are found; now spend time on fewer crossings, page by page
     final = tuple(untangled(number, part) for number, part in enumerate(parts, start=1))
-    return Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
-                 min(style.text_size, style.label_size, style.header_size))
+    chart = Chart(flow.code, flow.name, orientation, (frame_w, frame_h), final,
+                  min(style.text_size, style.label_size, style.header_size))
+    return chart, finish
 
 
 def _split(flow: Flow, rows: dict[str, int], cuts: list[int]) -> list[tuple[list[str], dict]]:
@@ -583,7 +689,8 @@ def _least_height(plan: _PagePlan, style: Style, header_h: float) -> float:
 
 
 def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style: Style,
-                   lane_w: float, header_h: float, header_lines: list) -> Page:
+                   lane_w: float, header_h: float, header_lines: list,
+                   careful_labels: bool = False) -> Page:
     # real y coordinates: only used gap tracks take space
     used: dict[int, list[int]] = {r: [] for r in plan.gap_lines}
     gap_of = {line: r for r, lines in plan.gap_lines.items() for line in lines}
@@ -596,12 +703,17 @@ def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style:
                                            plan.right_corridor, style, len(flow.lanes) * lane_w)
     zones = dict(plan.zones)
     bends = {i: routing.corners(path) for i, path in paths.items()}  # the same every attempt
+    # Each label wants a place by the segment that leaves its decision, clear of the lane
+    # dividers (on the final page: careful_labels); where it finds none there, a few places
+    # along its edge, across a divider rather than none (the quality report counts those);
+    # and where it finds none at all, its gap grows by a line and all are placed again.
     for _attempt in range(6):
         y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
                                  plan.row_h, zones, plan.n_rows)
         page, missing = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, bends, xs,
                                   y_of, lane_w, left_w, width, header_h, header_lines, height,
-                                  style, plan.lane_index, plan.center_x, plan.row_line)
+                                  style, plan.lane_index, plan.center_x, plan.row_line,
+                                  careful_labels)
         if page is not None:
             return page
         for source in missing:  # make room where the label wanted to go, then place again
@@ -821,7 +933,7 @@ def _assign_y(style: Style, header_h: float, gap_lines: dict, used: dict, row_li
 
 def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w, width,
               header_h, header_lines, height, style, lane_index, center_x,
-              row_line) -> tuple[Page | None, list[str]]:
+              row_line, strict: bool = True) -> tuple[Page | None, list[str]]:
     """The page; or None, and the source of each edge whose label found no place. The page's
     objects are only made once every label has its place: an attempt that fails is cheap."""
     boxes: dict[str, Rect] = {}
@@ -836,16 +948,23 @@ def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w
         pts[0] = _port(boxes[src], pts[0], pts[1])
         pts[-1] = _port(boxes[dst], pts[-1], pts[-2])
         out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
-    labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h)
+    dividers = [left_w + i * lane_w for i in range(1, len(flow.lanes))]
+    labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h,
+                           dividers, strict)
     placed = {lab.edge for lab in labels}
     missing = [e.source for i, e in enumerate(out_edges) if e.label and i not in placed]
     if missing:
         return None, missing
     lh = style.text_size * style.line_height
     lane_boxes = []
+    last = len(flow.lanes) - 1
     for i, lane in enumerate(flow.lanes):
-        column = Rect(left_w + i * lane_w, 0, lane_w, height)
-        header = Rect(left_w + i * lane_w, 0, lane_w, header_h)
+        # the outermost lanes take in the loop-back tracks beside them: every line of the chart
+        # runs inside the pool, as yFiles and Visio draw loops back
+        x0 = 0.0 if i == 0 else left_w + i * lane_w
+        x1 = width if i == last else left_w + (i + 1) * lane_w
+        column = Rect(x0, 0, x1 - x0, height)
+        header = Rect(x0, 0, x1 - x0, header_h)
         lines = header_lines[i]
         area = Rect(header.x + 4, header.y + 2, header.w - 8, header.h - 4)
         lane_boxes.append(LaneBox(lane.id, lane.name, column, header,
@@ -872,8 +991,14 @@ def _port(rect: Rect, center: Point, toward: Point) -> Point:
 
 
 def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: float,
-                  height: float, header_h: float) -> list[Label]:
-    """Put each exit label beside its edge, near the source, touching nothing else."""
+                  height: float, header_h: float, dividers: list[float] = (),
+                  strict: bool = False) -> list[Label]:
+    """Put each exit label beside its edge, near the source, touching nothing else: no shape,
+    no line, no other label and no lane divider (a label cut by a divider reads as two).
+
+    ``strict`` (the final page): first every place within LABEL_REACH of the segment that
+    leaves the decision; then, for a label that finds none, a few places along its edge.
+    """
     size = style.label_size
     lh = size * style.line_height
     placed: list[Label] = []
@@ -888,6 +1013,7 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
             left, top = min(x1, x2) - 1.0, min(y1, y2) - 1.0  # a point's clearance round it
             blocked.append((left, top, left + (abs(x2 - x1) + 2.0), top + (abs(y2 - y1) + 2.0),
                             0.01))
+    walls = [(x - 1.0, header_h, x + 1.0, height, 0.01) for x in dividers]
     bounds = Rect(0, header_h, width, height - header_h)
     # Rect.contains with its tolerance, the bounds' sides worked out as it does
     min_x, max_x = bounds.x - 0.01, bounds.right + 0.01
@@ -897,35 +1023,122 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
             continue
         w = fonts.text_width(edge.label, size) + 2
         corners = _label_candidates(edge.points, w, lh)
-        if not corners:
-            continue
         # every candidate lies within the edge's box widened by the label's size (and a
-        # little): only what reaches into that is tested
+        # little, and the reach round the exit): only what reaches into that is tested
         xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
-        reach = w + lh + 8
+        reach = w + lh + 8 + LABEL_REACH
         near_left, near_right = min(xs) - reach, max(xs) + reach
         near_top, near_bottom = min(ys) - reach, max(ys) + reach
         near = [b for b in blocked if b[0] < near_right and near_left < b[2]
                 and b[1] < near_bottom and near_top < b[3]]
-        for x0, y0 in corners:
-            # candidates are corners: most are refused, and a Rect is made for the one kept
-            x1, y1 = x0 + w, y0 + lh
-            if not (x0 >= min_x and x1 <= max_x and y0 >= min_y and y1 <= max_y):
-                continue
-            for left, top, right, bottom, tol in near:
-                if x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol:
-                    break
-            else:
-                rect = Rect(x0, y0, w, lh)
-                placed.append(Label(edge.label, rect, i, size))
+        near_walls = [b for b in walls if near_left < b[2] and b[0] < near_right]
+        # with care: by its exit, clear of the dividers; else a few places along the edge,
+        # clear of the dividers if it can be, across one rather than no label (the quality
+        # report counts those)
+        # the few places first; all along the edge only when none of those is free
+        tries = [(edge.label, w, lh, corners, near + near_walls),
+                 (edge.label, w, lh, corners, near),
+                 (edge.label, w, lh, _along(edge.points, w, lh), near)]
+        if strict:
+            first = edge.points[0], edge.points[1]
+            tries.insert(0, (edge.label, w, lh, _near_first_segment(*first, w, lh),
+                             near + near_walls))
+            # a long label that finds no room on one line by its exit may in two
+            lines = _two_lines(edge.label, size)
+            if lines:
+                w2 = max(fonts.text_width(line, size) for line in lines) + 2
+                tries.insert(1, ("\n".join(lines), w2, 2 * lh,
+                                 _near_first_segment(*first, w2, 2 * lh), near + near_walls))
+        for text, tw, th, spots, obstacles in tries:
+            rect = _first_free(spots, tw, th, obstacles, (min_x, max_x, min_y, max_y))
+            if rect is not None:
+                placed.append(Label(text, rect, i, size))
                 # a later label keeps a point clear of this one
                 blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
                 break
     return placed
 
 
+def _two_lines(text: str, size: float) -> list[str] | None:
+    """A label of four characters or more as two even lines, broken with 禁则; else None."""
+    if len(text) < 4:
+        return None
+    lines = balanced_wrap(text, fonts.text_width(text, size) * 0.6, size, fonts.text_width)
+    return lines if len(lines) == 2 else None
+
+
+def _reach(corner: Point, w: float, h: float, a: Point, b: Point) -> float:
+    """From a label's rectangle to an axis-parallel segment (as the quality report measures)."""
+    dx = max(corner[0] - max(a[0], b[0]), min(a[0], b[0]) - (corner[0] + w), 0.0)
+    dy = max(corner[1] - max(a[1], b[1]), min(a[1], b[1]) - (corner[1] + h), 0.0)
+    return math.hypot(dx, dy)
+
+
+LABEL_REACH = 22.0  # points; the report allows 24: a little to spare for rounding
+
+
+def _near_first_segment(a: Point, b: Point, w: float, h: float) -> list[Point]:
+    """Top left corners of the places tried for a label by the segment that leaves its
+    decision: beside it and round its ends (above a box's corner, short of a lane divider),
+    within LABEL_REACH of it, the nearest to the exit first."""
+    (x1, y1), (x2, y2) = a, b
+    if abs(y1 - y2) < 1e-6:  # horizontal: slide along x, at a few distances above and below
+        lo, hi = min(x1, x2), max(x1, x2)
+        hi = min(hi, lo + NEAR_LENGTH) if x2 > x1 else hi
+        lo = max(lo, hi - NEAR_LENGTH) if x2 < x1 else lo
+        spots = [(x, y1 - h - d, d) for d in NEAR_GAPS for x in _steps(lo - w - LABEL_REACH,
+                                                                         hi + LABEL_REACH)]
+        spots += [(x, y1 + d, d) for d in NEAR_GAPS for x in _steps(lo - w - LABEL_REACH,
+                                                                    hi + LABEL_REACH)]
+        out = []
+        for x, y, d in spots:
+            off = max(lo - (x + w), x - hi, 0.0)
+            if off * off + d * d <= LABEL_REACH * LABEL_REACH:
+                out.append((off + d, abs(x + w / 2 - x1), x, y))
+    else:  # vertical: slide along y, at a few distances left and right
+        lo, hi = min(y1, y2), max(y1, y2)
+        hi = min(hi, lo + NEAR_LENGTH) if y2 > y1 else hi
+        lo = max(lo, hi - NEAR_LENGTH) if y2 < y1 else lo
+        ys = _steps(lo - h - LABEL_REACH, hi + LABEL_REACH)
+        out = []
+        for d in NEAR_GAPS:
+            for y in ys:
+                off = max(lo - (y + h), y - hi, 0.0)
+                if off * off + d * d <= LABEL_REACH * LABEL_REACH:
+                    out.append((off + d, abs(y + h / 2 - y1), x1 + d, y))
+                    out.append((off + d, abs(y + h / 2 - y1), x1 - d - w, y))
+    out.sort()
+    return [(x, y) for *_, x, y in out]
+
+
+NEAR_GAPS = (2.0, 7.0, 13.0, 19.0)  # points between a label and its segment, tried in turn
+NEAR_LENGTH = 90.0  # how far along the first segment a label is looked for
+
+
+def _steps(start: float, stop: float, step: float = 4.0) -> list[float]:
+    return [start + k * step for k in range(int((stop - start) // step) + 1)]
+
+
+def _first_free(corners: list[Point], w: float, h: float, obstacles: list,
+                bounds: tuple[float, float, float, float]) -> Rect | None:
+    min_x, max_x, min_y, max_y = bounds
+    for x0, y0 in corners:
+        # candidates are corners: most are refused, and a Rect is made for the one kept
+        x1, y1 = x0 + w, y0 + h
+        if not (x0 >= min_x and x1 <= max_x and y0 >= min_y and y1 <= max_y):
+            continue
+        for left, top, right, bottom, tol in obstacles:
+            if x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol:
+                break
+        else:
+            return Rect(x0, y0, w, h)
+    return None
+
+
 def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:
-    """Top left corners of the places tried for a label ``w`` × ``h``, in order."""
+    """Top left corners of the places tried for a label ``w`` × ``h``, in order: a few along
+    each segment of the edge from its source (the search every trial page makes; the final
+    page searches round the exit, see _near_first_segment)."""
     out: list[Point] = []
     for (x1, y1), (x2, y2) in pairwise(pts):
         if abs(x1 - x2) < 1e-6:  # vertical: beside it, from the start down
@@ -941,6 +1154,31 @@ def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]
                 if x >= lo and x + w <= hi:
                     out.append((x, y1 - h - 2))
                     out.append((x, y1 + 2))
+    return out
+
+
+LABEL_STEP = 6.0  # points between the places tried along a segment
+
+
+def _along(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:
+    """Top left corners of places every LABEL_STEP along each segment of the edge, beside it,
+    from its source on."""
+    out: list[Point] = []
+    for (x1, y1), (x2, y2) in pairwise(pts):
+        if abs(x1 - x2) < 1e-6:
+            lo, hi = min(y1, y2), max(y1, y2)
+            n = int((hi - lo - h - 4) // LABEL_STEP) + 1
+            ys = [y1 + 2 + k * LABEL_STEP for k in range(n)] if y2 > y1 else \
+                [y1 - 2 - h - k * LABEL_STEP for k in range(n)]
+            for y in ys:
+                out += [(x1 + 3, y), (x1 - 3 - w, y)]
+        else:
+            lo, hi = min(x1, x2), max(x1, x2)
+            n = int((hi - lo - w - 6) // LABEL_STEP) + 1
+            xs = [x1 + 3 + k * LABEL_STEP for k in range(n)] if x2 > x1 else \
+                [x1 - 3 - w - k * LABEL_STEP for k in range(n)]
+            for x in xs:
+                out += [(x, y1 - h - 2), (x, y1 + 2)]
     return out
 
 

@@ -83,10 +83,10 @@ def draw_page(canvas: Canvas, page: Page, left: float, top: float) -> None:
                 canvas.roundRect(X(r.x), Y(r.bottom), r.w, r.h, o.radius, stroke=1, fill=1)
             text(item.text)
         else:
-            r = item.rect
             canvas.setFillColor(HexColor(draw.INK))
             canvas.setFont(font, item.size)
-            canvas.drawCentredString(X(r.cx), Y(r.y + r.h * 0.78), item.text)
+            for line, x, y in draw.label_lines(item):
+                canvas.drawCentredString(X(x), Y(y), line)
     canvas.restoreState()
 
 

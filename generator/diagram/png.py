@@ -65,9 +65,9 @@ def render_page_png(page: Page, dpi: int = DPI) -> bytes:
                                     fill=fill, outline=draw.INK, width=width)
             text(item.text)
         else:
-            r = item.rect
             font = _font(round(item.size * k))
-            d.text(pt((r.cx, r.y + r.h * 0.78)), item.text, font=font, fill=draw.INK, anchor="ms")
+            for line, x, y in draw.label_lines(item):
+                d.text(pt((x, y)), line, font=font, fill=draw.INK, anchor="ms")
     # A chart has a dozen colours and their anti-aliased blends with the line colours: a fixed
     # palette of those keeps the file a third the size and encodes four times faster than RGB.
     img = img.quantize(palette=_palette(), dither=Image.Dither.NONE)

@@ -18,6 +18,7 @@ from .geometry import Chart, Page, Point, Rect
 
 EPS = 0.05
 MIN_FONT_SIZE = 9.0
+LABEL_REACH = 24.0  # points from a label to the segment that leaves its decision
 
 
 @dataclass
@@ -39,6 +40,9 @@ class Report:
     extra_edges: int = 0
     pages_too_large: int = 0
     font_too_small: int = 0
+    lines_outside_pool: int = 0  # an edge running outside the outermost lanes
+    labels_on_dividers: int = 0  # a label cut by a lane divider
+    labels_far: int = 0  # a label further than LABEL_REACH from the first segment of its edge
     crossings: int = 0  # counted, reported; not a violation in general
     details: list[str] = field(default_factory=list)
 
@@ -47,6 +51,8 @@ class Report:
                   "label_collisions", "overlapping_edges", "arrows_off_border", "missing_steps",
                   "duplicate_steps", "missing_exits", "extra_edges", "pages_too_large",
                   "font_too_small")
+    # counted and reported by the bench, not violations in general
+    MEASURES = ("lines_outside_pool", "labels_on_dividers", "labels_far", "crossings")
 
     @property
     def violations(self) -> dict[str, int]:
@@ -111,6 +117,7 @@ def measure_page(page: Page, report: Report, frame: tuple[float, float] | None =
             report.note("overlapping_edges", f"{_name(page, i)} / {_name(page, j)}")
         elif _proper_cross(a1, b1, a2, b2):
             report.crossings += 1
+    _pool_measures(page, report)
     for k, label in enumerate(page.labels):
         for s in shapes:
             if label.rect.overlaps(s.rect):
@@ -121,7 +128,8 @@ def measure_page(page: Page, report: Report, frame: tuple[float, float] | None =
         for other in page.labels[k + 1:]:
             if label.rect.overlaps(other.rect):
                 report.note("label_collisions", f"'{label.text}' on '{other.text}'")
-        if fonts.text_width(label.text, label.size) > label.rect.w + EPS:
+        if max(fonts.text_width(line, label.size) for line in label.text.split("\n")) \
+                > label.rect.w + EPS:
             report.note("text_overflow", f"label '{label.text}'")
         if label.size < MIN_FONT_SIZE:
             report.note("font_too_small", f"label '{label.text}' {label.size} pt")
@@ -129,6 +137,39 @@ def measure_page(page: Page, report: Report, frame: tuple[float, float] | None =
         if s.text.size < MIN_FONT_SIZE:
             report.note("font_too_small", f"{s.step_id} {s.text.size} pt")
     return report
+
+
+def _pool_measures(page: Page, report: Report) -> None:
+    """Lines inside the pool, labels clear of the lane dividers and near their exits."""
+    if not page.lanes:
+        return
+    left = min(lane.column.x for lane in page.lanes)
+    right = max(lane.column.right for lane in page.lanes)
+    top = min(lane.header.bottom for lane in page.lanes)
+    bottom = max(lane.column.bottom for lane in page.lanes)
+    for edge in page.edges:
+        if any(x < left - EPS or x > right + EPS or y < top - EPS or y > bottom + EPS
+               for x, y in edge.points):
+            report.note("lines_outside_pool", f"{edge.source}→{edge.target}")
+    dividers = sorted({lane.column.x for lane in page.lanes} - {left})
+    for label in page.labels:
+        if any(label.rect.x + EPS < x < label.rect.right - EPS for x in dividers):
+            report.note("labels_on_dividers", f"'{label.text}'")
+        if label.edge >= len(page.edges) or len(page.edges[label.edge].points) < 2:
+            continue  # no edge to measure from: the completeness check names it
+        edge = page.edges[label.edge]
+        a, b = edge.points[0], edge.points[1]
+        if _distance(label.rect, a, b) > LABEL_REACH:
+            report.note("labels_far", f"'{label.text}' of {edge.source}→{edge.target}")
+
+
+def _distance(rect: Rect, a: Point, b: Point) -> float:
+    """From a rectangle to an axis-parallel segment (0 where they touch)."""
+    lo_x, hi_x = min(a[0], b[0]), max(a[0], b[0])
+    lo_y, hi_y = min(a[1], b[1]), max(a[1], b[1])
+    dx = max(rect.x - hi_x, lo_x - rect.right, 0.0)
+    dy = max(rect.y - hi_y, lo_y - rect.bottom, 0.0)
+    return (dx * dx + dy * dy) ** 0.5
 
 
 def count_crossings(chart: Chart) -> int:

@@ -48,9 +48,9 @@ def render_page(chart: Chart, page: Page) -> str:
             out.append(_outline(item))
             out += _text(item.text)
         else:
-            r = item.rect
-            out.append(f'<text x="{_f(r.cx)}" y="{_f(r.y + r.h * 0.78)}" font-size="{_f(item.size)}" '
-                       f'text-anchor="middle" fill="{draw.INK}">{escape(item.text)}</text>')
+            out += [f'<text x="{_f(x)}" y="{_f(y)}" font-size="{_f(item.size)}" '
+                    f'text-anchor="middle" fill="{draw.INK}">{escape(line)}</text>'
+                    for line, x, y in draw.label_lines(item)]
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

@@ -29,8 +29,10 @@ def instructions(templates: Path, flow: Flow) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def make_form(flow: Flow, templates: Path) -> bytes:
-    return render_form(form_layout(flow, instructions(templates, flow), flow.effective_status))
+def make_form(flow: Flow, templates: Path, company: str | None = None) -> bytes:
+    """The fillable form of ``flow``; ``company`` (the manual's) heads it."""
+    return render_form(form_layout(flow, instructions(templates, flow), flow.effective_status,
+                                   company))
 
 
 __all__ = ["instructions", "make_form"]

@@ -31,19 +31,51 @@ RESOURCE_NAME = "/FdSC"
 
 @cache
 def _font_data() -> tuple[bytes, dict[int, int], dict[int, int], tuple[int, int, int, int], int]:
-    """Compressed font program, code point → glyph id, glyph id → width (1/1000 em), bbox,
-    units per em."""
+    """Compressed font program, code point → CID, CID → width (1/1000 em), bbox, length.
+
+    The CID is the glyph id, except that a glyph the font maps from several code points (its
+    space from U+0020 and U+00A0, its hyphen from U+002D and U+2011, its dot from · • ‧ ・)
+    gets a CID of its own for each after the first, past the last glyph: the ToUnicode map
+    holds one code point a CID, and a viewer that draws a field itself (pdf.js, poppler with
+    NeedAppearances) finds a typed character's glyph through that map only. _cid_to_gid
+    sends those CIDs back to the shared glyph."""
     raw = fonts.FONT_PATH.read_bytes()
     font = TTFont(str(fonts.FONT_PATH), lazy=True)
     cmap = font.getBestCmap()
-    order = {name: gid for gid, name in enumerate(font.getGlyphOrder())}
+    glyph_order = font.getGlyphOrder()
+    order = {name: gid for gid, name in enumerate(glyph_order)}
     upem = font["head"].unitsPerEm
     hmtx = font["hmtx"].metrics
-    gids = {cp: order[name] for cp, name in cmap.items()}
-    widths = {order[name]: round(hmtx[name][0] * 1000 / upem) for name in font.getGlyphOrder()}
+    widths = {order[name]: round(hmtx[name][0] * 1000 / upem) for name in glyph_order}
+    cids: dict[int, int] = {}
+    seen: set[int] = set()
+    extra = len(glyph_order)
+    for cp in sorted(cmap):
+        gid = order[cmap[cp]]
+        if gid in seen:
+            cids[cp] = extra
+            widths[extra] = widths[gid]
+            _SHARED[extra] = gid
+            extra += 1
+        else:
+            seen.add(gid)
+            cids[cp] = gid
     head = font["head"]
     bbox = tuple(round(v * 1000 / upem) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
-    return zlib.compress(raw, 6), gids, widths, bbox, len(raw)
+    return zlib.compress(raw, 6), cids, widths, bbox, len(raw)
+
+
+_SHARED: dict[int, int] = {}  # an extra CID → the glyph it shows (filled by _font_data)
+
+
+@cache
+def _cid_to_gid_data() -> bytes:
+    """The /CIDToGIDMap stream: two bytes a CID, its glyph id."""
+    _, _, widths, *_ = _font_data()
+    out = bytearray()
+    for cid in range(max(widths) + 1):
+        out += _SHARED.get(cid, cid).to_bytes(2, "big")
+    return zlib.compress(bytes(out))
 
 
 def glyph_ids(text: str) -> list[int]:
@@ -92,7 +124,7 @@ def add_type0_font(writer) -> object:
         NameObject("/FontDescriptor"): writer._add_object(descriptor),
         NameObject("/DW"): NumberObject(1000),
         NameObject("/W"): _widths_array(),
-        NameObject("/CIDToGIDMap"): NameObject("/Identity"),
+        NameObject("/CIDToGIDMap"): writer._add_object(_cid_to_gid_stream()),
     })
     type0 = DictionaryObject({
         NameObject("/Type"): NameObject("/Font"),
@@ -136,6 +168,13 @@ def _to_unicode_data() -> bytes:
     return zlib.compress(_to_unicode(gids))  # as pypdf's flate_encode compresses it
 
 
+def _cid_to_gid_stream() -> StreamObject:
+    stream = EncodedStreamObject()
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    stream._data = _cid_to_gid_data()
+    return stream
+
+
 def _to_unicode_stream() -> StreamObject:
     """The ToUnicode CMap, compressed once per process rather than once per form."""
     stream = EncodedStreamObject()
@@ -145,7 +184,7 @@ def _to_unicode_stream() -> StreamObject:
 
 
 def _to_unicode(gids: dict[int, int]) -> bytes:
-    pairs = sorted({gid: cp for cp, gid in gids.items()}.items())
+    pairs = sorted({cid: cp for cp, cid in gids.items()}.items())  # one code point a CID
     lines = ["/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
              "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
              "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",

@@ -17,9 +17,11 @@ from ..typography import wrap
 PAGE_W, PAGE_H = 595.28, 841.89
 MARGIN = 40.0
 LABEL_W = 120.0
-ROW_H = 22.0
+ROW_H = 24.0  # room to write by hand: no row of the form is lower than 22 pt
 MULTI_H = 50.0
-TABLE_ROW_H = 18.0
+TABLE_ROW_H = 24.0
+SIGN_ROW_H = 24.0  # each of the two rows of a step's signature block
+LABEL_LEADING = 12.0
 TEXT = 10.0
 
 
@@ -88,17 +90,27 @@ class _Cursor:
             self.y = PAGE_H - MARGIN - 10
 
 
-def form_layout(flow: Flow, instructions: list[str], status: str) -> FormLayout:
+def form_number(flow: Flow) -> str:
+    """表单编号: the flow's code and revision, so a paper form names the flow it belongs to."""
+    return f"{flow.code}-F-{flow.revision.replace('/', '')}"
+
+
+def form_layout(flow: Flow, instructions: list[str], status: str,
+                company: str | None = None) -> FormLayout:
     layout = FormLayout(flow, [])
     c = _Cursor(layout)
     width = PAGE_W - 2 * MARGIN
     p = c.page
+    if company:
+        p.texts.append(Text(PAGE_W / 2, c.y - 8, company, 10, "center"))
+        c.y -= 12
     p.texts.append(Text(PAGE_W / 2, c.y - 18, f"{flow.name}记录表", 16, "center"))
     c.y -= 32
-    p.texts.append(Text(MARGIN, c.y - 12, f"流程编码：{flow.code}　受控状态：{status}　"
-                                          f"表单版本：{flow.revision}", 9))
+    # the revision is in the form number (and in the instructions below)
+    p.texts.append(Text(MARGIN, c.y - 12, f"表单编号：{form_number(flow)}　流程编码：{flow.code}　"
+                                          f"受控状态：{status}", 9))
     p.texts.append(Text(PAGE_W - MARGIN - 130, c.y - 12, "记录编号", 9, "right"))
-    p.fields.append(FieldSpec("form.number", "text", PAGE_W - MARGIN - 125, c.y - 17, 125, 16,
+    p.fields.append(FieldSpec("form.number", "text", PAGE_W - MARGIN - 125, c.y - 19, 125, 19,
                               "记录编号（归档时填写）", readonly=True))
     c.y -= 26
     for line in instructions:
@@ -118,9 +130,11 @@ def form_layout(flow: Flow, instructions: list[str], status: str) -> FormLayout:
             _table(c, f, label, width)
             continue
         kind = {"choice": "combo", "bool": "check"}.get(f.type, "multiline" if f.multiline else "text")
-        h = MULTI_H if kind == "multiline" else ROW_H
+        lines = wrap(label, LABEL_W - 8, 9.5, fonts.text_width)
+        # the row grows with its label: a long label wraps, it never runs out of its cell
+        h = max(MULTI_H if kind == "multiline" else ROW_H, len(lines) * LABEL_LEADING + 8)
         c.need(h)
-        _label_row(c, label, h, width)
+        _label_row(c, lines, h, width)
         tip = f.label + (f"（{f.help}）" if f.help else "")
         tip += "，格式 YYYY-MM-DD" if f.type == "date" else ""
         fw = 14 if kind == "check" else width - LABEL_W - 4
@@ -134,7 +148,7 @@ def form_layout(flow: Flow, instructions: list[str], status: str) -> FormLayout:
     _section_title(c, "审批记录")
     for step in signed_steps(flow):
         lane = flow.lane(step.lane).name
-        h = ROW_H * 2
+        h = SIGN_ROW_H * 2
         c.need(h + 4)
         c.page.boxes.append(Box(MARGIN, c.y - h, width, h))
         c.page.boxes.append(Box(MARGIN, c.y - h, LABEL_W, h, "#eef1f5"))
@@ -145,21 +159,71 @@ def form_layout(flow: Flow, instructions: list[str], status: str) -> FormLayout:
         x = MARGIN + LABEL_W + 4
         sid = step.id
         c.page.texts.append(Text(x, c.y - 15, "签字人", 8.5))
-        c.page.fields.append(FieldSpec(f"steps.{sid}.signer", "text", x + 34, c.y - 19, 90, 16,
+        c.page.fields.append(FieldSpec(f"steps.{sid}.signer", "text", x + 34, c.y - 21, 90, 19,
                                        f"{step.text}（{lane}）签字人"))
         c.page.texts.append(Text(x + 130, c.y - 15, "日期", 8.5))
-        c.page.fields.append(FieldSpec(f"steps.{sid}.date", "text", x + 154, c.y - 19, 80, 16,
+        c.page.fields.append(FieldSpec(f"steps.{sid}.date", "text", x + 154, c.y - 21, 80, 19,
                                        "签字日期，格式 YYYY-MM-DD"))
         if step.kind != "start":
             c.page.texts.append(Text(x + 242, c.y - 15, "意见", 8.5))
-            c.page.fields.append(FieldSpec(f"steps.{sid}.decision", "combo", x + 266, c.y - 19,
-                                           width - LABEL_W - 274, 16, f"{step.text}的意见",
+            c.page.fields.append(FieldSpec(f"steps.{sid}.decision", "combo", x + 266, c.y - 21,
+                                           width - LABEL_W - 274, 19, f"{step.text}的意见",
                                            tuple(["", *list(step.decisions)])))
-        c.page.texts.append(Text(x, c.y - 37, "说明", 8.5))
-        c.page.fields.append(FieldSpec(f"steps.{sid}.comment", "text", x + 34, c.y - 41,
-                                       width - LABEL_W - 42, 16, f"{step.text}的说明"))
+        c.page.texts.append(Text(x, c.y - 39, "说明", 8.5))
+        c.page.fields.append(FieldSpec(f"steps.{sid}.comment", "text", x + 34, c.y - 45,
+                                       width - LABEL_W - 42, 19, f"{step.text}的说明"))
         c.y -= h + 4
+    route = route_lines(flow)
+    if route:
+        c.y -= 6
+        _section_title(c, "审批路线（由流程图生成）")
+        for line in route:
+            for part in wrap(line, width, 9, fonts.text_width):
+                c.need(14)
+                c.page.texts.append(Text(MARGIN, c.y - 10, part, 9))
+                c.y -= 13
     return layout
+
+
+def route_lines(flow: Flow) -> list[str]:
+    """The route in words, one line per step with a choice of exits, made from the flow's
+    exits and their conditions (so the paper form says which rows apply to a request):
+    ``部门负责人审批：不同意 → 未准假；5天内（请假天数 ≤ 5）→ 人力资源部审批；超过5天 → …``."""
+    steps = {s.id: s for s in flow.steps}
+    labels = {f.id: f.label for f in flow.fields}
+
+    def named(step: Step) -> str:
+        if step.kind in ("end", "ref"):
+            return step.text
+        return flow.lane(step.lane).name + step.text
+
+    out = []
+    for step in flow.steps:
+        if len(step.exits) < 2:
+            continue
+        parts = []
+        for e in step.exits:
+            cond = _in_words(e.when.source, labels) if e.when is not None else ""
+            shown = f"{e.label}（{cond}）" if cond and cond != e.label else e.label
+            parts.append(f"{shown} → {named(steps[e.to])}")
+        out.append(f"{named(step)}：" + "；".join(parts))
+    return out
+
+
+def _in_words(source: str, labels: dict[str, str]) -> str:
+    """A condition as a reader of the form says it: field labels for ids, ≤ ≥ ≠ for <= >= !=.
+    A condition on the approver's decision says nothing its label does not: left out."""
+    import re
+
+    if re.fullmatch(r"\s*decision\s*==\s*'[^']*'\s*", source):
+        return ""
+    text = source
+    for op, word in (("<=", " ≤ "), (">=", " ≥ "), ("!=", " ≠ "), ("==", " = "),
+                     (" and ", " 且 "), (" or ", " 或 "), ("not ", "非 ")):
+        text = text.replace(op, word)
+    text = re.sub(r"(?<![\w.])([A-Za-z_]\w*)(?![\w(])",
+                  lambda m: labels.get(m.group(1), m.group(1)), text)
+    return re.sub(r"\s+", " ", text.replace("'", "")).strip()
 
 
 def _section_title(c: _Cursor, title: str) -> None:
@@ -168,13 +232,12 @@ def _section_title(c: _Cursor, title: str) -> None:
     c.y -= 22
 
 
-def _label_row(c: _Cursor, label: str, h: float, width: float) -> None:
+def _label_row(c: _Cursor, lines: list[str], h: float, width: float) -> None:
     c.page.boxes.append(Box(MARGIN, c.y - h, width, h))
     c.page.boxes.append(Box(MARGIN, c.y - h, LABEL_W, h, "#eef1f5"))
-    lines = wrap(label, LABEL_W - 8, 9.5, fonts.text_width)[:3]
-    top = c.y - (h - len(lines) * 12) / 2
+    top = c.y - (h - len(lines) * LABEL_LEADING) / 2
     for i, line in enumerate(lines):
-        c.page.texts.append(Text(MARGIN + 4, top - 10 - i * 12, line, 9.5))
+        c.page.texts.append(Text(MARGIN + 4, top - 10 - i * LABEL_LEADING, line, 9.5))
 
 
 def _table(c: _Cursor, f, label: str, width: float) -> None:
@@ -183,11 +246,12 @@ def _table(c: _Cursor, f, label: str, width: float) -> None:
     c.need(head + TABLE_ROW_H * min(f.rows, 3) + 4)
     c.page.texts.append(Text(MARGIN + 4, c.y - 14, label, 9.5))
     c.y -= 20
-    col_w = (width - 24) / len(cols)
+    widths = column_widths(cols, width - 24)
+    lefts = [MARGIN + 24 + sum(widths[:j]) for j in range(len(cols))]
     c.page.boxes.append(Box(MARGIN, c.y - head, width, head, "#eef1f5"))
     c.page.texts.append(Text(MARGIN + 12, c.y - 14, "序", 9, "center"))
     for j, col in enumerate(cols):
-        x = MARGIN + 24 + j * col_w
+        x, col_w = lefts[j], widths[j]
         c.page.texts.append(Text(x + col_w / 2, c.y - 14, col.label + (f"（{col.unit}）" if col.unit else ""),
                                  9, "center"))
         c.page.boxes.append(Box(x, c.y - head, col_w, head))
@@ -197,10 +261,31 @@ def _table(c: _Cursor, f, label: str, width: float) -> None:
         c.page.boxes.append(Box(MARGIN, c.y - TABLE_ROW_H, 24, TABLE_ROW_H))
         c.page.texts.append(Text(MARGIN + 12, c.y - 13, str(row), 9, "center"))
         for j, col in enumerate(cols):
-            x = MARGIN + 24 + j * col_w
+            x, col_w = lefts[j], widths[j]
             c.page.boxes.append(Box(x, c.y - TABLE_ROW_H, col_w, TABLE_ROW_H))
             c.page.fields.append(FieldSpec(f"fields.{f.id}.{row}.{col.id}", "text", x + 2,
                                            c.y - TABLE_ROW_H + 2, col_w - 4, TABLE_ROW_H - 4,
                                            f"{f.label}第{row}行{col.label}"))
         c.y -= TABLE_ROW_H
     c.y -= 6
+
+
+# how much a value of each column type needs, against its heading: a number or a date is
+# short, free text takes what is left
+COLUMN_NEEDS = {"number": 56.0, "integer": 48.0, "date": 72.0, "bool": 40.0}
+
+
+def column_widths(cols, total: float) -> list[float]:
+    """Columns sized to their content: each as wide as its heading or the values of its type
+    need, free-text columns sharing the rest."""
+    heads = [fonts.text_width(col.label + (f"（{col.unit}）" if col.unit else ""), 9) + 10
+             for col in cols]
+    fixed = {j: max(heads[j], COLUMN_NEEDS[col.type]) for j, col in enumerate(cols)
+             if col.type in COLUMN_NEEDS}
+    free = [j for j in range(len(cols)) if j not in fixed]
+    rest = total - sum(fixed.values())
+    if not free or rest < sum(heads[j] for j in free):
+        return [total * h / sum(heads) for h in heads]  # too narrow for that: by headings
+    extra = rest - sum(heads[j] for j in free)
+    share = extra / len(free)
+    return [fixed[j] if j in fixed else heads[j] + share for j in range(len(cols))]

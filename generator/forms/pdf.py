@@ -74,7 +74,26 @@ def appearance(spec: FieldSpec, value: str, font_ref) -> DecodedStreamObject:
     size = FONT_SIZE if spec.kind == "multiline" or h >= 14 else max(h - 4, 7)
     ops = [b"/Tx BMC", b"q", f"1 1 {w - 2:.2f} {h - 2:.2f} re W n".encode(), b"BT",
            f"{cjkfont.RESOURCE_NAME} {size:g} Tf 0 g".encode()]
-    if value:
+    if not value and spec.kind == "combo" and any(spec.options):
+        # an empty choice shows its options to tick (□事假 □病假 …): a printed form must say
+        # what may be chosen; a viewer still offers the drop-down, and draws the value chosen
+        boxes = [f"□{o}" for o in spec.options if o]
+        lines = ["　".join(boxes)]
+        size = min(9.0, (w - 6) * 9.0 / max(cjkfont.width(lines[0], 9.0), 1))
+        if size < 7.5 and len(boxes) > 1 and h >= 18:  # two lines read better than tiny type
+            half = (len(boxes) + 1) // 2
+            lines = ["　".join(boxes[:half]), "　".join(boxes[half:])]
+            size = min(8.0, (h - 3) / 2.3,
+                       (w - 6) * 9.0 / max(cjkfont.width(max(lines, key=len), 9.0), 1))
+        leading = size * 1.15
+        y = (h + (len(lines) - 1) * leading - size) / 2 + size * 0.15
+        ops[-1] = f"{cjkfont.RESOURCE_NAME} {size:.2f} Tf 0 g".encode()
+        ops.append(f"3 {y:.2f} Td {leading:.2f} TL".encode())
+        for i, line in enumerate(lines):
+            if i:
+                ops.append(b"T*")
+            ops.append(b"<" + cjkfont.encode(line).hex().encode() + b"> Tj")
+    elif value:
         if spec.kind == "multiline":
             lines = wrap(value, w - 4, size, lambda t, s: cjkfont.width(t, s))
             leading = size * 1.25

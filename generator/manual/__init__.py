@@ -1,6 +1,6 @@
 """The controlled-document manual: one plan, two writers (DOCX and PDF), a generated history.
 
-    files = build_manual(library, templates, out, copy, charts, pngs)
+    files = build_manual(library, templates, out, copy, charts, pictures)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from ..model import Library
 from .docx import fill_toc, render_manual_docx
 from .history import manifest_of, manifest_text, next_history, read_manifest
 from .pdf import render_manual_pdf
-from .plan import Copy, Plan, make_plan, watermark
+from .plan import Copy, Plan, make_plan, split_reasons, watermark
 
 __all__ = ["Copy", "Plan", "build_manual", "make_plan", "render_manual_docx", "render_manual_pdf",
            "watermark"]
@@ -20,25 +20,31 @@ __all__ = ["Copy", "Plan", "build_manual", "make_plan", "render_manual_docx", "r
 
 def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None,
                  charts: dict[str, Chart] | None = None,
-                 pngs: dict[str, list[bytes]] | None = None, pool=None,
-                 then=None) -> list[tuple[str, bytes]]:
+                 pictures: dict[str, list[tuple[bytes, bytes]]] | None = None, pool=None,
+                 then=None, notes: list[str] | None = None) -> list[tuple[str, bytes]]:
     """``manual.pdf``, ``manual.docx`` and the ``manifest.json`` the next build compares with.
 
     With a process ``pool``, the PDF is made in a worker while this process makes the DOCX;
     the DOCX's contents get the PDF's page numbers afterwards; ``then`` is called once the PDF
-    is queued, to queue more work behind it."""
+    is queued, to queue more work behind it; ``notes`` receives a line for each chart printed
+    on more than one page, saying why."""
     current = manifest_of(library)
     history = next_history(read_manifest(out), current)
     plan = make_plan(library, templates, copy or Copy(), history, charts)
+    if notes is not None:
+        notes += split_reasons(plan)
+    # the pictures drawn of exactly the charts the plan prints (PNG and SVG of each page)
+    pictures = {s.flow.code: pictures[s.flow.code] for s in plan.sections
+                if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)}
     if pool is not None:
         future = pool.submit(render_manual_pdf, plan)
         if then is not None:
             then()
-        draft = render_manual_docx(plan, None, pngs)
+        draft = render_manual_docx(plan, None, pictures)
         pdf, pages = future.result()
         docx = fill_toc(draft, pages)
     else:
         pdf, pages = render_manual_pdf(plan)
-        docx = render_manual_docx(plan, pages, pngs)
+        docx = render_manual_docx(plan, pages, pictures)
     return [("manual.pdf", pdf), ("manual.docx", docx),
             ("manifest.json", manifest_text(current, history).encode("utf-8"))]

@@ -2,9 +2,10 @@
 
 Word, WPS and LibreOffice fall back to a Latin font for Chinese unless the East Asian font is
 named on every style and run (``w:rFonts/@w:eastAsia``) and the theme fonts are removed, so
-both are done everywhere. Charts go in as 200 dpi PNGs whose pHYs makes them come in at their
-true size. Fields (PAGE, NUMPAGES, TOC) carry cached results, taken from the PDF's pagination,
-which follows the same page structure. The zip is rewritten with fixed entry times and core
+both are done everywhere. Charts go in as SVG (vectors: Word 2016 and later draw them) with the
+200 dpi PNG as the fallback older readers show, at their true size. Page breaks are explicit
+where the PDF breaks, so both paginate alike; the contents and the footer's total carry the
+PDF's page numbers. The zip is rewritten with fixed entry times and core
 properties, so the same input gives the same bytes.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from dataclasses import replace
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -23,8 +25,20 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
-from ..diagram import A4, render_png
-from .pdf import MARGIN_BOTTOM, MARGIN_TOP, MARGIN_X
+from ..diagram import A4, Chart, render_png, render_svg
+from ..diagram.legend import legend_page
+from .pdf import (
+    HEADER_COLUMNS,
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    MARGIN_X,
+    TOTAL,
+    distribution_rows,
+    header_rows,
+    history_rows,
+    history_widths,
+    running_header,
+)
 from .plan import Plan, Section, signoff_rows
 
 SONG = "宋体"
@@ -101,9 +115,9 @@ _WATERMARK = (
     '<v:textpath on="t" fitshape="t"/><o:lock v:ext="edit" text="t" shapetype="t"/></v:shapetype>'
     '<v:shape id="PowerPlusWaterMarkObject{n}" o:spid="_x0000_s{spid}" type="#_x0000_t136" '
     'style="position:absolute;margin-left:0;margin-top:0;width:{w}pt;height:{h}pt;rotation:315;'
-    'z-index:-251654144;mso-position-horizontal:center;mso-position-horizontal-relative:margin;'
+    'z-index:251659264;mso-position-horizontal:center;mso-position-horizontal-relative:margin;'
     'mso-position-vertical:center;mso-position-vertical-relative:margin" o:allowincell="f" '
-    'fillcolor="#b4b4b4" stroked="f"><v:fill opacity=".25"/>'
+    'fillcolor="#a0a0a0" stroked="f"><v:fill opacity=".18"/>'
     '<v:textpath style="font-family:&quot;{font}&quot;;font-size:1pt" string="{text}"/>'
     "</v:shape></w:pict></w:r>")
 
@@ -113,26 +127,35 @@ def _header(section, plan: Plan, code: str, watermark: str, n: int) -> None:
     header = section.header
     p = header.paragraphs[0]
     p.text = ""
-    m = plan.manual
     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    text = f"{m.company}　{m.title}　　文件编号：{m.document_number}　版本：{m.revision}"
-    if code:
-        text += f"　流程编码：{code}"
-    _run(p, text, 9)
+    _run(p, f"{plan.manual.title}　　{running_header(plan, code, watermark)}", 9)
     _bottom_border(p)
-    width = 420 if len(watermark) > 4 else 320
-    p._p.append(parse_xml(_WATERMARK.format(n=n, spid=2049 + n, w=width, h=width / len(watermark),
-                                            font=SONG, text=escape(watermark))))
+    p._p.append(_watermark(watermark, n))
 
 
-def _footer(section) -> None:
+def _watermark(text: str, n: int):
+    width = 420 if len(text) > 4 else 320
+    return parse_xml(_WATERMARK.format(n=n, spid=2049 + n, w=width, h=width / len(text),
+                                       font=SONG, text=escape(text)))
+
+
+def _cover_header(section, watermark: str) -> None:
+    """The cover's own first-page header and footer: the watermark only, no running header and
+    no page number (the cover is not counted)."""
+    section.different_first_page_header_footer = True
+    section.first_page_header.paragraphs[0]._p.append(_watermark(watermark, 99))
+    section.first_page_footer.paragraphs[0].text = ""
+
+
+def _footer(section, total: str) -> None:
+    """第 X 页 共 Y 页, numbered as the PDF: the cover is page 0 (not printed) and not in the
+    total. Y is the PDF's count, written as text: { = { NUMPAGES } - 1 } would do in Word,
+    but LibreOffice prints the inner field and the outer's cached result side by side."""
     p = section.footer.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(p, "第 ", 9)
     _field(p, "PAGE", "1")
-    _run(p, " 页 共 ", 9)
-    _field(p, "NUMPAGES", "1")
-    _run(p, " 页", 9)
+    _run(p, f" 页 共 {total} 页", 9)
 
 
 def _bottom_border(paragraph) -> None:
@@ -155,7 +178,10 @@ def _page_setup(section, orientation: str) -> None:
 
 
 def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,),
-           merge_rest: tuple[int, ...] = (), center: bool = False):
+           merge: tuple[tuple[int, int, int], ...] = (), center: bool = False,
+           keep: bool = False):
+    """A grid table; ``merge`` joins cells ``(row, first, last)``; with ``keep`` no row breaks
+    across pages and the table stays with what follows (a sign-off block is never split)."""
     table = document.add_table(rows=len(rows), cols=len(widths))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -163,11 +189,12 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
     for c, w in enumerate(widths):  # LibreOffice reads the grid, Word the cells: set both
         table.columns[c].width = Pt(w)
     grid = [list(row.cells) for row in table.rows]  # table.cell() recomputes the grid each call
+    merged_away = {(r, c) for r, first, last in merge for c in range(first + 1, last + 1)}
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             cell = grid[r][c]
             cell.width = Pt(widths[c])
-            if r in merge_rest and c > 1:
+            if (r, c) in merged_away:
                 continue  # merged into the cell before: leave it empty
             p = cell.paragraphs[0]
             p.paragraph_format.space_after = Pt(0)
@@ -185,11 +212,17 @@ def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,
                 shade.set(qn("w:val"), "clear")
                 shade.set(qn("w:fill"), "EEF1F5")
                 cell._tc.get_or_add_tcPr().append(shade)
-        if r in merge_rest:
-            merged = table.cell(r, 1).merge(table.cell(r, len(widths) - 1))
-            for extra in merged.paragraphs[1:]:  # the merged cells' empty paragraphs
-                if not extra.text:
-                    extra._p.getparent().remove(extra._p)
+    for r, first, last in merge:
+        joined = table.cell(r, first).merge(table.cell(r, last))
+        for extra in joined.paragraphs[1:]:  # the merged cells' empty paragraphs
+            if not extra.text:
+                extra._p.getparent().remove(extra._p)
+    # on the XML: python-docx's row.cells rebuilds the grid on every call
+    for tr in table._tbl.iter(qn("w:tr")):
+        tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks
+    if keep:
+        for p in table._tbl.iter(qn("w:p")):
+            p.get_or_add_pPr().insert(0, OxmlElement("w:keepNext"))
     return table
 
 
@@ -252,7 +285,7 @@ def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             data = src.read(info.filename)
-            if info.filename == "word/document.xml":
+            if info.filename == "word/document.xml" or info.filename.startswith("word/footer"):
                 text = data.decode("utf-8")
                 for key, page in pages.items():
                     text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
@@ -262,7 +295,7 @@ def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
 
 
 def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
-                       charts_png: dict[str, list[bytes]] | None = None) -> bytes:
+                       pictures: dict[str, list[tuple[bytes, bytes]]] | None = None) -> bytes:
     """The manual as DOCX bytes; ``toc_pages`` gives each entry's page (from the PDF), or
     ``None`` to leave markers that :func:`fill_toc` replaces."""
     m = plan.manual
@@ -280,7 +313,11 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     section = document.sections[0]
     _page_setup(section, "portrait")
     _header(section, plan, "", plan.watermark, 0)
-    _footer(section)
+    _footer(section, str(toc_pages[TOTAL]) if toc_pages is not None else f"{TOKEN}{TOTAL}{TOKEN}")
+    _cover_header(section, plan.watermark)
+    number_from_zero = OxmlElement("w:pgNumType")
+    number_from_zero.set(qn("w:start"), "0")
+    section._sectPr.append(number_from_zero)
     width = A4[0] - 2 * MARGIN_X
 
     # cover
@@ -308,11 +345,13 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
         _para(document, text, indent=True)
     _para(document, "本手册审批记录", 10)
     _table(document, signoff_rows(m.signoff, None), [width / 6] * 6, header_cols=(0, 2, 4))
-    _page_break(document)
+    if m.distribution:
+        _para(document, "", 4, after=6)
+        _para(document, "分发清单", 10)
+        _table(document, distribution_rows(plan), [width / 6] * 6, header_cols=(), center=True)
+    _para(document, "", 4, after=12)  # as the PDF: 修订记录 on the same page
     _heading(document, "修订记录")
-    _table(document, [["版本", "日期", "修订内容"]] + [
-        [r.revision, r.date, "\n".join(r.changes)] for r in plan.history], [50, 80, width - 130],
-        header_cols=(), center=False)
+    _table(document, history_rows(plan), history_widths(width), header_cols=(), center=False)
     _page_break(document)
     _heading(document, "目　录")
     _toc(document, plan, toc_pages)
@@ -320,20 +359,26 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     _heading(document, "序　章")
     for text in plan.preface:
         _para(document, text, indent=True)
+    _para(document, "", 4, after=12)
+    _heading(document, "图　例")
+    legend = legend_page(width)
+    chart = Chart("legend", "图例", "portrait", (legend.width, legend.height),
+                  (replace(legend, number=1),), 9.0)
+    p = document.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = p.add_run()
+    run.add_picture(io.BytesIO(render_png(chart, 1)), width=Pt(legend.width))
+    _attach_svg(document, run, render_svg(chart, 1).encode("utf-8"), "legend")
 
     for n, sec in enumerate(plan.sections, start=1):
-        _flow_section(document, plan, sec, n, (charts_png or {}).get(sec.flow.code))
-    # Word and WPS refresh the contents and page fields on opening; the cached page numbers
-    # (the PDF's) stand until then
-    settings = document.settings.element
-    update = OxmlElement("w:updateFields")
-    update.set(qn("w:val"), "true")
-    settings.append(update)
+        _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))
+    # no w:updateFields: Word would ask about updating fields on every opening; the contents
+    # carry the PDF's page numbers, which the DOCX paginates alike (explicit page breaks)
     return _reproducible(document)
 
 
 def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
-    entries = [("封面", "cover"), ("文件控制页", "control"), ("修订记录", "history"),
+    entries = [("文件控制页", "control"), ("修订记录", "history"),
                ("目录", "toc"), ("序章", "preface")]
     entries += [(f"{s.flow.code}　{s.flow.name}", s.flow.code) for s in plan.sections]
     first = True
@@ -370,10 +415,15 @@ def _field_begin(paragraph, instruction: str) -> None:
     r._r.append(el)
 
 
-def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] | None) -> None:
+def _flow_section(document, plan: Plan, sec: Section, n: int,
+                  pictures: list[tuple[bytes, bytes]] | None) -> None:
     f = sec.flow
     orientation = sec.charts.orientation
     section = document.add_section(WD_SECTION.NEW_PAGE)
+    # add_section copies the cover's settings: its first page alone has a header of its own
+    section.different_first_page_header_footer = False
+    for restart in section._sectPr.findall(qn("w:pgNumType")):  # numbering runs on
+        section._sectPr.remove(restart)
     _page_setup(section, orientation)
     _header(section, plan, f.code, sec.watermark, n)
     width = (A4[0] if orientation == "portrait" else A4[1]) - 2 * MARGIN_X
@@ -381,34 +431,51 @@ def _flow_section(document, plan: Plan, sec: Section, n: int, pngs: list[bytes] 
     heading = document.add_paragraph(style="Heading 1")  # for the navigation pane and TOC
     _run(heading, f"{f.code}　{f.name}", 11, HEI)
     heading.paragraph_format.space_after = Pt(2)
-    rows = [["流程名称", f.name, "流程编码", f.code, "受控状态", sec.status],
-            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
-            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "", ""]]
-    _table(document, rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
-           header_cols=(0,), merge_rest=(2,))
-    def tail() -> None:
-        _para(document, "", 4, after=4)
-        _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6,
-               merge_rest=(0,))
-        _para(document, "", 4, after=4)
-        _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
-               header_cols=(0, 2, 4))
-
-    if not sec.chart_below_header:  # as the PDF: the first page is the section's cover sheet
-        tail()
-        _page_break(document)
-    _para(document, "管理行为" + (f"（共 {len(sec.charts.pages)} 页）"
-                                  if len(sec.charts.pages) > 1 else ""), 10, HEI, after=2)
-    images = pngs or [render_png(sec.charts, i) for i in range(1, len(sec.charts.pages) + 1)]
-    for i, png in enumerate(images):
+    _table(document, header_rows(sec, width), [col * k for k in HEADER_COLUMNS], header_cols=(0,),
+           merge=((2, 1, 3),))
+    images = pictures or [(render_png(sec.charts, i), render_svg(sec.charts, i).encode("utf-8"))
+                          for i in range(1, len(sec.charts.pages) + 1)]
+    for i, (png, svg) in enumerate(images):
+        caption = _para(document, "管理行为" + ("（续）" if i else ""), 10, HEI, after=2)
+        caption.paragraph_format.keep_with_next = True
+        if i:
+            caption.paragraph_format.page_break_before = True
         p = document.add_paragraph()
         p.paragraph_format.space_after = Pt(0)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        p.add_run().add_picture(io.BytesIO(png))  # true size, from the PNG's pHYs
-        if i < len(images) - 1:
-            p.add_run().add_break(WD_BREAK.PAGE)
-    if sec.chart_below_header:
-        tail()
+        run = p.add_run()
+        run.add_picture(io.BytesIO(png), width=Pt(sec.charts.pages[i].width))
+        _attach_svg(document, run, svg, f"{f.code}-{i + 1}")
+    # as the PDF: 相关说明 and the sign-off follow the chart, on its page if they fit
+    spacer = _para(document, "", 4, after=4)
+    if not sec.one_page:
+        spacer.paragraph_format.page_break_before = True
+    _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6,
+           merge=((0, 1, 5),), keep=True)
+    _para(document, "", 4, after=4).paragraph_format.keep_with_next = True
+    _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
+           header_cols=(0, 2, 4), keep=True)
+
+
+SVG_EXT = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"  # Office 2016's SVG picture extension
+
+
+def _attach_svg(document, run, svg: bytes, name: str) -> None:
+    """Give a picture its vector original: Word 2016 and later draw the SVG, older readers
+    the PNG fallback the picture already has (as Word itself embeds an SVG)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    part = Part(PackURI(f"/word/media/{name}.svg"), "image/svg+xml", svg, document.part.package)
+    rid = document.part.relate_to(part, RT.IMAGE)
+    blip = run._r.find(".//" + qn("a:blip"))
+    blip.append(parse_xml(
+        '<a:extLst xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+        f'<a:ext uri="{SVG_EXT}"><asvg:svgBlip '
+        'xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+        f'r:embed="{rid}"/></a:ext></a:extLst>'))
 
 
 def _reproducible(document) -> bytes:

@@ -23,6 +23,9 @@ class Revision:
     revision: str
     date: str
     changes: tuple[str, ...]
+    author: str = ""  # 修订人: who prepared this revision of the manual
+    approver: str = ""  # 批准人
+    effective: str = ""  # 生效日期
 
 
 def manifest_of(library: Library) -> dict[str, Any]:
@@ -36,8 +39,15 @@ def manifest_of(library: Library) -> dict[str, Any]:
             "steps": {s.id: s.text for s in flow.steps},
         }
     manual = library.manual
+
+    def who(signature) -> str:
+        return signature.by if signature is not None else ""
+
     return {"manual": {"revision": manual.revision if manual else "",
-                       "date": manual.issue_date.isoformat() if manual else ""},
+                       "date": manual.issue_date.isoformat() if manual else "",
+                       "author": who(manual.signoff.prepared) if manual else "",
+                       "approver": who(manual.signoff.approved) if manual else "",
+                       "effective": manual.effective_date.isoformat() if manual else ""},
             "flows": flows}
 
 
@@ -81,17 +91,21 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def next_history(previous: dict[str, Any] | None, current: dict[str, Any]) -> list[Revision]:
     """The history to print: the previous build's, plus what this build changes."""
     manual = current["manual"]
+    signed = (manual.get("author", ""), manual.get("approver", ""), manual.get("effective", ""))
     if previous is None:
         n = len(current["flows"])
-        return [Revision(manual["revision"], manual["date"], (f"初版发布，收录 {n} 个流程图",))]
-    history = [Revision(h["revision"], h["date"], tuple(h["changes"]))
+        return [Revision(manual["revision"], manual["date"], (f"初版发布，收录 {n} 个流程图",),
+                         *signed)]
+    # a manifest written before 修订人/批准人/生效日期 were kept reads as blank there
+    history = [Revision(h["revision"], h["date"], tuple(h["changes"]), h.get("author", ""),
+                        h.get("approver", ""), h.get("effective", ""))
                for h in previous.get("history", [])]
     found = changes(previous, current)
     if found:
         if history and history[-1].revision == manual["revision"]:
             last = history.pop()  # the same manual revision built again: one entry for it
             found = [*last.changes, *(c for c in found if c not in last.changes)]
-        history.append(Revision(manual["revision"], manual["date"], tuple(found)))
+        history.append(Revision(manual["revision"], manual["date"], tuple(found), *signed))
     return history
 
 
@@ -107,5 +121,7 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
 
 def manifest_text(current: dict[str, Any], history: list[Revision]) -> str:
     data = {**current, "history": [{"revision": h.revision, "date": h.date,
-                                    "changes": list(h.changes)} for h in history]}
+                                    "changes": list(h.changes), "author": h.author,
+                                    "approver": h.approver, "effective": h.effective}
+                                   for h in history]}
     return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"

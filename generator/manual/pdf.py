@@ -18,6 +18,7 @@ from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
     Frame,
+    KeepTogether,
     NextPageTemplate,
     PageBreak,
     PageTemplate,
@@ -30,7 +31,8 @@ from reportlab.platypus.tableofcontents import TableOfContents
 from .. import fonts
 from ..diagram import A4, DEFAULT_STYLE, draw_page
 from ..diagram.geometry import Page
-from ..typography import wrap
+from ..diagram.legend import legend_page
+from ..typography import balanced_wrap, wrap
 from .plan import Plan, Section, signoff_rows
 
 MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
@@ -48,11 +50,12 @@ class TextStyle:
     align: str = "left"  # left | center
     color: Color = INK
     space_after: float = 0.0
+    balanced: bool = False  # lines as even as the same count allows: no lone last character
 
 
 BODY = TextStyle(space_after=6)
-CELL = TextStyle(size=10, leading=14)
-CELL_C = TextStyle(size=10, leading=14, align="center")
+CELL = TextStyle(size=10, leading=14, balanced=True)
+CELL_C = TextStyle(size=10, leading=14, align="center", balanced=True)
 H1 = TextStyle(size=16, leading=24, space_after=10)
 TITLE = TextStyle(size=26, leading=36, align="center")
 SUB = TextStyle(size=14, leading=22, align="center")
@@ -72,7 +75,8 @@ class Lines(Flowable):
         self.width = avail_width
         # the first-line indent (two characters, as Chinese prose is set) is a prefix to wrap
         pad = "\u3000\u3000" if self.indent else ""
-        self.lines = wrap(pad + self.text, avail_width, self.style.size, fonts.text_width)
+        breaker = balanced_wrap if self.style.balanced else wrap
+        self.lines = breaker(pad + self.text, avail_width, self.style.size, fonts.text_width)
         self.height = len(self.lines) * self.style.leading + self.style.space_after
         return self.width, self.height
 
@@ -152,9 +156,11 @@ class ManualDoc(BaseDocTemplate):
         ])
 
     def afterFlowable(self, flowable: Flowable) -> None:
-        if isinstance(flowable, Marker) and flowable.key and flowable.level == 0:
-            self.notify("TOCEntry", (0, flowable.title, self.page, flowable.key))
-            self.entry_pages[flowable.key] = self.page
+        # numbered as the footers are: the cover is not counted
+        if isinstance(flowable, Marker) and flowable.key not in (None, "cover") \
+                and flowable.level == 0:
+            self.notify("TOCEntry", (0, flowable.title, self.page - 1, flowable.key))
+            self.entry_pages[flowable.key] = self.page - 1
 
     def decorate(self, canvas, doc) -> None:
         """Header, footer and watermark, drawn after the page's content."""
@@ -162,16 +168,16 @@ class ManualDoc(BaseDocTemplate):
         font = fonts.register()
         m = self.plan.manual
         canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(INK)
-        canvas.drawString(MARGIN_X, h - 30, f"{m.company}　{m.title}")
-        right = f"文件编号：{m.document_number}　版本：{m.revision}"
-        if self.section_code:
-            right += f"　流程编码：{self.section_code}"
-        canvas.drawRightString(w - MARGIN_X, h - 30, right)
-        canvas.setStrokeColor(RULE)
-        canvas.setLineWidth(0.6)
-        canvas.line(MARGIN_X, h - 36, w - MARGIN_X, h - 36)
+        if doc.page > 1:  # the cover has no running header
+            canvas.setFont(font, 9)
+            canvas.setFillColor(INK)
+            canvas.drawString(MARGIN_X, h - 30, m.title)
+            canvas.drawRightString(w - MARGIN_X, h - 30,
+                                   running_header(self.plan, self.section_code,
+                                                  self.section_watermark))
+            canvas.setStrokeColor(RULE)
+            canvas.setLineWidth(0.6)
+            canvas.line(MARGIN_X, h - 36, w - MARGIN_X, h - 36)
         # the footer (第 X 页 共 Y 页) is drawn by NumberedCanvas once the total is known
         canvas.setFillColor(Color(0.55, 0.55, 0.55, alpha=0.16))
         canvas.translate(w / 2, h / 2)
@@ -181,6 +187,18 @@ class ManualDoc(BaseDocTemplate):
         canvas.drawCentredString(0, -size / 3, self.section_watermark)
         canvas.restoreState()
         self.pages = doc.page
+
+
+def running_header(plan: Plan, code: str, mark: str) -> str:
+    """The right part of the running header: document number, revision, the section's flow
+    code and the page's status, the same words as its watermark (a numbered copy's number
+    included), so the two never disagree and the status shows where a picture hides the
+    watermark."""
+    m = plan.manual
+    text = f"文件编号：{m.document_number}　版本：{m.revision}"
+    if code:
+        text += f"　流程编码：{code}"
+    return f"{text}　{mark}"
 
 
 def _table(rows, widths, spans=(), header_cols=(0,), align_center=False) -> Table:
@@ -194,9 +212,16 @@ def _table(rows, widths, spans=(), header_cols=(0,), align_center=False) -> Tabl
     for col in header_cols:
         style.append(("BACKGROUND", (col, 0), (col, -1), HexColor("#eef1f5")))
     style += [("SPAN", a, b) for a, b in spans]
-    cells = [[Lines(c, CELL_C if align_center else CELL) if isinstance(c, str) else c for c in row]
-             for row in rows]
+    cells = [[_cell(c, CELL_C if align_center else CELL) for c in row] for row in rows]
     return Table(cells, colWidths=widths, style=TableStyle(style))
+
+
+def _cell(content, style: TextStyle):
+    """A table cell: text (a line break in it kept, as the DOCX keeps it), or a flowable."""
+    if not isinstance(content, str):
+        return content
+    parts = content.split("\n")
+    return Lines(content, style) if len(parts) == 1 else [Lines(p, style) for p in parts]
 
 
 def _cover(plan: Plan) -> list[Flowable]:
@@ -248,12 +273,11 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     story += [Spacer(1, 10), Lines("本手册审批记录", CELL)]
     cols = [width / 6] * 6
     story.append(_table(signoff_rows(m.signoff, None), cols, header_cols=(0, 2, 4)))
-    story += [PageBreak(), Marker("", plan.watermark, "修订记录", "history", 0),
+    story += distribution(plan, width)
+    # 修订记录 follows on the same page: a page of its own would hold one line for years
+    story += [Spacer(1, 16), Marker("", plan.watermark, "修订记录", "history", 0),
               Lines("修订记录", H1)]
-    rows = [["版本", "日期", "修订内容"]]
-    for rev in plan.history:
-        rows.append([rev.revision, rev.date, "\n".join(rev.changes)])
-    story.append(_history_table(rows, width))
+    story.append(_history_table(history_rows(plan), width))
     toc = TableOfContents(dotsMinLevel=0)
     from reportlab.lib.styles import ParagraphStyle
 
@@ -266,16 +290,55 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     story += [PageBreak(), Marker("", plan.watermark, "目录", "toc", 0), Lines("目　录", H1), toc,
               PageBreak(), Marker("", plan.watermark, "序章", "preface", 0), Lines("序　章", H1)]
     story += [Lines(p, BODY, indent_first=True) for p in plan.preface]
+    # the legend, once for every chart, under the preface
+    story += [Spacer(1, 16), Lines("图　例", H1), ChartPage(legend_page(width))]
     return story
+
+
+HISTORY_WIDTHS = (40, 66, None, 48, 48, 66)  # None: the rest of the width
+
+
+def history_rows(plan: Plan) -> list[list[str]]:
+    """修订记录, as both writers print it: what changed, who revised, who approved, from when."""
+    rows = [["版本", "日期", "修订内容", "修订人", "批准人", "生效日期"]]
+    for rev in plan.history:
+        rows.append([rev.revision, rev.date, "\n".join(rev.changes), rev.author, rev.approver,
+                     rev.effective])
+    return rows
+
+
+def history_widths(width: float) -> list[float]:
+    rest = width - sum(w for w in HISTORY_WIDTHS if w)
+    return [w or rest for w in HISTORY_WIDTHS]
+
+
+def distribution_rows(plan: Plan) -> list[list[str]]:
+    """分发清单: every numbered copy, its holder and issue date, and room to sign its return."""
+    rows = [["副本编号", "持有部门", "发放日期", "签收", "回收日期", "回收人"]]
+    for d in plan.manual.distribution:
+        rows.append([f"第 {d.copy} 号", d.holder, d.issued.isoformat(), "", "", ""])
+    return rows
+
+
+def distribution(plan: Plan, width: float) -> list[Flowable]:
+    if not plan.manual.distribution:
+        return []
+    return [Spacer(1, 10), Lines("分发清单", CELL),
+            _table(distribution_rows(plan), [width / 6] * 6, header_cols=(), align_center=True)]
 
 
 def _history_table(rows, width: float) -> Table:
     cells = []
-    for i, (a, b, c) in enumerate(rows):
+    for i, row in enumerate(rows):
         style = CELL_C if i == 0 else CELL
-        changes = [Lines(line, style) for line in c.split("\n")] if i else [Lines(c, CELL_C)]
-        cells.append([Lines(a, CELL_C), Lines(b, CELL_C), changes])
-    table = Table(cells, colWidths=[50, 80, width - 130], repeatRows=1)
+        line = []
+        for c, text in enumerate(row):
+            if c == 2 and i:
+                line.append([Lines(part, style) for part in text.split("\n")])
+            else:
+                line.append(Lines(text, CELL_C))
+        cells.append(line)
+    table = Table(cells, colWidths=history_widths(width), repeatRows=1)
     table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), fonts.register(), 10),
                                ("GRID", (0, 0), (-1, -1), 0.6, RULE),
                                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -283,28 +346,58 @@ def _history_table(rows, width: float) -> Table:
     return table
 
 
+def header_rows(section: Section, width: float) -> list[list[str]]:
+    """The flow's header table, as both writers print it (``width`` the table's)."""
+    f = section.flow
+    lanes_width = width / 6 * sum(HEADER_COLUMNS[1:4]) - 10  # the merged cell, less padding
+    return [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
+            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
+            ["行为实施环节", lanes_text([lane.name for lane in f.lanes], lanes_width), "", "",
+             "生效日期", section.effective]]
+
+
+def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
+    """The lanes joined by arrows, broken between lanes only (a lane's name is a word: 总经理
+    办公会议 never ends one line and starts the next); both writers keep the breaks."""
+    lines: list[str] = []
+    for name in names:
+        candidate = f"{lines[-1]}　→　{name}" if lines else name
+        if lines and fonts.text_width(candidate, size) <= width:
+            lines[-1] = candidate
+        elif lines:
+            lines[-1] += "　→"
+            lines.append(name)
+        else:
+            lines.append(name)
+    return "\n".join(lines)
+
+
+HEADER_COLUMNS = (1.0, 1.45, 0.85, 1.1, 0.8, 0.8)  # sixths of the width
+
+
 def _section(section: Section, width: float) -> list[Flowable]:
+    """Header table, 管理行为 and the chart, 相关说明, sign-off: always in this order, on one
+    page where they fit together, else the last two on the next page, never split."""
     f = section.flow
     story: list[Flowable] = [Marker(f.code, section.watermark, f"{f.code}　{f.name}", f.code, 0)]
     col = width / 6
-    rows = [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
-            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
-            ["行为实施环节", "　→　".join(lane.name for lane in f.lanes), "", "", "", ""]]
-    story.append(_table(rows, [col * 1.05, col * 1.65, col * 0.9, col * 1.2, col * 0.8, col * 0.4],
-                        spans=[((1, 2), (5, 2))], header_cols=(0,)))
-    n = len(section.charts.pages)
-    chart: list[Flowable] = [Spacer(1, 6),
-                             Lines("管理行为" + (f"（共 {n} 页）" if n > 1 else ""), CELL),
-                             Spacer(1, 4), *(ChartPage(page) for page in section.charts.pages)]
+    story.append(_table(header_rows(section, width), [col * k for k in HEADER_COLUMNS],
+                        spans=[((1, 2), (3, 2))], header_cols=(0,)))
+    for number, page in enumerate(section.charts.pages):
+        if number:
+            story.append(PageBreak())
+        # the caption and its chart page are one block: a caption never ends a page
+        story.append(KeepTogether([Spacer(1, 6), Lines("管理行为" + ("（续）" if number else ""),
+                                                       CELL), Spacer(1, 4), ChartPage(page)]))
     notes = f.notes or "无"
     tail: list[Flowable] = [
         Spacer(1, 8),
         _table([["相关说明", notes, "", "", "", ""]], [col] * 6, spans=[((1, 0), (5, 0))]),
         Spacer(1, 6),
         _table(signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
-    if section.chart_below_header:
-        return story + chart + tail
-    return story + tail + [PageBreak()] + chart
+    if not section.one_page:
+        story.append(PageBreak())
+    return [*story, KeepTogether(tail)]
 
 
 def _story(plan: Plan) -> list[Flowable]:
@@ -334,13 +427,15 @@ class NumberedCanvas(Canvas):
         self._startPage()
 
     def save(self) -> None:
-        total = len(self._pages)
-        for number, state in enumerate(self._pages, start=1):
+        # the cover is not counted: the manual's page 1 is the document-control page
+        total = len(self._pages) - 1
+        for number, state in enumerate(self._pages):
             self.__dict__.update(state)
-            w = self._pagesize[0]
-            self.setFont(fonts.register(), 9)
-            self.setFillColor(INK)
-            self.drawCentredString(w / 2, 22, f"第 {number} 页 共 {total} 页")
+            if number:
+                w = self._pagesize[0]
+                self.setFont(fonts.register(), 9)
+                self.setFillColor(INK)
+                self.drawCentredString(w / 2, 22, f"第 {number} 页 共 {total} 页")
             super().showPage()
         super().save()
 
@@ -350,4 +445,7 @@ def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
     out = io.BytesIO()
     doc = ManualDoc(out, plan)
     doc.multiBuild(_story(plan), canvasmaker=NumberedCanvas)
-    return out.getvalue(), dict(doc.entry_pages)
+    return out.getvalue(), {**doc.entry_pages, TOTAL: doc.pages - 1}
+
+
+TOTAL = "~total"  # the key of the page count (the cover not counted) among the entries' pages
