@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,12 @@ class TrustedRepo:
         self.root = root
         self.flows = root / "flows"
         self.seed = root / "seed-records"
+        self._fresh: dict[tuple[str, ...], Path] = {}  # people -> an archive fresh() copies
 
-    @property
+    @functools.cached_property
     def library(self):
+        """The trusted flows, checked once a session (no test edits them: those that do edit
+        a copy)."""
         from generator.check import check_paths
 
         result = check_paths([self.flows], base=self.root)
@@ -64,10 +68,26 @@ class TrustedRepo:
                 approve_key(archive, library, person, "王芳", secret("王芳"))
         return archive
 
-
     def fresh(self, target: Path, people=()):
         """A new archive at ``target`` holding only the registrar's key and vouched keys for
-        ``people`` (a small log, for tests that try every byte of it)."""
+        ``people`` (a small log, for tests that try every byte of it), writable.
+
+        Made once a session for each list of people and copied: making the keys (a passphrase
+        hash and a signature each) cost a second a test."""
+        import shutil
+
+        from generator.archive.store import Archive
+        from generator.archive.trusting import unlock_operator
+
+        people = tuple(people)
+        if people not in self._fresh:
+            made = self.root / "fresh" / str(len(self._fresh)) / "records"
+            self._make_fresh(made, people)
+            self._fresh[people] = made
+        shutil.copytree(self._fresh[people], target)
+        return Archive(target, unlock_operator(target, OPERATOR_SECRET))
+
+    def _make_fresh(self, target: Path, people: tuple[str, ...]) -> None:
         import shutil
 
         from generator.archive import keys
@@ -87,7 +107,6 @@ class TrustedRepo:
             if person != "王芳":
                 new_person_key(archive, library, person, secret(person))
                 approve_key(archive, library, person, "王芳", secret("王芳"))
-        return archive
 
 
 @pytest.fixture(scope="session")
