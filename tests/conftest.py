@@ -9,13 +9,35 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 
 
-@pytest.fixture(scope="session")
-def library():
+@functools.cache
+def bundled_library():
+    """The bundled flows, checked once a session: for a test module that needs them while it
+    is collected (to make one test per flow); tests take the ``library`` fixture."""
     from generator.check import check_paths
 
     result = check_paths([FLOWS], base=ROOT)
     assert result.ok, "\n".join(str(p) for p in result.problems)
     return result.library
+
+
+@pytest.fixture(scope="session")
+def library():
+    return bundled_library()
+
+
+@pytest.fixture(scope="session")
+def uncontrolled_build(tmp_path_factory) -> Path:
+    """``flowdoc build --out DIR`` of the bundled flows (no controlled copy), run once a
+    session as a user runs it: a build takes 5-10 s. A test that changes it copies it first."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("uncontrolled") / "build"
+    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    return out
 
 
 # -- a repository under a root of trust of the tests' own ----------------------------------------
