@@ -20,8 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.check import check_paths  # noqa: E402
-
+from generator.checks import check_paths  # noqa: E402
 from generator.diagram import layout, measure  # noqa: E402
 
 DPI = 36

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -8,13 +9,35 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
 
 
-@pytest.fixture(scope="session")
-def library():
+@functools.cache
+def bundled_library():
+    """The bundled flows, checked once a session: for a test module that needs them while it
+    is collected (to make one test per flow); tests take the ``library`` fixture."""
     from generator.checks import check_paths
 
     result = check_paths([FLOWS], base=ROOT)
     assert result.ok, "\n".join(str(p) for p in result.problems)
     return result.library
+
+
+@pytest.fixture(scope="session")
+def library():
+    return bundled_library()
+
+
+@pytest.fixture(scope="session")
+def uncontrolled_build(tmp_path_factory) -> Path:
+    """``flowdoc build --out DIR`` of the bundled flows (no controlled copy), run once a
+    session as a user runs it: a build takes 5-10 s. A test that changes it copies it first."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("uncontrolled") / "build"
+    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    return out
 
 
 # -- a repository under a root of trust of the tests' own ----------------------------------------
@@ -37,9 +60,12 @@ class TrustedRepo:
         self.root = root
         self.flows = root / "flows"
         self.seed = root / "seed-records"
+        self._fresh: dict[tuple[str, ...], Path] = {}  # people -> an archive fresh() copies
 
-    @property
+    @functools.cached_property
     def library(self):
+        """The trusted flows, checked once a session (no test edits them: those that do edit
+        a copy)."""
         from generator.checks import check_paths
 
         result = check_paths([self.flows], base=self.root)
@@ -64,10 +90,26 @@ class TrustedRepo:
                 approve_key(archive, library, person, "王芳", secret("王芳"))
         return archive
 
-
     def fresh(self, target: Path, people=()):
         """A new archive at ``target`` holding only the registrar's key and vouched keys for
-        ``people`` (a small log, for tests that try every byte of it)."""
+        ``people`` (a small log, for tests that try every byte of it), writable.
+
+        Made once a session for each list of people and copied: making the keys (a passphrase
+        hash and a signature each) cost a second a test."""
+        import shutil
+
+        from generator.archive.store import Archive
+        from generator.archive.trusting import unlock_operator
+
+        people = tuple(people)
+        if people not in self._fresh:
+            made = self.root / "fresh" / str(len(self._fresh)) / "records"
+            self._make_fresh(made, people)
+            self._fresh[people] = made
+        shutil.copytree(self._fresh[people], target)
+        return Archive(target, unlock_operator(target, OPERATOR_SECRET))
+
+    def _make_fresh(self, target: Path, people: tuple[str, ...]) -> None:
         import shutil
 
         from generator.archive.events import approve_key, new_person_key
@@ -87,7 +129,6 @@ class TrustedRepo:
             if person != "王芳":
                 new_person_key(archive, library, person, secret(person))
                 approve_key(archive, library, person, "王芳", secret("王芳"))
-        return archive
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import tamper
 from conftest import OPERATOR_SECRET, ROOT, secret
 
 from generator.archive import events as R
@@ -81,6 +82,48 @@ def test_a_closed_record_verifies_and_has_its_rendition(small):
         "sign", "rendition"]
 
 
+def test_a_change_to_any_member_or_kind_of_byte_of_log_and_checkpoint_is_detected(small, tmp_path):
+    """Every entry, every member's name and value, every kind of byte (tests/tamper.py says
+    which); test_every_single_byte_change… tries them all (``-m exhaustive``)."""
+    archive = copy(small, tmp_path)
+    for name in ("log.jsonl", "checkpoint.json"):
+        path = archive.root / name
+        original = path.read_bytes()
+        chosen = tamper.changes(original)
+        # what the choice promises: each value of each entry, each kind of syntax of each entry
+        lines = tamper.entries(original)
+        assert {(c.what[0], c.what[2]) for c in chosen if c.what[1] not in ("key", "syntax")} \
+            == {(n, s.path) for n, line in enumerate(lines) for s in line
+                if s.kind not in ("key", "syntax")}
+        assert {(c.what[0], c.what[2]) for c in chosen if c.what[1] == "syntax"} \
+            >= {(n, chr(original[s.start])) for n, line in enumerate(lines) for s in line
+                if s.kind == "syntax"}
+        missed = []
+        for change in chosen:
+            changed = bytearray(original)
+            changed[change.at] = change.value
+            path.write_bytes(bytes(changed))
+            if verify(archive, LIBRARY).ok:
+                missed.append((change.at, change.what))
+        path.write_bytes(original)
+        assert not missed, f"{name}: changes {missed[:10]} went unnoticed"
+    assert verify(archive, LIBRARY).ok
+
+
+def test_truncation_inside_and_between_entries_and_appended_bytes_are_detected(small, tmp_path):
+    """Cut to nothing, between entries, inside each (tests/tamper.py says where);
+    test_truncation_at_every_point… cuts at every byte (``-m exhaustive``)."""
+    archive = copy(small, tmp_path)
+    path = archive.root / "log.jsonl"
+    original = path.read_bytes()
+    for cut in tamper.cuts(original):
+        path.write_bytes(original[:cut])
+        assert not verify(archive, LIBRARY).ok, cut
+    path.write_bytes(original + b'{"seq":7,"type":"void"}\n')
+    assert any("follow the last checkpoint" in m for _, m in verify(archive, LIBRARY).findings)
+
+
+@pytest.mark.exhaustive
 def test_every_single_byte_change_of_log_and_checkpoint_is_detected(small, tmp_path):
     archive = copy(small, tmp_path)
     for name in ("log.jsonl", "checkpoint.json"):
@@ -103,6 +146,7 @@ def test_every_single_byte_change_of_log_and_checkpoint_is_detected(small, tmp_p
     assert verify(archive, LIBRARY).ok
 
 
+@pytest.mark.exhaustive
 def test_truncation_at_every_point_and_appended_bytes_are_detected(small, tmp_path):
     archive = copy(small, tmp_path)
     path = archive.root / "log.jsonl"

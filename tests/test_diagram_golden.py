@@ -12,13 +12,12 @@ import json
 import os
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import ROOT, bundled_library
 
-from generator.checks import check_paths
 from generator.diagram import layout
 
 GOLDEN = ROOT / "tests/data/chart_structure.json"
-LIBRARY = check_paths([FLOWS], base=ROOT).library
+LIBRARY = bundled_library()  # collected once per flow: the session's checked library
 
 
 def structure(flow) -> dict:

@@ -15,12 +15,10 @@ from conftest import FLOWS, ROOT
 from PIL import Image
 from pypdf import PdfReader
 
-from generator.checks import check_paths
 from generator.diagram import layout, outputs, render_pdf, render_png, render_svg
 from generator.diagram.layout import A4
 from generator.model import Flow, Lane, Signoff, Step
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -28,8 +26,8 @@ def texts_of(chart) -> list[str]:
     return ["".join(s.text.lines) for p in chart.pages for s in p.shapes if s.kind != "connector"]
 
 
-def test_svg_keeps_every_box_text_as_text():
-    flow = LIBRARY.flow("EC-HR-004")
+def test_svg_keeps_every_box_text_as_text(library):
+    flow = library.flow("EC-HR-004")
     chart = layout(flow)
     root = ET.fromstring(render_svg(chart).encode("utf-8"))
     box = [float(v) for v in root.get("viewBox").split()]
@@ -67,9 +65,9 @@ def test_pdf_is_vector_a4_with_the_font_embedded_and_text_extractable(tmp_path):
     assert reader.metadata.title == f"{chart.code} {chart.title}"
 
 
-def test_png_is_200_dpi_and_inserts_into_docx_at_the_chart_true_size(tmp_path):
+def test_png_is_200_dpi_and_inserts_into_docx_at_the_chart_true_size(tmp_path, library):
     docx = pytest.importorskip("docx")
-    chart = layout(LIBRARY.flow("EC-HR-015"))
+    chart = layout(library.flow("EC-HR-015"))
     data = render_png(chart)
     image = Image.open(io.BytesIO(data))
     dpi = image.info["dpi"]
@@ -83,8 +81,8 @@ def test_png_is_200_dpi_and_inserts_into_docx_at_the_chart_true_size(tmp_path):
     assert picture.height.pt == pytest.approx(chart.pages[0].height, abs=0.5)
 
 
-def test_same_input_same_bytes():
-    flow = LIBRARY.flow("EC-HR-019")
+def test_same_input_same_bytes(library):
+    flow = library.flow("EC-HR-019")
     a, b = layout(flow), layout(flow)
     assert a == b
     assert render_svg(a) == render_svg(b)
@@ -144,11 +142,10 @@ def test_unknown_code_is_one_line_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_build_writes_every_chart_and_nothing_when_a_flow_is_broken(tmp_path):
-    proc = run(["build", "--out", str(tmp_path / "build")], ROOT)
-    assert proc.returncode == 0, proc.stderr
-    names = {p.name for p in (tmp_path / "build/diagrams").iterdir()}
-    for flow in LIBRARY.flows:
+def test_build_writes_every_chart_and_nothing_when_a_flow_is_broken(tmp_path, library,
+                                                                   uncontrolled_build):
+    names = {p.name for p in (uncontrolled_build / "diagrams").iterdir()}
+    for flow in library.flows:
         assert f"{flow.code}.pdf" in names
         assert f"{flow.code}.svg" in names or f"{flow.code}-1.svg" in names
     broken = tmp_path / "flows"

@@ -9,14 +9,13 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import bundled_library
 
-from generator.checks import check_paths
 from generator.diagram import layout, measure
 from generator.diagram.geometry import Chart, Edge, Label, LaneBox, Page, Rect, Shape, TextBlock
 from generator.diagram.quality import MIN_FONT_SIZE, Report, count_crossings, measure_page
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
+LIBRARY = bundled_library()  # collected once per flow: the session's checked library
 CHARTS = {f.code: layout(f) for f in LIBRARY.flows}
 
 

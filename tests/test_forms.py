@@ -10,7 +10,7 @@ import sys
 
 import pikepdf
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import FLOWS, ROOT, bundled_library
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
@@ -20,7 +20,7 @@ from generator.forms.filled import FormError, fill_form, read_form
 from generator.forms.layout import signed_steps
 from generator.records import check_record
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
+LIBRARY = bundled_library()  # collected once per flow: the session's checked library
 FLOWS_BY_CODE = {f.code: f for f in LIBRARY.flows}
 TEMPLATES = ROOT / "templates"
 LEAVE = LIBRARY.flow("EC-HR-015")

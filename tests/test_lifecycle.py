@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS, ROOT, secret
+from conftest import ROOT, secret
 
 from generator.archive.events import active_key
 from generator.archive.store import Archive
@@ -70,8 +70,7 @@ def leave(repo: Path):
     return check_paths([repo / "flows"], base=repo).library.flow("EC-HR-015")
 
 
-def test_bundled_controlled_flows_are_bound_to_their_content():
-    library = check_paths([FLOWS], base=ROOT).library
+def test_bundled_controlled_flows_are_bound_to_their_content(library):
     for flow in library.flows:
         if flow.status == "受控":
             assert flow.signoff.bound_to(flow.content_hash), flow.code

@@ -88,13 +88,13 @@ def flowdoc(args: list[str], cwd: Path, passphrase: str | None = PASSPHRASE
 def keyed(tmp_path_factory, trusted) -> Path:
     """A folder whose records/ archive holds the vouched keys of 赵敏, 郑丽 and 李强 (and the
     registrar's who vouched for them), and nothing else."""
+    from generator.archive.events import approve_key, new_person_key
+
     root = tmp_path_factory.mktemp("keyed")
-    trusted.fresh(root / "records")
-    for person in PEOPLE:
-        proc = flowdoc(["keys", "new", person], root)
-        assert proc.returncode == 0, proc.stderr
-        proc = flowdoc(["keys", "approve", person, "--as", "王芳"], root, secret("王芳"))
-        assert proc.returncode == 0, proc.stderr
+    archive = trusted.fresh(root / "records")
+    for person in PEOPLE:  # as `keys new` and `keys approve` do (tested in test_archive_cli)
+        new_person_key(archive, trusted.library, person, PASSPHRASE)
+        approve_key(archive, trusted.library, person, "王芳", secret("王芳"))
     return root
 
 

@@ -10,9 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import ROOT, bundled_library
 
-from generator.checks import check_paths
 from generator.records import (
     RecordInput,
     check_record,
@@ -23,7 +22,7 @@ from generator.records import (
     typed_values,
 )
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
+LIBRARY = bundled_library()  # collected once per flow: the session's checked library
 ORG = LIBRARY.org
 D = dt.date
 

@@ -6,13 +6,10 @@ import datetime as dt
 import io
 import subprocess
 
-from conftest import FLOWS, ROOT
 from pypdf import PdfReader
 
-from generator.checks import check_paths
 from generator.records import RecordInput, SignatureLine, check_record, render_record
 
-LIBRARY = check_paths([FLOWS], base=ROOT).library
 REASON = "手术后需要休养，医生建议卧床休息四周（附诊断证明）；期间工作由孙磊代理，紧急事项可电话联系。" * 3
 SIGS = [SignatureLine("填写请假条", "赵敏", "请假人员", "编制", None, dt.datetime(2026, 11, 1, 9, 30),
                       "3f9a1c2b7d4e5f60"),
@@ -20,9 +17,9 @@ SIGS = [SignatureLine("填写请假条", "赵敏", "请假人员", "编制", Non
                       "a1b2c3d4e5f60718", "情况属实，同意")]
 
 
-def rendition(tmp_path):
-    flow = LIBRARY.flow("EC-HR-015")
-    result = check_record(flow, LIBRARY.org, RecordInput("EC-HR-015", {
+def rendition(tmp_path, library):
+    flow = library.flow("EC-HR-015")
+    result = check_record(flow, library.org, RecordInput("EC-HR-015", {
         "leave_type": "病假", "start": "2026-11-02", "end": "2026-12-11", "reason": REASON},
         applicant="赵敏"))
     data = render_record(flow, "EC-HR-015-2026-0001", result.values, result.route.steps, SIGS)
@@ -31,8 +28,8 @@ def rendition(tmp_path):
     return data, path
 
 
-def test_rendition_is_flat_and_embeds_its_fonts(tmp_path):
-    data, path = rendition(tmp_path)
+def test_rendition_is_flat_and_embeds_its_fonts(tmp_path, library):
+    data, path = rendition(tmp_path, library)
     reader = PdfReader(io.BytesIO(data))
     assert "/AcroForm" not in reader.trailer["/Root"]
     assert "/OpenAction" not in reader.trailer["/Root"] and "/Names" not in reader.trailer["/Root"]
@@ -43,8 +40,8 @@ def test_rendition_is_flat_and_embeds_its_fonts(tmp_path):
     assert fonts and all(line.split()[-5] == "yes" for line in fonts)
 
 
-def test_rendition_shows_values_path_and_signature_manifestation(tmp_path):
-    _, path = rendition(tmp_path)
+def test_rendition_shows_values_path_and_signature_manifestation(tmp_path, library):
+    _, path = rendition(tmp_path, library)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
     flat = text.replace("\n", "")
@@ -58,5 +55,5 @@ def test_rendition_shows_values_path_and_signature_manifestation(tmp_path):
         assert not line.startswith(("，", "。", "；", "：", "）"))
 
 
-def test_same_record_same_bytes(tmp_path):
-    assert rendition(tmp_path)[0] == rendition(tmp_path)[0]
+def test_same_record_same_bytes(tmp_path, library):
+    assert rendition(tmp_path, library)[0] == rendition(tmp_path, library)[0]
