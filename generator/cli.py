@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .checks import CheckResult, check_paths
 from .errors import FlowdocError, ProblemsError
 from .fileio import write_atomic
-from .model import Library
 from .textsafe import visible
+
+if TYPE_CHECKING:  # loading and checking flows is imported by the commands that need it:
+    from .checks import CheckResult  # `flowdoc checkpoint` starts without YAML or crypto
+    from .model import Library
 
 DEFAULT_FLOWS = Path("flows")
 
@@ -42,6 +45,8 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON on stdout.")
 def check(paths: tuple[Path, ...], as_json: bool) -> None:
     """Load and check flows (default: the flows/ folder); exit 1 on any problem."""
+    from .checks import check_paths
+
     result = check_paths(paths or (DEFAULT_FLOWS,))
     _report(result, as_json)
     if not as_json and result.ok:
@@ -53,6 +58,8 @@ def check(paths: tuple[Path, ...], as_json: bool) -> None:
 
 def _checked_library(flows_dir: Path, quiet: bool = False) -> Library:
     """The library, or exit 1 with every problem printed: nothing is written from bad input."""
+    from .checks import check_paths
+
     result = check_paths([flows_dir])
     if not result.ok:
         _report(result, False)
@@ -346,7 +353,8 @@ def _call(fn, *args, suffix: str = "", **kwargs):
 EXIT = {"usage": 2}  # every other error code exits 1
 
 
-def _workspace(flows_dir: Path, archive_dir: Path = Path("records")):
+def _workspace(flows_dir: Path, archive_dir: Path = Path("records"),
+               definitions_only: bool = False):
     """The flows checked (exit 1 with every problem printed if they have errors: nothing is
     written from bad input) and the archive, its operator key unlocked from
     FLOWDOC_OPERATOR_PASSPHRASE (or the file FLOWDOC_OPERATOR_PASSPHRASE_FILE names) when a
@@ -355,7 +363,7 @@ def _workspace(flows_dir: Path, archive_dir: Path = Path("records")):
 
     ws = open_workspace(flows_dir, archive_dir,
                         operator_passphrase=_secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"),
-                        strict=False)
+                        strict=False, definitions_only=definitions_only)
     if not ws.checked.ok:
         _report(ws.checked, False)
         click.echo(f"stopped: {len(ws.checked.errors)} problem(s) in {flows_dir}; nothing was "
@@ -395,7 +403,7 @@ def keys_new(person: str, archive_dir: Path, passphrase_file: Path | None, flows
     nothing until a registrar vouches for it (flowdoc keys approve)."""
     from .service import keys as service_keys
 
-    ws = _workspace(flows_dir, archive_dir)
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
     kid = _call(service_keys.new, ws, person, _passphrase(passphrase_file, confirm=True))
     click.echo(f"{person}: key {kid} registered; it signs once a registrar vouches for it "
                f"(flowdoc keys approve {person} --as REGISTRAR)")
@@ -413,7 +421,7 @@ def keys_approve(person: str, registrar: str, archive_dir: Path, passphrase_file
     identity first: this is what makes the key theirs)."""
     from .service import keys as service_keys
 
-    ws = _workspace(flows_dir, archive_dir)
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
     kid = _call(service_keys.approve, ws, person, registrar, _passphrase(passphrase_file))
     click.echo(f"{person}: key {kid} vouched for by {registrar}")
 
@@ -429,7 +437,7 @@ def keys_revoke(person: str, by: str | None, archive_dir: Path, passphrase_file:
     """Revoke PERSON's key: earlier signatures stay verifiable, new ones are refused."""
     from .service import keys as service_keys
 
-    ws = _workspace(flows_dir, archive_dir)
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
     kid = _call(service_keys.revoke, ws, person, _passphrase(passphrase_file), by)
     click.echo(f"{person}: key {kid} revoked")
 
@@ -651,7 +659,7 @@ def witness_cmd(key_file: Path, state_file: Path, archive_dir: Path, flows_dir: 
     co-signed (FLOWDOC_WITNESS_PASSPHRASE unlocks the key)."""
     from .service import audit
 
-    ws = _workspace(flows_dir, archive_dir)
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
     secret = _secret_from_env("FLOWDOC_WITNESS_PASSPHRASE")
     if secret is None:
         if not sys.stdin.isatty():
@@ -679,7 +687,7 @@ def trust_init(person: str, archive_dir: Path, passphrase_file: Path | None,
     key (FLOWDOC_OPERATOR_PASSPHRASE). Commit flows/trust.yaml and have it reviewed."""
     from .service import keys as service_keys
 
-    ws = _workspace(flows_dir, archive_dir)
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
     operator_secret = _secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE")
     if operator_secret is None:
         click.echo("flowdoc: set FLOWDOC_OPERATOR_PASSPHRASE: it protects the operator key",
@@ -707,7 +715,7 @@ def trust_add(role: str, holder: str, key_file: Path | None, registrar: str, arc
     """Add a registrar, operator or witness key to the trust root, signed by a registrar."""
     from .service import keys as service_keys
 
-    ws = _workspace(flows_dir, archive_dir)
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
     new_secret = _secret_from_env("FLOWDOC_NEW_KEY_PASSPHRASE") if role != "registrar" else None
     if role != "registrar" and (new_secret is None or key_file is None):
         click.echo(f"flowdoc: a new {role} key needs --key-file and FLOWDOC_NEW_KEY_PASSPHRASE",
@@ -729,7 +737,7 @@ def trust_remove(key_id: str, registrar: str, archive_dir: Path, passphrase_file
     """Remove a key from the trust root; what it signed before stays valid."""
     from .service import keys as service_keys
 
-    ws = _workspace(flows_dir, archive_dir)
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
     _call(service_keys.trust_remove, ws, registrar, _passphrase(passphrase_file), key_id)
     click.echo(f"{service_keys.trust_path(ws)}: {key_id} removed by {registrar}")
 

@@ -20,7 +20,6 @@ from ..seal.canonical import canonical
 from ..seal.signoff import Signer
 from ..trust import TrustError, TrustRoot, append_statement, load_trust, statement
 from . import merkle
-from .events import new_person_key
 from .logindex import lines
 from .store import (
     LOG,
@@ -80,6 +79,8 @@ def init_trust(trust_path: Path, archive: Archive, library: Library, person: str
     write_private(key_file, keys.encrypt(operator, operator_passphrase))
     signer = Signer(PublicKey(keys.key_id(keys.public_of(operator)), OPERATOR_NAME,
                               keys.public_of(operator)), operator)
+    from .events import new_person_key
+
     new_person_key(Archive(archive.root, signer), replace(library, trust=root), person,
                    passphrase, private=registrar)
     return root

@@ -13,6 +13,19 @@ status alike) and whose message is one line.
     audit       verify (archive and package), checkpoint, witness, search, audit export
 """
 
-from .workspace import Workspace, open_workspace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .workspace import Workspace, open_workspace
 
 __all__ = ["Workspace", "open_workspace"]
+
+
+def __getattr__(name: str) -> Any:
+    # imported when first asked for: a command that only reads the checkpoint starts without
+    # loading flows, YAML and the archive's writers
+    if name in __all__:
+        from . import workspace
+
+        return getattr(workspace, name)
+    raise AttributeError(name)

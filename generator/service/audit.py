@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..archive import trusting
 from ..archive.store import Archive
-from ..archive.verify import Report, inclusion, kept_findings
-from ..archive.verify import verify as verify_log
-from ..seal.signoff import Signer
-from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from ..archive.verify import Report
+    from .workspace import Workspace
 
 
 @dataclass
@@ -34,6 +34,9 @@ def verify(ws: Workspace, proof_of: str | None = None, kept: bytes | None = None
     """The archive checked against the workspace's trust root and flows. A broken definition
     of the working copy (keys.yaml, org.yaml) is one more finding; a kept checkpoint that the
     log does not extend is a rollback or fork finding, never an error."""
+    from ..archive.verify import inclusion, kept_findings
+    from ..archive.verify import verify as verify_log
+
     archive = ws.archive()
     report = verify_log(archive, ws.library, renditions=renditions)
     for problem in ws.checked.errors:
@@ -53,7 +56,7 @@ def checkpoint(archive_dir: Path) -> bytes:
 
 
 def witness(ws: Workspace, key_file: Path, passphrase: str, state_file: Path) -> dict[str, Any]:
-    signer: Signer = trusting.unlock_key_file(key_file, passphrase, "witness")
+    signer = trusting.unlock_key_file(key_file, passphrase, "witness")
     return trusting.witness(ws.archive(), ws.library.trust, signer, state_file)
 
 
