@@ -597,14 +597,7 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
     from .archive.verify import PROPERTIES
     from .service import audit, open_workspace
 
-    kept_raw = None
-    if since is not None:
-        try:
-            kept_raw = since.read_bytes()
-        except OSError as exc:
-            click.echo(f"flowdoc: {since}: cannot read the kept checkpoint: {exc.strerror}",
-                       err=True)
-            sys.exit(2)
+    kept_raw = _kept(since)
     # verify runs whatever the working copy holds: a broken keys.yaml or org.yaml is one more
     # finding (what it vouched for counts as unvouched), never a reason not to look at the log
     ws = open_workspace(flows_dir, archive_dir, strict=False)
@@ -880,20 +873,25 @@ def _update_index(index, rebuild: bool) -> None:
         (index.reindex if rebuild else index.catch_up)(bar.update)
 
 
+def _kept(path: Path | None) -> bytes | None:
+    """The bytes of a checkpoint the user kept (exit 2 naming the file if it cannot be read;
+    what it holds is verify's to judge, as a finding)."""
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        click.echo(f"flowdoc: {path}: cannot read the kept checkpoint: {exc.strerror}", err=True)
+        sys.exit(2)
+
+
 def _verify_package(path: Path, as_json: bool, flows_dir: Path, kept: Path | None) -> None:
     """The package checked against the trust root of ``flows_dir`` (or a kept checkpoint), both
     from outside the package; with neither, against what it carries, and the first line says
     so."""
     from .search.package import COMPLETENESS
 
-    kept_raw = None
-    if kept is not None:
-        try:
-            kept_raw = kept.read_bytes()
-        except OSError as exc:
-            click.echo(f"flowdoc: {kept}: cannot read the kept checkpoint: {exc.strerror}",
-                       err=True)
-            sys.exit(2)
+    kept_raw = _kept(kept)
     from .service import audit
 
     report = audit.verify_package(flows_dir, path, kept_raw)

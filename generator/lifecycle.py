@@ -96,7 +96,9 @@ def unlock_signer(archive_dir: Path, person: str, passphrase: str, trust=None) -
     entries = archive.key_entries()
     table = key_table(entries, trust)
     kid = active_key(table, person)
-    message = f"{person}: no signing key of theirs unlocks with that passphrase"
+    from .archive.events import UNLOCK_FAILED
+
+    message = UNLOCK_FAILED.format(person=person)
     if kid is None:
         raise SignError(message)
     try:

@@ -20,7 +20,7 @@ from ..model import Flow, Library, Org
 from ..records import RecordInput, check_record, route
 from ..seal import keys
 from ..seal.canonical import canonical
-from ..trust import TrustRoot, vouch_message
+from ..trust import TrustRoot, now, vouch_message
 from . import rulebook
 from .logindex import lines
 from .rulebook import Book
@@ -33,15 +33,13 @@ from .state import (
     render_state,
     state_digest,
     states,
+    typed_fields,
 )
 from .store import LOG, Archive, ArchiveError, Writer, key_table
 from .store import active_key as store_active
 
 UNLOCK_FAILED = "{person}: no signing key of theirs unlocks with that passphrase"
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def signed(entry: dict[str, Any], private, key_id: str, seq: int) -> dict[str, Any]:
@@ -117,7 +115,7 @@ def new_person_key(archive: Archive, library: Library, person: str, passphrase: 
             raise ArchiveError("key id collision")  # pragma: no cover - 2^-128
         unlocked = keys.unlock(pem, passphrase)
         entry = {"type": "key", "person": person, "key_id": kid, "public_key": public.hex(),
-                 "time": _now()}
+                 "time": now()}
         _append_checked(w, book, entry, None, unlocked, kid)  # proof of possession
         w.put_key(kid, pem)
         w.commit()
@@ -139,7 +137,7 @@ def approve_key(archive: Archive, library: Library, person: str, registrar: str,
                                f"(flowdoc keys new {person})")
         kid = pending[-1]
         k = book.keys[kid]
-        time = _now()
+        time = now()
         vouch = keys.sign(private, vouch_message(person, kid, k["public"], time))
         entry = {"type": "approve", "person": registrar, "subject": person, "key_id": kid,
                  "public_key": k["public"], "vouch_by": rkid, "vouch": vouch, "time": time}
@@ -210,7 +208,7 @@ def revoke_key(archive: Archive, library: Library, person: str, passphrase: str,
         if kid is None:
             raise ArchiveError(f"{person} has no key to revoke")
         _append_checked(w, book, {"type": "revoke", "person": signer, "key_id": kid,
-                                  "time": _now()}, None, private, skid)
+                                  "time": now()}, None, private, skid)
         w.commit()
     return kid
 
@@ -341,7 +339,7 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         book = _book(w, library, org)
         flow = record_flow(archive, state)
         step = _step(flow, step_id, number)
-        values = _typed(flow, state.fields)
+        values = typed_fields(flow, state.fields)
         decisions = {**state.decisions, step_id: [*state.decisions.get(step_id, []), decision]}
         status = "in progress"
         if decision in step.decisions:
@@ -388,7 +386,7 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
     with archive.writing() as w:
         private, kid = _unlock(w, library, person, passphrase)
         state = _record(w, number)
-        org = _register_org(w, library, person, private, kid, _now())
+        org = _register_org(w, library, person, private, kid, now())
         book = _book(w, library, org)
         _refuse(rulebook.may_correct(state, person))
         flow = record_flow(archive, state)
@@ -404,7 +402,7 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
         _append_checked(w, book, {"type": "correct", "record": number, "person": person,
                                   "fields": changed,
                                   "previous": {k: state.fields.get(k) for k in changed},
-                                  "reason": reason, "time": _now(),
+                                  "reason": reason, "time": now(),
                                   "state": state_digest(state)}, state, private, kid)
         final = _record(w, number)
         w.commit()
@@ -418,15 +416,10 @@ def void(archive: Archive, library: Library, number: str, person: str, passphras
         state = _record(w, number)
         book = _book(w, library, _org_in_force(w))
         _append_checked(w, book, {"type": "void", "record": number, "person": person,
-                                  "reason": reason, "time": _now(),
+                                  "reason": reason, "time": now(),
                                   "state": state_digest(state)}, state, private, kid)
         w.commit()
 
 
-def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
-    from ..records import typed_values
-
-    values, _ = typed_values(flow, fields)
-    return values
 
 

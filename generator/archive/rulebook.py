@@ -13,7 +13,8 @@ The rules, by entry type:
 - ``approve``: a registrar in office countersigns a registered key that is not vouched for,
   revoked or a second signing key of its person (one active key a person);
 - ``revoke``: by the key's owner or a registrar;
-- ``org``: an org.yaml whose 编制/审核/批准 is complete and signed by vouched keys;
+- ``org``: an org.yaml whose 编制/审核/批准 is complete and signed by vouched keys
+  (:func:`org_governs`, which the caller applies to the org's bytes it has read);
 - ``submit``: under a 受控 flow signed off by vouched keys, by a holder of its start lane, with
   values the flow accepts and derived values as the flow computes them, numbered next;
 - ``sign``: the step the record waits for, a decision the step allows, by a holder of the
@@ -29,7 +30,6 @@ Messages are the writer's refusals, one line each, naming the record and the rul
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +38,7 @@ from ..model import Flow, Org, PublicKey
 from ..records import RecordInput, check_record, may_sign, route
 from ..seal.signoff import verified
 from ..trust import TrustRoot
-from .state import RENDER_MARK, json_values
+from .state import RENDER_MARK, json_values, typed_fields
 from .store import vouch_valid
 
 MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
@@ -193,10 +193,6 @@ def _revoke(out: list, e: dict, _before: Any, book: Book) -> None:
                               "registrar may"))
 
 
-def _org(out: list, e: dict, _before: Any, book: Book) -> None:
-    pass  # the org itself is checked where it is read (the caller has its bytes): org_governs
-
-
 # -- records -----------------------------------------------------------------------------------
 
 def _submit(out: list, e: dict, before: Any, book: Book) -> None:
@@ -258,7 +254,7 @@ def _sign(out: list, e: dict, before: Any, book: Book) -> None:
     flow = _flow(out, before, book)
     if flow is None:
         return
-    values = _typed(flow, before.fields)
+    values = typed_fields(flow, before.fields)
     path = route(flow, values, before.decisions)
     if path.waiting_for != e["step"]:
         out.append(("可用性", f"{number} waits for step '{path.waiting_for or 'nothing'}', not "
@@ -318,7 +314,7 @@ def _correct(out: list, e: dict, before: Any, book: Book) -> None:
     for where, message in result.problems:
         out.append(("可用性", f"{number}: {where}: {message}"))
     if result.ok:
-        new = _json_values(result.values)
+        new = json_values(result.values)
         changed = {k: v for k, v in new.items() if before.fields.get(k) != v}
         if changed != e["fields"]:
             out.append(("可用性", f"{number}: the corrected values are not the ones its flow "
@@ -357,19 +353,8 @@ def _rendition(out: list, e: dict, before: Any, book: Book) -> None:
 
 
 _RULES: dict[str, Callable[[list, dict, Any, Book], None]] = {
-    "key": _key, "approve": _approve, "revoke": _revoke, "org": _org, "submit": _submit,
+    "key": _key, "approve": _approve, "revoke": _revoke, "submit": _submit,
     "sign": _sign, "correct": _correct, "void": _void, "rendition": _rendition}
-
-
-def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
-    from ..records import typed_values
-
-    values, _ = typed_values(flow, fields)
-    return values
-
-
-def _json_values(values: dict[str, Any]) -> dict[str, Any]:
-    return json_values(values)
 
 
 def _derived_differ(flow: Flow, values: dict[str, Any], archived: dict[str, Any]) -> bool:
@@ -378,7 +363,3 @@ def _derived_differ(flow: Flow, values: dict[str, Any], archived: dict[str, Any]
     can differ; comparing those alone keeps verify's replay cheap)."""
     derived = {f.id: values.get(f.id) for f in flow.fields if f.derive is not None}
     return json_values(derived) != {k: archived[k] for k in derived if k in archived}
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.replace(microsecond=0).isoformat()

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import FlowdocError
 from ..loader import flow_from_bytes, org_from_bytes
 from ..model import Flow, Org
-from ..records import render_record, route
+from ..records import render_record, route, typed_values
 from ..records.rendition import CorrectionLine, SignatureLine
 from ..seal.canonical import digest
 
@@ -110,9 +110,8 @@ def state_digest(state: RecordState | None) -> str:
 
 
 
-def _typed(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
-    from ..records import typed_values
-
+def typed_fields(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
+    """A record's archived field values typed by its flow (what routes and renditions read)."""
     values, _ = typed_values(flow, fields)
     return values
 
@@ -155,7 +154,7 @@ def _render_cached(key: str, flow: Flow, state: RecordState) -> bytes:
 
 
 def _render(flow: Flow, state: RecordState) -> bytes:
-    path = route(flow, _typed(flow, state.fields), state.decisions).steps
+    path = route(flow, typed_fields(flow, state.fields), state.decisions).steps
     lines = []
     for e in state.signatures:
         step = flow.step(e["step"])
@@ -170,7 +169,7 @@ def _render(flow: Flow, state: RecordState) -> bytes:
                    for e in state.corrections for k, v in sorted(e["fields"].items())]
     status = {"complete": "已完成", "rejected": "未通过", "void": "已作废"}.get(state.status,
                                                                               "办理中")
-    return render_record(flow, state.number, _typed(flow, state.fields), path, lines, status,
+    return render_record(flow, state.number, typed_fields(flow, state.fields), path, lines, status,
                          dt.datetime.fromisoformat(state.created), corrections,
                          RENDER_MARK + render_key(flow, state))
 

@@ -30,6 +30,7 @@ from ..errors import FlowdocError
 from ..fileio import lock_exclusive
 from ..seal.canonical import canonical
 from ..seal.keys import verify as verify_signature
+from ..trust import now
 from . import merkle
 from .logindex import Index, Stale
 
@@ -154,13 +155,8 @@ def checkpoint_message(cp: Checkpoint) -> bytes:
     return canonical({"type": "checkpoint", **cp.body()})
 
 
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-KEY_MARKS = (b'"type":"key"', b'"type":"approve"', b'"type":"revoke"')
+KEY_TYPES = ("key", "approve", "revoke")
+KEY_MARKS = tuple(f'"type":"{t}"'.encode() for t in KEY_TYPES)
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -324,6 +320,7 @@ class Writer:
         self._writes: list[Future] = []
         self._created: list[str] = []  # blobs this writer made, not yet committed
         self.flows: dict[str, Any] = {}  # flows this writer archives, by their blob
+        self._key_entries: list[dict[str, Any]] | None = None  # committed, read once
 
     def _catch_up(self, cp: Checkpoint | None) -> merkle.Frontier:
         root = cp.root if cp else merkle.EMPTY_ROOT.hex()
@@ -378,8 +375,10 @@ class Writer:
         """Every registered key (committed and pending), from the log itself: the index is
         derived data anyone with write access can edit, and who holds which key is what every
         signature's worth rests on. Only the key entries' lines are read (found by their marks
-        at memchr speed), so it stays cheap."""
-        return key_table([*self.archive.key_entries(), *self.pending], trust)
+        at memchr speed), once a writer: nothing else commits while it holds the lock."""
+        if self._key_entries is None:
+            self._key_entries = self.archive.key_entries()
+        return key_table([*self._key_entries, *self.pending], trust)
 
     def org_blob(self) -> str | None:
         """The blob of the org.yaml in force (registered last, pending entries included)."""
@@ -491,7 +490,7 @@ class Writer:
         for line in lines:
             frontier.append(merkle.leaf_hash(line))
         nbytes = self.bytes + sum(len(line) + 1 for line in lines)
-        time = max(self.last_time, _now())  # checkpoint times never go back
+        time = max(self.last_time, now())  # checkpoint times never go back
         cp = Checkpoint(frontier.size, nbytes, frontier.root().hex(), time, operator.key.id, "")
         cp = Checkpoint(**{**cp.body(), "signature": operator.sign(checkpoint_message(cp))})
         _replace(self.archive.root / CHECKPOINT, canonical(cp.as_dict()))
@@ -506,6 +505,8 @@ class Writer:
                                            self.size, self.bytes)
         except (sqlite3.Error, Stale):
             self.frontier = frontier
+        if self._key_entries is not None:
+            self._key_entries += [e for e in self.pending if e["type"] in KEY_TYPES]
         self.size, self.bytes, self.pending = frontier.size, nbytes, []
         self.last_time = time
         return cp
