@@ -171,6 +171,12 @@ class _FlowChecker:
             role = org.role(lane.role)
             if role is None:
                 self.add(("lanes", i, "role"), f"role '{lane.role}' is not declared in org.yaml")
+            elif lane.relative and not org.departments:
+                self.add(("lanes", i, "approver"),
+                         f"lane '{lane.id}' is resolved from the applicant's department "
+                         f"(approver: {lane.approver}), but org.yaml has no departments")
+            elif lane.relative:
+                pass  # the org tree names one person a department; two holders are not needed
             elif not role.anyone and len(org.holders(lane.role)) < 2:
                 self.add(("lanes", i, "role"),
                          f"role '{lane.role}' is held by {len(org.holders(lane.role))} person(s) "

@@ -266,8 +266,9 @@ def _record_json(result) -> dict:
         "path": list(result.route.steps) if result.route else None,
         "outcome": result.route.outcome if result.route else None,
         "waiting_for": result.route.waiting_for if result.route else None,
-        "signers": [{"step": s.step, "text": s.text, "lane": s.lane, "people": list(s.people),
-                     "anyone": s.anyone} for s in result.signers],
+        "signers": [{"step": s.step, "text": s.text, "lane": s.lane, "rule": s.rule,
+                     "people": list(s.people), "deputies": [list(d) for d in s.deputies],
+                     "needed": s.needed, "anyone": s.anyone} for s in result.signers],
     }
 
 
@@ -297,8 +298,9 @@ def _print_record(result, file: Path) -> None:
             tail = f" …（取决于 {step.text}：{'/'.join(step.decisions)}）"
         click.echo("  路径: " + " → ".join(names) + tail)
     for s in result.signers:
-        who = "任何员工" if s.anyone else "、".join(s.people) or "（无人可签）"
-        click.echo(f"  {s.text}（{s.lane}）: {who}")
+        who = "任何员工" if s.anyone else s.shown() or f"（无人可签：{s.rule}）"
+        quorum = f"（会签：{s.needed} 人）" if s.needed > 1 else ""
+        click.echo(f"  {s.text}（{s.lane}）{quorum}: {who}")
     click.echo("ok" if result.ok else f"{len(result.problems)} problem(s)")
 
 

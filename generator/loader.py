@@ -29,6 +29,7 @@ from .model import (
     STATUSES,
     STEP_KINDS,
     Column,
+    Department,
     Distribution,
     Exit,
     Field,
@@ -61,7 +62,7 @@ _FLOW_KEYS = {
 }
 _FLOW_OPTIONAL = {"notes", "signoff"}
 _STEP_KEYS = {"id", "lane", "kind", "text"}
-_STEP_OPTIONAL = {"next", "exits", "decisions", "ref", "source_text"}
+_STEP_OPTIONAL = {"next", "exits", "decisions", "ref", "source_text", "sign", "at_least", "cc"}
 _FIELD_OPTIONAL = {
     "required", "multiline", "max_length", "options", "multiple", "min", "max", "integer",
     "unit", "derive", "columns", "rows", "help",
@@ -465,15 +466,28 @@ def _build_flow(r: _Reader) -> Flow | None:
 
 
 def _build_lane(r: _Reader, path: Path_, item: Any) -> Lane | None:
-    data = r.mapping(path, item, {"id", "name"}, {"role"})
+    data = r.mapping(path, item, {"id", "name"}, {"role", "approver"})
     if data is None:
         return None
     lane_id = r.ident((*path, "id"), data.get("id"))
     name = r.text((*path, "name"), data.get("name"))
     role = r.ident((*path, "role"), data["role"]) if "role" in data else lane_id
-    if lane_id and name and role:
-        return Lane(lane_id, name, role)
+    approver, level = _approver(r, (*path, "approver"), data.get("approver", "role"))
+    if lane_id and name and role and approver:
+        return Lane(lane_id, name, role, approver, level)
     return None
+
+
+def _approver(r: _Reader, path: Path_, value: Any) -> tuple[str | None, int]:
+    """``approver: role | head | director | chosen`` or ``approver: {level: N}``."""
+    if isinstance(value, dict):
+        data = r.mapping(path, value, {"level"}, set())
+        n = r.number((*path, "level"), data.get("level"), integer=True) if data else None
+        if n is None or not 1 <= n <= 20:
+            r.problem((*path, "level"), "level is the N-th manager up from the applicant: 1 to 20")
+            return None, 0
+        return "level", int(n)
+    return r.one_of(path, value, ("role", "head", "director", "chosen")), 0
 
 
 def _build_field(r: _Reader, path: Path_, item: Any) -> Field | None:
@@ -572,9 +586,34 @@ def _build_step(r: _Reader, path: Path_, item: Any) -> Step | None:
         decisions = DEFAULT_APPROVAL_DECISIONS
     if kind == "decision" and not decisions and not any(e.when for e in exits):
         decisions = tuple(e.label for e in exits)  # a judgement: the labels are the choices
+    quorum = _quorum(r, path, kind, data)
+    cc = r.strings((*path, "cc"), data["cc"]) if "cc" in data else ()
     if not (step_id and lane and kind and text):
         return None
-    return Step(step_id, lane, kind, text, nxt, tuple(exits), decisions, ref, source_text)
+    return Step(step_id, lane, kind, text, nxt, tuple(exits), decisions, ref, source_text,
+                quorum, cc)
+
+
+def _quorum(r: _Reader, path: Path_, kind: str | None, data: dict) -> int | None:
+    """``sign: all`` (会签: every resolved signer) or ``sign: any`` (或签, the default), with
+    ``at_least: N`` for any N of them; only an approval is signed by several."""
+    if not ({"sign", "at_least"} & set(data)):
+        return 1
+    if kind != "approval":
+        r.problem((*path, "sign" if "sign" in data else "at_least"),
+                  "only an approval step is signed by several people (会签/或签)")
+        return 1
+    mode = r.one_of((*path, "sign"), data["sign"], ("all", "any")) if "sign" in data else "any"
+    if "at_least" in data:
+        n = r.number((*path, "at_least"), data["at_least"], integer=True)
+        if mode == "all":
+            r.problem((*path, "at_least"), "at_least goes with sign: any (会签 needs all)")
+        elif n is None or not 1 <= n <= 50:
+            r.problem((*path, "at_least"), "at_least is how many must approve: 1 to 50")
+        else:
+            return int(n)
+        return 1
+    return None if mode == "all" else 1
 
 
 def _check_step_shape(r: _Reader, path: Path_, kind: str, data: dict) -> None:
@@ -602,7 +641,7 @@ def _check_step_shape(r: _Reader, path: Path_, kind: str, data: dict) -> None:
 
 def _build_org(r: _Reader) -> Org | None:
     data = r.mapping((), r.located.data, {"company", "department", "roles", "people"},
-                     {"signoff"})
+                     {"signoff", "departments"})
     if data is None:
         return None
     roles = []
@@ -614,6 +653,7 @@ def _build_org(r: _Reader) -> Org | None:
         name = r.text(("roles", i, "name"), rdata.get("name"))
         if rid and name:
             roles.append(Role(rid, name, r.flag(("roles", i, "anyone"), rdata.get("anyone"))))
+    departments = _build_departments(r, data)
     people = []
     for i, item in enumerate(r.items(("people",), data.get("people"))):
         path: Path_ = ("people", i)
@@ -624,8 +664,18 @@ def _build_org(r: _Reader) -> Org | None:
         dept = r.text((*path, "department"), pdata.get("department"))
         title = r.text((*path, "title"), pdata.get("title"))
         held = r.strings((*path, "roles"), pdata.get("roles"))
+        if departments and dept and dept not in {d.id for d in departments}:
+            r.problem((*path, "department"), f"department '{dept}' is not a department id of "
+                      "departments")
         if name and dept and title:
             people.append(Person(name, dept, title, held))
+    names = {p.name for p in people}
+    for i, d in enumerate(departments):
+        for key in ("head", "director"):
+            who = getattr(d, key)
+            if who is not None and who not in names:
+                r.problem(("departments", i, key), f"{key} '{who}' of {d.name} is not a person "
+                          "of people")
     return Org(
         company=r.text(("company",), data.get("company")) or "",
         department=r.text(("department",), data.get("department")) or "",
@@ -633,7 +683,48 @@ def _build_org(r: _Reader) -> Org | None:
         origin=Origin(r.located.file, r.located.lines, r.source),
         signoff=r.signoff(("signoff",), data.get("signoff")),
         content_hash=content_hash(data),
+        departments=departments,
     )
+
+
+def _build_departments(r: _Reader, data: dict) -> tuple[Department, ...]:
+    """The company's tree: every parent a department, no department its own ancestor (an
+    approver walk up the tree must end), one top."""
+    if "departments" not in data:
+        return ()
+    out: list[Department] = []
+    for i, item in enumerate(r.items(("departments",), data["departments"])):
+        path: Path_ = ("departments", i)
+        ddata = r.mapping(path, item, {"id", "name"}, {"parent", "head", "director"})
+        if ddata is None:
+            continue
+        did = r.ident((*path, "id"), ddata.get("id"))
+        name = r.text((*path, "name"), ddata.get("name"))
+        parent, head, director = (
+            r.text((*path, key), ddata.get(key), optional=True)
+            for key in ("parent", "head", "director"))
+        if did and any(d.id == did for d in out):
+            r.problem((*path, "id"), f"department id '{did}' is used twice")
+        elif did and name:
+            out.append(Department(did, name, parent, head, director))
+    ids = {d.id: i for i, d in enumerate(out)}
+    for i, d in enumerate(out):
+        if d.parent is not None and d.parent not in ids:
+            r.problem(("departments", i, "parent"), f"parent '{d.parent}' of {d.name} is not a "
+                      "department id")
+            continue
+        seen, current = {d.id}, d
+        while current.parent is not None and current.parent in ids:
+            current = out[ids[current.parent]]
+            if current.id in seen:
+                r.problem(("departments", i, "parent"), f"{d.name} is its own ancestor (the "
+                          "parents make a cycle)")
+                break
+            seen.add(current.id)
+    if out and sum(d.parent is None for d in out) != 1:
+        r.problem(("departments",), "exactly one department has no parent (the top of the "
+                  "company)")
+    return tuple(out)
 
 
 def _build_keys(r: _Reader, org: Org | None) -> tuple[PublicKey, ...] | None:

@@ -43,11 +43,30 @@ class Origin:
         return self.lines.get((), 1)
 
 
+APPROVER_RULES = ("role", "head", "director", "level", "chosen")
+
+
 @dataclass(frozen=True)
 class Lane:
+    """A swimlane: who acts in its steps.
+
+    ``role`` is the authority its signers hold (a role of org.yaml). ``approver`` says which of
+    the holders sign for a given record, as DingTalk/Feishu 审批 resolve an approver node:
+    ``role`` any holder (指定角色); ``head`` the applicant's own department head (部门负责人);
+    ``director`` the 分管领导 of the applicant's department; ``level`` the ``level``-th manager
+    up from the applicant (逐级主管); ``chosen`` a holder the applicant names when submitting
+    (发起人自选). The rules live in :mod:`generator.records.authority`."""
+
     id: str
     name: str
     role: str
+    approver: str = "role"
+    level: int = 0  # for approver == "level": 1 is the applicant's own head
+
+    @property
+    def relative(self) -> bool:
+        """Whether the lane's signers depend on who applied (the org tree decides them)."""
+        return self.approver in ("head", "director", "level")
 
 
 @dataclass(frozen=True)
@@ -102,6 +121,10 @@ class Step:
     decisions: tuple[str, ...] = ()
     ref: Ref | None = None
     source_text: str | None = None
+    # 会签/或签: how many of the step's resolved signers must approve it. None: all of them
+    # (会签; any 不同意 decides at once); N: any N of them (或签 is 1, the default)
+    quorum: int | None = 1
+    cc: tuple[str, ...] = ()  # 抄送: roles or people who see the record once the step is reached
 
     @property
     def successors(self) -> tuple[str, ...]:
@@ -222,9 +245,21 @@ class Role:
 @dataclass(frozen=True)
 class Person:
     name: str
-    department: str
+    department: str  # a department id of org.yaml (free text in an org without departments)
     title: str
     roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Department:
+    """A node of the company's tree: its 负责人 (``head``) and 分管领导 (``director``) are
+    people; ``parent`` is the department above it (None at the top, the 总经理's)."""
+
+    id: str
+    name: str
+    parent: str | None = None
+    head: str | None = None
+    director: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,13 +273,18 @@ class Org:
     # hash of everything else in the file, decides whether it may be put in force.
     signoff: Signoff = field(default_factory=lambda: Signoff(), compare=False)
     content_hash: str = field(default="", compare=False)
+    departments: tuple[Department, ...] = ()  # the tree; the loader refuses cycles
 
     @property
     def signed_off(self) -> bool:
         return self.signoff.bound_to(self.content_hash)
 
     def person(self, name: str) -> Person | None:
-        return next((p for p in self.people if p.name == name), None)
+        cached = self.__dict__.get("_people_index")
+        if cached is None:  # asked on every signature verify checks: a dict, not a scan
+            cached = {p.name: p for p in self.people}
+            object.__setattr__(self, "_people_index", cached)
+        return cached.get(name)
 
     def role(self, role_id: str) -> Role | None:
         return next((r for r in self.roles if r.id == role_id), None)
@@ -255,6 +295,35 @@ class Org:
     def may_sign(self, person: str, role_id: str) -> bool:
         role, who = self.role(role_id), self.person(person)
         return bool(role and who and (role.anyone or role_id in who.roles))
+
+    def department_of(self, dept_id: str) -> Department | None:
+        return self._departments().get(dept_id)
+
+    def chain(self, dept_id: str) -> tuple[Department, ...]:
+        """``dept_id``'s department and every one above it, nearest first."""
+        out: list[Department] = []
+        index = self._departments()
+        current = index.get(dept_id)
+        while current is not None and current not in out:  # the loader refuses cycles
+            out.append(current)
+            current = index.get(current.parent) if current.parent else None
+        return tuple(out)
+
+    def department_name(self, person: str) -> str:
+        """The name of ``person``'s department (the text itself in an org without a tree)."""
+        who = self.person(person)
+        if who is None:
+            return ""
+        dept = self.department_of(who.department)
+        return dept.name if dept is not None else who.department
+
+    def _departments(self) -> dict[str, Department]:
+        # built once per org: resolving an approver walks this in verify's hot path
+        cached = self.__dict__.get("_dept_index")
+        if cached is None:
+            cached = {d.id: d for d in self.departments}
+            object.__setattr__(self, "_dept_index", cached)
+        return cached
 
 
 @dataclass(frozen=True)

@@ -136,11 +136,16 @@ def test_nobody_approves_their_own_request():
     flow = LIBRARY.flow("EC-HR-015")
     result = check_record(flow, ORG, RecordInput(**{**leave_record(3).__dict__, "applicant": "李强"}))
     head = next(s for s in result.signers if s.step == "head_approve")
-    assert "李强" not in head.people and "吴刚" in head.people
+    # 李强 heads 电子商务部: his own head is the head of the department above (总经理办公室)
+    assert head.people == ("陈静",) and head.rule == "部门负责人（总经理办公室）"
     assert may_sign(flow, ORG, "head_approve", "李强", "李强") == (
         "李强 applied; an applicant may not approve their own request")
-    assert may_sign(flow, ORG, "head_approve", "赵敏", "李强").startswith("赵敏 does not hold")
-    assert may_sign(flow, ORG, "head_approve", "吴刚", "李强") is None
+    assert may_sign(flow, ORG, "head_approve", "吴刚", "李强").startswith("吴刚 may not sign")
+    assert may_sign(flow, ORG, "head_approve", "陈静", "李强") is None
+    # a lane of a role: every holder but the applicant
+    assert may_sign(flow, ORG, "hr_approve", "周婷", "周婷") == (
+        "周婷 applied; an applicant may not approve their own request")
+    assert may_sign(flow, ORG, "hr_approve", "马超", "周婷") is None
 
 
 def test_a_form_of_another_revision_is_refused_naming_both():

@@ -3,8 +3,8 @@ may sign each step on it (pure functions over the model).
 
 The path assumes every approval still ahead is granted (its first decision, 同意) and stops
 at the first judgement nobody can foresee (合格/不合格 …); decisions already taken can be
-given. Signers of a step are the holders of its lane's role in org.yaml; the applicant never
-approves or judges their own request.
+given. Who may sign each step is :mod:`.authority`'s answer for this applicant; the applicant
+never approves or judges their own request.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Flow, Org
+from .authority import Signers, signers, why_not
 from .routing import Route, RouteError, route
 from .values import typed_values
 
@@ -29,16 +30,7 @@ class RecordInput:
     flow_hash: str | None = None  # the content hash of that flow
     applicant: str | None = None
     decisions: Mapping[str, Sequence[str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StepSigners:
-    step: str
-    text: str
-    lane: str  # the lane's printed name
-    kind: str
-    people: tuple[str, ...]  # who may sign it
-    anyone: bool = False  # any employee (the applicant's own steps)
+    chosen: Mapping[str, str] = field(default_factory=dict)  # 发起人自选: lane id → person
 
 
 @dataclass(frozen=True)
@@ -47,39 +39,22 @@ class RecordCheck:
     values: dict[str, Any]
     problems: tuple[tuple[str, str], ...]  # (where, message)
     route: Route | None
-    signers: tuple[StepSigners, ...]
+    signers: tuple[Signers, ...]
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def signers_for(flow: Flow, org: Org, step_id: str, applicant: str | None) -> StepSigners:
-    step = flow.step(step_id)
-    lane = flow.lane(step.lane)
-    role = org.role(lane.role)
-    anyone = bool(role and role.anyone)
-    people = tuple(p.name for p in org.holders(lane.role))
-    if step.kind in ("approval", "decision") and applicant:
-        people = tuple(p for p in people if p != applicant)  # nobody approves their own request
-    return StepSigners(step.id, step.text, lane.name, step.kind, people, anyone)
-
-
-def may_sign(flow: Flow, org: Org, step_id: str, person: str, applicant: str | None) -> str | None:
-    """``None`` if ``person`` may sign ``step_id`` of a record by ``applicant``; else why not."""
-    step = flow.step(step_id)
-    lane = flow.lane(step.lane)
-    if org.person(person) is None:
-        return f"'{person}' is not a person in org.yaml"
-    if not org.may_sign(person, lane.role):
-        return f"{person} does not hold the lane {lane.name} ({lane.role}) of step '{step_id}'"
-    if step.kind in ("approval", "decision") and applicant == person:
-        return f"{person} applied; an applicant may not approve their own request"
-    return None
+def may_sign(flow: Flow, org: Org, step_id: str, person: str, applicant: str | None,
+             **record: Any) -> str | None:
+    """``None`` if ``person`` may sign ``step_id`` of a record by ``applicant``; else why not.
+    ``record``: what the record holds that narrows it (see :func:`authority.signers`)."""
+    return why_not(signers(flow, org, step_id, applicant, **record), person, org)
 
 
 def check_record(flow: Flow, org: Org, record: RecordInput,
-                 signers_cache: dict[tuple[str, str | None], StepSigners] | None = None
+                 signers_cache: dict[tuple[str, str | None], Signers] | None = None
                  ) -> RecordCheck:
     """The record's values, problems, path and signers under ``flow`` and ``org``.
 
@@ -101,7 +76,7 @@ def check_record(flow: Flow, org: Org, record: RecordInput,
     values, field_problems = typed_values(flow, record.fields)
     problems += field_problems
     path: Route | None = None
-    signers: list[StepSigners] = []
+    found: list[Signers] = []
     if not field_problems:
         decisions: dict[str, list[str]] = {k: list(v) for k, v in record.decisions.items()}
         for step in flow.steps:  # approvals not yet decided: assume granted, to show the path
@@ -116,14 +91,15 @@ def check_record(flow: Flow, org: Org, record: RecordInput,
             for step_id in path.steps:
                 if flow.step(step_id).signed and step_id not in seen:
                     seen.append(step_id)
-                    key = (step_id, record.applicant)
+                    key = (step_id, record.applicant, tuple(sorted(record.chosen.items())))
                     s = signers_cache.get(key) if signers_cache is not None else None
                     if s is None:
-                        s = signers_for(flow, org, step_id, record.applicant)
+                        s = signers(flow, org, step_id, record.applicant, chosen=record.chosen)
                         if signers_cache is not None:
                             signers_cache[key] = s
-                    signers.append(s)
-                    if not s.people and not s.anyone:
+                    found.append(s)
+                    relative = flow.lane(flow.step(step_id).lane).approver != "role"
+                    if not s.people and not s.anyone and (record.applicant or not relative):
                         problems.append((f"steps.{step_id}", f"nobody may sign '{s.text}' "
-                                         f"({s.lane}) but the applicant"))
-    return RecordCheck(flow, values, tuple(problems), path, tuple(signers))
+                                         f"({s.lane}: {s.rule}) but the applicant"))
+    return RecordCheck(flow, values, tuple(problems), path, tuple(found))
