@@ -240,16 +240,20 @@ def record() -> None:
 @record.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--as", "applicant", help="Who applies (the applicant may not approve it).")
+@click.option("--choose", "chosen", multiple=True, metavar="LANE=PERSON",
+              help="The approver the applicant names for a lane of approver: chosen.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
               show_default=True)
-def record_check(file: Path, applicant: str | None, as_json: bool, flows_dir: Path) -> None:
+def record_check(file: Path, applicant: str | None, chosen: tuple[str, ...], as_json: bool,
+                 flows_dir: Path) -> None:
     """Check a record (YAML or JSON) against its flow, archiving nothing: typed values, problems,
     the path it will take and who may sign each step on it. Exit 0 if acceptable."""
     from .service import records
 
     ws = _workspace(flows_dir)
-    result = _call(records.check, ws, file, applicant)
+    result = _call(records.check, ws, file, applicant,
+                   _call(records.parse_changes, chosen, option="--choose"))
     if as_json:
         click.echo(json.dumps(_record_json(result), ensure_ascii=False, indent=2,
                               default=_json_value))
@@ -447,16 +451,19 @@ def keys_revoke(person: str, by: str | None, archive_dir: Path, passphrase_file:
 @record.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--as", "person", required=True, help="The applicant, who signs the record.")
+@click.option("--choose", "chosen", multiple=True, metavar="LANE=PERSON",
+              help="The approver the applicant names for a lane of approver: chosen.")
 @archive_option
 @passphrase_option
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
-def record_submit(file: Path, person: str, archive_dir: Path, passphrase_file: Path | None,
-                  flows_dir: Path) -> None:
+def record_submit(file: Path, person: str, chosen: tuple[str, ...], archive_dir: Path,
+                  passphrase_file: Path | None, flows_dir: Path) -> None:
     """Check FILE (a filled form, or YAML/JSON), open a record, print its number."""
     from .service import records
 
     ws = _workspace(flows_dir, archive_dir)
-    prepared = _call(records.prepare, ws, [file], person)
+    prepared = _call(records.prepare, ws, [file], person,
+                     _call(records.parse_changes, chosen, option="--choose"))
     click.echo(_call(records.submit, ws, prepared, person, _passphrase(passphrase_file)))
 
 
@@ -536,6 +543,133 @@ def record_void(number: str, person: str, reason: str, archive_dir: Path,
     click.echo(f"{number}: void")
 
 
+@record.command("return")
+@click.argument("number")
+@click.option("--step", required=True, help="The step the record waits for.")
+@click.option("--to", "target", required=True,
+              help="The step to send it back to: the start (the applicant) or an earlier step "
+                   "the step's exits loop back to.")
+@click.option("--as", "person", required=True)
+@click.option("--reason", required=True)
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_return(number: str, step: str, target: str, person: str, reason: str,
+                  archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
+    """退回: send a record back for rework (the signatures so far stay in its history)."""
+    from .service import records
+
+    ws = _workspace(flows_dir, archive_dir)
+    state = _call(records.return_step, ws, number, step, target, person,
+                  _passphrase(passphrase_file), reason)
+    click.echo(f"{number}: {state.status}")
+
+
+@record.command("resubmit")
+@click.argument("number")
+@click.option("--as", "person", required=True, help="The applicant.")
+@click.option("--set", "changes", multiple=True, metavar="FIELD=VALUE")
+@click.option("--reason", default="")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_resubmit(number: str, person: str, changes: tuple[str, ...], reason: str,
+                    archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
+    """Send a record returned to its applicant on again, with changed values or none."""
+    from .service import records
+
+    pairs = _call(records.parse_changes, changes)
+    ws = _workspace(flows_dir, archive_dir)
+    state = _call(records.resubmit, ws, number, person, _passphrase(passphrase_file), pairs,
+                  reason)
+    click.echo(f"{number}: {state.status}")
+
+
+@record.command("withdraw")
+@click.argument("number")
+@click.option("--as", "person", required=True, help="The applicant.")
+@click.option("--reason", required=True)
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_withdraw(number: str, person: str, reason: str, archive_dir: Path,
+                    passphrase_file: Path | None, flows_dir: Path) -> None:
+    """撤销: withdraw a record before anyone has decided on it."""
+    from .service import records
+
+    ws = _workspace(flows_dir, archive_dir)
+    state = _call(records.withdraw, ws, number, person, _passphrase(passphrase_file), reason)
+    click.echo(f"{number}: {state.status}")
+
+
+@record.command("transfer")
+@click.argument("number")
+@click.option("--step", required=True, help="The step the record waits for.")
+@click.option("--to", "to", required=True, help="Another holder of the same authority.")
+@click.option("--as", "person", required=True)
+@click.option("--reason", required=True)
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_transfer(number: str, step: str, to: str, person: str, reason: str,
+                    archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
+    """转交: hand the step you are asked to sign to another holder of its authority."""
+    from .service import records
+
+    ws = _workspace(flows_dir, archive_dir)
+    _call(records.transfer, ws, number, step, to, person, _passphrase(passphrase_file), reason)
+    click.echo(f"{number}: {step} → {to}")
+
+
+@main.command()
+@click.option("--as", "person", required=True, help="Who is away.")
+@click.option("--to", "deputy", required=True, help="Who signs for them.")
+@click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
+@click.option("--until", required=True, metavar="YYYY-MM-DD")
+@click.option("--reason", default="")
+@archive_option
+@passphrase_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def delegate(person: str, deputy: str, start: str, until: str, reason: str, archive_dir: Path,
+             passphrase_file: Path | None, flows_dir: Path) -> None:
+    """代理: name a deputy who signs for you from one day to another (both included)."""
+    from .service import records
+
+    ws = _workspace(flows_dir, archive_dir)
+    _call(records.delegate, ws, person, deputy, start, until, _passphrase(passphrase_file),
+          reason)
+    click.echo(f"{deputy} signs for {person} from {start} until {until}")
+
+
+@record.command("waiting")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True)
+@archive_option
+@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+def record_waiting(number: str, as_json: bool, archive_dir: Path, flows_dir: Path) -> None:
+    """Which step a record waits for, who may sign it now and why, and who it is copied to."""
+    from .service import records
+
+    ws = _workspace(flows_dir, archive_dir)
+    found = _call(records.waiting, ws, number)
+    s = found.signers
+    if as_json:
+        click.echo(json.dumps({
+            "record": number, "status": found.state.status,
+            "step": s and s.step, "rule": s and s.rule, "people": list(s.people) if s else [],
+            "deputies": [list(d) for d in s.deputies] if s else [],
+            "needed": s.needed if s else 0, "signed": list(s.signed) if s else [],
+            "copied_to": list(found.copied_to)}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{number}　{found.flow.code} {found.flow.name}　{found.state.status}")
+    if s is not None:
+        votes = f"（会签：已 {len(s.signed)}，尚需 {s.needed}）" if s.signed or s.needed > 1 else ""
+        click.echo(f"  待 {s.text}（{s.lane}）{votes}: {s.shown() or '（无人可签）'}")
+        click.echo(f"  依据: {s.rule}")
+    if found.copied_to:
+        click.echo("  抄送: " + "、".join(found.copied_to))
+
+
 @record.command("show")
 @click.argument("number")
 @click.option("--json", "as_json", is_flag=True)
@@ -555,8 +689,10 @@ def record_show(number: str, as_json: bool, archive_dir: Path) -> None:
         click.echo(visible(f"  {key}: {value}"))
     for e in state.history:
         who = e.get("person") or e.get("applicant")
+        if e.get("on_behalf"):
+            who = f"{who}（代 {e['on_behalf']}）"
         click.echo(visible(f"  [{e['seq']}] {e['time']} {e['type']} {e.get('step', '')} "
-                           f"{e.get('decision') or ''} {who or ''} 签名 "
+                           f"{e.get('decision') or e.get('to') or ''} {who or ''} 签名 "
                            f"{e['sig']['value'][:16]}…"))
 
 

@@ -206,7 +206,7 @@ def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
 
 
 @pytest.mark.parametrize(("step", "person", "decision", "message"), [
-    ("head_approve", "赵敏", "同意", "赵敏 does not hold the lane 部门负责人"),
+    ("head_approve", "周婷", "同意", "周婷 may not sign step 'head_approve'.*who may: 李强"),
     ("hr_approve", "周婷", "同意", "waits for step 'head_approve', not 'hr_approve'"),
     ("head_approve", "李强", "也许", "decision must be one of 同意/不同意"),
 ])
@@ -484,7 +484,7 @@ def test_one_record_read_alone_ignores_an_uncommitted_tail(small, tmp_path):
 
 
 def _library_where_李强_left(tmp_path: Path, signed: bool = True):
-    """The trusted flows with org.yaml changed: 李强 no longer holds the lane 部门负责人,
+    """The trusted flows with org.yaml changed: 李强 no longer heads 电子商务部 (吴刚 does),
     and (``signed``) the change signed off again by 周婷, 王芳 and 陈静."""
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS, flows)
@@ -492,7 +492,8 @@ def _library_where_李强_left(tmp_path: Path, signed: bool = True):
     text = org.read_text(encoding="utf-8")
     before = "title: 电子商务部经理, roles: [ec_manager, ec_dept, head]"
     assert before in text
-    org.write_text(text.replace(before, "title: 电子商务部经理, roles: [ec_manager, ec_dept]"),
+    text = text.replace(before, "title: 电子商务部经理, roles: [ec_manager, ec_dept]")
+    org.write_text(text.replace("head: 李强, director: 张伟", "head: 吴刚, director: 张伟"),
                    encoding="utf-8")
     if signed:
         sign_org(flows)
@@ -523,15 +524,16 @@ def test_authority_is_verified_against_the_org_in_force_when_each_event_was_sign
     assert kinds.count("org") == 2 and kinds[-2:] == ["org", "submit"]  # registered once
     R.submit(archive, later, leave(), b"3", "赵敏", secret("赵敏"), T0)
     assert [e["type"] for e in archive.entries()].count("org") == 2
-    with pytest.raises(ArchiveError, match="李强 does not hold the lane 部门负责人"):
+    with pytest.raises(ArchiveError, match="李强 may not sign step 'head_approve'"):
         R.sign_step(archive, later, second, "head_approve", "李强", secret("李强"), "同意")
 
     forge_approval(archive, second, by="李强")  # with his own key, past the writer's checks
     seq = archive.checkpoint().size - 1
     for library in (LIBRARY, later):  # whichever org.yaml the auditor has today
         findings = verify(archive, library).findings
-        assert findings == [("安全性", f"{second}: entry {seq}: 李强 does not hold the lane "
-                                        "部门负责人 (head) of step 'head_approve'")]
+        assert findings == [("安全性", f"{second}: entry {seq}: 李强 may not sign step "
+                                        "'head_approve' (部门负责人: 部门负责人（电子商务部）); "
+                                        "who may: 吴刚")]
 
 
 def test_an_altered_org_in_force_is_found(tmp_path):

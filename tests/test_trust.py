@@ -259,7 +259,7 @@ def _writer_and_forgery(case: str, archive: Archive, lib):
         return (lambda: R.sign_step(archive, lib, number, "head_approve", "孙磊", secret("孙磊"),
                                     "同意"),
                 ("孙磊", F.sign_event(archive, number, "head_approve", "孙磊", "同意")),
-                "孙磊 does not hold the lane 部门负责人")
+                "孙磊 may not sign step 'head_approve'")
     if case == "correct-other":
         return (lambda: R.correct(archive, lib, number, "李强", secret("李强"), {"days": 1}, "x"),
                 ("李强", F.event(archive, number, "correct", person="李强", fields={"days": 1},
@@ -391,8 +391,7 @@ def test_an_org_edited_in_the_working_copy_is_refused_and_forged_it_is_reported(
     number = R.submit(archive, lib, leave(), b"x", "孙磊", secret("孙磊"), T0)
     org = root / "flows" / "org.yaml"
     original = org.read_text(encoding="utf-8")
-    edited = original.replace("title: 运营助理, roles: [ops_assistant, ec_staff, executor]}",
-                              "title: 运营助理, roles: [ops_assistant, ec_staff, executor, head, hr]}", 1)
+    edited = original.replace("head: 李强, director: 张伟", "head: 赵敏, director: 张伟", 1)
     assert edited != original
     org.write_text(edited, encoding="utf-8")
     hacked = check_paths([root / "flows"], base=root).library
@@ -409,7 +408,7 @@ def test_an_org_edited_in_the_working_copy_is_refused_and_forged_it_is_reported(
     org.write_text(original, encoding="utf-8")
     found = findings(archive, lib)
     assert any(f"entry {org_seq}: org.yaml is not signed off" in m for m in found), found
-    assert any(f"entry {seq}: 赵敏 does not hold the lane 部门负责人" in m for m in found), found
+    assert any(f"entry {seq}: 赵敏 may not sign step 'head_approve'" in m for m in found), found
 
 
 # -- 5. a correction reopens what it touches ----------------------------------------------------

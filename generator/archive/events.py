@@ -17,7 +17,8 @@ from typing import Any
 
 from ..loader import flow_from_bytes
 from ..model import Flow, Library, Org
-from ..records import RecordInput, check_record, route
+from ..records import RecordInput, check_record
+from ..records.routing import RouteError, rewind, route
 from ..seal import keys
 from ..seal.canonical import canonical
 from ..trust import TrustRoot, now, vouch_message
@@ -74,8 +75,13 @@ def _book(w: Writer, library: Library, org: Org | None) -> Book:
         raw = blob_of(digest)
         return None if raw is None else parsed_flow(raw)
 
-    return Book(_trust(library), {k.id: k for k in library.keys}, w.key_table(_trust(library)),
-                org, flow_of, render_state, blob_of)
+    table = w.key_table(_trust(library))
+    # a grant counts when signed by the key of the person it names (verify reports others)
+    grants = [d for e in w.delegations()
+              if table.get(e["sig"]["key"], {}).get("person") == e["person"]
+              and (d := rulebook.delegation_of(e)) is not None]
+    return Book(_trust(library), {k.id: k for k in library.keys}, table, org, flow_of,
+                render_state, blob_of, delegations=grants)
 
 
 def _refuse(found: list[tuple[str, str]]) -> None:
@@ -232,6 +238,30 @@ def record_state(archive: Archive, number: str) -> RecordState | None:
     return out.get(number)
 
 
+def waiting(archive: Archive, library: Library, number: str):
+    """``(state, flow, signers)`` of record ``number``: who may sign the step it waits for
+    now, and why (``signers`` None when it waits for nobody) — the rule book's own answer,
+    with the org of ``library`` (the one a signature now would be checked against) and the
+    代理 grants of the log."""
+    state = record_state(archive, number)
+    if state is None:
+        raise ArchiveError(f"no record {number}")
+    flow = record_flow(archive, state)
+    if state.status != "in progress" or library.org is None:
+        return state, flow, None
+    step = route(flow, typed_fields(flow, state.fields), state.decisions).waiting_for
+    if step is None:
+        return state, flow, None
+    table = key_table(archive.key_entries(), _trust(library))
+    grants = [d for e in archive.key_entries() if e["type"] == "delegate"
+              and table.get(e["sig"]["key"], {}).get("person") == e["person"]
+              and (d := rulebook.delegation_of(e)) is not None]
+    book = Book(_trust(library), {}, table, library.org, lambda _d: flow, delegations=grants)
+    cp = archive.checkpoint()
+    return state, flow, rulebook.signers_now(flow, book, state, step,
+                                             {"seq": cp.size if cp else 0, "time": now()})
+
+
 def record_flow(archive: Archive, state: RecordState) -> Flow:
     raw = archive.blob(state.flow_blob)
     flow = parsed_flow(raw)
@@ -259,11 +289,11 @@ def _checked(library: Library, record: RecordInput, person: str,
 
 def _append_submissions(w: Writer, book: Book, checked: list, person: str,
                         moment: dt.datetime, private, kid: str, durable: bool) -> list[str]:
-    """One signed submit entry per ``(flow, result, original)``, numbered per flow and year
+    """One signed submit entry per ``(flow, result, original, record)``, numbered per flow and year
     after the records already in the log, each checked by the rule book; the numbers."""
     sources: dict[str, str] = {}
     numbers = []
-    for flow, result, original in checked:
+    for flow, result, original, record in checked:
         prefix = f"{flow.code}-{moment.year}"
         book.counts = {} if book.counts is None else book.counts
         if prefix not in book.counts:
@@ -280,6 +310,8 @@ def _append_submissions(w: Writer, book: Book, checked: list, person: str,
                  "fields": json_values(result.values), "applicant": person,
                  "step": flow.start.id, "role": flow.lane(flow.start.lane).name,
                  "meaning": "编制", "time": moment.isoformat(), "state": state_digest(None)}
+        if record.chosen:
+            entry["chosen"] = dict(record.chosen)
         book.checked[number] = result
         _append_checked(w, book, entry, None, private, kid)  # counts the number in
         numbers.append(number)
@@ -306,7 +338,7 @@ def import_records(archive: Archive, library: Library, items: list[tuple[RecordI
         flow, result, found = _checked(library, record, person, signers)
         problems += found
         if flow is not None:
-            checked.append((flow, result, original))
+            checked.append((flow, result, original, record))
     if problems:
         if len(items) == 1:
             raise ArchiveError(problems[0] + (f" (and {len(problems) - 1} more)"
@@ -330,6 +362,10 @@ def _flow_source(flow: Flow) -> bytes:
 def sign_step(archive: Archive, library: Library, number: str, step_id: str, person: str,
               passphrase: str, decision: str | None, comment: str = "",
               now: dt.datetime | None = None) -> RecordState:
+    """``person`` decides ``step_id`` of record ``number``. Who they sign as (themself, or
+    the deputy of someone whose delegation is in force), whether it is a 会签 vote, the later
+    steps their one signature also satisfies and the record's status after it are worked out
+    here by the rule book's own functions, written into the event, and checked again."""
     assert library.org is not None
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
@@ -339,26 +375,152 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         book = _book(w, library, org)
         flow = record_flow(archive, state)
         step = _step(flow, step_id, number)
-        values = typed_fields(flow, state.fields)
-        decisions = {**state.decisions, step_id: [*state.decisions.get(step_id, []), decision]}
-        status = "in progress"
-        if decision in step.decisions:
-            status = rulebook.closing_status(flow, step_id, decision,
-                                             route(flow, values, decisions).outcome)
-        entry = {"type": "sign", "record": number, "step": step_id, "decision": decision or "",
-                 "comment": comment, "person": person, "role": flow.lane(step.lane).name,
-                 "meaning": rulebook.MEANING.get(step.kind, "审批"), "time": moment.isoformat(),
-                 "status": status, "state": state_digest(state)}
+        entry: dict[str, Any] = {
+            "type": "sign", "record": number, "step": step_id, "decision": decision or "",
+            "comment": comment, "person": person, "role": flow.lane(step.lane).name,
+            "meaning": rulebook.MEANING.get(step.kind, "审批"), "time": moment.isoformat(),
+            "status": "in progress", "state": state_digest(state)}
+        if state.status == "in progress" and decision in step.decisions:
+            who = rulebook.signers_now(flow, book, state, step_id,
+                                       {"seq": w.next_seq, "time": entry["time"]})
+            principal = who.on_behalf(person)
+            if principal is not None:
+                entry["on_behalf"] = principal
+            partial, auto, status = rulebook.signing_outcome(
+                flow, typed_fields(flow, state.fields), state, step_id, decision, who, person,
+                principal is not None, org, entry["time"])
+            entry["status"] = status
+            if partial:
+                entry["partial"] = True
+            if auto:
+                entry["auto"] = auto
         _append_checked(w, book, entry, state, private, kid)
-        if status != "in progress":  # the record is closed: its rendition is archived with it
-            final = _record(w, number)
-            pdf = render_state(flow, final)
-            _append_checked(w, book, {"type": "rendition", "record": number,
-                                      "blob": w.put_blob(pdf), "time": moment.isoformat()},
-                            final, private, kid)
-        final = _record(w, number)
+        final = _close(w, book, flow, number, moment, private, kid)
         w.commit()
     return final
+
+
+def _close(w: Writer, book: Book, flow: Flow, number: str, moment: dt.datetime, private,
+           kid: str) -> RecordState:
+    """The record's state after the event just appended; a record it closed gets its
+    rendition archived with it, signed by the same person."""
+    final = _record(w, number)
+    if final.status in ("complete", "rejected"):
+        pdf = render_state(flow, final)
+        _append_checked(w, book, {"type": "rendition", "record": number,
+                                  "blob": w.put_blob(pdf), "time": moment.isoformat()},
+                        final, private, kid)
+        final = _record(w, number)
+    return final
+
+
+def _act(archive: Archive, library: Library, number: str, person: str, passphrase: str,
+         make: Any) -> RecordState:
+    """Append the event ``make(w, book, state, flow, time)`` builds for record ``number``,
+    signed by ``person`` and checked by the rule book; the record's state after it."""
+    assert library.org is not None
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with archive.writing() as w:
+        private, kid = _unlock(w, library, person, passphrase)
+        state = _record(w, number)
+        org = _register_org(w, library, person, private, kid, moment.isoformat())
+        book = _book(w, library, org)
+        flow = record_flow(archive, state)
+        entry = make(w, book, state, flow, moment.isoformat())
+        entry = {**entry, "record": number, "person": person, "time": moment.isoformat(),
+                 "state": state_digest(state)}
+        _append_checked(w, book, entry, state, private, kid)
+        final = _close(w, book, flow, number, moment, private, kid)
+        w.commit()
+    return final
+
+
+def return_step(archive: Archive, library: Library, number: str, step_id: str, to: str,
+                person: str, passphrase: str, reason: str) -> RecordState:
+    """退回: whoever may sign the waiting step sends the record back to ``to`` (its start, the
+    applicant, or an earlier step the step's exits loop back to), with a reason. The earlier
+    signatures stay in the history; those it undid are marked superseded."""
+    def make(w: Writer, book: Book, state: RecordState, flow: Flow, time: str) -> dict:
+        try:
+            kept = rewind(flow, typed_fields(flow, state.fields), state.decisions, to)
+        except (RouteError, KeyError):
+            kept = {}  # the rule book says why the target is refused
+        entry = {"type": "return", "step": step_id, "to": to, "reason": reason,
+                 "decisions": kept, "status": "returned" if to == flow.start.id
+                 else "in progress"}
+        principal = _deputy_for(w, book, state, flow, step_id, person, time)
+        return {**entry, "on_behalf": principal} if principal else entry
+    return _act(archive, library, number, person, passphrase, make)
+
+
+def _deputy_for(w: Writer, book: Book, state: RecordState, flow: Flow, step_id: str,
+                person: str, time: str) -> str | None:
+    try:
+        flow.step(step_id)
+    except KeyError:
+        return None
+    if book.org is None:
+        return None
+    who = rulebook.signers_now(flow, book, state, step_id, {"seq": w.next_seq, "time": time})
+    return who.on_behalf(person)
+
+
+def transfer(archive: Archive, library: Library, number: str, step_id: str, to: str,
+             person: str, passphrase: str, reason: str) -> RecordState:
+    """转交: the person the step waits for hands it to another holder of the same authority."""
+    return _act(archive, library, number, person, passphrase,
+                lambda w, book, state, flow, time: {"type": "transfer", "step": step_id,
+                                                    "to": to, "reason": reason})
+
+
+def withdraw(archive: Archive, library: Library, number: str, person: str, passphrase: str,
+             reason: str) -> RecordState:
+    """撤销: the applicant withdraws a record nobody has decided on yet."""
+    return _act(archive, library, number, person, passphrase,
+                lambda w, book, state, flow, time: {"type": "withdraw", "reason": reason})
+
+
+def resubmit(archive: Archive, library: Library, number: str, person: str, passphrase: str,
+             changes: dict[str, Any], reason: str) -> RecordState:
+    """The applicant sends a record returned to them (退回) on again, with changed values or
+    none; the flow's steps are decided anew."""
+    def make(w: Writer, book: Book, state: RecordState, flow: Flow, time: str) -> dict:
+        _refuse(rulebook.may_resubmit(state, person))
+        changed = _changed_values(library, flow, state, person, changes)
+        return {"type": "resubmit", "fields": changed,
+                "previous": {k: state.fields.get(k) for k in changed}, "reason": reason}
+    return _act(archive, library, number, person, passphrase, make)
+
+
+def _changed_values(library: Library, flow: Flow, state: RecordState, person: str,
+                    changes: dict[str, Any]) -> dict[str, Any]:
+    """The values ``changes`` changes, as archived (derived values computed again)."""
+    assert library.org is not None
+    derived = {f.id for f in flow.fields if f.derive is not None}
+    base = {k: v for k, v in state.fields.items() if k not in derived}
+    result = check_record(flow, library.org, RecordInput(flow.code, {**base, **changes},
+                                                         state.number, applicant=person,
+                                                         chosen=state.chosen))
+    if not result.ok:
+        where, message = result.problems[0]
+        raise ArchiveError(f"{where}: {message}")
+    new = json_values(result.values)
+    return {k: v for k, v in new.items() if state.fields.get(k) != v}
+
+
+def delegate(archive: Archive, library: Library, person: str, deputy: str, start: dt.date,
+             until: dt.date, passphrase: str, reason: str = "") -> None:
+    """代理: ``person`` names ``deputy`` to sign for them from ``start`` to ``until``."""
+    assert library.org is not None
+    moment = now()
+    with archive.writing() as w:
+        private, kid = _unlock(w, library, person, passphrase)
+        org = _register_org(w, library, person, private, kid, moment)
+        book = _book(w, library, org)
+        _append_checked(w, book, {"type": "delegate", "person": person, "deputy": deputy,
+                                  "start": start.isoformat(), "until": until.isoformat(),
+                                  "reason": reason, "time": moment}, None, private, kid)
+        w.commit()
 
 
 def _step(flow: Flow, step_id: str, number: str):
@@ -390,15 +552,7 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
         book = _book(w, library, org)
         _refuse(rulebook.may_correct(state, person))
         flow = record_flow(archive, state)
-        derived = {f.id for f in flow.fields if f.derive is not None}
-        base = {k: v for k, v in state.fields.items() if k not in derived}  # computed again
-        result = check_record(flow, library.org, RecordInput(flow.code, {**base, **changes},
-                                                             number, applicant=person))
-        if not result.ok:
-            where, message = result.problems[0]
-            raise ArchiveError(f"{where}: {message}")
-        new = json_values(result.values)
-        changed = {k: v for k, v in new.items() if state.fields.get(k) != v}
+        changed = _changed_values(library, flow, state, person, changes)
         _append_checked(w, book, {"type": "correct", "record": number, "person": person,
                                   "fields": changed,
                                   "previous": {k: state.fields.get(k) for k in changed},

@@ -28,7 +28,6 @@ from . import merkle
 
 INDEX = "index.sqlite"
 SCHEMA_VERSION = 2  # 2: the org in force
-RECORD_TYPES = ("submit", "sign", "void", "rendition", "correct")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER,
@@ -173,7 +172,7 @@ class Index:
                                (e["seq"], e["key_id"]))
                 elif t == "org":
                     db.execute("INSERT OR REPLACE INTO org VALUES (0, ?)", (e["blob"],))
-                elif t in RECORD_TYPES:
+                elif isinstance(e.get("record"), str):  # every event of a record
                     db.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
                                (e["seq"], e["record"], offset, len(line)))
                     if t == "submit":

@@ -17,8 +17,18 @@ The rules, by entry type:
   (:func:`org_governs`, which the caller applies to the org's bytes it has read);
 - ``submit``: under a 受控 flow signed off by vouched keys, by a holder of its start lane, with
   values the flow accepts and derived values as the flow computes them, numbered next;
-- ``sign``: the step the record waits for, a decision the step allows, by a holder of the
-  step's lane (never the applicant on an approval), with the status the route gives;
+- ``sign``: the step the record waits for, a decision the step allows, by someone
+  :mod:`records.authority` names for it (the applicant's own head, a role's holder, a deputy
+  in force …; never the applicant on an approval), a 会签 vote marked ``partial`` until the
+  last needed approval, the later steps the same signer's one signature satisfies (``auto``,
+  同一审批人，自动通过) and the status the route gives;
+- ``return`` (退回): by whoever may sign the waiting step, with a reason, to the start or to an
+  earlier step the step's exits loop back to, naming the decisions that stand after it;
+- ``resubmit``: by the applicant of a record returned to them, with values the flow accepts;
+- ``withdraw`` (撤销): by the applicant, before anyone decided anything;
+- ``transfer`` (转交): by whoever may sign the waiting step, to another holder of the same
+  authority, with a reason;
+- ``delegate`` (代理): a person names a deputy entitled to stand in for them, for dates;
 - ``correct``: by the applicant, on an open record, changing values to ones the flow accepts;
   it voids the approvals given before (they saw the old values) — see ``records.apply``;
 - ``void``: by the applicant, once;
@@ -30,19 +40,31 @@ Messages are the writer's refusals, one line each, naming the record and the rul
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Flow, Org, PublicKey
-from ..records import RecordInput, check_record, may_sign, route
+from ..records import Delegation, RecordInput, check_record, may_sign, route
+from ..records.authority import (
+    Signers,
+    delegation_problem,
+    local_day,
+    signers,
+    transfer_problem,
+    why_not,
+)
+from ..records.routing import rewind
 from ..seal.signoff import verified
 from ..trust import TrustRoot
 from .state import RENDER_MARK, json_values, typed_fields
 from .store import vouch_valid
 
 MEANING = {"start": "编制", "approval": "审批", "decision": "复核"}
-RECORD_TYPES = ("submit", "sign", "void", "rendition", "correct")
+RECORD_TYPES = ("submit", "sign", "void", "rendition", "correct", "return", "resubmit",
+                "withdraw", "transfer")
+OPEN = ("in progress", "returned")
 
 
 @dataclass
@@ -72,6 +94,8 @@ class Book:
     # the writer's own check of a submission's values, by record number: it just made the
     # entry's fields from it, so checking them again would only double an import's cost
     checked: dict[str, Any] = field(default_factory=dict)
+    # 代理 grants of the log that passed the rules, each with the seq of its entry
+    delegations: list[Delegation] = field(default_factory=list)
 
 
 def check(e: dict[str, Any], before: Any, book: Book) -> list[tuple[str, str]]:
@@ -230,7 +254,8 @@ def _submit(out: list, e: dict, before: Any, book: Book) -> None:
     result = book.checked.pop(number, None)
     if result is None or result.flow.content_hash != flow.content_hash:
         result = check_record(flow, book.org, RecordInput(flow.code, e["fields"], number,
-                                                          applicant=e["applicant"]),
+                                                          applicant=e["applicant"],
+                                                          chosen=e.get("chosen", {})),
                               book.signers.setdefault(f"{flow.content_hash}/{id(book.org)}", {}))
     for where, message in result.problems:
         out.append(("可用性", f"{number}: {where}: {message}"))
@@ -246,6 +271,94 @@ def _flow(out: list, before: Any, book: Book) -> Flow | None:
     return flow
 
 
+def signers_now(flow: Flow, book: Book, before: Any, step_id: str, e: dict) -> Signers:
+    """Who may sign ``step_id`` of the record now: the one answer, with what the record holds
+    (the applicant's choice, 会签 votes, 转交) and the 代理 grants made before the event
+    ``e`` (its ``seq`` and ``time`` are read)."""
+    assert book.org is not None
+    return signers(flow, book.org, step_id, before.applicant, chosen=before.chosen,
+                   signed=before.votes.get(step_id, ()),
+                   transfers=before.transfers.get(step_id, ()),
+                   delegations=[d for d in book.delegations if d.seq < e["seq"]],
+                   when=local_day(e["time"]))
+
+
+def _waiting(out: list, e: dict, before: Any, book: Book):
+    """``(flow, values, step, signers)`` when ``e`` acts on the step the record waits for, by
+    someone who may sign it (in person or as a deputy, as the event says); else None."""
+    number = e["record"]
+    if before.status != "in progress":
+        out.append(("可用性", f"{number} is {before.status}; it takes no more signatures"))
+        return None
+    flow = _flow(out, before, book)
+    if flow is None:
+        return None
+    values = typed_fields(flow, before.fields)
+    path = route(flow, values, before.decisions)
+    if path.waiting_for != e["step"]:
+        out.append(("可用性", f"{number} waits for step '{path.waiting_for or 'nothing'}', not "
+                              f"'{e['step']}'"))
+        return None
+    if book.org is None:
+        out.append(("安全性", f"{number}: no signed-off org.yaml was in force"))
+        return None
+    step = flow.step(e["step"])
+    who = signers_now(flow, book, before, step.id, e)
+    principal = e.get("on_behalf")
+    if principal is not None:
+        if (e["person"], principal) not in who.deputies:
+            out.append(("安全性", f"{number}: {e['person']} signs for {principal} without a "
+                                  f"delegation in force that lets them sign step '{step.id}'"))
+            return None
+        why = delegation_problem(book.org, principal, e["person"], local_day(e["time"]),
+                                 local_day(e["time"]))
+        if why:
+            out.append(("安全性", f"{number}: {why}"))
+            return None
+    else:
+        why = why_not(who, e["person"], book.org)
+        if why is None and who.on_behalf(e["person"]) is not None:
+            why = (f"{e['person']} may sign step '{step.id}' only as the deputy of "
+                   f"{who.on_behalf(e['person'])} (the event must say so)")
+        if why:
+            out.append(("安全性", f"{number}: {why}"))
+            return None
+    return flow, values, step, who
+
+
+def signing_outcome(flow: Flow, values: dict[str, Any], before: Any, step_id: str,
+                    decision: str, who: Signers, person: str, deputy: bool,
+                    org: Org, when: str) -> tuple[bool, list[list[str]], str]:
+    """``(partial, auto, status)`` of ``person`` deciding ``decision`` on ``step_id``: whether
+    it is a 会签 vote that does not decide the step yet, the later approvals the same signer's
+    one signature satisfies (同一审批人，自动通过: the next step waits for nobody but them), and
+    the record's status after it. The writer writes these into the event; the rule book
+    checks them."""
+    step = flow.step(step_id)
+    approved = decision == step.decisions[0]
+    if step.kind == "approval" and approved and who.needed > 1:
+        return True, [], "in progress"
+    decisions = {k: list(v) for k, v in before.decisions.items()}
+    decisions.setdefault(step_id, []).append(decision)
+    auto: list[list[str]] = []
+    last = (step_id, decision)
+    result = route(flow, values, decisions)
+    while (approved and not deputy and result.outcome == "pending" and result.waiting_for
+           and len(auto) < len(flow.steps)):
+        nxt = flow.step(result.waiting_for)
+        if nxt.kind != "approval" or nxt.quorum != 1:
+            break
+        later = signers(flow, org, nxt.id, before.applicant, chosen=before.chosen,
+                        when=local_day(when))
+        if later.people != (person,):
+            break
+        auto.append([nxt.id, nxt.decisions[0]])
+        decisions.setdefault(nxt.id, []).append(nxt.decisions[0])
+        last = (nxt.id, nxt.decisions[0])
+        result = route(flow, values, decisions)
+    return False, auto, closing_status(flow, last[0], last[1], result.outcome)
+
+
 def _sign(out: list, e: dict, before: Any, book: Book) -> None:
     number = e["record"]
     if before.status != "in progress":
@@ -254,31 +367,112 @@ def _sign(out: list, e: dict, before: Any, book: Book) -> None:
     flow = _flow(out, before, book)
     if flow is None:
         return
-    values = typed_fields(flow, before.fields)
-    path = route(flow, values, before.decisions)
-    if path.waiting_for != e["step"]:
-        out.append(("可用性", f"{number} waits for step '{path.waiting_for or 'nothing'}', not "
-                              f"'{e['step']}'"))
-        return
-    step = flow.step(e["step"])
-    if e["decision"] not in step.decisions:
+    step_id = e["step"]
+    try:
+        step = flow.step(step_id)
+    except KeyError:
+        step = None
+    if step is not None and e["decision"] not in step.decisions and \
+            route(flow, typed_fields(flow, before.fields), before.decisions).waiting_for == step_id:
         out.append(("可用性", f"{number}: decision must be one of {'/'.join(step.decisions)}, "
                               f"not '{e['decision']}'"))
         return
+    found = _waiting(out, e, before, book)
+    if found is None:
+        return
+    flow, values, step, who = found
     if e["role"] != flow.lane(step.lane).name or e["meaning"] != MEANING.get(step.kind, "审批"):
         out.append(("可用性", f"{number}: the signature names another lane or meaning than "
                               f"step '{step.id}'"))
-    if book.org is None:
-        out.append(("安全性", f"{number}: no signed-off org.yaml was in force"))
-    else:
-        why = may_sign(flow, book.org, step.id, e["person"], before.applicant)
-        if why:
-            out.append(("安全性", f"{number}: {why}"))
-    decisions = {**before.decisions, step.id: [*before.decisions.get(step.id, []), e["decision"]]}
-    status = closing_status(flow, step.id, e["decision"], route(flow, values, decisions).outcome)
+    assert book.org is not None
+    partial, auto, status = signing_outcome(
+        flow, values, before, step.id, e["decision"], who, e["person"],
+        e.get("on_behalf") is not None, book.org, e["time"])
+    if bool(e.get("partial")) != partial or e.get("auto", []) != auto:
+        def said(vote: bool, later: list) -> str:
+            return ("a 会签 vote" if vote else "a decision") + \
+                (f" also satisfying {', '.join(a for a, _ in later)}" if later else "")
+        claimed = said(bool(e.get("partial")), e.get("auto", []))
+        out.append(("可用性", f"{number}: the event says it is {claimed}; the rules make it "
+                              f"{said(partial, auto)}"))
     if e["status"] != status:
         out.append(("可用性", f"{number}: the event says the record is {e['status']}; its route "
                               f"makes it {status}"))
+
+
+def _return(out: list, e: dict, before: Any, book: Book) -> None:
+    number = e["record"]
+    found = _waiting(out, e, before, book)
+    if found is None:
+        return
+    flow, values, step, _ = found
+    if not e["reason"].strip():
+        out.append(("可用性", f"{number}: 退回 needs a reason"))
+    path = route(flow, values, before.decisions).steps
+    targets = {flow.start.id} | {x.to for x in step.exits if x.to in path[:-1]}
+    if e["to"] not in targets:
+        out.append(("可用性", f"{number}: step '{step.id}' may be returned to "
+                              f"{', '.join(sorted(targets))}, not '{e['to']}'"))
+        return
+    status = "returned" if e["to"] == flow.start.id else "in progress"
+    if e["decisions"] != rewind(flow, values, before.decisions, e["to"]) or \
+            e["status"] != status:
+        out.append(("可用性", f"{number}: the 退回's decisions or status are not the ones its "
+                              "route gives"))
+
+
+def _transfer(out: list, e: dict, before: Any, book: Book) -> None:
+    number = e["record"]
+    found = _waiting(out, e, before, book)
+    if found is None:
+        return
+    flow, _, step, who = found
+    if e.get("on_behalf") is not None:
+        out.append(("安全性", f"{number}: a deputy signs; handing the step on (转交) is its "
+                              "holder's"))
+        return
+    if not e["reason"].strip():
+        out.append(("可用性", f"{number}: 转交 needs a reason"))
+    assert book.org is not None
+    why = transfer_problem(book.org, flow, step.id, before.applicant, e["to"], before.chosen)
+    if why is None and (e["to"] in who.people or e["to"] in who.signed):
+        why = f"{e['to']} is already asked to sign step '{step.id}'"
+    if why:
+        out.append(("安全性", f"{number}: {why}"))
+
+
+def _withdraw(out: list, e: dict, before: Any, book: Book) -> None:
+    number = e["record"]
+    if before.status not in OPEN:
+        out.append(("可用性", f"{number} is {before.status}; it can no longer be withdrawn"))
+    elif e["person"] != before.applicant:
+        out.append(("安全性", f"only the applicant {before.applicant} may withdraw {number}"))
+    elif before.decisions or before.votes:
+        out.append(("可用性", f"{number}: an approver has decided already; 撤销 is only before "
+                              "anyone decides (void it instead)"))
+
+
+def delegation_of(e: dict[str, Any]) -> Delegation | None:
+    """The grant a delegate entry makes (None if its dates are not dates)."""
+    try:
+        return Delegation(e["person"], e["deputy"], dt.date.fromisoformat(e["start"]),
+                          dt.date.fromisoformat(e["until"]), e["seq"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _delegate(out: list, e: dict, _before: Any, book: Book) -> None:
+    if book.org is None:
+        out.append(("安全性", "no signed-off org.yaml was in force"))
+        return
+    try:
+        start, until = (dt.date.fromisoformat(e[k]) for k in ("start", "until"))
+    except ValueError:
+        out.append(("可用性", "the delegation's dates are not dates (YYYY-MM-DD)"))
+        return
+    why = delegation_problem(book.org, e["person"], e["deputy"], start, until)
+    if why:
+        out.append(("安全性", why))
 
 
 def may_correct(before: Any, person: str) -> list[tuple[str, str]]:
@@ -301,6 +495,31 @@ def _correct(out: list, e: dict, before: Any, book: Book) -> None:
         out.append(("可用性", f"{number}: a correction needs a reason"))
     if not e["fields"]:
         out.append(("可用性", f"{number}: nothing to correct: the values are the same"))
+    _new_values(out, e, before, book)
+
+
+def may_resubmit(before: Any, person: str) -> list[tuple[str, str]]:
+    """Whether ``person`` may send a record returned to them (退回) on again."""
+    if before.status != "returned":
+        return [("可用性", f"{before.number} is {before.status}, not returned to its applicant")]
+    if person != before.applicant:
+        return [("安全性", f"only the applicant {before.applicant} may resubmit "
+                           f"{before.number}")]
+    return []
+
+
+def _resubmit(out: list, e: dict, before: Any, book: Book) -> None:
+    refused = may_resubmit(before, e["person"])
+    if refused:
+        out += refused
+        return
+    _new_values(out, e, before, book)
+
+
+def _new_values(out: list, e: dict, before: Any, book: Book) -> None:
+    """A correction's or resubmission's changed values: the record's before them, and the
+    ones its flow gives (derived values included)."""
+    number = e["record"]
     if e["previous"] != {k: before.fields.get(k) for k in e["fields"]}:
         out.append(("完整性", f"{number}: the correction's earlier values are not the record's"))
     flow = _flow(out, before, book)
@@ -310,7 +529,8 @@ def _correct(out: list, e: dict, before: Any, book: Book) -> None:
     base = {k: v for k, v in before.fields.items() if k not in derived}
     given = {k: v for k, v in e["fields"].items() if k not in derived}
     result = check_record(flow, book.org, RecordInput(flow.code, {**base, **given}, number,
-                                                      applicant=before.applicant))
+                                                      applicant=before.applicant,
+                                                      chosen=before.chosen))
     for where, message in result.problems:
         out.append(("可用性", f"{number}: {where}: {message}"))
     if result.ok:
@@ -354,7 +574,9 @@ def _rendition(out: list, e: dict, before: Any, book: Book) -> None:
 
 _RULES: dict[str, Callable[[list, dict, Any, Book], None]] = {
     "key": _key, "approve": _approve, "revoke": _revoke, "submit": _submit,
-    "sign": _sign, "correct": _correct, "void": _void, "rendition": _rendition}
+    "sign": _sign, "correct": _correct, "void": _void, "rendition": _rendition,
+    "return": _return, "resubmit": _resubmit, "withdraw": _withdraw, "transfer": _transfer,
+    "delegate": _delegate}
 
 
 def _derived_differ(flow: Flow, values: dict[str, Any], archived: dict[str, Any]) -> bool:

@@ -16,6 +16,7 @@ from ..errors import FlowdocError
 from ..loader import flow_from_bytes, org_from_bytes
 from ..model import Flow, Org
 from ..records import render_record, route, typed_values
+from ..records.authority import SAME_APPROVER
 from ..records.rendition import CorrectionLine, SignatureLine
 from ..seal.canonical import digest
 
@@ -34,10 +35,16 @@ class RecordState:
     decisions: dict[str, list[str]] = field(default_factory=dict)
     signatures: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "in progress"  # in progress | complete | rejected | void
+    # in progress | returned (退回 to the applicant) | complete | rejected | void | withdrawn
+    status: str = "in progress"
     rendition: str | None = None
     corrections: list[dict[str, Any]] = field(default_factory=list)
     superseded: list[int] = field(default_factory=list)  # signatures a correction voided
+    chosen: dict[str, str] = field(default_factory=dict)  # 发起人自选: lane id → person
+    # on the step's current visit: 会签 approvals given so far (by whom they count for), and
+    # 转交 [from, to] in order; both end when the step is decided
+    votes: dict[str, list[str]] = field(default_factory=dict)
+    transfers: dict[str, list[list[str]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -65,34 +72,93 @@ def json_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply(out: dict[str, RecordState], e: dict[str, Any]) -> None:
-    """Fold one entry into the record states (the only place record state is computed)."""
+    """Fold one entry into the record states (the only place record state is computed).
+
+    The fold needs no flow: an event carries what it decided (a 会签 vote is ``partial``; the
+    steps a signer's one signature also satisfied are its ``auto``; a 退回 names the decisions
+    that stand after it), and the rule book checks each claim against the flow."""
     t = e["type"]
     if t == "submit":
         out[e["record"]] = RecordState(e["record"], e["flow"], e["revision"], e["flow_hash"],
                                        e["flow_blob"], e["original_blob"], dict(e["fields"]),
-                                       e["applicant"], e["time"])
+                                       e["applicant"], e["time"],
+                                       chosen=dict(e.get("chosen", {})))
         out[e["record"]].history.append(e)
         out[e["record"]].signatures.append(e)
-    elif t in ("sign", "void", "rendition", "correct") and e["record"] in out:
-        s = out[e["record"]]
-        s.history.append(e)
-        if t == "sign":
-            s.signatures.append(e)
-            if e.get("decision"):
-                s.decisions.setdefault(e["step"], []).append(e["decision"])
-            s.status = e.get("status", s.status)
-        elif t == "void":
-            s.status = "void"
-        elif t == "correct":
-            s.fields.update(e["fields"])  # the earlier value stays in the history
-            s.corrections.append(e)
-            # every decision taken so far saw the old values: it no longer counts, and the
-            # record waits for those steps again (a correction reopens what it touches)
-            s.superseded += [x["seq"] for x in s.signatures
-                             if x["type"] == "sign" and x["seq"] not in s.superseded]
-            s.decisions = {}
-        else:
-            s.rendition = e["blob"]
+        return
+    s = out.get(e.get("record", ""))
+    if s is None or t not in _FOLDS:
+        return
+    s.history.append(e)
+    _FOLDS[t](s, e)
+
+
+def _sign(s: RecordState, e: dict[str, Any]) -> None:
+    s.signatures.append(e)
+    step = e["step"]
+    if e.get("partial"):  # a 会签 approval that does not decide the step yet
+        s.votes.setdefault(step, []).append(e.get("on_behalf") or e["person"])
+    else:
+        if e.get("decision"):
+            s.decisions.setdefault(step, []).append(e["decision"])
+        s.votes.pop(step, None)
+        s.transfers.pop(step, None)
+        for later, decision in e.get("auto", ()):  # 同一审批人，自动通过
+            s.decisions.setdefault(later, []).append(decision)
+    s.status = e.get("status", s.status)
+
+
+def _correct(s: RecordState, e: dict[str, Any]) -> None:
+    s.fields.update(e["fields"])  # the earlier value stays in the history
+    s.corrections.append(e)
+    # every decision taken so far saw the old values: it no longer counts, and the record
+    # waits for those steps again (a correction reopens what it touches)
+    s.superseded += [x["seq"] for x in s.signatures
+                     if x["type"] == "sign" and x["seq"] not in s.superseded]
+    s.decisions, s.votes, s.transfers = {}, {}, {}
+
+
+def _resubmit(s: RecordState, e: dict[str, Any]) -> None:
+    if e["fields"]:
+        s.fields.update(e["fields"])
+        s.corrections.append(e)
+    s.status = "in progress"
+
+
+def _return(s: RecordState, e: dict[str, Any]) -> None:
+    """退回: the decisions from the target step on no longer count (their signatures stay in
+    the history, marked as superseded), and the record waits at the target again."""
+    kept = {k: list(v) for k, v in e["decisions"].items()}
+    live = [x for x in s.signatures if x["type"] == "sign" and x["seq"] not in s.superseded]
+    for step, given in s.decisions.items():
+        undone = len(given) - len(kept.get(step, []))
+        deciding = [x["seq"] for x in live if x["step"] == step and not x.get("partial")]
+        if undone > 0:
+            s.superseded += deciding[-undone:]
+    s.superseded += [x["seq"] for x in live if x.get("partial") and x["step"] in s.votes]
+    s.decisions, s.votes, s.transfers = kept, {}, {}
+    s.status = e["status"]
+    s.signatures.append(e)
+
+
+def _transfer(s: RecordState, e: dict[str, Any]) -> None:
+    s.signatures.append(e)  # a signed act on the step, shown with the signatures
+    s.transfers.setdefault(e["step"], []).append([e["person"], e["to"]])
+
+
+def _close(status: str):
+    def fold(s: RecordState, _e: dict[str, Any]) -> None:
+        s.status = status
+    return fold
+
+
+def _rendition(s: RecordState, e: dict[str, Any]) -> None:
+    s.rendition = e["blob"]
+
+
+_FOLDS = {"sign": _sign, "correct": _correct, "resubmit": _resubmit, "return": _return,
+          "transfer": _transfer, "void": _close("void"), "withdraw": _close("withdrawn"),
+          "rendition": _rendition}
 
 
 def states(entries: list[dict[str, Any]]) -> dict[str, RecordState]:
@@ -125,6 +191,8 @@ def render_state(flow: Flow, state: RecordState) -> bytes:
 
 
 RENDER_MARK = "flowdoc-state:"
+STATUS_TEXT = {"in progress": "办理中", "returned": "已退回", "complete": "已完成",
+               "rejected": "未通过", "void": "已作废", "withdrawn": "已撤销"}
 
 
 def render_key(flow: Flow, state: RecordState) -> str:
@@ -135,9 +203,11 @@ def render_key(flow: Flow, state: RecordState) -> str:
                   "decisions": state.decisions, "status": state.status,
                   "created": state.created, "superseded": state.superseded,
                   "corrections": state.corrections,
-                  "signatures": [{k: e.get(k) for k in ("seq", "step", "person", "role",
-                                                        "meaning", "decision", "time",
-                                                        "comment", "sig")}
+                  "signatures": [{**{k: e.get(k) for k in ("seq", "step", "person", "role",
+                                                           "meaning", "decision", "time",
+                                                           "comment", "sig")},
+                                  # only when present: records made before them keep their key
+                                  **{k: e[k] for k in ("on_behalf", "partial", "auto") if k in e}}
                                  for e in state.signatures],
                    "applicant": state.applicant})
 
@@ -159,16 +229,30 @@ def _render(flow: Flow, state: RecordState) -> bytes:
     for e in state.signatures:
         step = flow.step(e["step"])
         fingerprint = digest(e["sig"]["value"])[:16]
-        lines.append(SignatureLine(step.text, e.get("person", state.applicant), e["role"],
+        who = e.get("person", state.applicant)
+        if e.get("on_behalf"):
+            who = f"{who}（代 {e['on_behalf']}）"
+        if e["type"] in ("return", "transfer"):
+            act = (f"退回至 {flow.step(e['to']).text}" if e["type"] == "return"
+                   else f"转交 {e['to']}")
+            lines.append(SignatureLine(step.text, who, flow.lane(step.lane).name, act[:2], act,
+                                       dt.datetime.fromisoformat(e["time"]), fingerprint,
+                                       e["reason"], False))
+            continue
+        lines.append(SignatureLine(step.text, who, e["role"],
                                    e["meaning"], e.get("decision"),
                                    dt.datetime.fromisoformat(e["time"]), fingerprint,
                                    e.get("comment", ""), e["seq"] in state.superseded))
+        for later, decision in e.get("auto", ()):  # the same signature, shown at each step
+            lines.append(SignatureLine(flow.step(later).text, who, flow.lane(
+                flow.step(later).lane).name, e["meaning"], decision,
+                dt.datetime.fromisoformat(e["time"]), fingerprint, SAME_APPROVER,
+                e["seq"] in state.superseded))
     corrections = [CorrectionLine(e["person"], dt.datetime.fromisoformat(e["time"]),
                                   _label(flow, k), _shown(e["previous"].get(k)), _shown(v),
                                   e["reason"])
                    for e in state.corrections for k, v in sorted(e["fields"].items())]
-    status = {"complete": "已完成", "rejected": "未通过", "void": "已作废"}.get(state.status,
-                                                                              "办理中")
+    status = STATUS_TEXT.get(state.status, "办理中")
     return render_record(flow, state.number, typed_fields(flow, state.fields), path, lines, status,
                          dt.datetime.fromisoformat(state.created), corrections,
                          RENDER_MARK + render_key(flow, state))

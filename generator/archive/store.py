@@ -155,7 +155,9 @@ def checkpoint_message(cp: Checkpoint) -> bytes:
     return canonical({"type": "checkpoint", **cp.body()})
 
 
-KEY_TYPES = ("key", "approve", "revoke")
+# entries of no record that the rules read for every event: keys, their approvals and
+# revocations, and 代理 grants (a delegation is a person's act, like a key)
+KEY_TYPES = ("key", "approve", "revoke", "delegate")
 KEY_MARKS = tuple(f'"type":"{t}"'.encode() for t in KEY_TYPES)
 
 
@@ -226,7 +228,7 @@ class Archive:
         return [json.loads(line) for line in data.splitlines()]
 
     def key_entries(self) -> list[dict[str, Any]]:
-        """The committed key, approve and revoke entries, read from the log itself."""
+        """The committed key, approve, revoke and delegate entries, read from the log itself."""
         cp = self.checkpoint()
         path = self.root / LOG
         if cp is None or cp.bytes == 0 or not path.exists():
@@ -379,6 +381,12 @@ class Writer:
         if self._key_entries is None:
             self._key_entries = self.archive.key_entries()
         return key_table([*self._key_entries, *self.pending], trust)
+
+    def delegations(self) -> list[dict[str, Any]]:
+        """The committed and pending 代理 grants, read with the key entries."""
+        if self._key_entries is None:
+            self._key_entries = self.archive.key_entries()
+        return [e for e in [*self._key_entries, *self.pending] if e["type"] == "delegate"]
 
     def org_blob(self) -> str | None:
         """The blob of the org.yaml in force (registered last, pending entries included)."""

@@ -129,11 +129,13 @@ def verify(archive: Archive, library: Library, workers: int | None = None,
     signoff_keys = {k.id: k for k in library.keys}
     for problem in trust.problems:
         report.add("真实性", problem)
-    table, findings = _keys(log, committed, _Context({}, root, trust, signoff_keys))
+    keys_context = _Context({}, root, trust, signoff_keys)
+    table, findings = _keys(log, committed, keys_context)
     parts = workers if workers is not None else (
         (os.cpu_count() or 1) if cp.size >= PARALLEL_FROM else 1)
     summaries = _run(max(1, parts), log, committed,
-                     _Context(table, root, trust, signoff_keys, renditions))
+                     _Context(table, root, trust, signoff_keys, renditions,
+                              keys_context.delegations))
     first = summaries[0]
     report.lines = first.lines
     if first.lines != cp.size:
@@ -176,7 +178,8 @@ def _lines(log: Path, committed: int) -> Iterator[bytes]:
 
 # -- the key table, before anything else: a signature is checked against the final table -----
 
-_KEY_MARKS = (b'"type":"key"', b'"type":"approve"', b'"type":"revoke"', b'"type":"org"')
+_KEY_MARKS = (b'"type":"key"', b'"type":"approve"', b'"type":"revoke"', b'"type":"org"',
+              b'"type":"delegate"')
 
 
 def _keys(log: Path, committed: int, context: _Context) -> tuple[dict[str, dict[str, Any]],
@@ -198,6 +201,9 @@ def _keys(log: Path, committed: int, context: _Context) -> tuple[dict[str, dict[
             if entry["type"] == "org":
                 checker.follow_org(i, line)
                 continue
+            if entry["type"] == "delegate":
+                _grant(entry, line, checker, table, context, findings, i)
+                continue
             if entry["type"] not in ("key", "approve", "revoke"):
                 continue
             if entry["type"] == "key" and entry["key_id"] in seen:
@@ -215,6 +221,21 @@ def _keys(log: Path, committed: int, context: _Context) -> tuple[dict[str, dict[
     return table, findings
 
 
+def _grant(entry: dict, line: bytes, checker: _Checker, table: dict, context: _Context,
+           findings: list, i: int) -> None:
+    """A 代理 grant counts for the signatures after it when the rule book accepts it under
+    the org then in force and the delegator's own key signed it (the share that checks the
+    entry reports a bad signature; here it only keeps the grant out)."""
+    found = [(prop, f"entry {i} (delegate): {message}")
+             for prop, message in rulebook.check(entry, None, checker.book(table))]
+    findings += [(RECORDS, i, prop, message) for prop, message in found]
+    sig_ok: list = []
+    authenticity(sig_ok, entry, signed_body(line, entry), table, checker.publics)
+    grant = rulebook.delegation_of(entry)
+    if not found and not sig_ok and grant is not None:
+        context.delegations.append(grant)
+
+
 # -- one process's share: whole records, checked entry by entry ------------------------------
 
 @dataclass
@@ -224,6 +245,7 @@ class _Context:
     trust: TrustRoot
     signoff_keys: dict[str, Any]
     renditions: bool = False  # render every closed record again and compare bytes
+    delegations: list = field(default_factory=list)  # 代理 grants that passed, from the key pass
 
 
 @dataclass
@@ -390,22 +412,23 @@ def _freeze(s: RecordState) -> bytes:
     return marshal.dumps((s.number, s.flow_code, s.revision, s.flow_hash, s.flow_blob,
                           s.original_blob, s.fields, s.applicant, s.created, s.decisions,
                           s.signatures, len(s.history), s.status, s.rendition, s.corrections,
-                          s.superseded))
+                          s.superseded, s.chosen, s.votes, s.transfers))
 
 
 def _thaw(data: bytes) -> RecordState:
     (number, code, revision, flow_hash, flow_blob, original, fields, applicant, created,
      decisions, signatures, history, status, rendition, corrections,
-     superseded) = marshal.loads(data)
+     superseded, chosen, votes, transfers) = marshal.loads(data)
     return RecordState(number, code, revision, flow_hash, flow_blob, original, fields,
                        applicant, created, decisions, signatures, _Tally(history), status,
-                       rendition, corrections, superseded)
+                       rendition, corrections, superseded, chosen, votes, transfers)
 
 
 def _slim(e: dict) -> dict:
     """What a record's state keeps of a signature for its rendition (not the values again)."""
     return {k: e[k] for k in ("type", "seq", "step", "person", "applicant", "role", "meaning",
-                              "decision", "time", "comment", "sig") if k in e}
+                              "decision", "time", "comment", "sig", "on_behalf", "partial",
+                              "auto", "to", "reason") if k in e}
 
 
 class _Checker:
@@ -441,7 +464,8 @@ class _Checker:
         book = Book(self.context.trust, self.context.signoff_keys,
                     self.context.table if keys_table is None else keys_table, self.org,
                     self.flow, render_state if self.context.renditions else None, self.blob,
-                    governing=self.governing, signers=self.signers, render_key=render_key)
+                    governing=self.governing, signers=self.signers, render_key=render_key,
+                    delegations=self.context.delegations)
         if keys_table is None:
             self._book = book
         return book
@@ -534,7 +558,7 @@ class _Checker:
             return
         if e["type"] == "submit":  # only the count of events matters from here on
             state.history = _Tally(1)
-        if e["type"] in ("submit", "sign"):
+        if e["type"] in ("submit", "sign", "return", "transfer"):
             state.signatures[-1] = _slim(state.signatures[-1])
         self.states.put(number, state)
         if state.status in ("complete", "rejected") and not state.rendition:
@@ -583,6 +607,21 @@ SHAPES: dict[str, dict[str, type]] = {
     "void": {"record": TEXT, "person": TEXT, "reason": TEXT, "time": TEXT, "state": TEXT},
     "correct": {"record": TEXT, "person": TEXT, "fields": dict, "previous": dict, "reason": TEXT,
                 "time": TEXT, "state": TEXT},
+    "resubmit": {"record": TEXT, "person": TEXT, "fields": dict, "previous": dict,
+                 "reason": TEXT, "time": TEXT, "state": TEXT},
+    "return": {"record": TEXT, "step": TEXT, "to": TEXT, "reason": TEXT, "decisions": dict,
+               "status": TEXT, "person": TEXT, "time": TEXT, "state": TEXT},
+    "transfer": {"record": TEXT, "step": TEXT, "to": TEXT, "reason": TEXT, "person": TEXT,
+                 "time": TEXT, "state": TEXT},
+    "withdraw": {"record": TEXT, "person": TEXT, "reason": TEXT, "time": TEXT, "state": TEXT},
+    "delegate": {"person": TEXT, "deputy": TEXT, "start": TEXT, "until": TEXT, "reason": TEXT,
+                 "time": TEXT},
+}
+# members an entry of the type may carry (absent in entries written before them)
+OPTIONAL: dict[str, dict[str, type]] = {
+    "submit": {"chosen": dict},
+    "sign": {"on_behalf": TEXT, "partial": bool, "auto": list},
+    "return": {"on_behalf": TEXT},
 }
 _HEX = re.compile("[0-9a-f]+")
 
@@ -606,11 +645,17 @@ def _malformed(entry: Any) -> str | None:
     if not (isinstance(sig, dict) and set(sig) == {"key", "value"}
             and all(_hex(v) for v in sig.values())):
         return "no well-formed signature"
-    if set(entry) != {*shape, "type", "seq", "sig"}:
+    optional = OPTIONAL.get(entry["type"], {})
+    if set(entry) - set(optional) != {*shape, "type", "seq", "sig"}:
         return "unexpected or missing keys"
-    for key, kind in shape.items():
-        if not isinstance(entry[key], kind):
+    for key, kind in {**shape, **optional}.items():
+        if key in entry and not isinstance(entry[key], kind):
             return f"{key} has the wrong type"
+    if entry.get("partial") is False or entry.get("auto") == [] or entry.get("chosen") == {}:
+        return "an optional member is written only when it says something"
+    if not all(isinstance(a, list) and len(a) == 2 and all(isinstance(x, str) for x in a)
+               for a in entry.get("auto", [])):
+        return "auto has the wrong type"
     for key in ("public_key", "flow_hash", "flow_blob", "original_blob", "blob", "state",
                 "vouch"):
         if key in entry and not _hex(entry[key]):

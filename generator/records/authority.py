@@ -67,6 +67,8 @@ class Signers:
     signed: tuple[str, ...] = ()  # approvals already given on this visit (会签)
     deputies: tuple[tuple[str, str], ...] = ()
     applicant: str | None = None
+    role: str = ""  # the lane's role id
+    relative: bool = False  # resolved for the applicant (org tree or their choice)
 
     def on_behalf(self, person: str) -> str | None:
         """The person ``person`` stands in for as a deputy, when not entitled themself."""
@@ -152,7 +154,8 @@ def signers(flow: Flow, org: Org, step_id: str, applicant: str | None, *,
                     and (d.deputy, d.person) not in deputies:
                 deputies.append((d.deputy, d.person))
     return Signers(step.id, step.text, lane.name, step.kind, found.rule, remaining, anyone,
-                   max(needed - len(done), 0), done, tuple(deputies), applicant)
+                   max(needed - len(done), 0), done, tuple(deputies), applicant, lane.role,
+                   lane.approver != "role")
 
 
 def why_not(s: Signers, person: str, org: Org) -> str | None:
@@ -165,6 +168,8 @@ def why_not(s: Signers, person: str, org: Org) -> str | None:
         return f"{person} applied; an applicant may not approve their own request"
     if person in s.signed:
         return f"{person} approved step '{s.step}' already (会签: once a person)"
+    if not s.relative and not org.may_sign(person, s.role):
+        return f"{person} does not hold the lane {s.lane} ({s.role}) of step '{s.step}'"
     if s.people:
         return (f"{person} may not sign step '{s.step}' ({s.lane}: {s.rule}); "
                 f"who may: {s.shown()}")

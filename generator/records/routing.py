@@ -117,3 +117,23 @@ def route(
         else:
             raise RouteError(f"no exit of step '{current.id}' is taken"
                              + (f" with decision '{decision}'" if decision else ""))
+
+
+def rewind(flow: Flow, values: Mapping[str, Any], decisions: Mapping[str, Sequence[str]],
+           target: str) -> dict[str, list[str]]:
+    """The decisions that stand when a record is sent back (退回) to ``target``: those taken
+    on the path before its last visit of ``target``; the rest no longer count. The start
+    keeps none: the applicant sends the record on again and every step is decided anew."""
+    path = route(flow, values, decisions).steps
+    if target not in path:
+        raise RouteError(f"step '{target}' is not on the record's path")
+    cut = len(path) - 1 - path[::-1].index(target)
+    kept: dict[str, list[str]] = {}
+    for step_id in path[:cut]:
+        step = flow.step(step_id)
+        if step.kind in ("approval", "decision") and not step.automatic:
+            given = list(decisions.get(step_id, []))
+            n = len(kept.get(step_id, [])) + 1
+            if n <= len(given):
+                kept[step_id] = given[:n]
+    return kept

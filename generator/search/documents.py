@@ -18,8 +18,9 @@ KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
 # The number of the index's own document, which holds the log position it has reached
 META = "\x00meta"
 STATUS_CODES = {"in progress": "in_progress", "complete": "complete", "rejected": "rejected",
-                "void": "void"}
-STATUS_NAMES = {"in_progress": "进行中", "complete": "完成", "rejected": "驳回", "void": "作废"}
+                "void": "void", "returned": "returned", "withdrawn": "withdrawn"}
+STATUS_NAMES = {"in_progress": "进行中", "complete": "完成", "rejected": "驳回", "void": "作废",
+                "returned": "退回", "withdrawn": "撤销"}
 # Fields whose values are numbers someone will look up whole: order, waybill, ticket, voucher …
 _IDENTIFIER_FIELD = re.compile(r"(?:_no|_serial|^sku)$")
 
@@ -73,9 +74,8 @@ def record_document(state: Any, flow: Flow | None, org: Org | None,
         if event["type"] in ("void", "correct"):
             parts += [event["person"], event.get("reason", "")]
     departments = [flow.owner_department] if flow else []
-    person = org.person(state.applicant) if org else None
-    if person is not None:
-        departments.append(person.department)
+    if org is not None and org.person(state.applicant) is not None:
+        departments.append(org.department_name(state.applicant))
     for key in ("department", "dept"):
         if isinstance(state.fields.get(key), str):
             departments.append(state.fields[key])

@@ -36,7 +36,8 @@ STATUSES = {"in_progress": "in_progress", "in progress": "in_progress", "进行�
             "complete": "complete", "completed": "complete", "完成": "complete",
             "已完成": "complete", "rejected": "rejected", "驳回": "rejected",
             "已驳回": "rejected", "未通过": "rejected", "void": "void", "作废": "void",
-            "已作废": "void"}
+            "已作废": "void", "returned": "returned", "退回": "returned", "已退回": "returned",
+            "withdrawn": "withdrawn", "撤销": "withdrawn", "已撤销": "withdrawn"}
 
 
 class QueryError(FlowdocError):
@@ -143,8 +144,8 @@ def keyword(name: str, value: str) -> Keyword:
         raise ValueError(f"{name}: needs a value")
     if field == "status":
         if value.lower() not in STATUSES:
-            raise ValueError(f"status '{value}' is not one of 进行中/完成/驳回/作废 "
-                             "(in_progress/complete/rejected/void)")
+            raise ValueError(f"status '{value}' is not one of 进行中/完成/驳回/作废/退回/撤销 "
+                             "(in_progress/complete/rejected/void/returned/withdrawn)")
         return Keyword(field, STATUSES[value.lower()])
     if field == "ids":
         from .analysis import identifier

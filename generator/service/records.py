@@ -8,7 +8,7 @@ only the rendition the log names.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from ..archive.state import RecordState
 from ..archive.store import ArchiveError
 from ..errors import FlowdocError
 from ..model import Flow
-from ..records import RecordCheck, RecordInput, check_record, read_record
+from ..records import RecordCheck, RecordInput, Signers, check_record, read_record
 from .workspace import Workspace
 
 RECORD_SUFFIXES = (".yaml", ".yml", ".json", ".pdf")  # what `record import` takes from a folder
@@ -62,13 +62,16 @@ def flow_of(ws: Workspace, code: str, source: Path | None = None) -> Flow:
         raise NotFound(f"{where}no flow with code '{code}'") from None
 
 
-def check(ws: Workspace, path: Path, applicant: str | None = None) -> RecordCheck:
-    """What ``record check`` shows: values, problems, the path and who may sign each step,
-    archiving nothing."""
+def check(ws: Workspace, path: Path, applicant: str | None = None,
+          chosen: dict[str, str] | None = None) -> RecordCheck:
+    """What ``record check`` shows: values, problems, the path and who may sign each step
+    (for this applicant), archiving nothing."""
     data = read(ws, path)
     if applicant:
         same_applicant(path, data.applicant, applicant)  # as submit would refuse it
         data = replace(data, applicant=applicant)
+    if chosen:
+        data = replace(data, chosen=chosen)
     flow = flow_of(ws, data.flow, path)
     assert ws.library.org is not None
     return check_record(flow, ws.library.org, data)
@@ -77,13 +80,17 @@ def check(ws: Workspace, path: Path, applicant: str | None = None) -> RecordChec
 Prepared = list[tuple[RecordInput, bytes]]
 
 
-def prepare(ws: Workspace, paths: list[Path], person: str) -> Prepared:
+def prepare(ws: Workspace, paths: list[Path], person: str,
+            chosen: dict[str, str] | None = None) -> Prepared:
     """The records of ``paths`` read and owned by ``person``, with their original bytes (what
-    the archive keeps): everything about the files is settled before a passphrase is asked."""
+    the archive keeps): everything about the files is settled before a passphrase is asked.
+    ``chosen``: the approvers the applicant names for lanes of ``approver: chosen``."""
     items = []
     for path in paths:
         data = read(ws, path)
         same_applicant(path, data.applicant, person)
+        if chosen:
+            data = replace(data, chosen=chosen)
         items.append((data, path.read_bytes()))
     return items
 
@@ -112,13 +119,78 @@ def sign(ws: Workspace, number: str, step: str, person: str, passphrase: str,
                                      passphrase, decision, comment)
 
 
-def parse_changes(changes: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """``FIELD=VALUE`` texts as a mapping; a text without ``=`` is a usage error."""
+def return_step(ws: Workspace, number: str, step: str, to: str, person: str, passphrase: str,
+                reason: str) -> RecordState:
+    """退回: send record ``number`` back from its waiting ``step`` to ``to``."""
+    return archive_records.return_step(ws.archive(write=True), ws.library, number, step, to,
+                                       person, passphrase, reason)
+
+
+def resubmit(ws: Workspace, number: str, person: str, passphrase: str, changes: dict[str, Any],
+             reason: str) -> RecordState:
+    """The applicant sends a returned record on again (with changed values, or none)."""
+    return archive_records.resubmit(ws.archive(write=True), ws.library, number, person,
+                                    passphrase, changes, reason)
+
+
+def withdraw(ws: Workspace, number: str, person: str, passphrase: str,
+             reason: str) -> RecordState:
+    """撤销: the applicant withdraws a record nobody has decided on."""
+    return archive_records.withdraw(ws.archive(write=True), ws.library, number, person,
+                                    passphrase, reason)
+
+
+def transfer(ws: Workspace, number: str, step: str, to: str, person: str, passphrase: str,
+             reason: str) -> RecordState:
+    """转交: hand the waiting ``step`` to another holder of the same authority."""
+    return archive_records.transfer(ws.archive(write=True), ws.library, number, step, to,
+                                    person, passphrase, reason)
+
+
+def delegate(ws: Workspace, person: str, deputy: str, start: str, until: str, passphrase: str,
+             reason: str = "") -> None:
+    """代理: ``deputy`` signs for ``person`` from ``start`` to ``until`` (YYYY-MM-DD)."""
+    import datetime as dt
+
+    try:
+        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(until)
+    except ValueError:
+        raise UsageError(f"--from {start} --until {until}: write dates as YYYY-MM-DD") from None
+    archive_records.delegate(ws.archive(write=True), ws.library, person, deputy, first, last,
+                             passphrase, reason)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A record as its next signer sees it: its state, flow, who may sign the step it waits
+    for now and why (None: it waits for nobody), and who it is copied to (抄送)."""
+
+    state: RecordState
+    flow: Flow
+    signers: Signers | None
+    copied_to: tuple[str, ...]
+
+
+def waiting(ws: Workspace, number: str) -> Waiting:
+    """Who may sign record ``number`` now (the one answer: the archive writer checks the same)."""
+    from ..archive.state import typed_fields
+    from ..records import route
+    from ..records.authority import copied_to
+
+    state, flow, who = archive_records.waiting(ws.archive(), ws.library, number)
+    assert ws.library.org is not None
+    reached = route(flow, typed_fields(flow, state.fields), state.decisions).steps
+    return Waiting(state, flow, who, copied_to(flow, ws.library.org, reached))
+
+
+def parse_changes(changes: list[str] | tuple[str, ...], option: str = "--set") -> dict[str, str]:
+    """``NAME=VALUE`` texts as a mapping; a text without ``=`` is a usage error."""
     pairs: dict[str, str] = {}
     for change in changes:
         field_, sep, value = change.partition("=")
         if not sep:
-            raise UsageError(f"--set {change}: write FIELD=VALUE")
+            what = "FIELD" if option == "--set" else "LANE"
+            raise UsageError(f"{option} {change}: write {what}=VALUE")
         pairs[field_.strip()] = value
     return pairs
 
