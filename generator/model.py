@@ -287,10 +287,22 @@ class Org:
         return cached.get(name)
 
     def role(self, role_id: str) -> Role | None:
-        return next((r for r in self.roles if r.id == role_id), None)
+        cached = self.__dict__.get("_roles_index")
+        if cached is None:
+            cached = {r.id: r for r in self.roles}
+            object.__setattr__(self, "_roles_index", cached)
+        return cached.get(role_id)
 
     def holders(self, role_id: str) -> tuple[Person, ...]:
-        return tuple(p for p in self.people if role_id in p.roles)
+        cached = self.__dict__.get("_holders_index")
+        if cached is None:  # by role, once: a role lane is resolved for every signature
+            cached = {}
+            for p in self.people:
+                for r in p.roles:
+                    cached.setdefault(r, []).append(p)
+            cached = {r: tuple(ps) for r, ps in cached.items()}
+            object.__setattr__(self, "_holders_index", cached)
+        return cached.get(role_id, ())
 
     def may_sign(self, person: str, role_id: str) -> bool:
         role, who = self.role(role_id), self.person(person)
@@ -301,13 +313,22 @@ class Org:
 
     def chain(self, dept_id: str) -> tuple[Department, ...]:
         """``dept_id``'s department and every one above it, nearest first."""
-        out: list[Department] = []
-        index = self._departments()
-        current = index.get(dept_id)
-        while current is not None and current not in out:  # the loader refuses cycles
-            out.append(current)
-            current = index.get(current.parent) if current.parent else None
-        return tuple(out)
+        chains = self.__dict__.get("_chains")
+        if chains is None:
+            chains = {}
+            object.__setattr__(self, "_chains", chains)
+        found = chains.get(dept_id)
+        if found is None:  # walked once a department: verify asks for every signature
+            out: list[Department] = []
+            seen: set[str] = set()
+            index = self._departments()
+            current = index.get(dept_id)
+            while current is not None and current.id not in seen:  # the loader refuses cycles
+                seen.add(current.id)
+                out.append(current)
+                current = index.get(current.parent) if current.parent else None
+            found = chains[dept_id] = tuple(out)
+        return found
 
     def department_name(self, person: str) -> str:
         """The name of ``person``'s department (the text itself in an org without a tree)."""

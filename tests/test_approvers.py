@@ -17,6 +17,8 @@ from pathlib import Path
 import forgery as F
 import pytest
 from conftest import OPERATOR_SECRET, secret
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator.archive import events as R
 from generator.archive.store import Archive, ArchiveError
@@ -413,3 +415,159 @@ def test_waiting_names_the_signers_and_the_copies(repo, archive):
     flow = repo.library.flow("EC-HR-099")
     s = signers(flow, repo.library.org, "pay", "赵敏", chosen={"cashier": "林娜"})
     assert s.people == ("林娜",) and s.rule == "发起人自选（财务部）"
+
+
+# -- writers at once -------------------------------------------------------------------------------
+
+RACER = r"""
+import sys
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from generator.checks import check_paths
+from generator.archive.store import Archive, ArchiveError
+from generator.archive import events as R
+from generator.archive.trusting import unlock_operator
+lib = check_paths([Path({flows!r})], base=Path({base!r})).library
+archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
+print("ready", flush=True)
+sys.stdin.readline()
+try:
+    state = R.sign_step(archive, lib, {number!r}, {step!r}, {person!r}, {secret!r}, "同意")
+    print("ok", state.status, flush=True)
+except ArchiveError as exc:
+    print("refused", exc, flush=True)
+"""
+
+
+def _race(repo, archive, number, step, people):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", RACER.format(root=str(ROOT), flows=str(repo.root / "flows"),
+                                            base=str(repo.root), archive=str(archive.root),
+                                            number=number, step=step, person=p,
+                                            secret=secret(p))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for p in people]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:  # all at once
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    return [p.communicate(timeout=120)[0].strip() for p in procs]
+
+
+def test_two_holders_of_an_or_step_at_once_one_signs_one_is_refused(repo, archive):
+    number = R.submit(archive, repo.library, leave(), b"x", "赵敏", secret("赵敏"), T0)
+    sign(repo, archive, number, "head_approve", "李强")
+    results = _race(repo, archive, number, "hr_approve", ("周婷", "马超"))
+    assert sorted(r.split()[0] for r in results) == ["ok", "refused"], results
+    refused = next(r for r in results if r.startswith("refused"))
+    assert "is complete; it takes no more signatures" in refused
+    assert_verified(archive, repo)
+
+
+def test_three_countersigners_at_once_all_count_and_the_last_decides(repo, archive):
+    number = R.submit(archive, repo.library, claim(), b"x", "赵敏", secret("赵敏"), T0)
+    sign(repo, archive, number, "head_approve", "李强")
+    results = _race(repo, archive, number, "panel_review", ("周婷", "马超", "朱莉"))
+    assert all(r.startswith("ok") for r in results), results
+    state = R.record_state(archive, number)
+    assert state.decisions["panel_review"] == ["同意"]
+    assert sorted(e["person"] for e in state.signatures if e["step"] == "panel_review") == \
+        sorted(("周婷", "马超", "朱莉"))
+    assert sum(1 for e in state.signatures if e.get("partial")) == 2
+    assert_verified(archive, repo)
+
+
+# -- properties over random org trees --------------------------------------------------------------
+
+def _org(draw_shape, names):
+    """An org of ``draw_shape`` = (parents, heads, directors, homes): departments d0..dn with
+    d0 at the top, people p0..pm each in one department."""
+    from generator.model import Department, Org, Origin, Person, Role
+
+    parents, heads, directors, homes = draw_shape
+    departments = tuple(
+        Department(f"d{i}", f"部门{i}", None if i == 0 else f"d{parents[i]}",
+                   names[heads[i]] if heads[i] is not None else None,
+                   names[directors[i]] if directors[i] is not None else None)
+        for i in range(len(parents)))
+    people = tuple(Person(n, f"d{homes[k]}", "员工", ("staff", "head") if k % 2 else ("staff",))
+                   for k, n in enumerate(names))
+    return Org("公司", "部门", (Role("staff", "员工", anyone=True), Role("head", "负责人")),
+               people, Origin("org.yaml"), departments=departments)
+
+
+@st.composite
+def orgs(draw):
+    n = draw(st.integers(1, 8))
+    m = draw(st.integers(1, 12))
+    names = [f"员工{k}" for k in range(m)]
+    parents = [0] + [draw(st.integers(0, i - 1)) for i in range(1, n)]
+    maybe = st.one_of(st.none(), st.integers(0, m - 1))
+    heads = [draw(maybe) for _ in range(n)]
+    directors = [draw(maybe) for _ in range(n)]
+    homes = [draw(st.integers(0, n - 1)) for _ in range(m)]
+    return _org((parents, heads, directors, homes), names), names
+
+
+@given(orgs(), st.data())
+@settings(max_examples=300, deadline=None)
+def test_resolved_approvers_are_of_the_applicants_line_and_never_the_applicant(made, data):
+    from generator.model import Lane
+
+    org, names = made
+    applicant = data.draw(st.sampled_from(names))
+    line = org.chain(org.person(applicant).department)
+    for lane in (Lane("h", "负责人", "head", "head"), Lane("d", "分管", "head", "director"),
+                 Lane("l", "主管", "head", "level", data.draw(st.integers(1, 4)))):
+        found = resolve(org, lane, applicant)
+        assert applicant not in found.people
+        assert len(found.people) <= 1
+        for person in found.people:
+            dept = next(d for d in line if d.id == found.department)
+            assert person == (dept.director if lane.approver == "director" else dept.head)
+    # the head is the nearest head above the applicant that is not the applicant
+    nearest = next((d.head for d in line if d.head and d.head != applicant), None)
+    assert resolve(org, Lane("h", "负责人", "head", "head"), applicant).people == \
+        ((nearest,) if nearest else ())
+
+
+ACTIONS = st.lists(st.tuples(st.sampled_from(["sign", "refuse", "return", "transfer",
+                                              "withdraw", "resubmit"]),
+                             st.sampled_from(PEOPLE)), min_size=1, max_size=8)
+
+
+@given(ACTIONS)
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+def test_verify_accepts_every_history_the_writer_accepts(repo, seeded, tmp_path_factory,
+                                                         actions):
+    """Random people try random acts on a 会签 claim: whatever the writer lets through,
+    verify accepts; whatever it refuses leaves the archive as it was."""
+    target = tmp_path_factory.mktemp("random") / "records"
+    shutil.copytree(seeded, target)
+    archive = Archive(target, unlock_operator(target, OPERATOR_SECRET))
+    number = R.submit(archive, repo.library, claim(), b"x", "赵敏", secret("赵敏"), T0)
+    for act, person in actions:
+        _, _, who = R.waiting(archive, repo.library, number)
+        step = who.step if who is not None else "head_approve"
+        before = unchanged(archive)
+        try:
+            if act in ("sign", "refuse"):
+                sign(repo, archive, number, step, person, "同意" if act == "sign" else "不同意")
+            elif act == "return":
+                R.return_step(archive, repo.library, number, step, "fill", person,
+                              secret(person), "退回")
+            elif act == "transfer":
+                R.transfer(archive, repo.library, number, step, "马超", person, secret(person),
+                           "转交")
+            elif act == "withdraw":
+                R.withdraw(archive, repo.library, number, person, secret(person), "撤销")
+            else:
+                R.resubmit(archive, repo.library, number, person, secret(person), {}, "")
+        except ArchiveError:
+            assert unchanged(archive) == before
+    assert_verified(archive, repo)

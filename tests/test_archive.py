@@ -51,14 +51,28 @@ def make(root: Path, people=PEOPLE) -> Archive:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
-    """A small closed record: keys of two people, a 3-day leave submitted and approved …"""
+    """A small closed record: keys of two people, a 3-day leave submitted and approved …;
+    then one of every other kind of event: a 代理 grant, a 转交, a 退回 to the applicant, a
+    resubmission, a deputy's signature, and a record withdrawn (撤销)."""
     root = tmp_path_factory.mktemp("archive") / "records"
-    archive = make(root, ("赵敏", "李强", "周婷"))
+    archive = make(root, ("赵敏", "李强", "周婷", "吴刚"))
     number = R.submit(archive, LIBRARY, leave(3), b"leave: 3 days", "赵敏", secret("赵敏"), T0)
     R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意", "同意",
                 T0 + dt.timedelta(hours=1))
     R.sign_step(archive, LIBRARY, number, "hr_approve", "周婷", secret("周婷"), "同意", "",
                 T0 + dt.timedelta(hours=2))
+    day = (T0 + dt.timedelta(hours=8)).date()
+    R.delegate(archive, LIBRARY, "李强", "吴刚", day, day, secret("李强"), "出差")
+    second = R.submit(archive, LIBRARY, leave(2), b"leave: 2 days", "赵敏", secret("赵敏"), T0)
+    R.transfer(archive, LIBRARY, second, "head_approve", "吴刚", "李强", secret("李强"), "出差")
+    R.return_step(archive, LIBRARY, second, "head_approve", "fill", "吴刚", secret("吴刚"),
+                  "请写明事由")
+    R.resubmit(archive, LIBRARY, second, "赵敏", secret("赵敏"), {"reason": "家中老人住院"},
+               "补事由")
+    R.sign_step(archive, LIBRARY, second, "head_approve", "吴刚", secret("吴刚"), "同意", "",
+                T0 + dt.timedelta(hours=3))  # as 李强's deputy: the 转交 ended with the 退回
+    third = R.submit(archive, LIBRARY, leave(1), b"leave: 1 day", "赵敏", secret("赵敏"), T0)
+    R.withdraw(archive, LIBRARY, third, "赵敏", secret("赵敏"), "不需要了")
     return root
 
 
@@ -78,8 +92,12 @@ def test_a_closed_record_verifies_and_has_its_rendition(small):
     # the registrar's key, each person's key vouched for by her, then the org.yaml in force
     # registered once, by the first to act on a record
     assert [e["type"] for e in archive.entries()] == [
-        "key", "key", "approve", "key", "approve", "key", "approve", "org", "submit", "sign",
-        "sign", "rendition"]
+        "key", "key", "approve", "key", "approve", "key", "approve", "key", "approve", "org",
+        "submit", "sign", "sign", "rendition", "delegate", "submit", "transfer", "return",
+        "resubmit", "sign", "submit", "withdraw"]
+    states = R.states(archive.entries())
+    assert states["EC-HR-015-2026-0002"].signatures[-1]["on_behalf"] == "李强"
+    assert states["EC-HR-015-2026-0003"].status == "withdrawn"
 
 
 def test_a_change_to_any_member_or_kind_of_byte_of_log_and_checkpoint_is_detected(small, tmp_path):

@@ -65,6 +65,8 @@ while True:
     number = R.submit(archive, lib, rec, b"w{n}-" + str(i).encode(), "赵敏", "pass-赵敏-2026", t0)
     if i % 3 == 0:
         R.sign_step(archive, lib, number, "head_approve", "李强", "pass-李强-2026", "不同意", "", t0)
+    elif i % 3 == 1:
+        R.withdraw(archive, lib, number, "赵敏", "pass-赵敏-2026", "不需要了")
     print(number, flush=True)  # acknowledged: submit returned, so it is committed
 """
 

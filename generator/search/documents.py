@@ -71,7 +71,7 @@ def record_document(state: Any, flow: Flow | None, org: Org | None,
         signed_days.append(day(sig["time"]))
         parts += [person, sig.get("meaning", ""), sig.get("decision", ""), sig.get("comment", "")]
     for event in state.history:
-        if event["type"] in ("void", "correct"):
+        if event["type"] in ("void", "correct", "return", "withdraw", "transfer", "resubmit"):
             parts += [event["person"], event.get("reason", "")]
     departments = [flow.owner_department] if flow else []
     if org is not None and org.person(state.applicant) is not None:
