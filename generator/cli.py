@@ -19,7 +19,6 @@ from .textsafe import visible
 
 if TYPE_CHECKING:  # loading and checking flows is imported by the commands that need it:
     from .checks import CheckResult  # `flowdoc checkpoint` starts without YAML or crypto
-    from .model import Library
 
 DEFAULT_FLOWS = Path("flows")
 
@@ -56,21 +55,6 @@ def check(paths: tuple[Path, ...], as_json: bool) -> None:
     sys.exit(0 if result.ok else 1)
 
 
-def _checked_library(flows_dir: Path, quiet: bool = False) -> Library:
-    """The library, or exit 1 with every problem printed: nothing is written from bad input."""
-    from .checks import check_paths
-
-    result = check_paths([flows_dir])
-    if not result.ok:
-        _report(result, False)
-        click.echo(f"stopped: {len(result.errors)} problem(s) in {flows_dir}; nothing was written",
-                   err=True)
-        sys.exit(1)
-    if not quiet:
-        _report(result, False)  # warnings: the build goes on, and says what it prints as 草稿
-    return result.library
-
-
 @main.command()
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
               show_default=True, help="The folder of flow definitions.")
@@ -90,33 +74,21 @@ def build(flows_dir: Path, out_dir: Path, templates_dir: Path | None, copy_numbe
     flow (a chart split across pages gives CODE-1.svg, CODE-2.svg …; its PDF holds every page).
     Files whose bytes did not change are not rewritten.
     """
-    if (copy_number is None) != (holder is None):
-        click.echo("flowdoc: --copy and --holder go together: a controlled copy has a number and "
-                   "a holder", err=True)
-        sys.exit(2)
-    from .buildstamp import inputs_digest, options_text, up_to_date
+    from .service import documents
 
-    templates = templates_dir or flows_dir.resolve().parent / "templates"
-    digest = inputs_digest([flows_dir, templates], options_text(copy_number, holder))
-    if up_to_date(out_dir, digest):  # the last build read exactly these inputs
+    request = _call(documents.BuildRequest, flows_dir, out_dir, templates_dir, copy_number,
+                    holder)
+    if documents.up_to_date(request):  # the last build read exactly these inputs
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return
-    library = _checked_library(flows_dir)
-    from .manual import Copy
-    from .publish import build as publish
-
-    try:
-        result = publish(library, out_dir, templates, flows_dir, Copy(copy_number, holder),
-                         progress=_progress)
-    except FlowdocError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
-        sys.exit(1)
+    ws = _workspace(flows_dir, warn=True)  # warnings: the build goes on, and says what is 草稿
+    result = _call(documents.build, ws, request, progress=_progress)
     if result.skipped:
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return
     for note in result.notes:
         click.echo(f"note: {note}")
-    click.echo(f"checked {len(library.flows)} flows; wrote {len(result.written)} file(s) to "
+    click.echo(f"checked {len(ws.library.flows)} flows; wrote {len(result.written)} file(s) to "
                f"{out_dir} ({result.unchanged} unchanged)")
 
 
@@ -135,20 +107,11 @@ def _progress(done: int, total: int, what: str) -> None:
               show_default=True, help="The folder of flow definitions.")
 def diagram(code: str, fmt: str, output: Path | None, flows_dir: Path) -> None:
     """Write one flow's swimlane chart."""
-    library = _checked_library(flows_dir)
-    try:
-        flow = library.flow(code)
-    except KeyError:
-        known = ", ".join(f.code for f in library.flows)
-        click.echo(f"flowdoc: no flow with code '{code}' (known: {known})", err=True)
-        sys.exit(1)
-    from .diagram import layout, outputs
+    from .service import documents
 
-    target = output or Path(f"{code}.{fmt}")
-    files = outputs(layout(flow), fmt, target.stem if target.suffix else target.name)
-    for name, data in files:
-        write_atomic(target.with_name(name), data)
-        click.echo(str(target.with_name(name)))
+    ws = _workspace(flows_dir, warn=True)
+    for path in _call(documents.diagram, ws, code, fmt, output):
+        click.echo(str(path))
 
 
 @main.group()
@@ -172,36 +135,14 @@ def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path, archive
               passphrase_file: Path | None) -> None:
     """Sign CODE's 编制/审核/批准 with PERSON's own key, bound to the hash of its content as it
     is now; the key's public half goes into keys.yaml beside the flows if it is not there."""
-    from .lifecycle import SignError, sign_file, signed, unlock_signer
+    from .service import documents
 
-    library = _checked_library(flows_dir)
-    try:
-        target = library.flow(code)
-    except KeyError:
-        click.echo(f"flowdoc: no flow with code '{code}'", err=True)
-        sys.exit(1)
-    assert library.org is not None
-    day = on.date() if on else None
-    try:
-        # the sign-off rules first: a signature that would be refused asks for no passphrase
-        signed(target, library.org, person, meaning, day or _today())
-        signer = unlock_signer(archive_dir, person, _passphrase(passphrase_file), library.trust)
-        signoff = sign_file(Path(target.origin.source), target, library.org, person, meaning,
-                            signer, day)
-    except FlowdocError as exc:
-        message = str(exc) if isinstance(exc, SignError) else f"{person}: {exc}"
-        click.echo(f"flowdoc: {code}: {message}", err=True)
-        sys.exit(1)
-    state = "受控" if signoff.bound_to(target.content_hash) and target.status == "受控" else (
-        "complete" if signoff.complete else "incomplete")
-    click.echo(f"{code}: {meaning} by {person} signed with key {signer.key.id[:12]}…, bound to "
-               f"{target.content_hash[:12]}… ({state})")
-
-
-def _today():
-    import datetime as dt
-
-    return dt.date.today()
+    ws = _workspace(flows_dir, archive_dir, warn=True)
+    done = _call(documents.sign_flow, ws, code, person, meaning,
+                 lambda: _passphrase(passphrase_file), on.date() if on else None)
+    content = ws.library.flow(code).content_hash
+    click.echo(f"{code}: {meaning} by {person} signed with key {done.key_id[:12]}…, bound to "
+               f"{content[:12]}… ({done.state})")
 
 
 @main.command()
@@ -213,23 +154,10 @@ def _today():
               help="Templates (default: templates/ beside flows/).")
 def form(code: str, output: Path | None, flows_dir: Path, templates_dir: Path | None) -> None:
     """Write one flow's fillable PDF form (A4 AcroForm that types Chinese)."""
-    from .forms import make_form
+    from .service import documents
 
-    library = _checked_library(flows_dir, quiet=True)
-    try:
-        flow = library.flow(code)
-    except KeyError:
-        click.echo(f"flowdoc: no flow with code '{code}'", err=True)
-        sys.exit(1)
-    try:
-        data = make_form(flow, templates_dir or flows_dir.resolve().parent / "templates",
-                         library.manual.company if library.manual else None)
-    except FlowdocError as exc:
-        click.echo(f"flowdoc: {exc}", err=True)
-        sys.exit(1)
-    target = output or Path(f"{code}.pdf")
-    write_atomic(target, data)
-    click.echo(str(target))
+    ws = _workspace(flows_dir)
+    click.echo(str(_call(documents.form, ws, code, output, templates_dir)))
 
 
 @main.group()
@@ -360,7 +288,7 @@ EXIT = {"usage": 2}  # every other error code exits 1
 
 
 def _workspace(flows_dir: Path, archive_dir: Path = Path("records"),
-               definitions_only: bool = False):
+               definitions_only: bool = False, warn: bool = False):
     """The flows checked (exit 1 with every problem printed if they have errors: nothing is
     written from bad input) and the archive, its operator key unlocked from
     FLOWDOC_OPERATOR_PASSPHRASE (or the file FLOWDOC_OPERATOR_PASSPHRASE_FILE names) when a
@@ -375,6 +303,8 @@ def _workspace(flows_dir: Path, archive_dir: Path = Path("records"),
         click.echo(f"stopped: {len(ws.checked.errors)} problem(s) in {flows_dir}; nothing was "
                    "written", err=True)
         sys.exit(1)
+    if warn:
+        _report(ws.checked, False)
     return ws
 
 
@@ -911,19 +841,13 @@ def org_sign(person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
              passphrase_file: Path | None) -> None:
     """Sign org.yaml's 编制/审核/批准 with PERSON's vouched key, bound to its content: records
     are archived only under a signed-off org.yaml."""
-    from .lifecycle import sign_org_file, unlock_signer
+    from .service import documents
 
-    library = _checked_library(flows_dir, quiet=True)
-    assert library.org is not None
-    try:
-        signer = unlock_signer(archive_dir, person, _passphrase(passphrase_file), library.trust)
-        signoff = sign_org_file(library.org, person, meaning, signer, on.date() if on else None)
-    except FlowdocError as exc:
-        click.echo(f"flowdoc: org.yaml: {exc}", err=True)
-        sys.exit(1)
-    state = "in force once archived" if signoff.bound_to(library.org.content_hash) else (
-        "incomplete")
-    click.echo(f"org.yaml: {meaning} by {person} signed with key {signer.key.id[:12]}… ({state})")
+    ws = _workspace(flows_dir, archive_dir)
+    done = _call(documents.sign_org, ws, person, meaning, lambda: _passphrase(passphrase_file),
+                 on.date() if on else None)
+    click.echo(f"org.yaml: {meaning} by {person} signed with key {done.key_id[:12]}… "
+               f"({done.state})")
 
 
 @main.command()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, secret
+from conftest import OPERATOR_SECRET, ROOT, cli, secret
 
 FLOWS: Path | None = None  # the flows under the tests' trust root (conftest.trusted)
 
@@ -20,15 +19,12 @@ def _trusted(trusted):
 
 
 def flowdoc(args: list[str], cwd: Path, passphrase: str | None = None) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
-           "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
+    env = {"FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     if passphrase:
         env["FLOWDOC_PASSPHRASE"] = passphrase
     flows = [] if args[:2] in (["record", "show"], ["record", "export"]) or args[0] in (
         "checkpoint",) else ["--flows", str(FLOWS)]
-    return subprocess.run([sys.executable, "-m", "generator", *args, *flows], cwd=cwd,
-                          capture_output=True, text=True,
-                          timeout=120, env=env, stdin=subprocess.DEVNULL)
+    return cli([*args, *flows], cwd, env)
 
 
 def test_keys_submit_sign_verify_show_export(tmp_path, trusted):

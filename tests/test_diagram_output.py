@@ -6,12 +6,11 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import FLOWS, ROOT, cli
 from PIL import Image
 from pypdf import PdfReader
 
@@ -119,8 +118,7 @@ def test_a_flow_too_tall_for_a_page_is_split_with_numbered_connectors_not_shrunk
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+    return cli(args, cwd)
 
 
 def test_diagram_command_writes_each_format(tmp_path):

@@ -10,7 +10,7 @@ import sys
 
 import pikepdf
 import pytest
-from conftest import FLOWS, ROOT, bundled_library
+from conftest import FLOWS, ROOT, bundled_library, cli
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
@@ -222,8 +222,7 @@ def test_not_a_form_and_broken_pdfs_are_refused(leave_form):
 
 
 def run(args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+    return cli(args, cwd)
 
 
 def test_commands_form_and_record_check_of_a_pdf(tmp_path):

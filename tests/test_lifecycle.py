@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, secret
+from conftest import cli, secret
 
 from generator.archive.events import active_key
 from generator.archive.store import Archive
@@ -22,11 +21,10 @@ SIGNERS = ("王芳", "李强", "陈静")
 
 
 def run(args: list[str], cwd: Path, passphrase: str | None = None) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"}
+    env = {}
     if passphrase is not None:
         env["FLOWDOC_PASSPHRASE"] = passphrase
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env=env)
+    return cli(args, cwd, env)
 
 
 @pytest.fixture

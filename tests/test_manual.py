@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS, ROOT
+from conftest import FLOWS, ROOT, cli
 from lxml import etree
 from pypdf import PdfReader
 
@@ -28,8 +27,7 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def flowdoc(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return cli(args, cwd)
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, secret
+from conftest import OPERATOR_SECRET, ROOT, cli, secret
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -69,8 +68,7 @@ def leave(tmp_path: Path, reason: str, name: str = "leave.json", **extra) -> Pat
 
 def flowdoc(args: list[str], cwd: Path, passphrase: str | None = PASSPHRASE
             ) -> subprocess.CompletedProcess:
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
-           "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
+    env = {"FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     if passphrase:
         env["FLOWDOC_PASSPHRASE"] = passphrase
     flows = [] if args[:2] in (["record", "show"], ["record", "export"]) else [
@@ -79,9 +77,7 @@ def flowdoc(args: list[str], cwd: Path, passphrase: str | None = PASSPHRASE
         at = args.index("--")
         args = [*args[:at], *flows, *args[at:]]
         flows = []
-    return subprocess.run([sys.executable, "-m", "generator", *args, *flows], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, env=env,
-                          stdin=subprocess.DEVNULL)
+    return cli([*args, *flows], cwd, env)
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT, bundled_library
+from conftest import ROOT, bundled_library, cli
 
 from generator.records import (
     RecordInput,
@@ -156,8 +154,7 @@ def test_a_form_of_another_revision_is_refused_naming_both():
 
 
 def run(args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin"})
+    return cli(args, cwd)
 
 
 def test_record_check_command_yaml_and_json_give_the_same_answer(tmp_path):

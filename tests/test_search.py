@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT
+from conftest import OPERATOR_SECRET, ROOT, cli
 from conftest import secret as pw
 
 from generator.archive import events as R
@@ -267,11 +267,8 @@ def test_bad_queries_are_refused_with_one_line(query, message):
 
 
 def flowdoc(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args, "--flows", str(FLOWS)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
-                               "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET},
-                          stdin=subprocess.DEVNULL)
+    return cli([*args, "--flows", str(FLOWS)], cwd,
+               {"FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET})
 
 
 def test_search_command_prints_json_csv_and_refuses_bad_queries(corpus, tmp_path):

@@ -12,13 +12,11 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import forgery as F
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, secret
+from conftest import OPERATOR_SECRET, cli, secret
 from pypdf import PdfReader
 
 from generator.archive import events as R
@@ -54,13 +52,11 @@ def findings(archive: Archive, library) -> list[str]:
 
 
 def flowdoc(args: list[str], cwd: Path, passphrase: str | None = None, flows: Path | None = None):
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
-           "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
+    env = {"FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     if passphrase:
         env["FLOWDOC_PASSPHRASE"] = passphrase
     extra = ["--flows", str(flows)] if flows else []
-    return subprocess.run([sys.executable, "-m", "generator", *args, *extra], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return cli([*args, *extra], cwd, env)
 
 
 # -- 1. keys in another person's name -----------------------------------------------------------

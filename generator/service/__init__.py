@@ -8,7 +8,9 @@ FlowdocError` whose ``code`` says what kind of failure it is (for an exit status
 status alike) and whose message is one line.
 
     workspace   open the flows folder (library, trust root) and the archive (operator key)
-    records     record check / submit / import / sign / correct / void / show / export
+    documents   build, diagram, form; flow sign and org sign (the document controller's)
+    records     record check / submit / import / sign / correct / void / show / export;
+                退回 / resubmit / 撤销 / 转交 / 代理, and who may sign a record now (waiting)
     keys        keys new / approve / revoke; trust init / add / remove
     audit       verify (archive and package), checkpoint, witness, search, audit export
 """

@@ -1,0 +1,161 @@
+"""The document controller's operations: build the publication, write one chart or form,
+and sign a flow's or org.yaml's 编制/审核/批准.
+
+Each takes an opened workspace (its flows already checked: nothing is written from a broken
+definition) and plain arguments, and returns what it wrote or signed; every refusal is a
+:class:`~generator.errors.FlowdocError` with a ``code``, as everywhere in the service layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FlowdocError
+from ..fileio import write_atomic
+from ..model import Flow, Signoff
+from .records import NotFound, UsageError
+from .workspace import Workspace
+
+
+def flow_of(ws: Workspace, code: str) -> Flow:
+    """The flow ``code`` of the workspace, or NotFound naming the codes there are."""
+    try:
+        return ws.library.flow(code)
+    except KeyError:
+        known = ", ".join(f.code for f in ws.library.flows)
+        raise NotFound(f"no flow with code '{code}' (known: {known})") from None
+
+
+def templates_of(flows_dir: Path, templates_dir: Path | None) -> Path:
+    """The templates a build uses: the ones given, else templates/ beside the flows."""
+    return templates_dir or flows_dir.resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What ``flowdoc build`` was asked for. A controlled copy has a number and a holder."""
+
+    flows_dir: Path
+    out_dir: Path
+    templates_dir: Path | None = None
+    copy_number: int | None = None
+    holder: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.copy_number is None) != (self.holder is None):
+            raise UsageError("--copy and --holder go together: a controlled copy has a number "
+                             "and a holder")
+
+    @property
+    def templates(self) -> Path:
+        return templates_of(self.flows_dir, self.templates_dir)
+
+
+def up_to_date(request: BuildRequest) -> bool:
+    """Whether the last build into ``out_dir`` read exactly these inputs: asked before the
+    flows are even loaded, so a build with nothing to do takes a fraction of a second."""
+    from ..buildstamp import inputs_digest, options_text
+    from ..buildstamp import up_to_date as stamped
+
+    digest = inputs_digest([request.flows_dir, request.templates],
+                           options_text(request.copy_number, request.holder))
+    return stamped(request.out_dir, digest)
+
+
+def build(ws: Workspace, request: BuildRequest,
+          progress: Callable[[int, int, str], None] | None = None):
+    """Write the publication (manual PDF and DOCX, charts, manifest) into ``out_dir``; the
+    publish result (files written, unchanged, notes)."""
+    from ..manual import Copy
+    from ..publish import build as publish
+
+    return publish(ws.library, request.out_dir, request.templates, ws.flows_dir,
+                   Copy(request.copy_number, request.holder), progress=progress)
+
+
+def diagram(ws: Workspace, code: str, fmt: str, target: Path | None = None) -> list[Path]:
+    """Write flow ``code``'s chart as ``fmt`` (svg, png or pdf); the files written (a split
+    SVG/PNG chart gives -1, -2 …)."""
+    from ..diagram import layout, outputs
+
+    flow = flow_of(ws, code)
+    target = target or Path(f"{code}.{fmt}")
+    written = []
+    for name, data in outputs(layout(flow), fmt, target.stem if target.suffix else target.name):
+        write_atomic(target.with_name(name), data)
+        written.append(target.with_name(name))
+    return written
+
+
+def form(ws: Workspace, code: str, output: Path | None = None,
+         templates_dir: Path | None = None) -> Path:
+    """Write flow ``code``'s fillable PDF form; the file written."""
+    from ..forms import make_form
+
+    flow = flow_of(ws, code)
+    manual = ws.library.manual
+    data = make_form(flow, templates_of(ws.flows_dir, templates_dir),
+                     manual.company if manual else None)
+    target = output or Path(f"{code}.pdf")
+    write_atomic(target, data)
+    return target
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A sign-off signature given: the sign-off as it now stands, the key that signed, and
+    what it means for the document (受控 / complete / incomplete / in force once archived)."""
+
+    signoff: Signoff
+    key_id: str
+    state: str
+
+
+def sign_flow(ws: Workspace, code: str, person: str, meaning: str,
+              passphrase: Callable[[], str], on: dt.date | None = None) -> Signed:
+    """``person`` signs flow ``code``'s ``meaning`` (编制/审核/批准) with their vouched key, bound
+    to its content as it is now. The sign-off rules are checked first: a signature that would
+    be refused asks for no passphrase (``passphrase`` is called only then)."""
+    from ..lifecycle import SignError, sign_file, signed, unlock_signer
+
+    target = flow_of(ws, code)
+    org = ws.library.org
+    assert org is not None
+    try:
+        signed(target, org, person, meaning, on or dt.date.today())
+        signer = unlock_signer(ws.archive_dir, person, passphrase(), ws.library.trust)
+        signoff = sign_file(Path(target.origin.source), target, org, person, meaning, signer, on)
+    except SignError as exc:
+        raise _prefixed(exc, f"{code}: ") from None
+    except FlowdocError as exc:
+        raise _prefixed(exc, f"{code}: {person}: ") from None
+    state = "受控" if signoff.bound_to(target.content_hash) and target.status == "受控" else (
+        "complete" if signoff.complete else "incomplete")
+    return Signed(signoff, signer.key.id, state)
+
+
+def sign_org(ws: Workspace, person: str, meaning: str, passphrase: Callable[[], str],
+             on: dt.date | None = None) -> Signed:
+    """``person`` signs org.yaml's own 编制/审核/批准: records are archived only under a
+    signed-off org.yaml."""
+    from ..lifecycle import sign_org_file, unlock_signer
+
+    org = ws.library.org
+    assert org is not None
+    try:
+        signer = unlock_signer(ws.archive_dir, person, passphrase(), ws.library.trust)
+        signoff = sign_org_file(org, person, meaning, signer, on)
+    except FlowdocError as exc:
+        raise _prefixed(exc, "org.yaml: ") from None
+    state = "in force once archived" if signoff.bound_to(org.content_hash) else "incomplete"
+    return Signed(signoff, signer.key.id, state)
+
+
+def _prefixed(exc: FlowdocError, prefix: str) -> FlowdocError:
+    """``exc``'s message after ``prefix`` (what was being signed), with the same code."""
+    out = FlowdocError(prefix + str(exc))
+    out.code = exc.code
+    return out
