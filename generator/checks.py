@@ -409,6 +409,9 @@ def _show(value: Any) -> str:
 
 @dataclass(frozen=True)
 class CheckResult:
+    """A folder loaded and checked: the library, every problem (errors and warnings), and how
+    many files were read. ``ok`` when no problem is an error."""
+
     library: Library
     problems: list[Problem]
     files: int

@@ -245,6 +245,16 @@ passphrase_option = click.option("--passphrase-file", type=click.Path(path_type=
                                       "FLOWDOC_PASSPHRASE, else a prompt).")
 
 
+flows_option = click.option("--flows", "flows_dir", default=DEFAULT_FLOWS,
+                            type=click.Path(path_type=Path), show_default=True,
+                            help="The folder of flow definitions.")
+
+
+def signing_options(command):
+    """--archive, --passphrase-file and --flows: what every command that signs takes."""
+    return archive_option(passphrase_option(flows_option(command)))
+
+
 def _passphrase(path: Path | None, confirm: bool = False) -> str:
     """The signer's secret: from a file, the environment or a hidden prompt; never an argument,
     so it stays out of shell history and process lists, and it is never printed."""
@@ -331,9 +341,7 @@ def keys() -> None:
 
 @keys.command("new")
 @click.argument("person")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def keys_new(person: str, archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Make PERSON's signing key and register its public half in the archive. It signs
     nothing until a registrar vouches for it (flowdoc keys approve)."""
@@ -348,9 +356,7 @@ def keys_new(person: str, archive_dir: Path, passphrase_file: Path | None, flows
 @keys.command("approve")
 @click.argument("person")
 @click.option("--as", "registrar", required=True, help="The registrar (trust.yaml) who vouches.")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def keys_approve(person: str, registrar: str, archive_dir: Path, passphrase_file: Path | None,
                  flows_dir: Path) -> None:
     """Vouch for PERSON's waiting key with the registrar's countersignature (check their
@@ -365,9 +371,7 @@ def keys_approve(person: str, registrar: str, archive_dir: Path, passphrase_file
 @keys.command("revoke")
 @click.argument("person")
 @click.option("--as", "by", help="A registrar revoking PERSON's key (default: PERSON).")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def keys_revoke(person: str, by: str | None, archive_dir: Path, passphrase_file: Path | None,
                 flows_dir: Path) -> None:
     """Revoke PERSON's key: earlier signatures stay verifiable, new ones are refused."""
@@ -383,9 +387,7 @@ def keys_revoke(person: str, by: str | None, archive_dir: Path, passphrase_file:
 @click.option("--as", "person", required=True, help="The applicant, who signs the record.")
 @click.option("--choose", "chosen", multiple=True, metavar="LANE=PERSON",
               help="The approver the applicant names for a lane of approver: chosen.")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_submit(file: Path, person: str, chosen: tuple[str, ...], archive_dir: Path,
                   passphrase_file: Path | None, flows_dir: Path) -> None:
     """Check FILE (a filled form, or YAML/JSON), open a record, print its number."""
@@ -400,9 +402,7 @@ def record_submit(file: Path, person: str, chosen: tuple[str, ...], archive_dir:
 @record.command("import")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--as", "person", required=True, help="Who prepared the records and signs them.")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file: Path | None,
                   flows_dir: Path) -> None:
     """Submit every record (YAML, JSON or filled PDF) in FOLDER as one batch, all or nothing."""
@@ -422,9 +422,7 @@ def record_import(folder: Path, person: str, archive_dir: Path, passphrase_file:
 @click.option("--as", "person", required=True)
 @click.option("--decision", required=True)
 @click.option("--comment", default="")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_sign(number: str, step: str, person: str, decision: str, comment: str,
                 archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Sign one step of an open record."""
@@ -441,9 +439,7 @@ def record_sign(number: str, step: str, person: str, decision: str, comment: str
 @click.option("--as", "person", required=True, help="The applicant.")
 @click.option("--set", "changes", multiple=True, metavar="FIELD=VALUE", required=True)
 @click.option("--reason", required=True)
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_correct(number: str, person: str, changes: tuple[str, ...], reason: str,
                    archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Correct field values of an open record (a new signed event; the old values stay)."""
@@ -460,9 +456,7 @@ def record_correct(number: str, person: str, changes: tuple[str, ...], reason: s
 @click.argument("number")
 @click.option("--as", "person", required=True, help="The applicant.")
 @click.option("--reason", required=True)
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_void(number: str, person: str, reason: str, archive_dir: Path,
                 passphrase_file: Path | None, flows_dir: Path) -> None:
     """Void a record (a signed event; the record and its history stay)."""
@@ -481,9 +475,7 @@ def record_void(number: str, person: str, reason: str, archive_dir: Path,
                    "the step's exits loop back to.")
 @click.option("--as", "person", required=True)
 @click.option("--reason", required=True)
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_return(number: str, step: str, target: str, person: str, reason: str,
                   archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """退回: send a record back for rework (the signatures so far stay in its history)."""
@@ -500,9 +492,7 @@ def record_return(number: str, step: str, target: str, person: str, reason: str,
 @click.option("--as", "person", required=True, help="The applicant.")
 @click.option("--set", "changes", multiple=True, metavar="FIELD=VALUE")
 @click.option("--reason", default="")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_resubmit(number: str, person: str, changes: tuple[str, ...], reason: str,
                     archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """Send a record returned to its applicant on again, with changed values or none."""
@@ -519,9 +509,7 @@ def record_resubmit(number: str, person: str, changes: tuple[str, ...], reason: 
 @click.argument("number")
 @click.option("--as", "person", required=True, help="The applicant.")
 @click.option("--reason", required=True)
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_withdraw(number: str, person: str, reason: str, archive_dir: Path,
                     passphrase_file: Path | None, flows_dir: Path) -> None:
     """撤销: withdraw a record before anyone has decided on it."""
@@ -538,9 +526,7 @@ def record_withdraw(number: str, person: str, reason: str, archive_dir: Path,
 @click.option("--to", "to", required=True, help="Another holder of the same authority.")
 @click.option("--as", "person", required=True)
 @click.option("--reason", required=True)
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def record_transfer(number: str, step: str, to: str, person: str, reason: str,
                     archive_dir: Path, passphrase_file: Path | None, flows_dir: Path) -> None:
     """转交: hand the step you are asked to sign to another holder of its authority."""
@@ -557,9 +543,7 @@ def record_transfer(number: str, step: str, to: str, person: str, reason: str,
 @click.option("--from", "start", required=True, metavar="YYYY-MM-DD")
 @click.option("--until", required=True, metavar="YYYY-MM-DD")
 @click.option("--reason", default="")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def delegate(person: str, deputy: str, start: str, until: str, reason: str, archive_dir: Path,
              passphrase_file: Path | None, flows_dir: Path) -> None:
     """代理: name a deputy who signs for you from one day to another (both included)."""
@@ -739,9 +723,7 @@ def trust() -> None:
 
 @trust.command("init")
 @click.option("--as", "person", required=True, help="The first registrar (e.g. the 文控).")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def trust_init(person: str, archive_dir: Path, passphrase_file: Path | None,
                flows_dir: Path) -> None:
     """Start a trust root: PERSON's registrar key (their passphrase) and the archive's operator
@@ -768,9 +750,7 @@ def trust_init(person: str, archive_dir: Path, passphrase_file: Path | None,
               help="For an operator or witness: where its new key file is written (its "
                    "passphrase: FLOWDOC_NEW_KEY_PASSPHRASE).")
 @click.option("--as", "registrar", required=True, help="A registrar in office, who signs.")
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def trust_add(role: str, holder: str, key_file: Path | None, registrar: str, archive_dir: Path,
               passphrase_file: Path | None, flows_dir: Path) -> None:
     """Add a registrar, operator or witness key to the trust root, signed by a registrar."""
@@ -790,9 +770,7 @@ def trust_add(role: str, holder: str, key_file: Path | None, registrar: str, arc
 @trust.command("remove")
 @click.argument("key_id")
 @click.option("--as", "registrar", required=True)
-@archive_option
-@passphrase_option
-@click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
+@signing_options
 def trust_remove(key_id: str, registrar: str, archive_dir: Path, passphrase_file: Path | None,
                  flows_dir: Path) -> None:
     """Remove a key from the trust root; what it signed before stays valid."""

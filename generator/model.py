@@ -71,6 +71,8 @@ class Lane:
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a table field (an item list on the form)."""
+
     id: str
     label: str
     type: str
@@ -79,6 +81,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Field:
+    """One value a record of the flow holds, typed and bounded as the loader read it: the form
+    draws it, the record rules coerce and check it, ``derive`` computes it from others."""
+
     id: str
     label: str
     type: str
@@ -99,6 +104,9 @@ class Field:
 
 @dataclass(frozen=True)
 class Exit:
+    """Where a step may lead: to ``to`` when ``when`` holds (or, without ``when``, when the
+    decision taken is ``label``, else as the default); ``label`` is printed on the chart."""
+
     label: str
     to: str
     when: Expr | None = None
@@ -106,12 +114,21 @@ class Exit:
 
 @dataclass(frozen=True)
 class Ref:
+    """An off-page connector: a flow of this manual (``flow``) or one outside it (``external``)."""
+
     flow: str | None = None  # a code of this manual
     external: str | None = None  # the name of a flow outside it
 
 
 @dataclass(frozen=True)
 class Step:
+    """One box of the chart and one stage of a record.
+
+    ``kind`` says what happens there: ``start`` (the applicant fills the form and signs),
+    ``task``, ``approval`` and ``decision`` (signed by whom :mod:`generator.records.authority`
+    names for its lane), ``ref`` and ``end``. ``next`` or ``exits`` say where it leads; a
+    step's id, lane and kind never change the meaning of another step's."""
+
     id: str
     lane: str
     kind: str
@@ -149,6 +166,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Signature:
+    """One 编制/审核/批准 signature: who, on which day, over which content hash, with which key.
+    It counts only once the loader verified it against keys.yaml (``invalid`` is None)."""
+
     by: str
     on: dt.date
     hash: str | None = None  # the content hash the signer saw (``flowdoc flow sign`` records it)
@@ -189,6 +209,14 @@ class Signoff:
 
 @dataclass(frozen=True)
 class Flow:
+    """One flow of the manual, as read from its YAML file: the single source its chart, manual
+    section, form and record rules are all written from.
+
+    Promises: step, lane and field ids are unique; every ``next``/``exit`` names a step; a
+    flow that loaded without errors has exactly one start and a way from it to an end.
+    ``content_hash`` covers everything a reader of the chart sees (not the sign-off or the
+    status), so a sign-off bound to it goes stale as soon as the content changes."""
+
     code: str
     name: str
     status: str
@@ -237,6 +265,8 @@ class Flow:
 
 @dataclass(frozen=True)
 class Role:
+    """A role of org.yaml; ``anyone``: every employee holds it (an applicant's own lane)."""
+
     id: str
     name: str
     anyone: bool = False
@@ -244,6 +274,8 @@ class Role:
 
 @dataclass(frozen=True)
 class Person:
+    """A person of org.yaml: their department, title and the roles they hold."""
+
     name: str
     department: str  # a department id of org.yaml (free text in an org without departments)
     title: str
@@ -264,6 +296,13 @@ class Department:
 
 @dataclass(frozen=True)
 class Org:
+    """org.yaml: the roles, the company's department tree and its people — who may sign what.
+
+    It is itself a controlled document (its own sign-off), archived with the events it
+    governed, so authority is always judged by the org in force when a signature was made.
+    Lookups by name, role and department are indexed once per org (verify asks for every
+    signature)."""
+
     company: str
     department: str
     roles: tuple[Role, ...]
@@ -358,6 +397,8 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Manual:
+    """manual.yaml: the manual's cover, preface, numbering and 分发清单."""
+
     title: str
     company: str
     department: str

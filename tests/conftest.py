@@ -182,3 +182,33 @@ def trusted(tmp_path_factory) -> TrustedRepo:
     repo = TrustedRepo(root)
     sign_folder(repo.flows, repo.seed, secret, OPERATOR_SECRET)
     return repo
+
+
+# -- binding the trusted repository into test modules ---------------------------------------------
+
+TRUSTED_NAMES = ("TRUSTED", "LIBRARY", "FLOWS")
+
+
+class Unbound:
+    """What a test module sets TRUSTED, LIBRARY or FLOWS to at import: :func:`_bind_trusted`
+    replaces it with the trusted repository, its library or its flows folder before any test
+    or module fixture of the module runs, so tests and their helpers read them as plain
+    globals."""
+
+    def __repr__(self) -> str:
+        return "<bound by conftest._bind_trusted>"
+
+
+UNBOUND = Unbound()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _bind_trusted(request):
+    """Module globals set to ``UNBOUND`` get the session's trusted repository. Autouse and
+    module-scoped, so it runs before the module's own module fixtures that read them."""
+    names = [n for n in TRUSTED_NAMES if getattr(request.module, n, None) is UNBOUND]
+    if names:
+        trusted = request.getfixturevalue("trusted")
+        values = {"TRUSTED": trusted, "LIBRARY": trusted.library, "FLOWS": trusted.flows}
+        for name in names:
+            setattr(request.module, name, values[name])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import tamper
-from conftest import OPERATOR_SECRET, ROOT, secret
+from conftest import OPERATOR_SECRET, ROOT, UNBOUND, secret
 
 from generator.archive import events as R
 from generator.archive.store import Archive, ArchiveError
@@ -22,17 +22,13 @@ from generator.archive.verify import verify
 from generator.checks import check_paths
 from generator.records import RecordInput
 
-LIBRARY = None  # the flows of the tests' trusted repository (conftest.trusted), set below
-TRUSTED = None
-FLOWS = None
+LIBRARY = UNBOUND  # the flows under the tests' trust root (conftest.trusted)
+TRUSTED = UNBOUND
+FLOWS = UNBOUND
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 PEOPLE = ("赵敏", "李强", "张伟", "周婷")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _trusted(trusted):
-    global LIBRARY, TRUSTED, FLOWS
-    TRUSTED, LIBRARY, FLOWS = trusted, trusted.library, trusted.flows
 
 
 def writable(root: Path) -> Archive:

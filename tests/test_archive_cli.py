@@ -6,16 +6,11 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import OPERATOR_SECRET, ROOT, cli, secret
+from conftest import OPERATOR_SECRET, ROOT, UNBOUND, cli, secret
 
-FLOWS: Path | None = None  # the flows under the tests' trust root (conftest.trusted)
+FLOWS = UNBOUND  # the flows under the tests' trust root (conftest.trusted)
 
 
-@pytest.fixture(autouse=True)
-def _trusted(trusted):
-    global FLOWS
-    FLOWS = trusted.flows
 
 
 def flowdoc(args: list[str], cwd: Path, passphrase: str | None = None) -> subprocess.CompletedProcess:

@@ -14,22 +14,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, secret
+from conftest import OPERATOR_SECRET, ROOT, UNBOUND, secret
 
 from generator.archive import events as R
 from generator.archive import verify as V
 from generator.archive.store import Archive, ArchiveError
 from generator.records import RecordInput
 
-LIBRARY = None  # the flows under the tests' trust root (conftest.trusted), set below
-TRUSTED = None
-FLOWS = None
+LIBRARY = UNBOUND  # the flows under the tests' trust root (conftest.trusted)
+TRUSTED = UNBOUND
+FLOWS = UNBOUND
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _trusted(trusted):
-    global LIBRARY, TRUSTED, FLOWS
-    TRUSTED, LIBRARY, FLOWS = trusted, trusted.library, trusted.flows
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 
 

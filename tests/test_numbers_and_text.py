@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, cli, secret
+from conftest import OPERATOR_SECRET, ROOT, UNBOUND, cli, secret
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,14 +28,10 @@ from generator.seal.canonical import MAX_SAFE_INTEGER, canonical
 from generator.search.query import MAX_DEPTH, Not, QueryError, Text, parse
 from generator.textsafe import visible
 
-LIBRARY = None  # the flows under the tests' trust root (conftest.trusted), set below
-FLOWS = None
+LIBRARY = UNBOUND  # the flows under the tests' trust root (conftest.trusted)
+FLOWS = UNBOUND
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _trusted(trusted):
-    global LIBRARY, FLOWS
-    LIBRARY, FLOWS = trusted.library, trusted.flows
 PASSPHRASE = "correct horse battery"
 PEOPLE = ("赵敏", "郑丽", "李强")
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, cli
+from conftest import OPERATOR_SECRET, ROOT, UNBOUND, cli
 from conftest import secret as pw
 
 from generator.archive import events as R
@@ -26,15 +26,11 @@ from generator.search import analysis as A
 from generator.search.package import export_package, verify_package
 from generator.search.query import QueryError
 
-LIBRARY = None  # the flows under the tests' trust root (conftest.trusted), set below
-TRUSTED = None
-FLOWS = None
+LIBRARY = UNBOUND  # the flows under the tests' trust root (conftest.trusted)
+TRUSTED = UNBOUND
+FLOWS = UNBOUND
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _trusted(trusted):
-    global LIBRARY, TRUSTED, FLOWS
-    TRUSTED, LIBRARY, FLOWS = trusted, trusted.library, trusted.flows
 T0 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
 BACKENDS = ["whoosh", "tantivy"]  # the test extra installs tantivy: both meet the same contract
 

@@ -366,38 +366,28 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
     the deputy of someone whose delegation is in force), whether it is a 会签 vote, the later
     steps their one signature also satisfies and the record's status after it are worked out
     here by the rule book's own functions, written into the event, and checked again."""
-    assert library.org is not None
-    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    with archive.writing() as w:
-        private, kid = _unlock(w, library, person, passphrase)
-        state = _record(w, number)
-        org = _register_org(w, library, person, private, kid, moment.isoformat())
-        book = _book(w, library, org)
-        flow = record_flow(archive, state)
+    def make(w: Writer, book: Book, state: RecordState, flow: Flow, time: str) -> dict:
         step = _step(flow, step_id, number)
         entry: dict[str, Any] = {
-            "type": "sign", "record": number, "step": step_id, "decision": decision or "",
-            "comment": comment, "person": person, "role": flow.lane(step.lane).name,
-            "meaning": rulebook.MEANING.get(step.kind, "审批"), "time": moment.isoformat(),
-            "status": "in progress", "state": state_digest(state)}
-        if state.status == "in progress" and decision in step.decisions:
+            "type": "sign", "step": step_id, "decision": decision or "", "comment": comment,
+            "role": flow.lane(step.lane).name, "meaning": rulebook.MEANING.get(step.kind, "审批"),
+            "status": "in progress"}
+        if state.status == "in progress" and decision in step.decisions and book.org:
             who = rulebook.signers_now(flow, book, state, step_id,
-                                       {"seq": w.next_seq, "time": entry["time"]})
+                                       {"seq": w.next_seq, "time": time})
             principal = who.on_behalf(person)
             if principal is not None:
                 entry["on_behalf"] = principal
             partial, auto, status = rulebook.signing_outcome(
                 flow, typed_fields(flow, state.fields), state, step_id, decision, who, person,
-                principal is not None, org, entry["time"])
+                principal is not None, book.org, time)
             entry["status"] = status
             if partial:
                 entry["partial"] = True
             if auto:
                 entry["auto"] = auto
-        _append_checked(w, book, entry, state, private, kid)
-        final = _close(w, book, flow, number, moment, private, kid)
-        w.commit()
-    return final
+        return entry
+    return _act(archive, library, number, person, passphrase, make, now)
 
 
 def _close(w: Writer, book: Book, flow: Flow, number: str, moment: dt.datetime, private,
@@ -415,11 +405,12 @@ def _close(w: Writer, book: Book, flow: Flow, number: str, moment: dt.datetime, 
 
 
 def _act(archive: Archive, library: Library, number: str, person: str, passphrase: str,
-         make: Any) -> RecordState:
+         make: Any, now: dt.datetime | None = None) -> RecordState:
     """Append the event ``make(w, book, state, flow, time)`` builds for record ``number``,
-    signed by ``person`` and checked by the rule book; the record's state after it."""
+    signed by ``person`` and checked by the rule book; the record's state after it (a record
+    the event closed gets its rendition archived with it)."""
     assert library.org is not None
-    moment = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     with archive.writing() as w:
         private, kid = _unlock(w, library, person, passphrase)
         state = _record(w, number)

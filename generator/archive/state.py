@@ -23,6 +23,11 @@ from ..seal.canonical import digest
 
 @dataclass
 class RecordState:
+    """A record as its events make it: values, decisions per step, signatures, status.
+
+    Computed only by :func:`apply` from the log; never stored, so it cannot disagree with
+    the signed events it comes from."""
+
     number: str
     flow_code: str
     revision: str

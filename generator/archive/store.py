@@ -207,6 +207,7 @@ class Archive:
 
     # -- reading ----------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint | None:
+        """The last committed checkpoint (None for an archive never committed)."""
         path = self.root / CHECKPOINT
         if not path.exists():
             return None
@@ -216,6 +217,7 @@ class Archive:
             raise ArchiveError(f"{path}: not a checkpoint ({exc}); run flowdoc verify") from None
 
     def raw_log(self) -> bytes:
+        """The log file's bytes, as they are (committed or not)."""
         path = self.root / LOG
         return path.read_bytes() if path.exists() else b""
 
@@ -251,15 +253,18 @@ class Archive:
         return [found[k] for k in sorted(found)]
 
     def blob(self, digest: str) -> bytes:
+        """The blob named by its sha256, read whole (ArchiveError if missing)."""
         path = self.blob_path(digest)
         if not path.exists():
             raise ArchiveError(f"blob {digest[:12]}… is missing from the archive")
         return path.read_bytes()
 
     def blob_path(self, digest: str) -> Path:
+        """Where the blob named by its sha256 lives (it may not exist)."""
         return self.root / "blobs" / digest[:2] / digest[2:]
 
     def private_key(self, key_id_: str) -> bytes:
+        """The encrypted private key file of key ``kid`` (ArchiveError if none)."""
         path = self.root / "keys" / f"{key_id_}.key"
         if not path.exists():
             raise ArchiveError(f"the private key {key_id_} is not in {self.root}/keys")
@@ -366,6 +371,7 @@ class Writer:
 
     @property
     def next_seq(self) -> int:
+        """The sequence number the next appended entry gets."""
         return self.size + len(self.pending)
 
     @property
@@ -466,6 +472,7 @@ class Writer:
         return digest
 
     def put_key(self, key_id_: str, pem: bytes) -> None:
+        """Write the encrypted private key of ``key_id_`` into the archive's keys/ (owner-only)."""
         write_private(self.archive.root / "keys" / f"{key_id_}.key", pem)
 
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,9 @@ PROPERTIES = ("真实性", "完整性", "可用性", "安全性")
 
 @dataclass
 class Report:
+    """What ``verify`` found: every finding as ``(property, message)`` (完整性, 真实性, 安全性,
+    可用性), and what it checked. ``ok`` when nothing was found."""
+
     findings: list[tuple[str, str]] = field(default_factory=list)
     entries: int = 0
     records: int = 0

@@ -27,6 +27,9 @@ class RouteError(FlowdocError):
 
 @dataclass(frozen=True)
 class Route:
+    """The path a record takes: the steps visited, how it ended (or which step it waits for)
+    and the exit taken after each decided step."""
+
     steps: tuple[str, ...]  # step ids in the order visited
     outcome: str  # "complete", "rejected" or "pending"
     waiting_for: str | None = None  # the step whose decision is needed next, when pending

@@ -35,6 +35,9 @@ class RecordInput:
 
 @dataclass(frozen=True)
 class RecordCheck:
+    """A record checked against its flow: typed values, problems (none: acceptable), its path,
+    and who may sign each step on it for this applicant."""
+
     flow: Flow
     values: dict[str, Any]
     problems: tuple[tuple[str, str], ...]  # (where, message)

@@ -52,10 +52,13 @@ def verify(ws: Workspace, proof_of: str | None = None, kept: bytes | None = None
 
 
 def checkpoint(archive_dir: Path) -> bytes:
+    """The archive's signed checkpoint as JSON bytes, to keep outside it (``verify --since``
+    compares a later archive with it)."""
     return trusting.checkpoint_json(Archive(archive_dir))
 
 
 def witness(ws: Workspace, key_file: Path, passphrase: str, state_file: Path) -> dict[str, Any]:
+    """A witness countersigns the archive's checkpoint and keeps it in its own state file."""
     signer = trusting.unlock_key_file(key_file, passphrase, "witness")
     return trusting.witness(ws.archive(), ws.library.trust, signer, state_file)
 
@@ -109,6 +112,8 @@ def open_index(ws: Workspace, backend: str = "whoosh"):
 
 
 def search(index, tree, limit: int = 20, page: int = 1, newest_first: bool = True):
+    """Page ``page`` of the records ``tree`` (a parsed query with its filters) matches in
+    ``index``, newest first unless asked otherwise."""
     return index.search(tree, limit, (page - 1) * limit, newest_first, False)
 
 

@@ -55,6 +55,7 @@ def same_applicant(path: Path, written: str | None, person: str) -> None:
 
 
 def flow_of(ws: Workspace, code: str, source: Path | None = None) -> Flow:
+    """The workspace's flow ``code``, or NotFound naming the file that asked for it."""
     try:
         return ws.library.flow(code)
     except KeyError:
@@ -115,6 +116,7 @@ def import_records(ws: Workspace, prepared: Prepared, person: str, passphrase: s
 
 def sign(ws: Workspace, number: str, step: str, person: str, passphrase: str,
          decision: str | None, comment: str = "") -> RecordState:
+    """``person`` decides ``step`` of record ``number`` (who may is the rule book's answer)."""
     return archive_records.sign_step(ws.archive(write=True), ws.library, number, step, person,
                                      passphrase, decision, comment)
 
@@ -203,15 +205,18 @@ class UsageError(FlowdocError):
 
 def correct(ws: Workspace, number: str, person: str, passphrase: str,
             changes: dict[str, Any], reason: str) -> RecordState:
+    """The applicant corrects values of an open record; the approvals given so far lapse."""
     return archive_records.correct(ws.archive(write=True), ws.library, number, person,
                                    passphrase, changes, reason)
 
 
 def void(ws: Workspace, number: str, person: str, passphrase: str, reason: str) -> None:
+    """The applicant voids a record (a signed event; the record and its history stay)."""
     archive_records.void(ws.archive(write=True), ws.library, number, person, passphrase, reason)
 
 
 def show(archive_dir: Path, number: str) -> RecordState:
+    """Record ``number`` as its committed events make it."""
     from ..archive.store import Archive
 
     state = archive_records.record_state(Archive(archive_dir), number)

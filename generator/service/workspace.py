@@ -21,6 +21,9 @@ from ..model import Library
 
 @dataclass
 class Workspace:
+    """The flows folder a user works from (checked) and the archive they read or write: what
+    every service operation takes first."""
+
     flows_dir: Path
     archive_dir: Path
     checked: CheckResult
