@@ -803,6 +803,51 @@ def trust_show(flows_dir: Path, as_json: bool) -> None:
     sys.exit(1 if root.problems else 0)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--behind-proxy", is_flag=True,
+              help="Trust X-Forwarded-Proto/For from a proxy in front (nginx, IIS) that ends TLS.")
+@archive_option
+@flows_option
+def serve(host: str, port: int, behind_proxy: bool, archive_dir: Path, flows_dir: Path) -> None:
+    """Serve the web application (waitress): staff fill and sign, auditors search and export,
+    document controllers see the flows. The archive's operator passphrase comes from
+    FLOWDOC_OPERATOR_PASSPHRASE (or _FILE), as for every command that writes."""
+    from waitress import serve as waitress_serve
+
+    from .web import create_app
+
+    _workspace(flows_dir, archive_dir, warn=True)  # stop here on broken flows, as all commands
+    app = _call(create_app, flows_dir, archive_dir,
+                operator_passphrase=_secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"),
+                behind_proxy=behind_proxy)
+    click.echo(f"flowdoc: serving {flows_dir} and {archive_dir} at http://{host}:{port}/ "
+               "(Ctrl-C stops)")
+    waitress_serve(app, host=host, port=port, threads=8, ident="flowdoc")
+
+
+@main.group()
+def users() -> None:
+    """People of the web application."""
+
+
+@users.command("invite")
+@click.argument("person")
+@click.option("--url", "base_url", default="http://127.0.0.1:8000", show_default=True,
+              help="Where the web application is reached.")
+@archive_option
+@flows_option
+def users_invite(person: str, base_url: str, archive_dir: Path, flows_dir: Path) -> None:
+    """Print a one-time enrolment link for PERSON (valid 72 hours, usable once): they open
+    it, choose their passphrase, and a registrar then approves their new key."""
+    from .service import people
+
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
+    token = _call(people.invite, ws, person)
+    click.echo(f"{base_url.rstrip('/')}/enrol/{token}")
+
+
 @main.group()
 def org() -> None:
     """Document control of org.yaml (who may sign what)."""
@@ -883,13 +928,8 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
         click.echo(json.dumps({"total": results.total, "page": page, "limit": limit,
                                "hits": [h.as_dict() for h in results.hits]},
                               ensure_ascii=False, indent=2))
-    elif as_csv:
-        import csv
-
-        out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerow(["number", "flow", "flow_name", "status", "applicant", "created", "snippet"])
-        for h in results.hits:
-            out.writerow([h.number, h.flow, h.flow_name, h.status, h.applicant, h.created, h.snippet])
+    elif as_csv:  # UTF-8 with a BOM, so that Excel opens it with the Chinese intact
+        click.echo(audit.results_csv(results).decode("utf-8"), nl=False)
     else:
         from .search.documents import STATUS_NAMES
 

@@ -274,8 +274,9 @@ def test_search_command_prints_json_csv_and_refuses_bad_queries(corpus, tmp_path
     data = json.loads(out.stdout)
     assert data["total"] == 5 and all(h["status"] == "rejected" for h in data["hits"])
     out = flowdoc(["search", "--flow", "EC-CS-021", "--from", "2026-11", "--limit", "3", "--csv"], tmp_path)
-    rows = out.stdout.splitlines()
-    assert rows[0].startswith("number,flow") and len(rows) == 4
+    rows = out.stdout.splitlines()  # with a BOM, so Excel reads it as UTF-8
+    assert rows[0].startswith("\ufeff编号,流程") and len(rows) == 4
+    assert rows[1].split(",")[3] in ("进行中", "完成", "驳回", "作废")
     out = flowdoc(["search", "人手紧张", "--status", "驳回"], tmp_path)
     assert out.returncode == 0 and out.stdout.startswith("5 record(s)"), out.stdout
     assert out.stdout.count("驳回") == 5 and out.stdout.count("【人手紧张】") == 5

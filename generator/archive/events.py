@@ -238,6 +238,45 @@ def record_state(archive: Archive, number: str) -> RecordState | None:
     return out.get(number)
 
 
+def _reading_book(archive: Archive, library: Library, flow_of) -> Book:
+    """The rule book's view for a reader (no writer, no lock): the committed key table and
+    代理 grants, and the org of ``library`` (the one a signature now is checked against)."""
+    entries = archive.key_entries()
+    table = key_table(entries, _trust(library))
+    grants = [d for e in entries if e["type"] == "delegate"
+              and table.get(e["sig"]["key"], {}).get("person") == e["person"]
+              and (d := rulebook.delegation_of(e)) is not None]
+    return Book(_trust(library), {}, table, library.org, flow_of, delegations=grants)
+
+
+def waiting_all(archive: Archive, library: Library):
+    """``(state, flow, signers)`` of every record, in log order (``signers`` None for a
+    record that waits for nobody): one pass over the committed log, one rule book."""
+    flows: dict[str, Flow | None] = {}
+
+    def flow_of(digest: str) -> Flow | None:
+        if digest not in flows:
+            try:
+                flows[digest] = parsed_flow(archive.blob(digest))
+            except ArchiveError:
+                flows[digest] = None
+        return flows[digest]
+
+    book = _reading_book(archive, library, flow_of)
+    cp = archive.checkpoint()
+    at = {"seq": cp.size if cp else 0, "time": now()}
+    for state in states(archive.entries()).values():
+        flow = flow_of(state.flow_blob)
+        if flow is None:
+            continue
+        who = None
+        if state.status == "in progress" and library.org is not None:
+            step = route(flow, typed_fields(flow, state.fields), state.decisions).waiting_for
+            if step is not None:
+                who = rulebook.signers_now(flow, book, state, step, at)
+        yield state, flow, who
+
+
 def waiting(archive: Archive, library: Library, number: str):
     """``(state, flow, signers)`` of record ``number``: who may sign the step it waits for
     now, and why (``signers`` None when it waits for nobody) — the rule book's own answer,
@@ -252,11 +291,7 @@ def waiting(archive: Archive, library: Library, number: str):
     step = route(flow, typed_fields(flow, state.fields), state.decisions).waiting_for
     if step is None:
         return state, flow, None
-    table = key_table(archive.key_entries(), _trust(library))
-    grants = [d for e in archive.key_entries() if e["type"] == "delegate"
-              and table.get(e["sig"]["key"], {}).get("person") == e["person"]
-              and (d := rulebook.delegation_of(e)) is not None]
-    book = Book(_trust(library), {}, table, library.org, lambda _d: flow, delegations=grants)
+    book = _reading_book(archive, library, lambda _d: flow)
     cp = archive.checkpoint()
     return state, flow, rulebook.signers_now(flow, book, state, step,
                                              {"seq": cp.size if cp else 0, "time": now()})

@@ -90,6 +90,14 @@ def diagram(ws: Workspace, code: str, fmt: str, target: Path | None = None) -> l
     return written
 
 
+def chart_svg(flow: Flow) -> bytes:
+    """The flow's chart as SVG (the first page of a chart split over pages)."""
+    from ..diagram import layout, outputs
+
+    [(_, data), *_] = outputs(layout(flow), "svg", flow.code)
+    return data
+
+
 def form(ws: Workspace, code: str, output: Path | None = None,
          templates_dir: Path | None = None) -> Path:
     """Write flow ``code``'s fillable PDF form; the file written."""

@@ -81,6 +81,28 @@ def check(ws: Workspace, path: Path, applicant: str | None = None,
 Prepared = list[tuple[RecordInput, bytes]]
 
 
+def preview(ws: Workspace, code: str, fields: dict[str, Any], applicant: str | None,
+            chosen: dict[str, str] | None = None) -> RecordCheck:
+    """A form being filled, checked as ``record check`` checks it: typed and derived values,
+    per-field problems, the path and who would sign (what a screen shows while typing)."""
+    flow = flow_of(ws, code)
+    assert ws.library.org is not None
+    return check_record(flow, ws.library.org, RecordInput(code, fields, "form",
+                                                          applicant=applicant,
+                                                          chosen=chosen or {}))
+
+
+def prepare_values(ws: Workspace, code: str, fields: dict[str, Any], person: str,
+                   chosen: dict[str, str] | None = None) -> Prepared:
+    """A form filled on screen, as a record ``submit`` takes: the original the archive keeps
+    is the canonical JSON of what was typed (flow code and fields)."""
+    from ..seal.canonical import canonical
+
+    flow_of(ws, code)
+    data = RecordInput(code, fields, "form", applicant=person, chosen=chosen or {})
+    return [(data, canonical({"flow": code, "fields": fields}))]
+
+
 def prepare(ws: Workspace, paths: list[Path], person: str,
             chosen: dict[str, str] | None = None) -> Prepared:
     """The records of ``paths`` read and owned by ``person``, with their original bytes (what

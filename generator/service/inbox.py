@@ -1,0 +1,100 @@
+"""What a person's 审批 screens list: 待办 (steps waiting for me, oldest first), 我发起的 (my
+records and where each stands) and 已处理 (what I signed), and who may open a record at all.
+
+"Waiting for me" is the rule book's own answer (:func:`archive.rulebook.signers_now`), so a
+relative approver, a 会签 still missing my vote, a 转交 to me or a delegation in force show up
+here without a rule of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..archive import events
+from ..archive.state import STATUS_TEXT, RecordState
+from ..model import Flow
+from ..records import Signers
+from .people import Person
+from .workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Item:
+    """One row of a list: a record, where it stands and since when."""
+
+    number: str
+    flow: str
+    flow_name: str
+    applicant: str
+    created: str
+    status: str  # 办理中 / 已退回 / 已完成 …
+    step: str | None  # the step it waits for (its id)
+    step_text: str  # 审批（部门负责人）…
+    since: str  # when it came to this step (the last event's time)
+    on_behalf: str | None = None  # whom I would sign for, as a deputy
+
+    @property
+    def waited(self) -> str:
+        """How long it has waited, in words (天/小时)."""
+        then = dt.datetime.fromisoformat(self.since)
+        hours = int((dt.datetime.now(dt.UTC) - then).total_seconds() // 3600)
+        return f"{hours // 24} 天" if hours >= 24 else f"{max(hours, 0)} 小时"
+
+
+@dataclass(frozen=True)
+class Inbox:
+    waiting: list[Item]
+    mine: list[Item]
+    done: list[Item]
+    copied: list[Item]  # 抄送 to me
+
+
+def _item(state: RecordState, flow: Flow, who: Signers | None, me: str | None = None) -> Item:
+    text = f"{who.text}（{who.lane}）" if who is not None else ""
+    since = state.history[-1]["time"] if state.history else state.created
+    return Item(state.number, flow.code, flow.name, state.applicant, state.created,
+                STATUS_TEXT.get(state.status, state.status), who.step if who else None, text,
+                since, who.on_behalf(me) if who is not None and me else None)
+
+
+def inbox(ws: Workspace, person: str) -> Inbox:
+    """``person``'s lists. Reads the committed log once."""
+    from ..archive.state import typed_fields
+    from ..records import route
+    from ..records.authority import copied_to
+
+    waiting, mine, done, copied = [], [], [], []
+    org = ws.library.org
+    for state, flow, who in events.waiting_all(ws.archive(), ws.library):
+        if who is not None and (person in who.people or who.on_behalf(person)):
+            waiting.append(_item(state, flow, who, person))
+        if state.applicant == person:
+            mine.append(_item(state, flow, who))
+        elif any(e.get("person") == person for e in state.signatures):
+            done.append(_item(state, flow, who))
+        elif org is not None:
+            reached = route(flow, typed_fields(flow, state.fields), state.decisions).steps
+            if person in copied_to(flow, org, reached):
+                copied.append(_item(state, flow, who))
+    waiting.sort(key=lambda i: i.since)
+    for rows in (mine, done, copied):
+        rows.sort(key=lambda i: i.created, reverse=True)
+    return Inbox(waiting, mine, done, copied)
+
+
+def may_open(ws: Workspace, who: Person, number: str) -> bool:
+    """Whether ``who`` may see record ``number``: its applicant, anyone who signed it or may
+    sign it now, whoever it is copied to, and auditors and document controllers."""
+    if who.auditor or who.doc_control:
+        return True
+    from . import records
+
+    found = records.waiting(ws, number)
+    state = found.state
+    signers = found.signers
+    return (state.applicant == who.name
+            or any(e.get("person") == who.name for e in state.signatures)
+            or (signers is not None and (who.name in signers.people
+                                         or signers.on_behalf(who.name) is not None))
+            or who.name in found.copied_to)

@@ -1,0 +1,93 @@
+"""检索与档案 (auditors): search with filters, CSV and audit-package exports, the archive's
+checkpoint and a verify run."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from ...errors import FlowdocError
+from ...service import audit
+from ..security import role_required, workspace
+
+bp = Blueprint("audit", __name__, template_folder="templates")
+PAGE = 20
+VERIFYING = threading.Lock()  # one verify at a time: it reads the whole log
+
+
+def _query():
+    form = request.args
+    filters = audit.Filters(form.get("flow") or None, form.get("signer") or None,
+                            form.get("status") or None, form.get("dept") or None,
+                            form.get("from") or None, form.get("to") or None)
+    text = form.get("q", "")
+    return text, audit.query_tree(text, filters)
+
+
+def _results(limit: int, page: int):
+    text, tree = _query()
+    ws = workspace()
+    index = audit.open_index(ws)
+    index.catch_up()
+    return text, tree, index, audit.search(index, tree, limit, page)
+
+
+@bp.route("/search")
+@role_required("auditor", "doc_control")
+def search():
+    page = max(1, request.args.get("page", 1, type=int))
+    error = results = None
+    try:
+        _, _, _, results = _results(PAGE, page)
+    except FlowdocError as exc:
+        error = str(exc)
+    flows = [(f.code, f.name) for f in workspace().library.flows]
+    return render_template("audit/search.html", results=results, error=error, page=page,
+                           limit=PAGE, args=request.args, flows=flows), 400 if error else 200
+
+
+@bp.route("/search.csv")
+@role_required("auditor", "doc_control")
+def search_csv():
+    try:
+        _, _, _, results = _results(10_000, 1)
+    except FlowdocError as exc:
+        abort(400, str(exc))
+    return Response(audit.results_csv(results), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="search.csv"'})
+
+
+@bp.route("/search/package", methods=["POST"])
+@role_required("auditor", "doc_control")
+def package():
+    try:
+        text, tree, index, _ = _results(1, 1)
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "audit-package.zip"
+            audit.export(workspace(), index, tree, text, target)
+            data = target.read_bytes()
+    except FlowdocError as exc:
+        abort(400, str(exc))
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="audit-package.zip"'})
+
+
+@bp.route("/archive", methods=["GET", "POST"])
+@role_required("auditor", "doc_control")
+def archive():
+    ws = workspace()
+    cp = ws.archive().checkpoint()
+    report = None
+    busy = False
+    if request.method == "POST":
+        if VERIFYING.acquire(blocking=False):
+            try:
+                report = audit.verify(ws).report
+            finally:
+                VERIFYING.release()
+        else:
+            busy = True
+    return render_template("audit/archive.html", cp=cp, report=report, busy=busy)

@@ -1,0 +1,251 @@
+"""新建、签名与记录页 (a new record from a flow's form, the signature dialog, the record).
+
+The views translate: form fields into the values a record file would hold, a decision and a
+passphrase into one service call, a service error into a one-line message on the page. The
+rules (values, route, who may sign) are the service's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from ...archive.rulebook import MEANING
+from ...archive.state import STATUS_TEXT
+from ...errors import FlowdocError
+from ...model import Flow
+from ...records.values import value_text
+from ...service import documents, inbox, records
+from ..security import login_required, workspace
+
+bp = Blueprint("records", __name__, template_folder="templates")
+
+EVENT_TEXT = {"submit": "提交", "sign": "签署", "correct": "更正", "void": "作废",
+              "rendition": "归档版式", "return": "退回", "resubmit": "重新提交", "withdraw": "撤销",
+              "transfer": "转交"}
+
+
+def _controlled(flow: Flow) -> bool:
+    return flow.effective_status == "受控"
+
+
+@bp.route("/new")
+@login_required
+def new():
+    groups: dict[str, list[Flow]] = {}
+    for flow in workspace().library.flows:
+        if _controlled(flow):
+            groups.setdefault(flow.owner_department, []).append(flow)
+    return render_template("records/new.html", groups=groups)
+
+
+def _values(flow: Flow, form: Any) -> dict[str, Any]:
+    """The form's fields as a record file would hold them (derived ones are computed)."""
+    out: dict[str, Any] = {}
+    for f in flow.fields:
+        if f.derive is not None:
+            continue
+        if f.type == "bool":
+            out[f.id] = form.get(f.id) == "on"
+        elif f.type == "choice" and f.multiple:
+            chosen = [v for v in form.getlist(f.id) if v]
+            if chosen:
+                out[f.id] = chosen
+        elif f.type == "table":
+            rows = []
+            for r in range(f.rows):
+                row = {c.id: form.get(f"{f.id}.{r}.{c.id}", "").strip() for c in f.columns}
+                if any(row.values()):
+                    rows.append({k: v for k, v in row.items() if v})
+            if rows:
+                out[f.id] = rows
+        else:
+            value = form.get(f.id, "").strip()
+            if value:
+                out[f.id] = value
+    return out
+
+
+def _route_text(result) -> str:
+    steps = [s for s in result.signers if s.kind != "start"]
+    return " → ".join(f"{s.lane}（{s.shown() or s.rule}）" for s in steps) or "—"
+
+
+def _problems(result) -> dict[str, str]:
+    """Problems by field id (``fields.days`` → ``days``), the rest under ``""``."""
+    out: dict[str, str] = {}
+    for where, message in result.problems:
+        key = where.split(".", 1)[1] if where.startswith("fields.") else where
+        for f in result.flow.fields:
+            if message.startswith(f"{f.label}（{f.id}）") or where == f.id:
+                key = f.id
+        out.setdefault(key, message)
+    return out
+
+
+def _flow(code: str) -> Flow:
+    try:
+        flow = documents.flow_of(workspace(), code)
+    except FlowdocError:
+        abort(404)
+    if not _controlled(flow):
+        abort(404)
+    return flow
+
+
+@bp.route("/new/<code>", methods=["GET", "POST"])
+@login_required
+def fill(code: str):
+    flow = _flow(code)
+    ws = workspace()
+    values = _values(flow, request.form) if request.method == "POST" else {}
+    result = records.preview(ws, code, values, g.person.name)
+    problems = _problems(result) if request.method == "POST" else {}
+    if request.method == "POST" and result.ok:
+        return render_template("records/confirm.html", flow=flow, result=result,
+                               route=_route_text(result), payload=json.dumps(values,
+                                                                            ensure_ascii=False),
+                               shown=_shown(flow, result.values))
+    return render_template("records/fill.html", flow=flow, form=request.form,
+                           problems=problems, route=_route_text(result),
+                           derived={f.id: value_text(result.values.get(f.id))
+                                    for f in flow.fields if f.derive is not None
+                                    and result.values.get(f.id) is not None}), \
+        422 if problems else 200
+
+
+@bp.route("/api/preview/<code>", methods=["POST"])
+@login_required
+def preview(code: str):
+    flow = _flow(code)
+    result = records.preview(workspace(), code, _values(flow, request.form), g.person.name)
+    return jsonify({
+        "values": {f.id: value_text(result.values.get(f.id)) for f in flow.fields
+                   if f.derive is not None and result.values.get(f.id) is not None},
+        "route": _route_text(result), "problems": _problems(result),
+        "touched": [k for k, v in request.form.items() if v and k != "csrf"]})
+
+
+@bp.route("/new/<code>/submit", methods=["POST"])
+@login_required
+def submit(code: str):
+    flow = _flow(code)
+    ws = workspace()
+    try:
+        values = json.loads(request.form.get("payload", "{}"))
+        if not isinstance(values, dict):
+            raise ValueError
+    except ValueError:
+        abort(400)
+    try:
+        prepared = records.prepare_values(ws, code, values, g.person.name)
+        number = records.submit(ws, prepared, g.person.name, request.form.get("passphrase", ""))
+    except FlowdocError as exc:
+        result = records.preview(ws, code, values, g.person.name)
+        return render_template("records/confirm.html", flow=flow, result=result,
+                               route=_route_text(result), payload=json.dumps(
+                                   values, ensure_ascii=False), error=str(exc),
+                               shown=_shown(flow, result.values)), 409
+    flash(f"已提交：{number}")
+    return redirect(url_for("records.show", number=number))
+
+
+def _shown(flow: Flow, values: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f.label, value_text(values[f.id]) + (f.unit or "")) for f in flow.fields
+            if values.get(f.id) not in (None, [], ())]
+
+
+def _record(number: str):
+    ws = workspace()
+    try:
+        if not inbox.may_open(ws, g.person, number):
+            abort(403)
+        return records.waiting(ws, number)
+    except FlowdocError:
+        abort(404)
+
+
+@bp.route("/records/<number>")
+@login_required
+def show(number: str):
+    found = _record(number)
+    state, flow, who = found.state, found.flow, found.signers
+    from ...archive.state import typed_fields
+    from ...records import route
+
+    path = route(flow, typed_fields(flow, state.fields), state.decisions)
+    may_sign = who is not None and (g.person.name in who.people
+                                    or who.on_behalf(g.person.name) is not None)
+    step = flow.step(who.step) if who is not None else None
+    withdrawable = (state.applicant == g.person.name and state.status in ("in progress",
+                                                                          "returned")
+                    and not state.decisions and not state.votes)
+    return render_template(
+        "records/show.html", state=state, flow=flow, who=who, may_sign=may_sign, step=step,
+        meaning=MEANING.get(step.kind, "审批") if step else "", status=STATUS_TEXT,
+        shown=_shown(flow, typed_fields(flow, state.fields)), events=EVENT_TEXT,
+        path=[flow.step(s).text for s in path.steps], copied=found.copied_to,
+        withdrawable=withdrawable, error=request.args.get("error"))
+
+
+@bp.route("/records/<number>/sign", methods=["POST"])
+@login_required
+def sign(number: str):
+    found = _record(number)
+    ws = workspace()
+    step = request.form.get("step", "")
+    try:
+        records.sign(ws, number, step, g.person.name, request.form.get("passphrase", ""),
+                     request.form.get("decision", ""), request.form.get("comment", ""))
+    except FlowdocError as exc:
+        return redirect(url_for("records.show", number=number, error=str(exc)))
+    flash(f"已签署：{found.flow.step(step).text}（{request.form.get('decision', '')}）")
+    return redirect(url_for("records.show", number=number))
+
+
+@bp.route("/records/<number>/withdraw", methods=["POST"])
+@login_required
+def withdraw(number: str):
+    _record(number)
+    try:
+        records.withdraw(workspace(), number, g.person.name, request.form.get("passphrase", ""),
+                         request.form.get("reason", "") or "申请人撤销")
+    except FlowdocError as exc:
+        return redirect(url_for("records.show", number=number, error=str(exc)))
+    flash("已撤销")
+    return redirect(url_for("records.show", number=number))
+
+
+@bp.route("/records/<number>/rendition.pdf")
+@login_required
+def rendition(number: str):
+    _record(number)
+    try:
+        data = records.rendition(workspace().archive_dir, number)
+    except FlowdocError:
+        abort(404)
+    return Response(data, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
+
+
+@bp.route("/flows/<code>/chart.svg")
+@login_required
+def chart(code: str):
+    try:
+        flow = documents.flow_of(workspace(), code)
+    except FlowdocError:
+        abort(404)
+    return Response(documents.chart_svg(flow), mimetype="image/svg+xml")

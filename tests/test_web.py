@@ -1,0 +1,245 @@
+"""The web application through Flask's test client: what each kind of user can do, and the
+security rules of every request (issue 17). The real browser runs in test_web_browser.py."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import OPERATOR_SECRET, secret
+
+from generator.archive.store import Archive
+from generator.archive.verify import verify
+from generator.web import create_app
+
+PEOPLE = ("赵敏", "李强", "张伟", "周婷", "宋佳", "王芳", "郑丽")
+
+
+@pytest.fixture(scope="module")
+def seeded(trusted, tmp_path_factory) -> Path:
+    target = tmp_path_factory.mktemp("web") / "records"
+    trusted.archive(target, PEOPLE)
+    return target
+
+
+@pytest.fixture
+def site(trusted, seeded, tmp_path):
+    import shutil
+
+    from generator.web import security
+
+    security.THROTTLE.failures.clear()
+    shutil.copytree(seeded, tmp_path / "records")
+    app = create_app(trusted.flows, tmp_path / "records", operator_passphrase=OPERATOR_SECRET,
+                     testing=True)
+    app.archive_dir = tmp_path / "records"
+    return app
+
+
+def token(page: bytes) -> str:
+    found = re.search(rb'name="csrf" value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1).decode()
+
+
+def login(app, name: str, passphrase: str | None = None):
+    client = app.test_client()
+    page = client.get("/login").data
+    response = client.post("/login", data={"csrf": token(page), "name": name,
+                                           "passphrase": passphrase or secret(name)})
+    assert response.status_code == 302, response.data.decode()[:400]
+    return client
+
+
+def csrf_of(client, path: str = "/") -> str:
+    return token(client.get(path).data)
+
+
+def leave_form(days: int = 10, reason: str = "家中有事") -> dict[str, str]:
+    return {"leave_type": "事假", "start": "2026-12-01",
+            "end": f"2026-12-{days:02d}", "reason": reason}
+
+
+def submit_leave(client, days: int = 10, reason: str = "家中有事", who: str = "赵敏") -> str:
+    form = {"csrf": csrf_of(client, "/new/EC-HR-015"), **leave_form(days, reason)}
+    confirm = client.post("/new/EC-HR-015", data=form)
+    assert confirm.status_code == 200, confirm.data.decode()[:600]
+    html = confirm.data.decode()
+    assert "签名并提交" in html and ("分管总监" in html) == (days > 5)
+    payload = re.search(r'name="payload" value="([^"]+)"', html).group(1)
+    import html as h
+
+    done = client.post("/new/EC-HR-015/submit", data={
+        "csrf": token(confirm.data), "payload": h.unescape(payload), "passphrase": secret(who)})
+    assert done.status_code == 302, done.data.decode()[:600]
+    return done.headers["Location"].rsplit("/", 1)[1]
+
+
+def sign(client, number: str, step: str, decision: str = "同意", person: str | None = None,
+         passphrase: str | None = None):
+    page = client.get(f"/records/{number}")
+    assert page.status_code == 200
+    return client.post(f"/records/{number}/sign", data={
+        "csrf": token(page.data), "step": step, "decision": decision, "comment": "",
+        "passphrase": passphrase or secret(person)})
+
+
+# -- staff fill and sign ---------------------------------------------------------------------------
+
+def test_a_leave_is_filled_submitted_and_approved_by_the_applicants_own_head(site):
+    zhao = login(site, "赵敏")
+    preview = zhao.post("/api/preview/EC-HR-015", data=leave_form(10),
+                        headers={"X-CSRF-Token": csrf_of(zhao)})
+    answer = preview.get_json()
+    assert answer["values"]["days"] == "10"
+    assert answer["route"].startswith("部门负责人（李强） → 分管总监（张伟） → 人力资源部")
+    number = submit_leave(zhao)
+    assert number.startswith("EC-HR-015-")
+    assert number in zhao.get("/").data.decode()  # 我发起的
+
+    li = login(site, "李强")
+    inbox = li.get("/").data.decode()
+    waiting = inbox.split('id="waiting"')[1].split("</section>")[0]
+    assert number in waiting and "审批（部门负责人）" in waiting
+    zheng = login(site, "郑丽")  # a head of another department: not hers, not even to look at
+    assert number not in zheng.get("/").data.decode()
+    assert zheng.get(f"/records/{number}").status_code == 403
+
+    refused = sign(li, number, "head_approve", passphrase="wrong passphrase")
+    assert refused.status_code == 302 and "error=" in refused.headers["Location"]
+    assert sign(li, number, "head_approve", person="李强").status_code == 302
+    assert sign(login(site, "张伟"), number, "director_approve", person="张伟").status_code == 302
+    page = login(site, "周婷").get(f"/records/{number}").data.decode()
+    assert "审批（人力资源部）" in page or "人力资源部" in page
+    assert 'id="sign"' in page  # 周婷 (人力资源部) may sign now
+    assert verify(Archive(site.archive_dir), site.config["FLOWDOC_WORKSPACE"].library).ok
+
+
+def test_field_errors_are_shown_next_to_the_field_in_chinese_terms(site):
+    zhao = login(site, "赵敏")
+    form = {"csrf": csrf_of(zhao, "/new/EC-HR-015"), "leave_type": "事假",
+            "start": "2026-12-05", "end": "2026-12-01"}
+    page = zhao.post("/new/EC-HR-015", data=form)
+    assert page.status_code == 422
+    html = page.data.decode()
+    assert 'data-error-for="reason"' in html and "请假事由" in html
+
+
+def test_values_with_markup_are_shown_as_text(site):
+    zhao = login(site, "赵敏")
+    hostile = '<script>alert(1)</script> "{{ 7*7 }}"'
+    number = submit_leave(zhao, 3, hostile)
+    html = zhao.get(f"/records/{number}").data.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "{{ 7*7 }}" in html
+    assert "49" not in html.split('id="history"')[0].split("请假事由")[1][:200]
+
+
+# -- security --------------------------------------------------------------------------------------
+
+def test_login_is_throttled_after_five_failures_and_one_message_for_every_reason(site):
+    client = site.test_client()
+    messages = []
+    for name, passphrase in (("无此人", "x"), ("赵敏", "nope!"), ("赵敏", ""), ("王芳", "nope!"),
+                             ("赵敏", "nope!")):
+        page = client.get("/login").data
+        r = client.post("/login", data={"csrf": token(page), "name": name,
+                                        "passphrase": passphrase})
+        assert r.status_code == 401
+        messages.append(re.search(r'role="alert">([^<]+)<', r.data.decode()).group(1))
+    assert set(messages) == {"姓名或口令不正确"}  # unknown name, wrong passphrase: one message
+    page = client.get("/login").data
+    r = client.post("/login", data={"csrf": token(page), "name": "赵敏",
+                                    "passphrase": secret("赵敏")})
+    assert r.status_code == 401 and "15 分钟" in r.data.decode()  # right, but locked out
+
+
+def test_every_state_changing_request_needs_the_csrf_token(site):
+    zhao = login(site, "赵敏")
+    for path in ("/new/EC-HR-015", "/logout", "/api/preview/EC-HR-015"):
+        assert zhao.post(path, data=leave_form()).status_code == 400
+    client = site.test_client()
+    assert client.post("/login", data={"name": "赵敏", "passphrase": secret("赵敏")}
+                       ).status_code == 400
+
+
+def test_headers_cookies_and_no_passphrase_in_the_session(site):
+    zhao = login(site, "赵敏")
+    r = zhao.get("/")
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
+    client = site.test_client()
+    page = client.get("/login").data
+    r = client.post("/login", data={"csrf": token(page), "name": "赵敏",
+                                    "passphrase": secret("赵敏")})
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    with client.session_transaction() as session:
+        assert secret("赵敏") not in repr(dict(session))
+        assert set(session) == {"person", "seen", "csrf"}
+
+
+ROUTES = [("/", ()), ("/new", ()), ("/new/EC-HR-015", ()), ("/search", ("auditor", "doc")),
+          ("/search.csv", ("auditor", "doc")), ("/archive", ("auditor", "doc")),
+          ("/flows", ("doc",)), ("/keys", ("doc",))]  # 王芳 is the registrar and the 文控
+
+
+@pytest.mark.parametrize(("path", "allowed"), ROUTES)
+def test_every_route_by_role(site, path, allowed):
+    anonymous = site.test_client().get(path)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    for kind, person in (("staff", "赵敏"), ("auditor", "宋佳"), ("doc", "王芳")):
+        status = login(site, person).get(path).status_code
+        expected = 200 if (not allowed or kind in allowed) else 403
+        assert status == expected, (path, person, status)
+
+
+def test_an_auditor_searches_exports_csv_with_a_bom_and_a_package(site, tmp_path):
+    zhao = login(site, "赵敏")
+    number = submit_leave(zhao, 3, "孩子发烧需要照顾")
+    submit_leave(zhao, 2, "家中装修")
+    song = login(site, "宋佳")
+    page = song.get("/search?q=发烧").data.decode()
+    assert "共 1 条记录" in page and number in page and "【发烧】" in page
+    csv = song.get("/search.csv?q=发烧")
+    assert csv.data.startswith("\ufeff编号".encode()) and number.encode() in csv.data
+    package = song.post("/search/package?q=发烧", data={"csrf": csrf_of(song, "/search")})
+    assert package.status_code == 200 and package.data[:2] == b"PK"
+    (tmp_path / "p.zip").write_bytes(package.data)
+    from generator.service import audit
+
+    report = audit.verify_package(site.config["FLOWDOC_WORKSPACE"].flows_dir, tmp_path / "p.zip")
+    assert report.problems == [] and report.independent, report.problems
+    assert song.get(f"/records/{number}").status_code == 200  # auditors read every record
+
+
+def test_enrolment_by_invitation_then_a_registrar_approves_then_login(site):
+    from generator.service import people
+
+    ws = site.config["FLOWDOC_WORKSPACE"]
+    link = people.invite(ws, "孙磊")
+    client = site.test_client()
+    page = client.get(f"/enrol/{link}")
+    assert page.status_code == 200 and "孙磊" in page.data.decode()
+    weak = client.post(f"/enrol/{link}", data={"csrf": token(page.data),
+                                               "passphrase": "孙磊孙磊孙磊孙磊孙磊1",
+                                               "again": "孙磊孙磊孙磊孙磊孙磊1"})
+    assert weak.status_code == 422 and "姓名" in weak.data.decode()
+    good = "晴天-霹雳-2026-盐"
+    done = client.post(f"/enrol/{link}", data={"csrf": token(page.data), "passphrase": good,
+                                               "again": good})
+    assert "已登记" in done.data.decode()
+    assert client.get(f"/enrol/{link}").status_code == 404  # used once
+    assert (site.archive_dir / "invites.json").stat().st_mode & 0o077 == 0
+    page = site.test_client().get("/login").data
+    assert site.test_client().post("/login", data={"csrf": token(page), "name": "孙磊",
+                                                   "passphrase": good}).status_code == 400
+    wang = login(site, "王芳")
+    keys_page = wang.get("/keys")
+    assert "孙磊" in keys_page.data.decode()
+    approved = wang.post("/keys", data={"csrf": token(keys_page.data), "person": "孙磊",
+                                        "passphrase": secret("王芳")})
+    assert approved.status_code == 302
+    login(site, "孙磊", good)
