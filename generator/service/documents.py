@@ -90,11 +90,13 @@ def diagram(ws: Workspace, code: str, fmt: str, target: Path | None = None) -> l
     return written
 
 
-def chart_svg(flow: Flow) -> bytes:
-    """The flow's chart as SVG (the first page of a chart split over pages)."""
+def chart_image(flow: Flow, fmt: str = "png") -> bytes:
+    """The flow's chart as one picture (the first page of a chart split over pages). A web
+    page shows the PNG: an SVG in an <img> cannot reach the page's web font, and a browser
+    without Chinese fonts would draw its labels as boxes."""
     from ..diagram import layout, outputs
 
-    [(_, data), *_] = outputs(layout(flow), "svg", flow.code)
+    [(_, data), *_] = outputs(layout(flow), fmt, flow.code)
     return data
 
 

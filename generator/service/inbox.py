@@ -39,7 +39,9 @@ class Item:
         """How long it has waited, in words (天/小时)."""
         then = dt.datetime.fromisoformat(self.since)
         hours = int((dt.datetime.now(dt.UTC) - then).total_seconds() // 3600)
-        return f"{hours // 24} 天" if hours >= 24 else f"{max(hours, 0)} 小时"
+        if hours < 1:
+            return "不足 1 小时"
+        return f"{hours // 24} 天" if hours >= 24 else f"{hours} 小时"
 
 
 @dataclass(frozen=True)

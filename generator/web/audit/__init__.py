@@ -45,8 +45,11 @@ def search():
     except FlowdocError as exc:
         error = str(exc)
     flows = [(f.code, f.name) for f in workspace().library.flows]
+    from ...search.documents import STATUS_NAMES
+
     return render_template("audit/search.html", results=results, error=error, page=page,
-                           limit=PAGE, args=request.args, flows=flows), 400 if error else 200
+                           limit=PAGE, args=request.args, flows=flows,
+                           status=STATUS_NAMES), 400 if error else 200
 
 
 @bp.route("/search.csv")

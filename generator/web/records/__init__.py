@@ -197,8 +197,14 @@ def show(number: str):
         "records/show.html", state=state, flow=flow, who=who, may_sign=may_sign, step=step,
         meaning=MEANING.get(step.kind, "审批") if step else "", status=STATUS_TEXT,
         shown=_shown(flow, typed_fields(flow, state.fields)), events=EVENT_TEXT,
-        path=[flow.step(s).text for s in path.steps], copied=found.copied_to,
+        path=[_step_text(flow, s) for s in path.steps], copied=found.copied_to,
         withdrawable=withdrawable, error=request.args.get("error"))
+
+
+def _step_text(flow: Flow, step_id: str) -> str:
+    step = flow.step(step_id)
+    return f"{step.text}（{flow.lane(step.lane).name}）" if step.signed and step.kind != "start" \
+        else step.text
 
 
 @bp.route("/records/<number>/sign", methods=["POST"])
@@ -241,11 +247,11 @@ def rendition(number: str):
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 
-@bp.route("/flows/<code>/chart.svg")
+@bp.route("/flows/<code>/chart.png")
 @login_required
 def chart(code: str):
     try:
         flow = documents.flow_of(workspace(), code)
     except FlowdocError:
         abort(404)
-    return Response(documents.chart_svg(flow), mimetype="image/svg+xml")
+    return Response(documents.chart_image(flow), mimetype="image/png")

@@ -1,0 +1,225 @@
+"""The web application in a real browser (Debian's Chromium through Selenium) against a real
+`flowdoc serve` process: an invitation, an enrolment, a registrar's approval, a leave filled
+and signed, approved by the applicant's own head and director, found by an auditor, exported
+and verified. Every page is saved as a screenshot, desktop and phone width."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import OPERATOR_SECRET, ROOT, cli, secret
+
+CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+if not (CHROMIUM.exists() and DRIVER.exists()):
+    pytest.fail("the browser tests need Debian's chromium and chromium-driver: run ./tools/test "
+                "(it installs them) or apt-get install chromium chromium-driver",
+                pytrace=False)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(trusted, tmp_path_factory):
+    """`flowdoc serve` on a free port over a copy of the trusted archive (李强, 张伟 and the
+    auditor 宋佳 have vouched keys; 赵敏 has none yet)."""
+    root = tmp_path_factory.mktemp("served")
+    trusted.archive(root / "records", ("李强", "张伟", "宋佳"))
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--port", str(port),
+                             "--archive", str(root / "records"), "--flows", str(trusted.flows)],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    banner = proc.stdout.readline()
+    assert f"http://127.0.0.1:{port}/" in banner, proc.stderr.read()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/login", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield url, root
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--window-size=1280,900", "--lang=zh-CN"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+class Visit:
+    """The browser with the scenario's helpers: log in as someone, fill, shoot each page."""
+
+    def __init__(self, driver, url: str, shots: Path) -> None:
+        self.d, self.url, self.shots = driver, url, shots
+        self.n = 0
+
+    def go(self, path: str) -> None:
+        self.d.get(self.url + path)
+
+    def shoot(self, name: str) -> None:
+        """A screenshot at desktop width and at a 390 px phone width."""
+        self.n += 1
+        for width, label in ((1280, "desktop"), (390, "phone")):
+            self.d.set_window_size(width, 900)
+            height = self.d.execute_script("return document.body.scrollHeight")
+            self.d.set_window_size(width, min(max(height + 120, 600), 4000))
+            self.d.save_screenshot(str(self.shots / f"{self.n:02d}-{name}-{label}.png"))
+        self.d.set_window_size(1280, 900)
+
+    def login(self, name: str, passphrase: str | None = None) -> None:
+        self.d.delete_all_cookies()
+        self.go("/login")
+        self.d.find_element(By.ID, "name").send_keys(name)
+        self.d.find_element(By.ID, "passphrase").send_keys(passphrase or secret(name))
+        self.d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        WebDriverWait(self.d, 20).until(lambda d: "/login" not in d.current_url)
+
+    def text(self, css: str) -> str:
+        return self.d.find_element(By.CSS_SELECTOR, css).text
+
+    def set(self, element_id: str, value: str) -> None:
+        """A value typed into a field (dates through the DOM: their widget is locale-bound)."""
+        el = self.d.find_element(By.ID, element_id)
+        self.d.execute_script("arguments[0].value = arguments[1];"
+                              "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+                              el, value)
+
+    def sign(self, passphrase: str, decision: str = "同意") -> None:
+        Select(self.d.find_element(By.ID, "decision")).select_by_visible_text(decision)
+        self.d.find_element(By.ID, "sign-passphrase").send_keys(passphrase)
+        self.d.find_element(By.CSS_SELECTOR, "#sign button[type=submit]").click()
+        WebDriverWait(self.d, 30).until(lambda d: "已签署" in d.page_source
+                                        or "error=" in d.current_url)
+
+
+def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path, trusted):
+    url, root = server
+    shots = tmp_path / "screens"
+    shots.mkdir()
+    v = Visit(browser, url, shots)
+
+    # the administrator invites 赵敏; she enrols with a passphrase of her own
+    out = cli(["users", "invite", "赵敏", "--url", url, "--archive", root / "records",
+               "--flows", trusted.flows], root)
+    assert out.returncode == 0, out.stderr
+    link = out.stdout.strip()
+    assert link.startswith(url + "/enrol/")
+    browser.get(link)
+    v.shoot("enrol")
+    mine = "春天的-口令-2026-盐"
+    browser.find_element(By.ID, "passphrase").send_keys(mine)
+    browser.find_element(By.ID, "again").send_keys(mine)
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "已登记" in v.text("h1")
+
+    # 王芳, the registrar, approves her key
+    v.login("王芳")
+    v.go("/keys")
+    v.shoot("keys")
+    browser.find_element(By.ID, "pp-1").send_keys(secret("王芳"))
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    assert "已批准 赵敏" in browser.page_source
+
+    # 赵敏 fills a 10-day leave: the days and the route appear as she types
+    v.login("赵敏", mine)
+    v.shoot("inbox-empty")
+    v.go("/new")
+    v.shoot("new")
+    browser.find_element(By.LINK_TEXT, "员工请假管理").click()
+    Select(browser.find_element(By.ID, "f-leave_type")).select_by_visible_text("事假")
+    v.set("f-start", "2026-12-01")
+    v.set("f-end", "2026-12-10")
+    browser.find_element(By.ID, "f-reason").send_keys("陪同家人赴外地就医复诊")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "f-days").text == "10")
+    WebDriverWait(browser, 20).until(lambda d: "分管总监（张伟）" in d.find_element(By.ID, "route").text)
+    assert v.text("#route").startswith("部门负责人（李强） → 分管总监（张伟）")
+    v.shoot("fill")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    v.shoot("confirm")
+    browser.find_element(By.ID, "passphrase").send_keys(mine)
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 30).until(lambda d: "/records/" in d.current_url)
+    number = browser.current_url.rsplit("/", 1)[1]
+    assert "已提交" in browser.page_source
+    v.shoot("record-submitted")
+
+    # her own head, then the director of her department, find it in 待办 and approve
+    for person in ("李强", "张伟"):
+        v.login(person)
+        assert number in v.text("#waiting")
+        v.shoot(f"inbox-{person}")
+        browser.find_element(By.LINK_TEXT, number).click()
+        v.sign(secret(person))
+        assert "error=" not in browser.current_url, browser.current_url
+    v.shoot("record-approved")
+    assert "人力资源部" in v.text("#waiting")
+
+    # the auditor finds exactly that record by a word of its reason
+    v.login("宋佳")
+    v.go("/search?q=就医")
+    v.shoot("search")
+    assert v.text("#total") == "共 1 条记录"
+    assert "【就医】" in v.text("#hits")
+    browser.find_element(By.LINK_TEXT, number).click()
+    assert "填写请假条 → 审批（部门负责人） → 审批（分管总监） → 审批（人力资源部）" in v.text("#path")
+    v.shoot("record-auditor")
+    v.go("/archive")
+    browser.find_element(By.ID, "verify").click()
+    assert "通过" in v.text("#report")
+    v.shoot("archive")
+
+    # the exports, fetched with the auditor's session
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    q = urllib.parse.quote("就医")
+    csv = urllib.request.urlopen(urllib.request.Request(url + f"/search.csv?q={q}",
+                                                        headers={"Cookie": cookie})).read()
+    assert csv.startswith("\ufeff编号".encode()) and number.encode() in csv
+    v.go("/search?q=就医")
+    csrf = browser.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
+    package = urllib.request.urlopen(urllib.request.Request(
+        url + f"/search/package?q={q}", data=f"csrf={csrf}".encode(),
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})).read()
+    (tmp_path / "package.zip").write_bytes(package)
+    checked = cli(["verify", "--package", tmp_path / "package.zip", "--flows", trusted.flows],
+                  tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    # Chinese is drawn with the bundled web font, not as boxes
+    browser.execute_cdp_cmd("DOM.enable", {})
+    browser.execute_cdp_cmd("CSS.enable", {})
+    doc = browser.execute_cdp_cmd("DOM.getDocument", {})
+    node = browser.execute_cdp_cmd("DOM.querySelector", {"nodeId": doc["root"]["nodeId"],
+                                                         "selector": "h1"})
+    fonts = browser.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+    families = {f["familyName"] for f in fonts["fonts"]}
+    assert "Flowdoc Sans SC" in families, families
+    assert len(list(shots.glob("*.png"))) >= 26
