@@ -13,7 +13,7 @@ from generator.archive.store import Archive
 from generator.archive.verify import verify
 from generator.web import create_app
 
-PEOPLE = ("赵敏", "李强", "张伟", "周婷", "宋佳", "王芳", "郑丽")
+PEOPLE = ("赵敏", "李强", "张伟", "周婷", "宋佳", "王芳", "郑丽", "马超")
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +243,113 @@ def test_enrolment_by_invitation_then_a_registrar_approves_then_login(site):
                                         "passphrase": secret("王芳")})
     assert approved.status_code == 302
     login(site, "孙磊", good)
+
+
+def test_the_cookie_is_secure_when_the_request_came_over_https(trusted, seeded, tmp_path):
+    import shutil
+
+    shutil.copytree(seeded, tmp_path / "records")
+    app = create_app(trusted.flows, tmp_path / "records", operator_passphrase=OPERATOR_SECRET,
+                     behind_proxy=True, testing=True)
+    client = app.test_client()
+    page = client.get("/login", headers={"X-Forwarded-Proto": "https"}).data
+    r = client.post("/login", data={"csrf": token(page), "name": "赵敏",
+                                    "passphrase": secret("赵敏")},
+                    headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in r.headers["Set-Cookie"]
+    plain = app.test_client()
+    page = plain.get("/login").data
+    r = plain.post("/login", data={"csrf": token(page), "name": "赵敏",
+                                   "passphrase": secret("赵敏")})
+    assert "Secure" not in r.headers["Set-Cookie"]
+
+
+def test_clients_at_once_against_a_running_server_lose_nothing(site):
+    """Eight clients submit and two holders race for one step, all through waitress: every
+    acknowledged record is in the archive, one signature of the race wins, verify passes."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(site, host="127.0.0.1", port=0, threads=8)
+    port = server.effective_port
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        import http.cookiejar
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        base = f"http://127.0.0.1:{port}"
+
+        def opener_for(name):
+            jar = http.cookiejar.CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            page = opener.open(base + "/login").read()
+            opener.open(base + "/login", urllib.parse.urlencode(
+                {"csrf": token(page), "name": name, "passphrase": secret(name)}).encode())
+            return opener
+
+        numbers, errors = [], []
+
+        def submit(i):
+            try:
+                opener = opener_for("赵敏")
+                page = opener.open(base + "/new/EC-HR-015").read()
+                confirm = opener.open(base + "/new/EC-HR-015", urllib.parse.urlencode(
+                    {"csrf": token(page), **leave_form(2, f"并发提交 {i}")}).encode()).read()
+                import html
+
+                payload = html.unescape(re.search(rb'name="payload" value="([^"]+)"',
+                                                  confirm).group(1).decode())
+                done = opener.open(base + "/new/EC-HR-015/submit", urllib.parse.urlencode(
+                    {"csrf": token(confirm), "payload": payload,
+                     "passphrase": secret("赵敏")}).encode())
+                numbers.append(done.geturl().rsplit("/", 1)[1])
+            except Exception as exc:
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=submit, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors and len(set(numbers)) == 8, (errors, numbers)
+        target = numbers[0]
+        sign(login(site, "李强"), target, "head_approve", person="李强")
+        results = []
+        ready = threading.Barrier(2)
+
+        def race(name):
+            opener = opener_for(name)
+            page = opener.open(f"{base}/records/{target}").read()
+            ready.wait()  # both have the page: now both sign
+            try:
+                answer = opener.open(f"{base}/records/{target}/sign", urllib.parse.urlencode(
+                    {"csrf": token(page), "step": "hr_approve", "decision": "同意",
+                     "comment": "", "passphrase": secret(name)}).encode())
+                results.append((answer.geturl(), ""))
+            except urllib.error.HTTPError as exc:  # the loser may no longer open the record
+                results.append(("refused", exc.read().decode()))
+
+        racers = [threading.Thread(target=race, args=(n,)) for n in ("周婷", "马超")]
+        for t in racers:
+            t.start()
+        for t in racers:
+            t.join(timeout=120)
+        won = [u for u, _ in results if u.endswith(target)]
+        lost = [(u, body) for u, body in results if not u.endswith(target)]
+        assert len(won) == 1 and len(lost) == 1, results
+        url, body = lost[0]
+        told = urllib.parse.unquote(url) + body
+        assert "该环节已由" in told and ("周婷" in told or "马超" in told), told
+    finally:
+        server.close()
+    archive = Archive(site.archive_dir)
+    from generator.archive.events import states
+
+    archived = states(archive.entries())
+    assert all(n in archived for n in numbers)
+    assert archived[target].status == "complete"
+    assert verify(archive, site.config["FLOWDOC_WORKSPACE"].library).ok

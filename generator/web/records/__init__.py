@@ -210,16 +210,36 @@ def _step_text(flow: Flow, step_id: str) -> str:
 @bp.route("/records/<number>/sign", methods=["POST"])
 @login_required
 def sign(number: str):
-    found = _record(number)
     ws = workspace()
     step = request.form.get("step", "")
     try:
         records.sign(ws, number, step, g.person.name, request.form.get("passphrase", ""),
                      request.form.get("decision", ""), request.form.get("comment", ""))
     except FlowdocError as exc:
-        return redirect(url_for("records.show", number=number, error=str(exc)))
+        # the rules refused it; if someone signed the step first, say who and when
+        message = _signed_first(ws, number, step, g.person.name) or str(exc)
+        if inbox.may_open(ws, g.person, number):
+            return redirect(url_for("records.show", number=number, error=message))
+        return render_template("records/refused.html", number=number, message=message), 409
+    except Exception:
+        abort(400)
+    found = records.waiting(ws, number)
     flash(f"已签署：{found.flow.step(step).text}（{request.form.get('decision', '')}）")
     return redirect(url_for("records.show", number=number))
+
+
+def _signed_first(ws, number: str, step: str, me: str) -> str | None:
+    """``审批 已由 周婷 于 10:02 签署`` when another person decided ``step`` already."""
+    try:
+        state = records.show(ws.archive_dir, number)
+    except FlowdocError:
+        return None
+    done = [e for e in state.signatures if e.get("step") == step and e.get("type") == "sign"
+            and e.get("person") != me]
+    if not done:
+        return None
+    last = done[-1]
+    return f"该环节已由 {last['person']} 于 {last['time'][11:16]}（UTC）签署（{last['decision']}）"
 
 
 @bp.route("/records/<number>/withdraw", methods=["POST"])
