@@ -344,7 +344,7 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         status = "in progress"
         if decision in step.decisions:
             status = rulebook.closing_status(flow, step_id, decision,
-                                             route(flow, values, decisions).outcome)
+                                             route(flow, values, decisions, org.limits).outcome)
         entry = {"type": "sign", "record": number, "step": step_id, "decision": decision or "",
                  "comment": comment, "person": person, "role": flow.lane(step.lane).name,
                  "meaning": rulebook.MEANING.get(step.kind, "审批"), "time": moment.isoformat(),
@@ -352,7 +352,7 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
         _append_checked(w, book, entry, state, private, kid)
         if status != "in progress":  # the record is closed: its rendition is archived with it
             final = _record(w, number)
-            pdf = render_state(flow, final)
+            pdf = render_state(flow, final, org.limits)
             _append_checked(w, book, {"type": "rendition", "record": number,
                                       "blob": w.put_blob(pdf), "time": moment.isoformat()},
                             final, private, kid)

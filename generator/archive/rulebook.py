@@ -59,7 +59,7 @@ class Book:
     keys: dict[str, dict[str, Any]]
     org: Org | None
     flow_of: Callable[[str], Flow | None]
-    render: Callable[[Flow, Any], bytes] | None = None
+    render: Callable[..., bytes] | None = None
     blob_of: Callable[[str], bytes | None] | None = None
     # without ``render`` (verify's default: rendering costs 10-20 ms a record), a rendition is
     # checked by the digest of its state that the writer wrote into its metadata
@@ -255,7 +255,7 @@ def _sign(out: list, e: dict, before: Any, book: Book) -> None:
     if flow is None:
         return
     values = typed_fields(flow, before.fields)
-    path = route(flow, values, before.decisions)
+    path = route(flow, values, before.decisions, book.org and book.org.limits)
     if path.waiting_for != e["step"]:
         out.append(("可用性", f"{number} waits for step '{path.waiting_for or 'nothing'}', not "
                               f"'{e['step']}'"))
@@ -275,7 +275,8 @@ def _sign(out: list, e: dict, before: Any, book: Book) -> None:
         if why:
             out.append(("安全性", f"{number}: {why}"))
     decisions = {**before.decisions, step.id: [*before.decisions.get(step.id, []), e["decision"]]}
-    status = closing_status(flow, step.id, e["decision"], route(flow, values, decisions).outcome)
+    limits = book.org and book.org.limits
+    status = closing_status(flow, step.id, e["decision"], route(flow, values, decisions, limits).outcome)
     if e["status"] != status:
         out.append(("可用性", f"{number}: the event says the record is {e['status']}; its route "
                               f"makes it {status}"))
@@ -341,7 +342,7 @@ def _rendition(out: list, e: dict, before: Any, book: Book) -> None:
     if data is None:
         return  # a missing blob: the blob check says so
     if book.render is not None:
-        same = data == book.render(flow, before)
+        same = data == book.render(flow, before, book.org and book.org.limits)
     elif book.render_key is not None:
         same = data.startswith(b"%PDF") and \
             (RENDER_MARK + book.render_key(flow, before)).encode() in data
