@@ -387,15 +387,13 @@ class _FlowChecker:
         if org is None or f is None or f.type != "number" or isinstance(atom.value, bool) \
                 or not isinstance(atom.value, int | float):
             return
-        for kind in org.authority:
-            if kind.unit != f.unit:
-                continue
-            for role, amount in kind.limits:
-                if amount == atom.value:
-                    self.add(path, f"{atom.name} is compared with {atom.value}, the {kind.name} "
-                             f"limit of '{role}' in the authority matrix of org.yaml; write "
-                             f"limit('{kind.id}', '{role}') instead")
-                    return
+        named = [(kind, role) for kind in org.authority if kind.unit == f.unit
+                 for role, amount in kind.limits if amount == atom.value]
+        if named:
+            what = " or ".join(f"the {kind.name} limit of '{role}'" for kind, role in named)
+            write = " or ".join(f"limit('{kind.id}', '{role}')" for kind, role in named)
+            self.add(path, f"{atom.name} is compared with {atom.value}, {what} in the authority "
+                     f"matrix of org.yaml; write {write} instead")
 
     def _check_literal(self, atom: expr.Atom, step: Step, fields: dict, path: tuple) -> None:
         values = atom.value if isinstance(atom.value, tuple) else (atom.value,)
