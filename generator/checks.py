@@ -275,6 +275,25 @@ class _FlowChecker:
                 self.add(self.step_path(step), f"step '{step.id}' cannot be reached from the start")
             elif ends and step.id not in finishing:
                 self.add(self.step_path(step), f"step '{step.id}' can never reach an end")
+        self.unsigned_loops(steps)
+
+    def unsigned_loops(self, steps: dict[str, Step]) -> None:
+        """A loop back that nobody signs on the way (tasks and decisions routed by the fields):
+        the same values take it again and again, so a record there never moves on."""
+        free = {sid for sid, s in steps.items() if not s.signed and not s.is_end}
+        for step in self.flow.steps:
+            if not step.automatic:
+                continue
+            for ex in step.exits:
+                if ex.to not in free:
+                    continue
+                back = _walk([ex.to], lambda s, home=step.id: [
+                    t for t in steps[s].successors if t in free or t == home])
+                if step.id in back:
+                    self.add(self.step_path(step, "exits", step.exits.index(ex), "to"),
+                             f"exit '{ex.label}' loops back to '{step.id}' with nobody signing "
+                             "on the way: the same values take it again for ever; lead it "
+                             "through a signed step or to an end")
 
     def fields(self) -> None:
         ids = {f.id for f in self.flow.fields}
