@@ -358,3 +358,17 @@ def test_a_meeting_decision_records_its_minutes_and_attendees():
         if any(flow.lane(s.lane).role == "gm_meeting" for s in flow.steps if s.signed):
             ids = {f.id for f in flow.fields}
             assert {"minutes_no", "attendees"} <= ids, flow.code
+
+
+@pytest.mark.parametrize(("code", "table", "score"), [("EC-HR-016", "kpis", "score"),
+                                                     ("EC-HR-018", "items", "dept_score")])
+def test_appraisal_weights_add_up_to_100_and_the_total_is_the_weighted_scores(code, table, score):
+    from generator.records.values import typed_values
+
+    flow = LIBRARY.flow(code)
+    rows = [{"weight": 60, score: 50}, {"weight": 30, score: 20}]
+    _, problems = typed_values(flow, {table: rows})
+    assert [m for f, m in problems if f == "fields.weight_total"]
+    values, problems = typed_values(flow, {table: [*rows[:1], {"weight": 40, score: 20}]})
+    assert not [m for f, m in problems if f == "fields.weight_total"]
+    assert values["total_score"] == 70 and "加权" in str(flow.field(table).columns)
