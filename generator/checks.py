@@ -303,7 +303,9 @@ class _FlowChecker:
                 continue
             for name in sorted(f.derive.names - ids):
                 self.add(("fields", i, "derive"), f"derive names '{name}', which is not a field")
-            self._bound(f.derive, ("fields", i, "derive"))
+            if f.derive.limits:  # a record's values are its own: the org in force may change
+                self.add(("fields", i, "derive"), "a derived value cannot read limit(); compare "
+                         "with the authority matrix in an exit's when instead")
             if f.required:
                 self.add(("fields", i, "required"), "a derived field is computed, never required")
         # a derivation may not depend on itself, directly or through another derived field

@@ -136,3 +136,12 @@ def test_the_matrix_is_parsed_in_order_with_its_units():
     org = org_from_bytes(ORG.encode(), "org.yaml")
     assert org.limits == {"refund": {"head": 500, "gm": 3000}}
     assert org.authority[0].unit == "元"
+
+
+def test_a_derived_value_may_not_read_the_matrix(tmp_path):
+    cap = "\n  - {id: cap, label: 上限, type: number, derive: \"limit('refund', 'head')\"}"
+    text = valid_with(('derive: "days_between(start, end) + 1"}', AMOUNT + cap))
+    result = check_paths([folder(tmp_path, text)], base=tmp_path)
+    assert [p.message for p in result.errors] == [
+        "a derived value cannot read limit(); compare with the authority matrix in an exit's "
+        "when instead"]
