@@ -108,6 +108,8 @@ class _FlowChecker:
     def run(self) -> list[Problem]:
         self.unique_ids()
         self.lanes()
+        self.step_roles()
+        self.separate()
         self.graph()
         self.fields()
         for step in self.flow.steps:
@@ -177,10 +179,69 @@ class _FlowChecker:
                          f"(approver: {lane.approver}), but org.yaml has no departments")
             elif lane.relative:
                 pass  # the org tree names one person a department; two holders are not needed
-            elif not role.anyone and len(org.holders(lane.role)) < 2:
+            elif role.sole and len(org.holders(lane.role)) != 1:
+                self.add(("lanes", i, "role"),
+                         f"role '{lane.role}' is marked sole but is held by "
+                         f"{len(org.holders(lane.role))} person(s) in org.yaml")
+            elif not role.anyone and not role.sole and len(org.holders(lane.role)) < 2:
                 self.add(("lanes", i, "role"),
                          f"role '{lane.role}' is held by {len(org.holders(lane.role))} person(s) "
                          "in org.yaml; at least two are needed so preparer and approver can differ")
+
+    def signers(self, step: Step) -> tuple[str, ...] | None:
+        """Who in org.yaml may sign ``step`` (its lane's role and its own role, if it has one);
+        None when anyone may (an ``anyone`` lane and no step role) or the roles are unknown."""
+        org = self.library.org
+        try:
+            lane = self.flow.lane(step.lane)
+        except KeyError:
+            return None
+        roles = [r for r in (lane.role, step.role) if r is not None]
+        if org is None or any(org.role(r) is None for r in roles):
+            return None
+        roles = [r for r in roles if not org.role(r).anyone]
+        if not roles:
+            return None
+        return tuple(p.name for p in org.people if all(r in p.roles for r in roles))
+
+    def step_roles(self) -> None:
+        """A step role narrows its lane: it must be declared, and someone must hold both."""
+        org = self.library.org
+        if org is None:
+            return
+        for step in self.flow.steps:
+            if step.role is None:
+                continue
+            path = self.step_path(step, "role")
+            if org.role(step.role) is None:
+                self.add(path, f"role '{step.role}' is not declared in org.yaml")
+            elif self.signers(step) == ():
+                lane = next((la for la in self.flow.lanes if la.id == step.lane), None)
+                self.add(path, f"nobody in org.yaml holds both the lane's role "
+                         f"'{lane.role if lane else step.lane}' and role '{step.role}'")
+
+    def separate(self) -> None:
+        """Segregation of duties: warn when one person may sign both steps of a pair (a
+        padded org.yaml shows up here; the archive refuses it at run time)."""
+        for i, (a, b) in enumerate(self.flow.separate):
+            first, second = self.flow.step(a), self.flow.step(b)
+            one, two = self.signers(first), self.signers(second)
+            if one is None or two is None:
+                continue  # anyone may act in one of them: the applicant rule keeps them apart
+            both = [p for p in one if p in two]
+            if both:
+                self.problems.append(Problem(
+                    self.flow.origin.file, self.flow.origin.line("separate", i),
+                    f"separate[{i}]", f"{'、'.join(both)} may sign both '{a}' "
+                    f"({self._who(first)}) and '{b}' ({self._who(second)}) in org.yaml; one "
+                    "person must not sign both in one record", "warning"))
+
+    def _who(self, step: Step) -> str:
+        org = self.library.org
+        lane = self.flow.lane(step.lane)
+        if step.role and org is not None and (role := org.role(step.role)):
+            return f"{lane.name}·{role.name}"
+        return lane.name
 
     def graph(self) -> None:
         steps = {s.id: s for s in self.flow.steps}
@@ -220,6 +281,25 @@ class _FlowChecker:
                 self.add(self.step_path(step), f"step '{step.id}' cannot be reached from the start")
             elif ends and step.id not in finishing:
                 self.add(self.step_path(step), f"step '{step.id}' can never reach an end")
+        self.unsigned_loops(steps)
+
+    def unsigned_loops(self, steps: dict[str, Step]) -> None:
+        """A loop back that nobody signs on the way (tasks and decisions routed by the fields):
+        the same values take it again and again, so a record there never moves on."""
+        free = {sid for sid, s in steps.items() if not s.signed and not s.is_end}
+        for step in self.flow.steps:
+            if not step.automatic:
+                continue
+            for ex in step.exits:
+                if ex.to not in free:
+                    continue
+                back = _walk([ex.to], lambda s, home=step.id: [
+                    t for t in steps[s].successors if t in free or t == home])
+                if step.id in back:
+                    self.add(self.step_path(step, "exits", step.exits.index(ex), "to"),
+                             f"exit '{ex.label}' loops back to '{step.id}' with nobody signing "
+                             "on the way: the same values take it again for ever; lead it "
+                             "through a signed step or to an end")
 
     def fields(self) -> None:
         ids = {f.id for f in self.flow.fields}
@@ -229,6 +309,9 @@ class _FlowChecker:
                 continue
             for name in sorted(f.derive.names - ids):
                 self.add(("fields", i, "derive"), f"derive names '{name}', which is not a field")
+            if f.derive.limits:  # a record's values are its own: the org in force may change
+                self.add(("fields", i, "derive"), "a derived value cannot read limit(); compare "
+                         "with the authority matrix in an exit's when instead")
             if f.required:
                 self.add(("fields", i, "required"), "a derived field is computed, never required")
         # a derivation may not depend on itself, directly or through another derived field
@@ -276,7 +359,11 @@ class _FlowChecker:
                 if ex.label in step.decisions:
                     conditions.append(expr.parse(f"decision == {ex.label!r}"))
                 continue
-            conditions.append(ex.when)
+            when = self._bound(ex.when, (*path, "exits", j, "when"))
+            if when is None:
+                ok = False
+                continue
+            conditions.append(when)
             if "decision" in ex.when.names and not step.decisions:
                 self.add((*path, "exits", j, "when"), "this decision is routed by the record's "
                          "fields alone; give it decisions: to let a signer decide")
@@ -287,6 +374,7 @@ class _FlowChecker:
                 ok = False
             for atom in ex.when.atoms:
                 self._check_literal(atom, step, field_types, (*path, "exits", j, "when"))
+                self._check_threshold(atom, field_types, (*path, "exits", j, "when"))
         if defaults or not ok:
             return
         domains = self._domains(step, conditions, field_types)
@@ -303,6 +391,36 @@ class _FlowChecker:
             shown = ", ".join(f"{k}={_show(v)}" for k, v in case.items())
             self.add((*path, "exits"), f"no exit is taken when {shown}; add a default exit or "
                      "cover that case")
+
+    def _bound(self, condition: Expr, path: tuple) -> Expr | None:
+        """``condition`` with its limit(kind, level) read from the org's authority matrix."""
+        if not condition.limits:
+            return condition
+        org = self.library.org
+        if org is None:
+            self.add(path, "names a limit of the authority matrix, but there is no org.yaml")
+            return None
+        try:
+            return expr.bind(condition, org.limits)
+        except expr.ExprError as exc:
+            self.add(path, str(exc))
+            return None
+
+    def _check_threshold(self, atom: expr.Atom, fields: dict, path: tuple) -> None:
+        """A number the authority matrix names, written into a condition: two flows could
+        then disagree on one limit, and changing the matrix would not change the flow."""
+        org = self.library.org
+        f = fields.get(atom.name)
+        if org is None or f is None or f.type != "number" or isinstance(atom.value, bool) \
+                or not isinstance(atom.value, int | float):
+            return
+        named = [(kind, role) for kind in org.authority if kind.unit == f.unit
+                 for role, amount in kind.limits if amount == atom.value]
+        if named:
+            what = " or ".join(f"the {kind.name} limit of '{role}'" for kind, role in named)
+            write = " or ".join(f"limit('{kind.id}', '{role}')" for kind, role in named)
+            self.add(path, f"{atom.name} is compared with {atom.value}, {what} in the authority "
+                     f"matrix of org.yaml; write {write} instead")
 
     def _check_literal(self, atom: expr.Atom, step: Step, fields: dict, path: tuple) -> None:
         values = atom.value if isinstance(atom.value, tuple) else (atom.value,)

@@ -12,6 +12,7 @@ there is nothing to escape through. Everything here is pure.
 from __future__ import annotations
 
 import ast
+import copy
 import datetime as dt
 import decimal
 import itertools
@@ -87,13 +88,35 @@ def _exact(value: Any) -> Any:
     return Decimal(repr(value)) if isinstance(value, float) else value
 
 
+def _limit(kind: Any, level: Any) -> Any:  # pragma: no cover - compiled specially, see _compile
+    raise ExprError("limit() is read from the authority matrix, not called")
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "days_between": _days_between,
     "date": _date,
     "len": _len,
+    "limit": _limit,
     "sum_of": _sum_of,
 }
-_ARITY = {"days_between": 2, "date": 1, "len": 1, "sum_of": 2}
+_ARITY = {"days_between": 2, "date": 1, "len": 1, "limit": 2, "sum_of": 2}
+
+# The name under which a caller passes the authority matrix (授权审批权限表) of org.yaml,
+# ``{'refund': {'ec_manager': 3000, …}, …}``: ``limit('refund', 'ec_manager')`` reads it. No
+# field can have this id (function names are reserved), so a record cannot shadow a limit.
+LIMITS = "limit"
+
+
+def limit_value(matrix: Any, kind: str, level: str) -> Any:
+    """``limit(kind, level)`` in ``matrix``, or an error naming what is missing."""
+    table = matrix.get(kind) if isinstance(matrix, Mapping) else None
+    if not isinstance(table, Mapping):
+        raise ExprError(f"limit('{kind}', '{level}'): '{kind}' is not a kind of limit in the "
+                        "authority matrix of org.yaml")
+    if level not in table:
+        raise ExprError(f"limit('{kind}', '{level}'): the authority matrix gives '{kind}' no "
+                        f"limit for '{level}' (it has {', '.join(table) or 'none'})")
+    return _exact(table[level])
 
 _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
@@ -138,6 +161,7 @@ class Expr:
     names: frozenset[str]
     atoms: tuple[Atom, ...]
     simple: bool  # every comparison in it is an Atom, so coverage can be proved by cases
+    limits: frozenset[tuple[str, str]] = frozenset()  # the limit(kind, level) it reads
     run: Callable[[Mapping[str, Any]], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -170,7 +194,30 @@ def parse(source: str) -> Expr:
     names: set[str] = set()
     atoms: list[Atom] = []
     simple = _validate(tree.body, names, atoms)
-    return Expr(source, tree.body, frozenset(names), tuple(atoms), simple)
+    limits = frozenset((n.args[0].value, n.args[1].value) for n in ast.walk(tree.body)
+                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                       and n.func.id == "limit")
+    return Expr(source, tree.body, frozenset(names), tuple(atoms), simple, limits)
+
+
+def bind(expression: Expr, matrix: Mapping[str, Mapping[str, Any]]) -> Expr:
+    """``expression`` with every ``limit(kind, level)`` replaced by its number in ``matrix``
+    (so the checker can prove exits cover every case); raises :class:`ExprError` on a limit the
+    matrix does not have."""
+    if not expression.limits:
+        return expression
+
+    class _Bind(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.AST:
+            if isinstance(node.func, ast.Name) and node.func.id == "limit":
+                kind, level = (a.value for a in node.args)  # type: ignore[attr-defined]
+                value = limit_value(matrix, kind, level)
+                number = int(value) if value == int(value) else float(value)
+                return ast.copy_location(ast.Constant(number), node)
+            return self.generic_visit(node)
+
+    tree = _Bind().visit(copy.deepcopy(expression.tree))
+    return parse(ast.unparse(tree))
 
 
 def _literal(node: ast.AST) -> tuple[bool, Any]:
@@ -250,6 +297,11 @@ def _validate(node: ast.AST, names: set[str], atoms: list[Atom]) -> bool:
             )
         if node.keywords or len(node.args) != _ARITY[node.func.id]:
             raise ExprError(f"{node.func.id}() takes {_ARITY[node.func.id]} positional arguments")
+        if node.func.id == "limit":
+            if not all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                       and a.value.isidentifier() for a in node.args):
+                raise ExprError("limit() takes two names in quotes: limit('refund', 'ec_manager')")
+            return False
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise ExprError("* arguments are not allowed")
@@ -343,6 +395,9 @@ def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:
         return compare
     if isinstance(node, ast.Call):
         assert isinstance(node.func, ast.Name)
+        if node.func.id == "limit":
+            kind, level = (a.value for a in node.args)  # type: ignore[attr-defined]
+            return lambda env: limit_value(env.get(LIMITS), kind, level)
         function, arguments = FUNCTIONS[node.func.id], [_compile(a) for a in node.args]
         return lambda env: function(*(a(env) for a in arguments))
     raise ExprError(f"{type(node).__name__} cannot be evaluated")  # pragma: no cover

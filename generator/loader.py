@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from .model import (
     PROVENANCES,
     STATUSES,
     STEP_KINDS,
+    Authority,
     Column,
     Department,
     Distribution,
@@ -60,9 +61,10 @@ _FLOW_KEYS = {
     "code", "name", "status", "revision", "owner_department", "control_department",
     "provenance", "lanes", "fields", "steps",
 }
-_FLOW_OPTIONAL = {"notes", "signoff"}
+_FLOW_OPTIONAL = {"notes", "signoff", "separate"}
 _STEP_KEYS = {"id", "lane", "kind", "text"}
-_STEP_OPTIONAL = {"next", "exits", "decisions", "ref", "source_text", "sign", "at_least", "cc"}
+_STEP_OPTIONAL = {"next", "exits", "decisions", "ref", "source_text", "sign", "at_least", "cc",
+                  "role"}
 _FIELD_OPTIONAL = {
     "required", "multiline", "max_length", "options", "multiple", "min", "max", "integer",
     "unit", "derive", "columns", "rows", "help",
@@ -140,7 +142,17 @@ def load_library(paths: Iterable[Path], base: Path | None = None) -> LoadResult:
     flows = [verify_flow(f, table) for f in flows]
     if org is not None:
         org = verify_org(org, table)
+        flows = [_name_step_roles(f, org) for f in flows]
     return LoadResult(Library(manual, org, tuple(flows), keys, trust), problems)
+
+
+def _name_step_roles(flow: Flow, org: Org) -> Flow:
+    """The flow with each step role's name from org.yaml (what the chart and the form show)."""
+    if not any(s.role for s in flow.steps):
+        return flow
+    steps = tuple(replace(s, role_name=role.name) if s.role and (role := org.role(s.role))
+                  else s for s in flow.steps)
+    return replace(flow, steps=steps)
 
 
 def load_keys(home: Path | None, base: Path | None, problems: list[Problem],
@@ -446,6 +458,7 @@ def _build_flow(r: _Reader) -> Flow | None:
         if (s := _build_step(r, ("steps", i), item))
     )
     notes = r.text(("notes",), data.get("notes"), optional=True)
+    separate = _separate(r, data["separate"], steps) if "separate" in data else ()
     flow = Flow(
         code=code or "",
         name=r.text(("name",), data.get("name")) or "",
@@ -461,8 +474,45 @@ def _build_flow(r: _Reader) -> Flow | None:
         signoff=r.signoff(("signoff",), data.get("signoff")),
         content_hash=content_hash(data),
         origin=Origin(r.located.file, r.located.lines, r.source),
+        separate=separate,
     )
     return flow
+
+
+def _separate(r: _Reader, value: Any, steps: tuple[Step, ...]) -> tuple[tuple[str, str], ...]:
+    """``separate: [[pay_request, ec_review], …]``: pairs of signed steps one person may not
+    both sign in one record (segregation of duties)."""
+    by_id = {s.id: s for s in steps}
+    out: list[tuple[str, str]] = []
+    for i, pair in enumerate(r.items(("separate",), value)):
+        path: Path_ = ("separate", i)
+        if not isinstance(pair, list) or len(pair) != 2:
+            r.problem(path, "each entry of separate is a pair of step ids: [request, approve]")
+            continue
+        ids = [r.ident((*path, j), item) for j, item in enumerate(pair)]
+        if None in ids:
+            continue
+        a, b = ids
+        bad = False
+        for j, sid in enumerate(ids):
+            step = by_id.get(sid)
+            if step is None:
+                r.problem((*path, j), f"'{sid}' is not a step of this flow")
+                bad = True
+            elif not step.signed:
+                r.problem((*path, j), f"'{sid}' is {'an' if step.kind[0] in 'aeiou' else 'a'} "
+                          f"{'automatic decision' if step.automatic else step.kind} step, which "
+                          "nobody signs; separate pairs signed steps")
+                bad = True
+        if bad:
+            continue
+        if a == b:
+            r.problem(path, f"separate pairs two different steps, not '{a}' with itself")
+        elif (a, b) in out or (b, a) in out:
+            r.problem(path, f"the pair [{a}, {b}] is listed twice")
+        else:
+            out.append((a, b))
+    return tuple(out)
 
 
 def _build_lane(r: _Reader, path: Path_, item: Any) -> Lane | None:
@@ -580,6 +630,10 @@ def _build_step(r: _Reader, path: Path_, item: Any) -> Step | None:
                     if "external" in rdata else None,
                 )
     source_text = r.text((*path, "source_text"), data.get("source_text"), optional=True)
+    role = r.ident((*path, "role"), data["role"]) if "role" in data else None
+    if role is not None and kind not in ("start", "approval", "decision"):
+        r.problem((*path, "role"), f"{'an' if kind == 'end' else 'a'} {kind} step is signed by "
+                  "nobody; only a start, approval or decision step takes a role")
     if kind:
         _check_step_shape(r, path, kind, data)
     if kind == "approval" and not decisions:
@@ -591,7 +645,7 @@ def _build_step(r: _Reader, path: Path_, item: Any) -> Step | None:
     if not (step_id and lane and kind and text):
         return None
     return Step(step_id, lane, kind, text, nxt, tuple(exits), decisions, ref, source_text,
-                quorum, cc)
+                quorum, cc, role)
 
 
 def _quorum(r: _Reader, path: Path_, kind: str | None, data: dict) -> int | None:
@@ -641,18 +695,19 @@ def _check_step_shape(r: _Reader, path: Path_, kind: str, data: dict) -> None:
 
 def _build_org(r: _Reader) -> Org | None:
     data = r.mapping((), r.located.data, {"company", "department", "roles", "people"},
-                     {"signoff", "departments"})
+                     {"signoff", "departments", "authority"})
     if data is None:
         return None
     roles = []
     for i, item in enumerate(r.items(("roles",), data.get("roles"))):
-        rdata = r.mapping(("roles", i), item, {"id", "name"}, {"anyone"})
+        rdata = r.mapping(("roles", i), item, {"id", "name"}, {"anyone", "sole"})
         if rdata is None:
             continue
         rid = r.ident(("roles", i, "id"), rdata.get("id"))
         name = r.text(("roles", i, "name"), rdata.get("name"))
         if rid and name:
-            roles.append(Role(rid, name, r.flag(("roles", i, "anyone"), rdata.get("anyone"))))
+            roles.append(Role(rid, name, r.flag(("roles", i, "anyone"), rdata.get("anyone")),
+                              r.flag(("roles", i, "sole"), rdata.get("sole"))))
     departments = _build_departments(r, data)
     people = []
     for i, item in enumerate(r.items(("people",), data.get("people"))):
@@ -684,6 +739,7 @@ def _build_org(r: _Reader) -> Org | None:
         signoff=r.signoff(("signoff",), data.get("signoff")),
         content_hash=content_hash(data),
         departments=departments,
+        authority=_authority(r, data.get("authority"), {role.id for role in roles}),
     )
 
 
@@ -724,6 +780,48 @@ def _build_departments(r: _Reader, data: dict) -> tuple[Department, ...]:
     if out and sum(d.parent is None for d in out) != 1:
         r.problem(("departments",), "exactly one department has no parent (the top of the "
                   "company)")
+    return tuple(out)
+
+
+def _authority(r: _Reader, value: Any, role_ids: set[str]) -> tuple[Authority, ...]:
+    """The 授权审批权限表: ``authority: [{id: refund, name: 退款, unit: 元,
+    limits: {customer_service: 500, ec_manager: 3000}, note: …}, …]``; each limit is the
+    highest amount that role approves, the levels in rising order."""
+    out: list[Authority] = []
+    for i, item in enumerate(r.items(("authority",), value, empty_ok=True)):
+        path: Path_ = ("authority", i)
+        data = r.mapping(path, item, {"id", "name", "unit", "limits"}, {"note"})
+        if data is None:
+            continue
+        aid = r.ident((*path, "id"), data.get("id"))
+        name = r.text((*path, "name"), data.get("name"))
+        unit = r.text((*path, "unit"), data.get("unit"))
+        note = r.text((*path, "note"), data.get("note"), optional=True)
+        limits = data.get("limits")
+        if (*path, "limits") in r.missing:
+            continue
+        if not isinstance(limits, dict) or not limits:
+            r.problem((*path, "limits"), "limits must be a mapping of role: highest amount, "
+                      f"not {_kind(limits)}")
+            continue
+        pairs: list[tuple[str, Any]] = []
+        for role, amount in limits.items():
+            lpath: Path_ = (*path, "limits", role)
+            number = r.number(lpath, amount)
+            if not isinstance(role, str) or role not in role_ids:
+                r.problem(lpath, f"'{role}' is not a role declared in roles")
+            elif number is None or number <= 0:
+                if number is not None:
+                    r.problem(lpath, f"the limit of '{role}' must be above 0, not {number}")
+            elif pairs and number <= pairs[-1][1]:
+                r.problem(lpath, f"the limit of '{role}' ({number}) must be above the one before "
+                          f"it ('{pairs[-1][0]}': {pairs[-1][1]}); list the levels in rising order")
+            else:
+                pairs.append((role, number))
+        if any(a.id == aid for a in out):
+            r.problem((*path, "id"), f"authority '{aid}' is declared twice")
+        elif aid and name and unit and pairs:
+            out.append(Authority(aid, name, unit, tuple(pairs), note))
     return tuple(out)
 
 

@@ -142,6 +142,19 @@ class Step:
     # (会签; any 不同意 decides at once); N: any N of them (或签 is 1, the default)
     quorum: int | None = 1
     cc: tuple[str, ...] = ()  # 抄送: roles or people who see the record once the step is reached
+    # a role of org.yaml that narrows who signs this step within its lane (a 财务部 payment
+    # inside 各职能部门): the signer must hold both the lane's role and this one
+    role: str | None = None
+    # that role's name in org.yaml, filled in when the flow is loaded beside its org
+    role_name: str | None = field(default=None, compare=False)
+
+    @property
+    def box_text(self) -> str:
+        """The text the chart and the form show: the box text, and the step's role if it has
+        one (``付款（财务部）``)."""
+        if self.role is None:
+            return self.text
+        return f"{self.text}（{self.role_name or self.role}）"
 
     @property
     def successors(self) -> tuple[str, ...]:
@@ -231,6 +244,8 @@ class Flow:
     signoff: Signoff
     content_hash: str  # sha256 of the canonical content, sign-off and status excluded
     origin: Origin = field(compare=False, repr=False)
+    # segregation of duties: pairs of signed steps one person may not both sign in one record
+    separate: tuple[tuple[str, str], ...] = ()
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -264,12 +279,26 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Authority:
+    """One kind of limit of the 授权审批权限表: up to which amount each role approves it."""
+
+    id: str  # what flows name it by: limit('refund', 'ec_manager')
+    name: str  # 退款
+    unit: str  # 元
+    limits: tuple[tuple[str, Any], ...]  # (role id, the highest amount it approves), ascending
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class Role:
     """A role of org.yaml; ``anyone``: every employee holds it (an applicant's own lane)."""
 
     id: str
     name: str
     anyone: bool = False
+    # one person holds it by design (总经理): no second holder is padded in; while they are
+    # away or are the applicant, a dated 代理 signs for them
+    sole: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,6 +342,12 @@ class Org:
     signoff: Signoff = field(default_factory=lambda: Signoff(), compare=False)
     content_hash: str = field(default="", compare=False)
     departments: tuple[Department, ...] = ()  # the tree; the loader refuses cycles
+    authority: tuple[Authority, ...] = ()  # the 授权审批权限表
+
+    @property
+    def limits(self) -> dict[str, dict[str, Any]]:
+        """The matrix as flows' conditions read it: ``{'refund': {'ec_manager': 3000}}``."""
+        return {a.id: dict(a.limits) for a in self.authority}
 
     @property
     def signed_off(self) -> bool:

@@ -73,6 +73,7 @@ steps:
     kind: approval
     text: 付款审核
     decisions: [同意, 不同意, 重审]
+    role: accountant
     cc: [hr, 王芳]
     exits:
       - {label: 不同意, to: rejected}
@@ -80,6 +81,9 @@ steps:
       - {label: 同意, to: done}
   - {id: done, lane: cashier, kind: end, text: 付款}
   - {id: rejected, lane: applicant, kind: end, text: 未通过}
+
+separate:
+  - [head_approve, panel_review]
 
 signoff:
   prepared: {by: 周婷, on: 2026-11-01}
@@ -121,7 +125,7 @@ def repo(trusted, tmp_path_factory) -> Repo:
 
 
 PEOPLE = ("赵敏", "李强", "吴刚", "郑丽", "张伟", "陈静", "周婷", "马超", "朱莉", "胡斌", "林娜",
-          "王芳")
+          "王芳", "罗欣", "梁爽")
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +177,7 @@ def assert_verified(archive: Archive, repo) -> None:
     ("冯涛", "director", ("张伟",), "分管领导（客服部）"),
     ("林娜", "director", ("高峰",), "分管领导（财务部）"),
     ("陈静", "head", (), "部门负责人（申请人所在部门）"),  # the top has nobody above
-    ("赵敏", "gm", ("陈静", "高峰"), "角色：总经理"),
+    ("赵敏", "gm", ("陈静",), "角色：总经理"),  # one 总经理 (sole); away, a 代理 signs
 ])
 def test_the_leave_flows_approvers_are_the_applicants_own(library, applicant, lane, people,
                                                           rule):
@@ -275,8 +279,8 @@ def test_the_chosen_approver_and_only_them(repo, archive):
     sign(repo, archive, number, "head_approve", "李强")
     for person in ("周婷", "马超", "朱莉"):
         sign(repo, archive, number, "panel_review", person)
-    with pytest.raises(ArchiveError, match=r"胡斌 may not sign step 'pay'.*who may: 林娜"):
-        sign(repo, archive, number, "pay", "胡斌")
+    with pytest.raises(ArchiveError, match=r"梁爽 may not sign step 'pay'.*who may: 林娜"):
+        sign(repo, archive, number, "pay", "梁爽")  # a 会计 too, but not the one she chose
     sign(repo, archive, number, "pay", "林娜")
     assert_verified(archive, repo)
 
@@ -571,3 +575,37 @@ def test_verify_accepts_every_history_the_writer_accepts(repo, seeded, tmp_path_
         except ArchiveError:
             assert unchanged(archive) == before
     assert_verified(archive, repo)
+
+
+def test_separated_steps_are_signed_by_different_people_and_a_forgery_is_reported(repo, archive):
+    """朱莉 (人力资源部) claims: her head 马超 approves; 马超 also holds the 人力资源部 role of the
+    会签, but the flow separates the two steps, so the 会签 is 周婷's alone."""
+    record = RecordInput(**{**claim().__dict__, "chosen": {"cashier": "林娜"}})
+    number = R.submit(archive, repo.library, record, b"x", "朱莉", secret("朱莉"), T0)
+    sign(repo, archive, number, "head_approve", "马超")
+    _, _, who = R.waiting(archive, repo.library, number)
+    assert who.people == ("周婷",) and who.needed == 1
+    before = unchanged(archive)
+    with pytest.raises(ArchiveError, match="马超 signed step 'head_approve' of this record"):
+        sign(repo, archive, number, "panel_review", "马超")
+    assert unchanged(archive) == before
+    F.append(archive, repo.library.trust, "马超",
+             F.sign_event(archive, number, "panel_review", "马超", "同意", role="人力资源部"))
+    findings = [m for _, m in verify(archive, repo.library).findings]
+    assert any("职责分离" in m for m in findings), findings
+
+
+def test_a_step_role_narrows_its_lane(repo, archive):
+    """付款审核 asks for a 会计 within 财务部: 胡斌 (财务经理, not 会计) chosen is nobody."""
+    flow = repo.library.flow("EC-HR-099")
+    result = check_record(flow, repo.library.org, RecordInput(
+        **{**claim().__dict__, "applicant": "赵敏", "chosen": {"cashier": "胡斌"}}))
+    assert any("nobody may sign '付款审核'" in m for _, m in result.problems), result.problems
+    s = signers(flow, repo.library.org, "pay", "赵敏", chosen={"cashier": "林娜"})
+    assert s.people == ("林娜",)
+    from generator.records.authority import why_not
+
+    s = signers(flow, repo.library.org, "pay", "赵敏", chosen={"cashier": "胡斌"})
+    assert s.people == () and "胡斌" not in s.people
+    assert why_not(s, "胡斌", repo.library.org) == \
+        "胡斌 does not hold accountant, which step 'pay' asks for"

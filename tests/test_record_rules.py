@@ -60,10 +60,14 @@ CASES = [
     ("EC-FN-017", {"amount": 20001, "payment_type": "支付平台费用"}, {}, ["gm_approve"],
      ["meeting_review"]),
     ("EC-FN-017", {"amount": 100001, "payment_type": "支付平台费用"}, {}, ["meeting_review"], []),
-    ("EC-CS-023", {"receipt_date": D(2026, 3, 1), "request_date": D(2026, 3, 9)},
-     {"window_check": "受理"}, ["refuse"], ["return_notice"]),
-    ("EC-CS-023", {"receipt_date": D(2026, 3, 1), "request_date": D(2026, 3, 8)},
-     {"window_check": "受理"}, ["return_notice"], ["refuse"]),
+    ("EC-CS-023", {"receipt_date": D(2026, 3, 1), "request_date": D(2026, 3, 9),
+                   "reason": "不合适"}, {"window_check": "受理"}, ["refuse"], ["return_notice"]),
+    ("EC-CS-023", {"receipt_date": D(2026, 3, 1), "request_date": D(2026, 3, 8),
+                   "reason": "不合适"}, {"window_check": "受理"}, ["return_notice"], ["refuse"]),
+    # the 7-day limit binds no-reason returns only (消费者权益保护法 第24条)
+    ("EC-CS-023", {"receipt_date": D(2026, 3, 1), "request_date": D(2026, 5, 9),
+                   "reason": "质量问题"}, {"window_check": "不受理"}, ["return_notice", "inspect"],
+     ["refuse"]),
 ]
 
 
@@ -74,7 +78,7 @@ def test_routing_tables(code, values, decisions, on, off):
     # the decisions the case gives, and for other judgements the first option, as a filler
     judged = {s.id: [s.decisions[0]] * 5 for s in flow.steps
               if s.kind == "decision" and not s.automatic}
-    result = route(flow, values, {**granted, **judged, **decisions})
+    result = route(flow, values, {**granted, **judged, **decisions}, ORG.limits)
     for step in on:
         assert step in result.steps, (code, step, result.steps)
     for step in off:
@@ -209,11 +213,15 @@ def _exit_cases(flow):
             if ex.when is None or "decision" in ex.when.names:
                 continue
             domains = {}
-            for name in ex.when.names:
+            when = expr.bind(ex.when, ORG.limits)  # limits read from the authority matrix
+            for name in when.names:
                 f = flow.field(name)
-                known = f.options if f.type == "choice" else None
-                domains[name] = expr.sample_values(ex.when.atoms, name, known)
-            yield step, ex, domains
+                known = f.options if f.type == "choice" else (True, False) if f.type == "bool" \
+                    else None
+                domains[name] = expr.sample_values(when.atoms, name, known)
+                if domains[name] == [None]:  # compared with another field, or len() of a text
+                    domains[name] = [None, "", "x"] if f.type == "text" else [None, 0, 1, 10**6]
+            yield step, ex.__class__(ex.label, ex.to, when), domains
 
 
 @pytest.mark.parametrize("flow", [f for f in LIBRARY.flows if any(

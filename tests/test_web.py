@@ -13,7 +13,7 @@ from generator.archive.store import Archive
 from generator.archive.verify import verify
 from generator.web import create_app
 
-PEOPLE = ("赵敏", "李强", "张伟", "周婷", "宋佳", "王芳", "郑丽", "马超")
+PEOPLE = ("赵敏", "李强", "张伟", "周婷", "方圆", "王芳", "郑丽", "马超")
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ ROUTES = [("/", ()), ("/new", ()), ("/new/EC-HR-015", ()), ("/search", ("auditor
 def test_every_route_by_role(site, path, allowed):
     anonymous = site.test_client().get(path)
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
-    for kind, person in (("staff", "赵敏"), ("auditor", "宋佳"), ("doc", "王芳")):
+    for kind, person in (("staff", "赵敏"), ("auditor", "方圆"), ("doc", "王芳")):
         status = login(site, person).get(path).status_code
         expected = 200 if (not allowed or kind in allowed) else 403
         assert status == expected, (path, person, status)
@@ -200,7 +200,7 @@ def test_an_auditor_searches_exports_csv_with_a_bom_and_a_package(site, tmp_path
     zhao = login(site, "赵敏")
     number = submit_leave(zhao, 3, "孩子发烧需要照顾")
     submit_leave(zhao, 2, "家中装修")
-    song = login(site, "宋佳")
+    song = login(site, "方圆")
     page = song.get("/search?q=发烧").data.decode()
     assert "共 1 条记录" in page and number in page and "【发烧】" in page
     csv = song.get("/search.csv?q=发烧")

@@ -38,9 +38,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(trusted, tmp_path_factory):
     """`flowdoc serve` on a free port over a copy of the trusted archive (李强, 张伟 and the
-    auditor 宋佳 have vouched keys; 赵敏 has none yet)."""
+    auditor 方圆 have vouched keys; 赵敏 has none yet)."""
     root = tmp_path_factory.mktemp("served")
-    trusted.archive(root / "records", ("李强", "张伟", "宋佳"))
+    trusted.archive(root / "records", ("李强", "张伟", "方圆"))
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--port", str(port),
@@ -184,7 +184,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     assert "人力资源部" in v.text("#waiting")
 
     # the auditor finds exactly that record by a word of its reason
-    v.login("宋佳")
+    v.login("方圆")
     v.go("/search?q=就医")
     v.shoot("search")
     assert v.text("#total") == "共 1 条记录"

@@ -271,7 +271,8 @@ def waiting_all(archive: Archive, library: Library):
             continue
         who = None
         if state.status == "in progress" and library.org is not None:
-            step = route(flow, typed_fields(flow, state.fields), state.decisions).waiting_for
+            step = route(flow, typed_fields(flow, state.fields), state.decisions,
+                         library.org.limits).waiting_for
             if step is not None:
                 who = rulebook.signers_now(flow, book, state, step, at)
         yield state, flow, who
@@ -288,7 +289,8 @@ def waiting(archive: Archive, library: Library, number: str):
     flow = record_flow(archive, state)
     if state.status != "in progress" or library.org is None:
         return state, flow, None
-    step = route(flow, typed_fields(flow, state.fields), state.decisions).waiting_for
+    step = route(flow, typed_fields(flow, state.fields), state.decisions,
+                 library.org.limits).waiting_for
     if step is None:
         return state, flow, None
     book = _reading_book(archive, library, lambda _d: flow)
@@ -431,7 +433,7 @@ def _close(w: Writer, book: Book, flow: Flow, number: str, moment: dt.datetime, 
     rendition archived with it, signed by the same person."""
     final = _record(w, number)
     if final.status in ("complete", "rejected"):
-        pdf = render_state(flow, final)
+        pdf = render_state(flow, final, book.org.limits if book.org else None)
         _append_checked(w, book, {"type": "rendition", "record": number,
                                   "blob": w.put_blob(pdf), "time": moment.isoformat()},
                         final, private, kid)
@@ -468,7 +470,8 @@ def return_step(archive: Archive, library: Library, number: str, step_id: str, t
     signatures stay in the history; those it undid are marked superseded."""
     def make(w: Writer, book: Book, state: RecordState, flow: Flow, time: str) -> dict:
         try:
-            kept = rewind(flow, typed_fields(flow, state.fields), state.decisions, to)
+            kept = rewind(flow, typed_fields(flow, state.fields), state.decisions, to,
+                          book.org.limits if book.org else None)
         except (RouteError, KeyError):
             kept = {}  # the rule book says why the target is refused
         entry = {"type": "return", "step": step_id, "to": to, "reason": reason,

@@ -81,7 +81,7 @@ class Book:
     keys: dict[str, dict[str, Any]]
     org: Org | None
     flow_of: Callable[[str], Flow | None]
-    render: Callable[[Flow, Any], bytes] | None = None
+    render: Callable[..., bytes] | None = None
     blob_of: Callable[[str], bytes | None] | None = None
     # without ``render`` (verify's default: rendering costs 10-20 ms a record), a rendition is
     # checked by the digest of its state that the writer wrote into its metadata
@@ -271,6 +271,11 @@ def _flow(out: list, before: Any, book: Book) -> Flow | None:
     return flow
 
 
+def _limits(book: Book) -> dict | None:
+    """The authority matrix of the org in force, which conditions read (``limit(…)``)."""
+    return book.org.limits if book.org is not None else None
+
+
 def signers_now(flow: Flow, book: Book, before: Any, step_id: str, e: dict) -> Signers:
     """Who may sign ``step_id`` of the record now: the one answer, with what the record holds
     (the applicant's choice, 会签 votes, 转交) and the 代理 grants made before the event
@@ -280,7 +285,17 @@ def signers_now(flow: Flow, book: Book, before: Any, step_id: str, e: dict) -> S
                    signed=before.votes.get(step_id, ()),
                    transfers=before.transfers.get(step_id, ()),
                    delegations=[d for d in book.delegations if d.seq < e["seq"]],
-                   when=local_day(e["time"]))
+                   when=local_day(e["time"]), history=signed_by(before))
+
+
+def signed_by(state: Any) -> dict[str, set[str]]:
+    """Who signed which step of the record (signatures a correction or 退回 voided included:
+    a person who once signed a step of a separated pair stays its signer for the other)."""
+    out: dict[str, set[str]] = {}
+    for e in state.signatures:
+        if e.get("type") in ("submit", "sign") and e.get("step"):
+            out.setdefault(e["step"], set()).add(e.get("person") or state.applicant)
+    return out
 
 
 def _waiting(out: list, e: dict, before: Any, book: Book):
@@ -294,7 +309,7 @@ def _waiting(out: list, e: dict, before: Any, book: Book):
     if flow is None:
         return None
     values = typed_fields(flow, before.fields)
-    path = route(flow, values, before.decisions)
+    path = route(flow, values, before.decisions, _limits(book))
     if path.waiting_for != e["step"]:
         out.append(("可用性", f"{number} waits for step '{path.waiting_for or 'nothing'}', not "
                               f"'{e['step']}'"))
@@ -342,20 +357,22 @@ def signing_outcome(flow: Flow, values: dict[str, Any], before: Any, step_id: st
     decisions.setdefault(step_id, []).append(decision)
     auto: list[list[str]] = []
     last = (step_id, decision)
-    result = route(flow, values, decisions)
+    result = route(flow, values, decisions, org.limits)
     while (approved and not deputy and result.outcome == "pending" and result.waiting_for
            and len(auto) < len(flow.steps)):
         nxt = flow.step(result.waiting_for)
         if nxt.kind != "approval" or nxt.quorum != 1:
             break
+        history = signed_by(before)
+        history.setdefault(step_id, set()).add(person)
         later = signers(flow, org, nxt.id, before.applicant, chosen=before.chosen,
-                        when=local_day(when))
+                        when=local_day(when), history=history)
         if later.people != (person,):
             break
         auto.append([nxt.id, nxt.decisions[0]])
         decisions.setdefault(nxt.id, []).append(nxt.decisions[0])
         last = (nxt.id, nxt.decisions[0])
-        result = route(flow, values, decisions)
+        result = route(flow, values, decisions, org.limits)
     return False, auto, closing_status(flow, last[0], last[1], result.outcome)
 
 
@@ -373,7 +390,8 @@ def _sign(out: list, e: dict, before: Any, book: Book) -> None:
     except KeyError:
         step = None
     if step is not None and e["decision"] not in step.decisions and \
-            route(flow, typed_fields(flow, before.fields), before.decisions).waiting_for == step_id:
+            route(flow, typed_fields(flow, before.fields), before.decisions,
+                  _limits(book)).waiting_for == step_id:
         out.append(("可用性", f"{number}: decision must be one of {'/'.join(step.decisions)}, "
                               f"not '{e['decision']}'"))
         return
@@ -408,14 +426,14 @@ def _return(out: list, e: dict, before: Any, book: Book) -> None:
     flow, values, step, _ = found
     if not e["reason"].strip():
         out.append(("可用性", f"{number}: 退回 needs a reason"))
-    path = route(flow, values, before.decisions).steps
+    path = route(flow, values, before.decisions, _limits(book)).steps
     targets = {flow.start.id} | {x.to for x in step.exits if x.to in path[:-1]}
     if e["to"] not in targets:
         out.append(("可用性", f"{number}: step '{step.id}' may be returned to "
                               f"{', '.join(sorted(targets))}, not '{e['to']}'"))
         return
     status = "returned" if e["to"] == flow.start.id else "in progress"
-    if e["decisions"] != rewind(flow, values, before.decisions, e["to"]) or \
+    if e["decisions"] != rewind(flow, values, before.decisions, e["to"], _limits(book)) or \
             e["status"] != status:
         out.append(("可用性", f"{number}: the 退回's decisions or status are not the ones its "
                               "route gives"))
@@ -561,7 +579,7 @@ def _rendition(out: list, e: dict, before: Any, book: Book) -> None:
     if data is None:
         return  # a missing blob: the blob check says so
     if book.render is not None:
-        same = data == book.render(flow, before)
+        same = data == book.render(flow, before, book.org and book.org.limits)
     elif book.render_key is not None:
         same = data.startswith(b"%PDF") and \
             (RENDER_MARK + book.render_key(flow, before)).encode() in data

@@ -187,12 +187,12 @@ def typed_fields(flow: Flow, fields: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def render_state(flow: Flow, state: RecordState) -> bytes:
+def render_state(flow: Flow, state: RecordState, limits: dict | None = None) -> bytes:
     """The rendition of a record's state: what the writer archives at closing and what verify
     renders again to compare (same state, same bytes). Remembered for the last few states:
     verify renders a closed record once however often it is run in a process."""
     key = render_key(flow, state)
-    return _render_cached(key, flow, state)
+    return _render_cached(key, flow, state, limits)
 
 
 RENDER_MARK = "flowdoc-state:"
@@ -220,16 +220,16 @@ def render_key(flow: Flow, state: RecordState) -> str:
 _RENDERED: dict[str, bytes] = {}
 
 
-def _render_cached(key: str, flow: Flow, state: RecordState) -> bytes:
+def _render_cached(key: str, flow: Flow, state: RecordState, limits: dict | None) -> bytes:
     if key not in _RENDERED:
         if len(_RENDERED) >= 64:
             _RENDERED.pop(next(iter(_RENDERED)))
-        _RENDERED[key] = _render(flow, state)
+        _RENDERED[key] = _render(flow, state, limits)
     return _RENDERED[key]
 
 
-def _render(flow: Flow, state: RecordState) -> bytes:
-    path = route(flow, typed_fields(flow, state.fields), state.decisions).steps
+def _render(flow: Flow, state: RecordState, limits: dict | None) -> bytes:
+    path = route(flow, typed_fields(flow, state.fields), state.decisions, limits).steps
     lines = []
     for e in state.signatures:
         step = flow.step(e["step"])

@@ -194,14 +194,14 @@ def _shape_size(step: Step, box_w: float, style: Style) -> tuple[float, float, t
     lh = style.text_size * style.line_height
     if step.kind == "decision":
         # text sits in the inscribed rectangle: half the diamond's width and height
-        lines = _block(step.text, box_w / 2 - 2, style.text_size, style)
+        lines = _block(step.box_text, box_w / 2 - 2, style.text_size, style)
         inner_w = max(fonts.text_width(line, style.text_size) for line in lines)
         inner_h = len(lines) * lh
         w = min(box_w, max(2 * inner_w + 8, 56.0))
         h = max(2 * inner_h + 8, 40.0)
         return w, h, lines
     inset = {"start": 10.0, "end": 10.0, "ref": style.pad_x}.get(step.kind, style.pad_x)
-    lines = _block(step.text, box_w - 2 * inset, style.text_size, style)
+    lines = _block(step.box_text, box_w - 2 * inset, style.text_size, style)
     h = len(lines) * lh + 2 * style.pad_y + (7.0 if step.kind == "ref" else 0.0)
     return box_w, max(h, 26.0), lines
 

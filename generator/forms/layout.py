@@ -152,7 +152,7 @@ def form_layout(flow: Flow, instructions: list[str], status: str,
         c.need(h + 4)
         c.page.boxes.append(Box(MARGIN, c.y - h, width, h))
         c.page.boxes.append(Box(MARGIN, c.y - h, LABEL_W, h, "#eef1f5"))
-        lines = wrap(step.text, LABEL_W - 8, 9.5, fonts.text_width)[:2]
+        lines = wrap(step.box_text, LABEL_W - 8, 9.5, fonts.text_width)[:2]
         for i, line in enumerate(lines):
             c.page.texts.append(Text(MARGIN + 4, c.y - 13 - i * 11, line, 9.5))
         c.page.texts.append(Text(MARGIN + 4, c.y - 15 - len(lines) * 11, f"（{lane}）", 8.5))

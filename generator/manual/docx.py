@@ -33,6 +33,8 @@ from .pdf import (
     MARGIN_TOP,
     MARGIN_X,
     TOTAL,
+    authority_rows,
+    authority_widths,
     distribution_rows,
     header_rows,
     history_rows,
@@ -369,6 +371,10 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     run = p.add_run()
     run.add_picture(io.BytesIO(render_png(chart, 1)), width=Pt(legend.width))
     _attach_svg(document, run, render_svg(chart, 1).encode("utf-8"), "legend")
+    if plan.org.authority:  # as the PDF: 授权审批权限表 on a page of its own
+        _page_break(document)
+        _heading(document, "授权审批权限表")
+        _table(document, authority_rows(plan), authority_widths(width), header_cols=())
 
     for n, sec in enumerate(plan.sections, start=1):
         _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))

@@ -32,6 +32,7 @@ from .. import fonts
 from ..diagram import A4, DEFAULT_STYLE, draw_page
 from ..diagram.geometry import Page
 from ..diagram.legend import legend_page
+from ..model import Flow
 from ..typography import balanced_wrap, wrap
 from .plan import Plan, Section, signoff_rows
 
@@ -292,6 +293,7 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     story += [Lines(p, BODY, indent_first=True) for p in plan.preface]
     # the legend, once for every chart, under the preface
     story += [Spacer(1, 16), Lines("图　例", H1), ChartPage(legend_page(width))]
+    story += authority(plan, width)
     return story
 
 
@@ -318,6 +320,40 @@ def distribution_rows(plan: Plan) -> list[list[str]]:
     for d in plan.manual.distribution:
         rows.append([f"第 {d.copy} 号", d.holder, d.issued.isoformat(), "", "", ""])
     return rows
+
+
+AUTHORITY_WIDTHS = (60, 30, None, 110)  # None: the rest of the width
+
+
+def authority_rows(plan: Plan) -> list[list[str]]:
+    """授权审批权限表 (org.yaml's ``authority``), as both writers print it: each kind of limit,
+    up to which amount each role approves it, and the flows whose conditions apply it."""
+    rows = [["类别", "单位", "审批权限（每级审批的最高金额，超过即上报下一级）", "适用流程"]]
+    for kind in plan.org.authority:
+        levels = "；".join(f"{plan.org.role(r).name if plan.org.role(r) else r} ≤ {n:,}"
+                          for r, n in kind.limits)
+        users = [s.flow.code for s in plan.sections
+                 if any(kind.id == k for e in _conditions(s.flow) for k, _ in e.limits)]
+        rows.append([kind.name, kind.unit, levels + (f"\n{kind.note}" if kind.note else ""),
+                     "、".join(users) or "—"])
+    return rows
+
+
+def _conditions(flow: Flow) -> list:
+    return [e.when for s in flow.steps for e in s.exits if e.when] + \
+        [f.derive for f in flow.fields if f.derive]
+
+
+def authority(plan: Plan, width: float) -> list[Flowable]:
+    if not plan.org.authority:
+        return []
+    return [PageBreak(), Lines("授权审批权限表", H1),
+            _table(authority_rows(plan), authority_widths(width), header_cols=())]
+
+
+def authority_widths(width: float) -> list[float]:
+    rest = width - sum(w for w in AUTHORITY_WIDTHS if w)
+    return [w or rest for w in AUTHORITY_WIDTHS]
 
 
 def distribution(plan: Plan, width: float) -> list[Flowable]:

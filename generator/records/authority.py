@@ -69,6 +69,8 @@ class Signers:
     applicant: str | None = None
     role: str = ""  # the lane's role id
     relative: bool = False  # resolved for the applicant (org tree or their choice)
+    step_role: str | None = None  # the role the step itself asks for, within its lane
+    separated: tuple[tuple[str, str], ...] = ()  # (person, step they signed): 职责分离
 
     def on_behalf(self, person: str) -> str | None:
         """The person ``person`` stands in for as a deputy, when not entitled themself."""
@@ -124,25 +126,39 @@ def _managers(chain: Sequence[Department], applicant: str | None) -> list[tuple[
 def signers(flow: Flow, org: Org, step_id: str, applicant: str | None, *,
             chosen: Mapping[str, str] | None = None, signed: Iterable[str] = (),
             transfers: Iterable[Sequence[str]] = (), delegations: Iterable[Delegation] = (),
-            when: dt.date | None = None) -> Signers:
+            when: dt.date | None = None,
+            history: Mapping[str, Iterable[str]] | None = None) -> Signers:
     """Who may sign ``step_id`` of a record by ``applicant`` now, and why.
 
     ``signed``: who already approved this visit of the step (会签); ``transfers``: the step's
     转交 on this visit, ``(from, to)`` in order; ``delegations``: 代理 grants, of which those in
-    force on ``when`` count. The applicant never approves or judges their own request."""
+    force on ``when`` count; ``history``: who signed which step of the record so far, for the
+    flow's separated pairs (职责分离: whoever signed one step of a pair signs not the other).
+    A step's own ``role`` narrows its lane to those who hold it too. The applicant never
+    approves or judges their own request."""
     step = flow.step(step_id)
     lane = flow.lane(step.lane)
     role = org.role(lane.role)
     anyone = bool(role and role.anyone) and lane.approver == "role"
     found = resolve(org, lane, applicant, chosen)
     people = list(found.people)
+    if step.role is not None:  # e.g. 出纳 inside 各职能部门: both roles
+        if anyone:
+            anyone, people = False, [p.name for p in org.holders(step.role)]
+        people = [p for p in people if org.may_sign(p, step.role)]
     for frm, to in transfers:
         if frm in people:
             people[people.index(frm)] = to
     judged = step.kind in ("approval", "decision")
     if judged and applicant:
         people = [p for p in people if p != applicant]
-    people = list(dict.fromkeys(people))
+    separated: list[tuple[str, str]] = []
+    for pair in flow.separate:
+        if step_id in pair:
+            other = pair[1] if pair[0] == step_id else pair[0]
+            separated += [(p, other) for p in (history or {}).get(other, ())]
+    barred = {p for p, _ in separated}
+    people = [p for p in dict.fromkeys(people) if p not in barred]
     done = tuple(p for p in dict.fromkeys(signed) if p in people)
     needed = len(people) if step.quorum is None else min(step.quorum, len(people))
     remaining = tuple(p for p in people if p not in done)
@@ -150,12 +166,12 @@ def signers(flow: Flow, org: Org, step_id: str, applicant: str | None, *,
     if when is not None:
         for d in delegations:
             if d.person in remaining and d.in_force(when) and d.deputy != d.person \
-                    and not (judged and d.deputy == applicant) \
+                    and not (judged and d.deputy == applicant) and d.deputy not in barred \
                     and (d.deputy, d.person) not in deputies:
                 deputies.append((d.deputy, d.person))
     return Signers(step.id, step.text, lane.name, step.kind, found.rule, remaining, anyone,
                    max(needed - len(done), 0), done, tuple(deputies), applicant, lane.role,
-                   lane.approver != "role")
+                   lane.approver != "role", step.role, tuple(separated))
 
 
 def why_not(s: Signers, person: str, org: Org) -> str | None:
@@ -168,6 +184,12 @@ def why_not(s: Signers, person: str, org: Org) -> str | None:
         return f"{person} applied; an applicant may not approve their own request"
     if person in s.signed:
         return f"{person} approved step '{s.step}' already (会签: once a person)"
+    other = next((step for p, step in s.separated if p == person), None)
+    if other is not None:
+        return (f"{person} signed step '{other}' of this record; '{s.step}' and '{other}' are "
+                "signed by different people (职责分离)")
+    if s.step_role is not None and not org.may_sign(person, s.step_role):
+        return f"{person} does not hold {s.step_role}, which step '{s.step}' asks for"
     if not s.relative and not org.may_sign(person, s.role):
         return f"{person} does not hold the lane {s.lane} ({s.role}) of step '{s.step}'"
     if s.people:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import FlowdocError
-from ..expr import ExprError
+from ..expr import LIMITS, ExprError
 from ..model import Flow
 from .values import FieldError, derived_number
 
@@ -36,8 +36,11 @@ class Route:
     exits: tuple[str, ...] = ()  # the exit label taken after each decided step, in order
 
 
-def derive_values(flow: Flow, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` plus every derived field computed from them (in dependency order)."""
+def derive_values(flow: Flow, values: Mapping[str, Any],
+                  limits: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """``values`` plus every derived field computed from them (in dependency order).
+    ``limits``: the authority matrix of the org in force (``Org.limits``), which
+    ``limit(kind, level)`` in a derivation reads."""
     result = dict(values)
     pending = [f for f in flow.fields if f.derive is not None]
     for _ in range(len(pending) + 1):
@@ -51,7 +54,8 @@ def derive_values(flow: Flow, values: Mapping[str, Any]) -> dict[str, Any]:
                 result[f.id] = None
                 continue
             try:
-                value = f.derive.evaluate(result)
+                value = f.derive.evaluate({**result, LIMITS: limits} if f.derive.limits
+                                          else result)
                 # rounded as typed_values rounds it: conditions see the value that is archived
                 result[f.id] = derived_number(value) if f.type == "number" else value
             except (ExprError, FieldError) as exc:
@@ -66,10 +70,13 @@ def route(
     flow: Flow,
     values: Mapping[str, Any],
     decisions: Mapping[str, str | Sequence[str]] | None = None,
+    limits: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Route:
     """Walk ``flow`` from its start. Stops at an end, at a rejection, or at the first approval or
-    decision whose outcome is not given yet (``outcome == "pending"``)."""
-    env = derive_values(flow, values)
+    decision whose outcome is not given yet (``outcome == "pending"``). ``limits`` is the
+    authority matrix of the org the record is evaluated against (``Org.limits``): conditions
+    such as ``amount <= limit('refund', 'ec_manager')`` read it."""
+    env = derive_values(flow, values, limits)
     queues = {k: [v] if isinstance(v, str) else list(v) for k, v in (decisions or {}).items()}
     steps = {s.id: s for s in flow.steps}
     visited: list[str] = []
@@ -104,7 +111,7 @@ def route(
             assert current.next is not None
             current = steps[current.next]
             continue
-        scope = {**env, "decision": decision}
+        scope = {**env, "decision": decision, LIMITS: limits}
         for ex in current.exits:
             if ex.when is not None:
                 try:
@@ -123,11 +130,12 @@ def route(
 
 
 def rewind(flow: Flow, values: Mapping[str, Any], decisions: Mapping[str, Sequence[str]],
-           target: str) -> dict[str, list[str]]:
+           target: str, limits: Mapping[str, Mapping[str, Any]] | None = None
+           ) -> dict[str, list[str]]:
     """The decisions that stand when a record is sent back (退回) to ``target``: those taken
     on the path before its last visit of ``target``; the rest no longer count. The start
     keeps none: the applicant sends the record on again and every step is decided anew."""
-    path = route(flow, values, decisions).steps
+    path = route(flow, values, decisions, limits).steps
     if target not in path:
         raise RouteError(f"step '{target}' is not on the record's path")
     cut = len(path) - 1 - path[::-1].index(target)

@@ -86,7 +86,7 @@ def check_record(flow: Flow, org: Org, record: RecordInput,
             if step.kind == "approval" and step.id not in decisions:
                 decisions[step.id] = [step.decisions[0]] * 20
         try:
-            path = route(flow, values, decisions)
+            path = route(flow, values, decisions, org.limits)
         except RouteError as exc:
             problems.append(("steps", str(exc)))
         if path is not None:

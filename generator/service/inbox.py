@@ -76,7 +76,8 @@ def inbox(ws: Workspace, person: str) -> Inbox:
         elif any(e.get("person") == person for e in state.signatures):
             done.append(_item(state, flow, who))
         elif org is not None:
-            reached = route(flow, typed_fields(flow, state.fields), state.decisions).steps
+            reached = route(flow, typed_fields(flow, state.fields), state.decisions,
+                            org.limits).steps
             if person in copied_to(flow, org, reached):
                 copied.append(_item(state, flow, who))
     waiting.sort(key=lambda i: i.since)

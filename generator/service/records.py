@@ -203,7 +203,8 @@ def waiting(ws: Workspace, number: str) -> Waiting:
 
     state, flow, who = archive_records.waiting(ws.archive(), ws.library, number)
     assert ws.library.org is not None
-    reached = route(flow, typed_fields(flow, state.fields), state.decisions).steps
+    reached = route(flow, typed_fields(flow, state.fields), state.decisions,
+                    ws.library.org.limits).steps
     return Waiting(state, flow, who, copied_to(flow, ws.library.org, reached))
 
 

@@ -186,7 +186,9 @@ def show(number: str):
     from ...archive.state import typed_fields
     from ...records import route
 
-    path = route(flow, typed_fields(flow, state.fields), state.decisions)
+    org = workspace().library.org
+    path = route(flow, typed_fields(flow, state.fields), state.decisions,
+                 org.limits if org else None)
     may_sign = who is not None and (g.person.name in who.people
                                     or who.on_behalf(g.person.name) is not None)
     step = flow.step(who.step) if who is not None else None
