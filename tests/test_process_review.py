@@ -44,7 +44,7 @@ def test_every_step_that_moves_money_is_signed_by_finance_only():
     for flow, step in found:
         who = signers(flow, step)
         assert who, (flow.code, step.id)
-        departments = {ORG.person(name).department for name in who}
+        departments = {ORG.department_name(name) for name in who}
         assert departments == {"财务部"}, (flow.code, step.id, sorted(who))
         # in a lane the source gave to others (各职能部门), a step role narrows it to finance
         if flow.lane(step.lane).role != "finance":
