@@ -353,3 +353,16 @@ def test_clients_at_once_against_a_running_server_lose_nothing(site):
     assert all(n in archived for n in numbers)
     assert archived[target].status == "complete"
     assert verify(archive, site.config["FLOWDOC_WORKSPACE"].library).ok
+
+
+def test_the_record_page_proves_the_record_is_in_the_signed_log(site):
+    zhao = login(site, "赵敏")
+    number = submit_leave(zhao, 2, "体检")
+    page = zhao.get(f"/records/{number}").data.decode()
+    assert "已验证：提交条目为档案第" in page
+    log = site.archive_dir / "log.jsonl"
+    data = log.read_bytes()
+    log.write_bytes(data.replace("体检".encode(), "休假".encode()))  # an insider edits the log
+    page = zhao.get(f"/records/{number}").data.decode()
+    line = page.split('id="integrity"')[1].split("</dd>")[0]
+    assert "未通过" in line and "does not lead to the checkpoint" in line

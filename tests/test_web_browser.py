@@ -191,6 +191,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     assert "【就医】" in v.text("#hits")
     browser.find_element(By.LINK_TEXT, number).click()
     assert "填写请假条 → 审批（部门负责人） → 审批（分管总监） → 审批（人力资源部）" in v.text("#path")
+    assert v.text("#integrity").startswith("已验证：提交条目为档案第")
     v.shoot("record-auditor")
     v.go("/archive")
     browser.find_element(By.ID, "verify").click()

@@ -63,6 +63,44 @@ def witness(ws: Workspace, key_file: Path, passphrase: str, state_file: Path) ->
     return trusting.witness(ws.archive(), ws.library.trust, signer, state_file)
 
 
+@dataclass(frozen=True)
+class Integrity:
+    """One record's place in the signed log: its submission is leaf ``index`` of the tree
+    whose root the latest checkpoint signs; ``problem`` says why that does not hold (None:
+    the proof and the checkpoint's signature verify)."""
+
+    number: str
+    index: int | None
+    size: int
+    root: str
+    problem: str | None
+
+
+def integrity(ws: Workspace, number: str) -> Integrity:
+    """The record's inclusion proof against the latest checkpoint, checked: what a record page
+    shows as its integrity line (the whole archive is ``verify``'s)."""
+    from ..archive import merkle
+    from ..archive.store import checkpoint_problem
+    from ..archive.verify import Report, inclusion
+    from ..errors import FlowdocError
+
+    archive = ws.archive()
+    cp = archive.checkpoint()
+    if cp is None:
+        return Integrity(number, None, 0, "", "the archive has no checkpoint")
+    report = Report(checkpoint=cp, log=archive.root / "log.jsonl", lines=cp.size)
+    try:
+        proof = inclusion(report, archive, number)
+    except FlowdocError as exc:
+        return Integrity(number, None, cp.size, cp.root, str(exc))
+    ok = merkle.verify_inclusion(proof["index"], proof["size"], bytes.fromhex(proof["leaf"]),
+                                 [bytes.fromhex(p) for p in proof["proof"]],
+                                 bytes.fromhex(cp.root))
+    problem = None if ok else "the inclusion proof does not lead to the checkpoint's root"
+    problem = problem or checkpoint_problem(cp, ws.library.trust)
+    return Integrity(number, proof["index"], cp.size, cp.root, problem)
+
+
 # -- search and audit export ------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from ...archive.state import STATUS_TEXT
 from ...errors import FlowdocError
 from ...model import Flow
 from ...records.values import value_text
-from ...service import documents, inbox, records
+from ...service import audit, documents, inbox, records
 from ..security import login_required, workspace
 
 bp = Blueprint("records", __name__, template_folder="templates")
@@ -200,7 +200,8 @@ def show(number: str):
         meaning=MEANING.get(step.kind, "审批") if step else "", status=STATUS_TEXT,
         shown=_shown(flow, typed_fields(flow, state.fields)), events=EVENT_TEXT,
         path=[_step_text(flow, s) for s in path.steps], copied=found.copied_to,
-        withdrawable=withdrawable, error=request.args.get("error"))
+        withdrawable=withdrawable, error=request.args.get("error"),
+        integrity=audit.integrity(workspace(), number))
 
 
 def _step_text(flow: Flow, step_id: str) -> str:
