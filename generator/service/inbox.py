@@ -60,30 +60,50 @@ def _item(state: RecordState, flow: Flow, who: Signers | None, me: str | None = 
                 since, who.on_behalf(me) if who is not None and me else None)
 
 
+_LIVE: dict[str, events.LiveStates] = {}
+
+
+def live_states(ws: Workspace) -> events.LiveStates:
+    """The archive's record states, kept current across requests of one process."""
+    key = str(ws.archive_dir.resolve())
+    if key not in _LIVE:
+        _LIVE[key] = events.LiveStates(ws.archive())
+    return _LIVE[key]
+
+
 def inbox(ws: Workspace, person: str) -> Inbox:
-    """``person``'s lists. Reads the committed log once."""
+    """``person``'s lists: the open records (for 待办 and 抄送), and their own and signed
+    ones by the indexes the live states keep — never a walk of every closed record."""
     from ..archive.state import typed_fields
     from ..records import route
     from ..records.authority import copied_to
 
-    waiting, mine, done, copied = [], [], [], []
+    live = live_states(ws)
+    live.refresh()
     org = ws.library.org
-    for state, flow, who in events.waiting_all(ws.archive(), ws.library):
+    limits = org.limits if org is not None else None
+    waiting, copied = [], []
+    for state, flow, who in events.waiting_all(ws.archive(), ws.library, live,
+                                               sorted(live.open)):
         if who is not None and (person in who.people or who.on_behalf(person)):
             waiting.append(_item(state, flow, who, person))
-        if state.applicant == person:
-            mine.append(_item(state, flow, who))
-        elif any(e.get("person") == person for e in state.signatures):
-            done.append(_item(state, flow, who))
-        elif org is not None:
+        elif org is not None and state.applicant != person:
             reached = route(flow, typed_fields(flow, state.fields), state.decisions,
-                            org.limits).steps
+                            limits).steps
             if person in copied_to(flow, org, reached):
                 copied.append(_item(state, flow, who))
+    mine = [_item(s, f, w) for s, f, w in events.waiting_all(
+        ws.archive(), ws.library, live, live.by_applicant.get(person, [])[-LIST:])]
+    signed = [n for n in live.by_signer.get(person, []) if live.states[n].applicant != person]
+    done = [_item(s, f, w) for s, f, w in events.waiting_all(
+        ws.archive(), ws.library, live, signed[-LIST:])]
     waiting.sort(key=lambda i: i.since)
     for rows in (mine, done, copied):
         rows.sort(key=lambda i: i.created, reverse=True)
     return Inbox(waiting, mine, done, copied)
+
+
+LIST = 200  # the newest of 我发起的 and 已处理 a page shows
 
 
 def may_open(ws: Workspace, who: Person, number: str) -> bool:
