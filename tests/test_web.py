@@ -366,3 +366,60 @@ def test_the_record_page_proves_the_record_is_in_the_signed_log(site):
     page = zhao.get(f"/records/{number}").data.decode()
     line = page.split('id="integrity"')[1].split("</dd>")[0]
     assert "未通过" in line and "does not lead to the checkpoint" in line
+
+
+def test_a_head_returns_a_record_and_the_applicant_sends_it_on_again(site):
+    zhao = login(site, "赵敏")
+    number = submit_leave(zhao, 3, "家中有事")
+    li = login(site, "李强")
+    page = li.get(f"/records/{number}")
+    r = li.post(f"/records/{number}/return", data={
+        "csrf": token(page.data), "step": "head_approve", "reason": "请写明具体事由",
+        "passphrase": secret("李强")})
+    assert r.status_code == 302 and "error=" not in r.headers["Location"]
+    page = zhao.get(f"/records/{number}").data.decode()
+    assert "已退回" in page and 'id="resubmit"' in page and "请写明具体事由" in page
+    r = zhao.post(f"/records/{number}/resubmit", data={
+        "csrf": token(page.encode()), "reason": "已补充", "passphrase": secret("赵敏")})
+    assert r.status_code == 302
+    assert number in li.get("/").data.decode().split('id="waiting"')[1].split("</section>")[0]
+
+
+def test_a_filled_pdf_form_can_be_uploaded_and_a_hostile_file_is_refused_in_one_line(site):
+    import io
+
+    import pikepdf
+
+    from generator.service import documents
+
+    ws = site.config["FLOWDOC_WORKSPACE"]
+    blank = documents.form(ws, "EC-HR-015", site.archive_dir / "leave.pdf").read_bytes()
+    with pikepdf.open(io.BytesIO(blank)) as pdf:
+        for field in pdf.Root.AcroForm.Fields:
+            stack = [(field, str(field.T))]
+            while stack:
+                node, name = stack.pop()
+                if "/Kids" in node:
+                    stack += [(kid, f"{name}.{kid.T}") for kid in node.Kids]
+                elif name in UPLOAD:
+                    node.V = pikepdf.String(UPLOAD[name])
+        out = io.BytesIO()
+        pdf.save(out)
+    zhao = login(site, "赵敏")
+    csrf = csrf_of(zhao, "/new/EC-HR-015")
+    page = zhao.post("/new/EC-HR-015/upload", data={
+        "csrf": csrf, "pdf": (io.BytesIO(out.getvalue()), "请假单.pdf")},
+        content_type="multipart/form-data")
+    assert page.status_code == 200, page.data.decode()[:800]
+    html = page.data.decode()
+    assert "签名并提交" in html and "上传测试" in html and "分管总监" in html
+    bad = zhao.post("/new/EC-HR-015/upload", data={
+        "csrf": csrf, "pdf": (io.BytesIO(b"%PDF-1.7\n" + b"\x00" * 100), "坏.pdf")},
+        content_type="multipart/form-data")
+    assert bad.status_code == 422
+    message = re.search(r'role="alert">([^<]+)<', bad.data.decode()).group(1)
+    assert "坏.pdf" in message and "\n" not in message
+
+
+UPLOAD = {"fields.leave_type": "病假", "fields.start": "2026-12-01", "fields.end": "2026-12-08",
+          "fields.reason": "上传测试"}

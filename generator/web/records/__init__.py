@@ -127,6 +127,45 @@ def fill(code: str):
         422 if problems else 200
 
 
+@bp.route("/new/<code>/upload", methods=["POST"])
+@login_required
+def upload(code: str):
+    """A form filled in a PDF reader, uploaded instead of typed: read by the same reader as
+    ``record submit`` (hostile PDFs refused in one line), then the same signature dialog."""
+    import tempfile
+    from pathlib import Path
+
+    flow = _flow(code)
+    ws = workspace()
+    sent = request.files.get("pdf")
+    error = None
+    if sent is None or not sent.filename:
+        error = "请选择已填写的 PDF 表单"
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "form.pdf"
+            sent.save(path)
+            try:
+                data = records.read(ws, path)
+            except FlowdocError as exc:
+                error = str(exc).replace(str(path), sent.filename)
+            else:
+                if data.flow != code:
+                    error = f"这是 {data.flow} 的表单，不是 {code}"
+    if error is None:
+        values = dict(data.fields)
+        result = records.preview(ws, code, values, g.person.name)
+        if result.ok:
+            return render_template("records/confirm.html", flow=flow, result=result,
+                                   route=_route_text(result), payload=json.dumps(
+                                       values, ensure_ascii=False, default=str),
+                                   shown=_shown(flow, result.values))
+        error = "；".join(m for _, m in result.problems)
+    result = records.preview(ws, code, {}, g.person.name)
+    return render_template("records/fill.html", flow=flow, form={}, problems={"": error},
+                           route=_route_text(result), derived={}), 422
+
+
 @bp.route("/api/preview/<code>", methods=["POST"])
 @login_required
 def preview(code: str):
@@ -201,6 +240,7 @@ def show(number: str):
         shown=_shown(flow, typed_fields(flow, state.fields)), events=EVENT_TEXT,
         path=[_step_text(flow, s) for s in path.steps], copied=found.copied_to,
         withdrawable=withdrawable, error=request.args.get("error"),
+        returned=state.status == "returned" and state.applicant == g.person.name,
         integrity=audit.integrity(workspace(), number))
 
 
@@ -243,6 +283,35 @@ def _signed_first(ws, number: str, step: str, me: str) -> str | None:
         return None
     last = done[-1]
     return f"该环节已由 {last['person']} 于 {last['time'][11:16]}（UTC）签署（{last['decision']}）"
+
+
+@bp.route("/records/<number>/return", methods=["POST"])
+@login_required
+def send_back(number: str):
+    """退回: whoever may sign the waiting step sends the record back to its applicant."""
+    found = _record(number)
+    try:
+        records.return_step(workspace(), number, request.form.get("step", ""),
+                            found.flow.start.id, g.person.name,
+                            request.form.get("passphrase", ""), request.form.get("reason", ""))
+    except FlowdocError as exc:
+        return redirect(url_for("records.show", number=number, error=str(exc)))
+    flash("已退回申请人")
+    return redirect(url_for("records.show", number=number))
+
+
+@bp.route("/records/<number>/resubmit", methods=["POST"])
+@login_required
+def resubmit(number: str):
+    """The applicant sends a returned record on again (values changed with 更正 first)."""
+    _record(number)
+    try:
+        records.resubmit(workspace(), number, g.person.name, request.form.get("passphrase", ""),
+                         {}, request.form.get("reason", ""))
+    except FlowdocError as exc:
+        return redirect(url_for("records.show", number=number, error=str(exc)))
+    flash("已重新提交")
+    return redirect(url_for("records.show", number=number))
 
 
 @bp.route("/records/<number>/withdraw", methods=["POST"])
