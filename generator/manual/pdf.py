@@ -33,7 +33,14 @@ from ..diagram import A4, DEFAULT_STYLE, draw_page
 from ..diagram.geometry import Page
 from ..diagram.legend import legend_page
 from ..typography import balanced_wrap, wrap
-from .plan import Plan, Section, signoff_rows
+from .plan import (  # noqa: F401  (lanes_text and HEADER_COLUMNS: the DOCX writer's too)
+    HEADER_COLUMNS,
+    Plan,
+    Section,
+    flow_header_rows,
+    lanes_text,
+    signoff_rows,
+)
 
 MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
 MARGIN_TOP = 50.0
@@ -348,31 +355,7 @@ def _history_table(rows, width: float) -> Table:
 
 def header_rows(section: Section, width: float) -> list[list[str]]:
     """The flow's header table, as both writers print it (``width`` the table's)."""
-    f = section.flow
-    lanes_width = width / 6 * sum(HEADER_COLUMNS[1:4]) - 10  # the merged cell, less padding
-    return [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
-            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
-            ["行为实施环节", lanes_text([lane.name for lane in f.lanes], lanes_width), "", "",
-             "生效日期", section.effective]]
-
-
-def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
-    """The lanes joined by arrows, broken between lanes only (a lane's name is a word: 总经理
-    办公会议 never ends one line and starts the next); both writers keep the breaks."""
-    lines: list[str] = []
-    for name in names:
-        candidate = f"{lines[-1]}　→　{name}" if lines else name
-        if lines and fonts.text_width(candidate, size) <= width:
-            lines[-1] = candidate
-        elif lines:
-            lines[-1] += "　→"
-            lines.append(name)
-        else:
-            lines.append(name)
-    return "\n".join(lines)
-
-
-HEADER_COLUMNS = (1.0, 1.45, 0.85, 1.1, 0.8, 0.8)  # sixths of the width
+    return flow_header_rows(section.flow, section.status, section.effective, width)
 
 
 def _section(section: Section, width: float) -> list[Flowable]:
