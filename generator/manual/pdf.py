@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfgen.canvas import Canvas
@@ -68,6 +69,14 @@ TITLE = TextStyle(size=26, leading=36, align="center")
 SUB = TextStyle(size=14, leading=22, align="center")
 
 
+@lru_cache(maxsize=4096)
+def _set(text: str, width: float, size: float, balanced: bool) -> list[str]:
+    # reportlab asks a paragraph its height again and again (tables measure each cell, the
+    # contents pass builds the whole story twice): broken once per width
+    breaker = balanced_wrap if balanced else wrap
+    return breaker(text, width, size, fonts.text_width)
+
+
 class Lines(Flowable):
     """A paragraph of Chinese text broken with 禁则 at whatever width it is given."""
 
@@ -82,8 +91,7 @@ class Lines(Flowable):
         self.width = avail_width
         # the first-line indent (two characters, as Chinese prose is set) is a prefix to wrap
         pad = "\u3000\u3000" if self.indent else ""
-        breaker = balanced_wrap if self.style.balanced else wrap
-        self.lines = breaker(pad + self.text, avail_width, self.style.size, fonts.text_width)
+        self.lines = _set(pad + self.text, avail_width, self.style.size, self.style.balanced)
         self.height = len(self.lines) * self.style.leading + self.style.space_after
         return self.width, self.height
 
