@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from itertools import pairwise, permutations
 
 from .. import fonts
@@ -322,12 +322,17 @@ def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float
     larger one only the first (time)."""
     from .quality import count_crossings
 
-    options = (False, True) if len(flow.steps) <= SMALL_FLOW else (False,)
+    small = len(flow.steps) <= SMALL_FLOW
+    options = (False, True) if small else (False,)
     label_fits = _label_fits(flow, style, *_lane_and_box(flow, style, frame_w))
     best: tuple[tuple, Chart] | None = None
     tried: list[dict[str, int]] = []
     failure: LayoutError | None = None
-    for compact in COMPACTNESS:
+    # a large flow does not try 'all', which shares rows over hand-overs whose label has no
+    # room beside the edge: on the bundled flows it either found no place for such a label
+    # (after a whole routing: half the layout time went there) or crossed more than
+    # 'fitting' does; a small flow may find a place above the row, and costs little
+    for compact in COMPACTNESS if small else COMPACTNESS[1:]:
         for ends_first in options:
             rows = rank(flow, ends_first, compact, label_fits)
             if rows in tried:
@@ -1126,7 +1131,7 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         if not edge.label:
             continue
         w = fonts.text_width(edge.label, size) + 2
-        corners = _label_candidates(edge.points, w, lh)
+        corners = _once(partial(_label_candidates, edge.points, w, lh))
         # every candidate lies within the edge's box widened by the label's size (and a
         # little, and the reach round the exit): only what reaches into that is tested
         xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
@@ -1142,23 +1147,25 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         # clear of the dividers if it can be, across one rather than no label (the quality
         # report counts those)
         # the few places first; all along the edge only when none of those is free
+        # the places of each try are worked out only when the tries before it failed
         tries = [(edge.label, w, lh, corners, near + near_walls),
                  (edge.label, w, lh, corners, near),
-                 (edge.label, w, lh, _along(edge.points, w, lh), near)]
+                 (edge.label, w, lh, partial(_along, edge.points, w, lh), near)]
         if strict:
             first = edge.points[0], edge.points[1]
-            tries.insert(0, (edge.label, w, lh, _near_first_segment(*first, w, lh),
+            tries.insert(0, (edge.label, w, lh, partial(_near_first_segment, *first, w, lh),
                              near + near_walls))
             # a long label that finds no room on one line by its exit may in two
             lines = _two_lines(edge.label, size)
             if lines:
                 w2 = max(fonts.text_width(line, size) for line in lines) + 2
                 tries.insert(1, ("\n".join(lines), w2, 2 * lh,
-                                 _near_first_segment(*first, w2, 2 * lh), near + near_walls))
+                                 partial(_near_first_segment, *first, w2, 2 * lh),
+                                 near + near_walls))
             if clean:
                 tries = tries[:2 if lines else 1]
         for text, tw, th, spots, obstacles in tries:
-            rect = _first_free(spots, tw, th, obstacles, (min_x, max_x, min_y, max_y),
+            rect = _first_free(spots(), tw, th, obstacles, (min_x, max_x, min_y, max_y),
                                near_rhombs)
             if rect is not None:
                 placed.append(Label(text, rect, i, size))
@@ -1166,6 +1173,18 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
                 blocked.append((rect.x, rect.y, rect.right, rect.bottom, -1.0))
                 break
     return placed
+
+
+def _once(make: Callable[[], list]) -> Callable[[], list]:
+    """``make``, called the first time only."""
+    kept: list[list] = []
+
+    def get() -> list:
+        if not kept:
+            kept.append(make())
+        return kept[0]
+
+    return get
 
 
 def _two_lines(text: str, size: float) -> list[str] | None:
