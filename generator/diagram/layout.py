@@ -20,9 +20,9 @@ from itertools import pairwise, permutations
 
 from .. import fonts
 from ..model import Flow, Step
-from ..typography import balanced_wrap
 from . import route as routing
 from .geometry import Chart, Edge, Label, LaneBox, Page, Point, Rect, Shape, TextBlock
+from .wording import phrase_wrap, words_broken
 
 A4 = (595.28, 841.89)
 
@@ -192,7 +192,7 @@ def _block(text: str, width: float, size: float, style: Style) -> tuple[str, ...
 def _wrapped(text: str, width: float, size: float) -> tuple[str, ...]:
     # every page the search for the cuts tries sets the same texts at the same widths again,
     # and balancing a text wraps it a dozen times: a pure function of its arguments, so cached
-    return tuple(balanced_wrap(text, width, size, fonts.text_width))
+    return phrase_wrap(text, width, size, fonts.text_width)
 
 
 def _shape_size(step: Step, box_w: float, style: Style) -> tuple[float, float, tuple[str, ...]]:
@@ -208,6 +208,7 @@ def _shape_size(step: Step, box_w: float, style: Style) -> tuple[float, float, t
 
 DIAMOND_PAD = (2.0, 0.5)  # text to the inscribed rectangle's sides, across and down
 DIAMOND_MIN = (56.0, 40.0)  # the least width and height of a decision's diamond
+WORD_BREAK_HEIGHT = 8.0  # points of a diamond's height a break inside a word counts as
 
 
 @lru_cache(maxsize=1024)
@@ -222,7 +223,7 @@ def _diamond(text: str, box_w: float, style: Style) -> tuple[float, float, tuple
     """
     lh = style.text_size * style.line_height
     pad_x, pad_y = DIAMOND_PAD
-    best: tuple[float, int, tuple[str, ...], float] | None = None
+    best: tuple[float, int, tuple[str, ...], float, float] | None = None
     count = len(text)
     for chars in range(count, 0, -1):  # wrap widths of a whole line down to one character
         width = chars * style.text_size + 0.5
@@ -234,16 +235,18 @@ def _diamond(text: str, box_w: float, style: Style) -> tuple[float, float, tuple
             continue
         b = len(lines) * lh + 2 * pad_y
         h = max(DIAMOND_MIN[1], b / (1 - a / box_w))
-        if best is None or (round(h, 2), len(lines)) < (round(best[0], 2), len(best[2])):
-            best = (h, len(lines), lines, a)
+        # a break inside a word (确认支/付到账) is worth a few points of height to avoid
+        rank_h = h + WORD_BREAK_HEIGHT * words_broken(lines)
+        if best is None or (round(rank_h, 2), len(lines)) < (round(best[4], 2), len(best[2])):
+            best = (h, len(lines), lines, a, rank_h)
         if len(lines) > 4:
             break
     if best is None:  # one character at a time is still too wide: the box is the limit
         lines = _block(text, box_w / 2 - 2, style.text_size, style)
         a = box_w / 2
         b = len(lines) * lh + 2 * pad_y
-        best = (max(DIAMOND_MIN[1], 2 * b), len(lines), lines, a)
-    h, _, lines, a = best
+        best = (max(DIAMOND_MIN[1], 2 * b), len(lines), lines, a, 0.0)
+    h, _, lines, a, _ = best
     b = len(lines) * lh + 2 * pad_y
     # as narrow as the height allows: a/w + b/h = 1
     w = min(box_w, max(DIAMOND_MIN[0], a / (1 - b / h) if b < h else box_w))
@@ -1191,13 +1194,15 @@ def _two_lines(text: str, size: float) -> list[str] | None:
     """A label of four characters or more as two even lines, broken with 禁则; else None."""
     if len(text) < 4:
         return None
-    # 超过3000元 keeps 3000元 whole: at 0.6 of the width it is three lines, wider it is two
+    # 超过3000元 keeps 3000元 whole: at 0.6 of the width it is three lines, wider it is two;
+    # broken between words where it can be (部门级/管理人员, not 部门级管/理人员)
+    found = []
     for share in (0.6, 0.7, 0.8):
-        lines = balanced_wrap(text, fonts.text_width(text, size) * share, size,
-                              fonts.text_width)
+        lines = phrase_wrap(text, fonts.text_width(text, size) * share, size,
+                            fonts.text_width)
         if len(lines) == 2:
-            return lines
-    return None
+            found.append((words_broken(lines), share, list(lines)))
+    return min(found)[2] if found else None
 
 
 def _reach(corner: Point, w: float, h: float, a: Point, b: Point) -> float:
