@@ -323,8 +323,27 @@ def test_a_printed_leave_form_shows_every_choice_and_the_route(tmp_path):
     # the route in words, from the flow's exits and conditions
     assert "部门负责人审批：不同意→未准假；5天内（请假天数≤5）→人力资源部审批；超过5天→分管总监审批" in flat
     assert "分管总监审批：" in flat and "1个月内（请假天数≤30）→人力资源部审批" in flat
+    # and condensed, in one sentence by the ranges of the number the exits compare
+    assert "请假天数≤5：部门负责人→人力资源部；6–30：+分管总监；>30：+总经理" in flat
     # company and form number in the header
     assert LIBRARY.manual.company in flat and "表单编号：EC-HR-015-F-A0" in flat
+
+
+def test_the_route_sentence_is_made_from_the_flows_conditions():
+    from generator.forms.layout import route_sentence
+
+    def flow(code):
+        return next(f for f in LIBRARY.flows if f.code == code)
+
+    assert route_sentence(LEAVE) == "请假天数 ≤ 5：部门负责人 → 人力资源部；6–30：+分管总监；> 30：+总经理"
+    # amounts, not whole numbers: the ranges say where each bound belongs
+    assert route_sentence(flow("EC-CS-021")) == \
+        "赔付退款金额 ≤ 500：电子商务部经理；> 500 且 ≤ 3000：+分管总监；> 3000：+总经理"
+    # a platform's check (已付款) is passed on the way to the approval the amount calls for
+    assert route_sentence(flow("EC-OP-005")) == "订单金额 ≤ 5000：无需审批；> 5000：+电商运营总监"
+    # no number compared, or a condition on more than the number: no sentence
+    assert route_sentence(flow("EC-HR-001")) is None
+    assert route_sentence(flow("EC-OP-010")) is None
 
 
 def test_a_chosen_value_replaces_the_printed_options(tmp_path):
