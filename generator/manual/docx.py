@@ -24,6 +24,7 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
+from .. import fonts as fonts_module
 from ..diagram import A4, Chart, render_png, render_svg
 from ..diagram.legend import legend_page
 from .pdf import (
@@ -40,9 +41,13 @@ from .pdf import (
 )
 from .plan import Plan, Section, signoff_rows
 
-SONG = "宋体"
-HEI = "黑体"
-LATIN = "Times New Roman"
+# Every run names the bundled font, which the DOCX carries embedded (see EMBEDDED_NAMES):
+# the PDF is set in it, so Word and LibreOffice set the same glyphs at the same widths on any
+# machine, Chinese fonts or none. (宋体/黑体 named instead would be drawn with whatever the
+# reader has: a Mac or a Linux desktop has neither, and LibreOffice drew boxes. LibreOffice
+# does take an embedded font for a non-ASCII name, but not under a C locale, where the file
+# it unpacks the font to cannot be named: an ASCII name works everywhere.)
+SONG = HEI = LATIN = fonts_module.FAMILY
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -493,6 +498,7 @@ def _reproducible(document) -> bytes:
             data = src.read(info.filename)
             if info.filename == "_rels/.rels":
                 data = _drop_thumbnail_rel(data)
+            data = _embedding_font(info.filename, data)
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
             # the charts are PNGs, compressed already: deflating them again (here and in
             # fill_toc, which keeps each entry's method) costs time and saves nothing
@@ -500,7 +506,78 @@ def _reproducible(document) -> bytes:
                                    else zipfile.ZIP_DEFLATED)
             entry.external_attr = 0o644 << 16
             dst.writestr(entry, data)
+        for name, data in _font_parts():
+            entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, data)
     return out.getvalue()
+
+
+# The bundled font, embedded (ECMA-376 Part 1, §17.8.3) under the one name every run uses,
+# whole, so an edit can type any character the PDF could show; 宋体 is its alternative name
+# for a reader that does not take embedded fonts.
+EMBEDDED_NAMES = (fonts_module.FAMILY,)
+FONT_PART = "word/fonts/font1.odttf"
+FONT_TYPE = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
+FONT_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/font"
+
+
+def font_key() -> str:
+    """The GUID the embedded font is obfuscated with, from the font's own bytes: the same
+    font gives the same DOCX."""
+    import hashlib
+    import uuid
+
+    from .. import fonts
+
+    digest = hashlib.sha256(fonts.FONT_PATH.read_bytes()).digest()
+    return "{" + str(uuid.UUID(bytes=digest[:16])).upper() + "}"
+
+
+def obfuscate(font: bytes, key: str) -> bytes:
+    """§17.8.1: the first 32 bytes XOR the key's 16 bytes, taken from the GUID's last byte
+    to its first (the same operation undoes it)."""
+    import uuid
+
+    order = uuid.UUID(key.strip("{}")).bytes[::-1]
+    return bytes(b ^ order[i % 16] for i, b in enumerate(font[:32])) + font[32:]
+
+
+def _font_parts() -> list[tuple[str, bytes]]:
+    from .. import fonts
+
+    rels = "".join(f'<Relationship Id="rIdFlowdocFont{i}" Type="{FONT_REL}" '
+                   f'Target="fonts/font1.odttf"/>' for i in range(len(EMBEDDED_NAMES)))
+    return [("word/_rels/fontTable.xml.rels",
+             ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+              'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              f"{rels}</Relationships>").encode()),
+            (FONT_PART, obfuscate(fonts.FONT_PATH.read_bytes(), font_key()))]
+
+
+def _embedding_font(name: str, data: bytes) -> bytes:
+    """The parts that name the embedded font: its content type, the font table's entries
+    pointing at it, and the setting that says the document carries TrueType fonts."""
+    if name == "[Content_Types].xml":
+        return data.replace(b"<Default Extension=\"xml\"",
+                            f'<Default Extension="odttf" ContentType="{FONT_TYPE}"/>'
+                            '<Default Extension="xml"'.encode(), 1)
+    if name == "word/fontTable.xml":
+        entries = "".join(
+            f'<w:font w:name="{font}"><w:altName w:val="宋体"/><w:charset w:val="86"/>'
+            '<w:family w:val="auto"/>'
+            f'<w:pitch w:val="variable"/><w:embedRegular r:id="rIdFlowdocFont{i}" '
+            f'w:fontKey="{font_key()}"/></w:font>' for i, font in enumerate(EMBEDDED_NAMES))
+        return data.replace(b"</w:fonts>", entries.encode("utf-8") + b"</w:fonts>", 1)
+    if name == "word/settings.xml":
+        # in the schema's order: after w:zoom (and what comes before it), before the rest
+        marker = b"<w:zoom "
+        at = data.find(marker)
+        end = data.find(b"/>", at) + 2 if at >= 0 else -1
+        if end > 1:
+            return data[:end] + b"<w:embedTrueTypeFonts/>" + data[end:]
+    return data
 
 
 def _drop_thumbnail_rel(data: bytes) -> bytes:
