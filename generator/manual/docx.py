@@ -287,7 +287,8 @@ TOKEN = "\u2063"  # invisible separator: marks a contents page number still to b
 
 def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
     """Put the contents' page numbers (from the PDF) into a DOCX made without them, so the two
-    documents can be made at the same time."""
+    documents can be made at the same time, and embed the font (left out of the draft: its
+    2 MB are compressed once, here)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(docx)) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -298,7 +299,8 @@ def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
                 for key, page in pages.items():
                     text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
                 data = text.encode("utf-8")
-            dst.writestr(info, data)
+            dst.writestr(info, _embedding_font(info.filename, data))
+        _write_font_parts(dst)
     return out.getvalue()
 
 
@@ -382,7 +384,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
         _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))
     # no w:updateFields: Word would ask about updating fields on every opening; the contents
     # carry the PDF's page numbers, which the DOCX paginates alike (explicit page breaks)
-    return _reproducible(document)
+    return _reproducible(document, embed=toc_pages is not None)
 
 
 def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
@@ -486,7 +488,7 @@ def _attach_svg(document, run, svg: bytes, name: str) -> None:
         f'r:embed="{rid}"/></a:ext></a:extLst>'))
 
 
-def _reproducible(document) -> bytes:
+def _reproducible(document, embed: bool = True) -> bytes:
     raw = io.BytesIO()
     document.save(raw)
     out = io.BytesIO()
@@ -498,7 +500,8 @@ def _reproducible(document) -> bytes:
             data = src.read(info.filename)
             if info.filename == "_rels/.rels":
                 data = _drop_thumbnail_rel(data)
-            data = _embedding_font(info.filename, data)
+            if embed:
+                data = _embedding_font(info.filename, data)
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
             # the charts are PNGs, compressed already: deflating them again (here and in
             # fill_toc, which keeps each entry's method) costs time and saves nothing
@@ -506,12 +509,17 @@ def _reproducible(document) -> bytes:
                                    else zipfile.ZIP_DEFLATED)
             entry.external_attr = 0o644 << 16
             dst.writestr(entry, data)
-        for name, data in _font_parts():
-            entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, data)
+        if embed:
+            _write_font_parts(dst)
     return out.getvalue()
+
+
+def _write_font_parts(dst: zipfile.ZipFile) -> None:
+    for name, data in _font_parts():
+        entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = 0o644 << 16
+        dst.writestr(entry, data)
 
 
 # The bundled font, embedded (ECMA-376 Part 1, §17.8.3) under the one name every run uses,
