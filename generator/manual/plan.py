@@ -31,9 +31,12 @@ class Copy:
 
 
 CAPTION_ABOVE = 24.0  # 管理行为 above a chart: 6 pt, its line, 4 pt
-# Word and LibreOffice set the tables a few points taller than the PDF writer does: a section
-# that fits its page by less than this goes on two pages in both, so the two never paginate a
-# page apart (a chart 8 pt shorter once did exactly that)
+# A section that fits its page by less than this goes on two pages in both writers, so that a
+# reader who sets the DOCX a little taller than the PDF never paginates a page apart. Measured
+# on the bundled manual, LibreOffice sets every flow section of the DOCX 4-10 pt shorter than
+# the PDF with the bundled font and 9-23 pt shorter with a machine's own (its table rows have
+# no cell padding): 8 pt is kept for a reader who does otherwise (it was 24, which pushed
+# 相关说明 and the sign-off of sections that fitted onto a page of their own).
 FIT_MARGIN = 8.0
 CAPTION = 24.0  # 管理行为（续） above a continued chart
 CELL_LEADING = 14.0  # the tables' line height, as both writers set it
