@@ -92,9 +92,17 @@ def main() -> None:
     except ImportError:  # a build from before the manual continued charts under its header
         under_header = None
     if under_header is not None:
-        continued = [f.code for f in library.flows if len(under_header(f, layout(f)).pages) > 1]
+        printed = {f.code: under_header(f, layout(f)) for f in library.flows}
+        continued = [code for code, chart in printed.items() if len(chart.pages) > 1]
         print(f"charts the manual continues on a second page under the header table: "
               f"{len(continued)} {continued}")
+        manual_totals: dict[str, int] = {}
+        for flow in library.flows:
+            report = measure(printed[flow.code], flow)
+            for name in getattr(report, "MEASURES", ()):
+                manual_totals[name] = manual_totals.get(name, 0) + getattr(report, name)
+        print("the same measures over the charts as the manual prints them: "
+              + ", ".join(f"{k} {v}" for k, v in manual_totals.items()))
     print("chart measures over all charts: "
           + ", ".join(f"{k} {v}" for k, v in totals.items()))
 

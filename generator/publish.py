@@ -71,6 +71,31 @@ def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | N
         yield flow, result
 
 
+def _warm(forms: bool) -> None:
+    """Import the writers and read the font once, here, before the workers are forked: each
+    worker would otherwise spend 0.5-1 s of the two cores doing the same (reportlab, Pillow,
+    pypdf, the font registered with reportlab and made into the forms' Type0 font)."""
+    from . import fonts
+    from .diagram import png, svg  # noqa: F401
+
+    fonts.register()
+    fonts.text_width("", 10)
+    if forms:
+        from .forms import cjkfont
+        from .forms import pdf as form_pdf  # noqa: F401
+
+        cjkfont.prepare()
+
+
+def _context():
+    """Fork where the system has it (what is imported and read above is then shared), else
+    the platform's default."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else None)
+
+
 def form_file(flow: Flow, templates: Path, company: str | None = None) -> tuple[str, bytes]:
     from .forms import make_form
 
@@ -97,7 +122,8 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     charts: dict[str, Chart] = {}
     pictures: dict[str, Pictures] = {}
     notes: list[str] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    _warm(forms=manual)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
         for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress, manual):
             charts[flow.code] = chart
             pictures[flow.code] = drawn
@@ -129,7 +155,9 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
                    workers: int | None = None) -> list[Path]:
     """Only the charts (bench and tests): every file, written."""
     written = []
-    with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1)) as pool:
+    _warm(forms=False)
+    with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1),
+                             mp_context=_context()) as pool:
         for _, (chart_outputs, _chart, _pictures) in _charts(list(library.flows), pool,
                                                               progress, manual=False):
             for name, data in chart_outputs:

@@ -102,7 +102,7 @@ def long_flow(n: int) -> Flow:
 def test_a_flow_too_tall_for_a_page_is_split_with_numbered_connectors_not_shrunk():
     from generator.diagram import measure
 
-    flow = long_flow(60)
+    flow = long_flow(90)
     chart = layout(flow)
     assert len(chart.pages) >= 3
     report = measure(chart, flow)

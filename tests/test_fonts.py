@@ -41,3 +41,16 @@ def test_width_measurement_agrees_with_reportlab():
     name = fonts.register()
     for text in ("审批", "转入EMS/德邦物流", "（合格）", "1个月内"):
         assert abs(pdfmetrics.stringWidth(text, name, 10) - fonts.text_width(text, 10)) < 0.01
+
+
+def test_the_kept_widths_are_the_fonts_own():
+    # metrics.py saves every process reading the font with fontTools; it must say what the
+    # font says, and name the font it was read from (a stale one would be ignored)
+    import hashlib
+
+    from generator import fonts
+    from generator.fonts import metrics
+
+    assert hashlib.sha256(fonts.FONT_PATH.read_bytes()).hexdigest() == metrics.FONT_SHA256
+    assert fonts._widths() == fonts.read_widths()
+    assert fonts.METRICS_PATH.read_text(encoding="utf-8") == fonts.metrics_module()

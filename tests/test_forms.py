@@ -322,8 +322,26 @@ def test_a_printed_leave_form_shows_every_choice_and_the_route(tmp_path):
     # the route in words, from the flow's exits and conditions
     assert "部门负责人审批：不同意→未准假；5天内（请假天数≤5）→人力资源部审批；超过5天→分管总监审批" in flat
     assert "分管总监审批：" in flat and "1个月内（请假天数≤30）→人力资源部审批" in flat
+    # and condensed, in one sentence by the ranges of the number the exits compare
+    assert "请假天数≤5：部门负责人→人力资源部；6–30：+分管总监；>30：+总经理" in flat
     # company and form number in the header
     assert LIBRARY.manual.company in flat and "表单编号：EC-HR-015-F-A0" in flat
+
+
+def test_the_route_sentence_is_made_from_the_flows_conditions():
+    from generator.forms.layout import route_sentence
+
+    def flow(code):
+        return next(f for f in LIBRARY.flows if f.code == code)
+
+    assert route_sentence(LEAVE) == "请假天数 ≤ 5：部门负责人 → 人力资源部；6–30：+分管总监；> 30：+总经理"
+    # bounds read from the 授权审批权限表 (limit(…)) are not numbers the form can know without
+    # the org in force: no sentence yet for such a flow (issue 14 says so in its note)
+    assert route_sentence(flow("EC-CS-021")) is None
+    assert route_sentence(flow("EC-OP-005")) is None  # its order limit is the matrix's too
+    # no number compared, or a condition on more than the number: no sentence
+    assert route_sentence(flow("EC-HR-001")) is None
+    assert route_sentence(flow("EC-OP-010")) is None
 
 
 def test_a_chosen_value_replaces_the_printed_options(tmp_path):

@@ -121,13 +121,16 @@ def test_docx_names_the_east_asian_font_everywhere(built):
     assert "docProps/thumbnail.jpeg" not in names
     runs = [r for r in document.iter(f"{W}r") if r.find(f"{W}t") is not None]
     assert len(runs) > 200
+    # the bundled font, which the DOCX carries (the PDF's, so both set the same glyphs)
+    family = "Flowdoc Sans SC"
     for run in runs:
         fonts = run.find(f"{W}rPr/{W}rFonts")
-        assert fonts is not None and fonts.get(f"{W}eastAsia") in ("宋体", "黑体")
+        assert fonts is not None and fonts.get(f"{W}eastAsia") == family
+        assert fonts.get(f"{W}ascii") == fonts.get(f"{W}hAnsi") == family
     for fonts in styles.iter(f"{W}rFonts"):
         assert fonts.get(f"{W}eastAsiaTheme") is None
     default = styles.find(f"{W}docDefaults/{W}rPrDefault/{W}rPr/{W}rFonts")
-    assert default.get(f"{W}eastAsia") == "宋体"
+    assert default.get(f"{W}eastAsia") == family
 
 
 def test_docx_watermark_follows_each_section_status(built, library):
@@ -212,10 +215,11 @@ def test_each_flow_section_keeps_its_order_and_wastes_no_page(pdf_text, library)
 
 
 def test_the_manual_is_compact(pdf_text):
-    # 54 pages before charts shared rows and sections their pages (41 now: the cover, four
-    # pages of front matter with the 授权审批权限表, each flow on one or two, 06-1 and 06-2
-    # with the 编者注 their additions need); the review's target is 36
-    assert len(pdf_text) <= 41
+    # 54 pages before charts shared rows and sections their pages, 39 before labels and
+    # diamonds were set tighter and the header table measured (32 then); the process review
+    # (issue 16) then added the 授权审批权限表, fields, steps and 编者注 notes: 40 now. The
+    # review's target is 36 (issue 14 stays open on it)
+    assert len(pdf_text) <= 40
 
 
 FONTCONF = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>
@@ -391,3 +395,55 @@ def test_the_authority_matrix_is_printed_as_its_own_table(pdf_text, library):
         for role, amount in kind.limits:
             assert f"{org.role(role).name}≤{amount:,}" in page, (kind.id, role)
     assert "EC-CS-021、EC-CS-023" in page  # both refund flows read the one 退款 row
+
+
+NO_CJK_FONTCONF = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>
+<dir>{fonts}</dir><cachedir>{cache}</cachedir></fontconfig>"""
+
+
+def test_the_docx_carries_the_bundled_font_obfuscated_as_ecma_376_says(built):
+    from generator import fonts
+    from generator.manual.docx import FONT_PART, font_key, obfuscate
+
+    with zipfile.ZipFile(built / "manual.docx") as z:
+        table = etree.fromstring(z.read("word/fontTable.xml"))
+        rels = etree.fromstring(z.read("word/_rels/fontTable.xml.rels"))
+        settings = z.read("word/settings.xml")
+        types = z.read("[Content_Types].xml")
+        part = z.read(FONT_PART)
+    assert b"<w:embedTrueTypeFonts/>" in settings and b'Extension="odttf"' in types
+    embedded = {f.get(f"{W}name"): f.find(f"{W}embedRegular") for f in table}
+    targets = {r.get("Id"): r.get("Target") for r in rels}
+    for name in (fonts.FAMILY,):  # the name the document's runs use
+        entry = embedded[name]
+        assert entry.get(f"{W}fontKey") == font_key()
+        rid = entry.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+        assert targets[rid] == "fonts/font1.odttf"
+    # obfuscated (the first 32 bytes differ), and the key undoes it to the very font
+    original = fonts.FONT_PATH.read_bytes()
+    assert part[:32] != original[:32] and obfuscate(part, font_key()) == original
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
+def test_libreoffice_draws_the_docx_chinese_with_the_embedded_font_where_none_is_installed(
+        built, tmp_path, library):
+    # a fontconfig that knows DejaVu only: no CJK font at all, as on a bare server or desktop
+    dejavu = Path("/usr/share/fonts/truetype/dejavu")
+    if not dejavu.is_dir():
+        pytest.skip("DejaVu is where LibreOffice's Debian package puts it")
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(NO_CJK_FONTCONF.format(fonts=dejavu, cache=tmp_path / "fc"), encoding="utf-8")
+    # no LANG either: LibreOffice then names files in ASCII only (an embedded font under a
+    # Chinese name was not taken so)
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
+                    str(built / "manual.docx")], capture_output=True, timeout=300, check=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+                        "FONTCONFIG_FILE": str(conf)})
+    pdf = tmp_path / "manual.pdf"
+    listed = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True,
+                            check=True).stdout
+    assert "FlowdocSansSC-Regular" in listed  # the embedded font drew the text
+    text = "".join(pages_of(pdf))
+    for flow in library.flows:
+        assert flow.name in text, flow.code
+    assert "文件控制页" in text and "管理行为" in text

@@ -58,6 +58,19 @@ def outline(shape: Shape) -> Outline:
     return Outline("polygon", ((r.x, r.y), (r.right, r.y), (r.right, r.bottom), (r.x, r.bottom)))
 
 
+INNER = 2.5  # points between a 会签 box's two borders
+
+
+def inner_outline(shape: Shape) -> tuple[Point, ...] | None:
+    """The second border of a 会签 step (signed by several): a rectangle inside the first, as
+    BPMN marks a multi-instance task; None for every other shape."""
+    if not shape.double:
+        return None
+    r = shape.rect
+    return ((r.x + INNER, r.y + INNER), (r.right - INNER, r.y + INNER),
+            (r.right - INNER, r.bottom - INNER), (r.x + INNER, r.bottom - INNER))
+
+
 def round_rect_polygon(rect: Rect, radius: float, steps: int = 8) -> list[Point]:
     """A rounded rectangle as a polygon (for renderers without arcs)."""
     radius = min(radius, rect.w / 2, rect.h / 2)

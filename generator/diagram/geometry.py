@@ -77,6 +77,7 @@ class Shape:
     rect: Rect
     text: TextBlock
     row: int
+    double: bool = False  # 会签: signed by several; drawn with a second border inside
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from itertools import pairwise, permutations
 
 from .. import fonts
 from ..model import Flow, Step
-from ..typography import balanced_wrap
 from . import route as routing
 from .geometry import Chart, Edge, Label, LaneBox, Page, Point, Rect, Shape, TextBlock
+from .wording import phrase_wrap, words_broken
 
 A4 = (595.28, 841.89)
 
@@ -46,11 +46,12 @@ class Style:
     side_spacing: float = 5.0
     gap_tracks: int = 3  # horizontal tracks available in each gap (unused ones take no space)
     gap_spacing: float = 6.0
-    label_zone: float = 12.0  # room at the top of each gap for exit labels
+    label_zone: float = 6.0  # room at the top of each gap for exit labels
     gap_pad: float = 5.0  # last track to the shapes below
     row_pad: float = 2.0
     corridor_spacing: float = 6.0
     min_box_width: float = 52.0
+    min_box_height: float = 24.0
     connector: float = 20.0  # diameter of a continuation connector
 
     def frame(self, orientation: str) -> tuple[float, float]:
@@ -91,7 +92,8 @@ def back_edges(flow: Flow) -> set[tuple[str, str]]:
     return back
 
 
-def rank(flow: Flow, ends_first: bool = False, compact: str | None = "all") -> dict[str, int]:
+def rank(flow: Flow, ends_first: bool = False, compact: str | None = "all",
+         label_fits: Callable[[str, str, str], bool] | None = None) -> dict[str, int]:
     """Row of each step: below every forward predecessor, one step per lane and row.
 
     Where two ready steps want the same lane and row, the one written first takes it; with
@@ -104,7 +106,9 @@ def rank(flow: Flow, ends_first: bool = False, compact: str | None = "all") -> d
     costs no row. Each side of a shape sends at most one such edge, and the cells the edge
     runs through are kept free, so nothing is placed on its way later. A step with three exits
     is never entered from the side (its sides are its exits'); ``compact="plain"`` shares rows
-    over unlabelled edges only (a label may not fit between two boxes), None never.
+    over unlabelled edges only (a label may not fit between two boxes), None never;
+    ``compact="fitting"`` over unlabelled edges and those whose label ``label_fits(source,
+    target, label)`` says fits beside the edge between the two boxes.
     """
     back = back_edges(flow)
     position = {s.id: i for i, s in enumerate(flow.steps)}
@@ -129,7 +133,9 @@ def rank(flow: Flow, ends_first: bool = False, compact: str | None = "all") -> d
         beside = None
         if compact and len(steps[node].successors) < 3:
             beside = _beside(node, row, preds[node], rows, lane, column, taken, sideways)
-        if beside is not None and compact == "plain" and _label(steps[beside[0]], node):
+        label = _label(steps[beside[0]], node) if beside is not None else None
+        if label and (compact == "plain" or (compact == "fitting" and (
+                label_fits is None or not label_fits(beside[0], node, label)))):
             beside = None
         if beside is not None:
             source, cells = beside
@@ -186,29 +192,78 @@ def _block(text: str, width: float, size: float, style: Style) -> tuple[str, ...
 def _wrapped(text: str, width: float, size: float) -> tuple[str, ...]:
     # every page the search for the cuts tries sets the same texts at the same widths again,
     # and balancing a text wraps it a dozen times: a pure function of its arguments, so cached
-    return tuple(balanced_wrap(text, width, size, fonts.text_width))
+    return phrase_wrap(text, width, size, fonts.text_width)
 
 
 def _shape_size(step: Step, box_w: float, style: Style) -> tuple[float, float, tuple[str, ...]]:
     """Width, height and text lines of a step's shape."""
     lh = style.text_size * style.line_height
     if step.kind == "decision":
-        # text sits in the inscribed rectangle: half the diamond's width and height
-        lines = _block(step.box_text, box_w / 2 - 2, style.text_size, style)
-        inner_w = max(fonts.text_width(line, style.text_size) for line in lines)
-        inner_h = len(lines) * lh
-        w = min(box_w, max(2 * inner_w + 8, 56.0))
-        h = max(2 * inner_h + 8, 40.0)
-        return w, h, lines
+        return _diamond(step.box_text, box_w, style)
     inset = {"start": 10.0, "end": 10.0, "ref": style.pad_x}.get(step.kind, style.pad_x)
     lines = _block(step.box_text, box_w - 2 * inset, style.text_size, style)
     h = len(lines) * lh + 2 * style.pad_y + (7.0 if step.kind == "ref" else 0.0)
-    return box_w, max(h, 26.0), lines
+    return box_w, max(h, style.min_box_height), lines
 
 
-def _text_area(kind: str, rect: Rect, style: Style) -> Rect:
+DIAMOND_PAD = (2.0, 0.5)  # text to the inscribed rectangle's sides, across and down
+DIAMOND_MIN = (56.0, 40.0)  # the least width and height of a decision's diamond
+WORD_BREAK_HEIGHT = 8.0  # points of a diamond's height a break inside a word counts as
+
+
+@lru_cache(maxsize=1024)
+def _diamond(text: str, box_w: float, style: Style) -> tuple[float, float, tuple[str, ...]]:
+    """Width, height and lines of a decision: the lowest diamond its text fits in.
+
+    The text sits in a rectangle inscribed in the diamond, a × b with a/w + b/h = 1 (w, h the
+    diamond's). Set in half the width (a = w/2), a text of seven characters takes three lines
+    in a narrow lane and the diamond twice their height; wrapped wider, two lines need a
+    diamond a third lower. Each way of breaking the text is tried (as wide as the box allows)
+    and the lowest diamond kept, then made as narrow as that height allows.
+    """
+    lh = style.text_size * style.line_height
+    pad_x, pad_y = DIAMOND_PAD
+    best: tuple[float, int, tuple[str, ...], float, float] | None = None
+    count = len(text)
+    for chars in range(count, 0, -1):  # wrap widths of a whole line down to one character
+        width = chars * style.text_size + 0.5
+        if width + 2 * pad_x >= 0.85 * box_w:
+            continue
+        lines = _block(text, width, style.text_size, style)
+        a = max(fonts.text_width(line, style.text_size) for line in lines) + 2 * pad_x
+        if a >= 0.85 * box_w:
+            continue
+        b = len(lines) * lh + 2 * pad_y
+        h = max(DIAMOND_MIN[1], b / (1 - a / box_w))
+        # a break inside a word (确认支/付到账) is worth a few points of height to avoid
+        rank_h = h + WORD_BREAK_HEIGHT * words_broken(lines)
+        if best is None or (round(rank_h, 2), len(lines)) < (round(best[4], 2), len(best[2])):
+            best = (h, len(lines), lines, a, rank_h)
+        if len(lines) > 4:
+            break
+    if best is None:  # one character at a time is still too wide: the box is the limit
+        lines = _block(text, box_w / 2 - 2, style.text_size, style)
+        a = box_w / 2
+        b = len(lines) * lh + 2 * pad_y
+        best = (max(DIAMOND_MIN[1], 2 * b), len(lines), lines, a, 0.0)
+    h, _, lines, a, _ = best
+    b = len(lines) * lh + 2 * pad_y
+    # as narrow as the height allows: a/w + b/h = 1
+    w = min(box_w, max(DIAMOND_MIN[0], a / (1 - b / h) if b < h else box_w))
+    return w, h, lines
+
+
+def diamond_text_area(rect: Rect, lines: tuple[str, ...], size: float) -> Rect:
+    """The rectangle inscribed in a decision's diamond that its ``lines`` are set in."""
+    a = max((fonts.text_width(line, size) for line in lines), default=0.0) + 2 * DIAMOND_PAD[0]
+    a = min(a, rect.w / 2) if a >= rect.w else a
+    b = rect.h * (1 - a / rect.w)
+    return Rect(rect.cx - a / 2, rect.cy - b / 2, a, b)
+
+
+def _text_area(kind: str, rect: Rect, style: Style, lines: tuple[str, ...] = ()) -> Rect:
     if kind == "decision":
-        return Rect(rect.x + rect.w / 4, rect.y + rect.h / 4, rect.w / 2, rect.h / 2)
+        return diamond_text_area(rect, lines, style.text_size)
     if kind in ("start", "end"):
         return Rect(rect.x + 8, rect.y + 2, rect.w - 16, rect.h - 4)
     if kind == "ref":  # an off-page connector: a pentagon pointing down
@@ -270,13 +325,19 @@ def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float
     larger one only the first (time)."""
     from .quality import count_crossings
 
-    options = (False, True) if len(flow.steps) <= SMALL_FLOW else (False,)
+    small = len(flow.steps) <= SMALL_FLOW
+    options = (False, True) if small else (False,)
+    label_fits = _label_fits(flow, style, *_lane_and_box(flow, style, frame_w))
     best: tuple[tuple, Chart] | None = None
     tried: list[dict[str, int]] = []
     failure: LayoutError | None = None
-    for compact in COMPACTNESS:
+    # a large flow does not try 'all', which shares rows over hand-overs whose label has no
+    # room beside the edge: on the bundled flows it either found no place for such a label
+    # (after a whole routing: half the layout time went there) or crossed more than
+    # 'fitting' does; a small flow may find a place above the row, and costs little
+    for compact in COMPACTNESS if small else COMPACTNESS[1:]:
         for ends_first in options:
-            rows = rank(flow, ends_first, compact)
+            rows = rank(flow, ends_first, compact, label_fits)
             if rows in tried:
                 continue
             tried.append(rows)
@@ -300,7 +361,36 @@ def _best_of_rankings(flow: Flow, style: Style, orientation: str, frame_w: float
 
 
 # how compact a ranking is tried first, then the next (see rank)
-COMPACTNESS = ("all", "plain", None)
+COMPACTNESS = ("all", "fitting", "plain", None)
+
+
+def _label_fits(flow: Flow, style: Style, lane_w: float, box_w: float
+                ) -> Callable[[str, str, str], bool]:
+    """Whether an exit label fits beside a row-sharing edge from ``source`` to ``target``
+    without touching a box or crossing a lane divider: in the source's lane beside its shape,
+    in a whole lane the edge runs across, or in the target's lane before its shape."""
+    steps = {s.id: s for s in flow.steps}
+    column = {lane.id: i for i, lane in enumerate(flow.lanes)}
+
+    def fits(source: str, target: str, label: str) -> bool:
+        need = fonts.text_width(label, style.label_size) + 2 + 2 * 3.0  # and 3 pt each side
+        a, b = column[steps[source].lane], column[steps[target].lane]
+        room = [(lane_w - _shape_size(steps[s], box_w, style)[0]) / 2 - 1.0
+                for s in (source, target)]
+        if abs(a - b) > 1:
+            room.append(lane_w - 2.0)
+        return need <= max(room)
+
+    return fits
+
+
+def _lane_and_box(flow: Flow, style: Style, frame_w: float) -> tuple[float, float]:
+    """The width of a lane and of a box in it: the frame less the corridor for loops back."""
+    back = back_edges(flow)
+    corridor_w = (8.0 + style.corridor_spacing * len(back)) if back else 0.0
+    lane_w = (frame_w - corridor_w) / len(flow.lanes)
+    side = style.side_margin + style.side_tracks * style.side_spacing
+    return lane_w, lane_w - 2 * side - 4
 
 
 def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, frame_h: float,
@@ -311,11 +401,7 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
     only the ranking kept is given it)."""
     back = back_edges(flow)
     lanes = flow.lanes
-    n_lanes = len(lanes)
-    corridor_w = (8.0 + style.corridor_spacing * len(back)) if back else 0.0
-    lane_w = (frame_w - corridor_w) / n_lanes
-    side = style.side_margin + style.side_tracks * style.side_spacing
-    box_w = lane_w - 2 * side - 4
+    lane_w, box_w = _lane_and_box(flow, style, frame_w)
     if box_w < style.min_box_width:
         raise LayoutError(f"{flow.code}: lanes too narrow on a {orientation} page")
     # lane headers
@@ -707,6 +793,22 @@ def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style:
     # dividers (on the final page: careful_labels); where it finds none there, a few places
     # along its edge, across a divider rather than none (the quality report counts those);
     # and where it finds none at all, its gap grows by a line and all are placed again.
+    # On the final page, first a place by its exit and clear of the dividers for every
+    # label, making room below a decision (a line at a time, twice at most) where one finds
+    # none; only if that fails too, the places along the edge, in the page as planned.
+    if careful_labels:
+        trial = dict(zones)
+        for _attempt in range(3):
+            y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
+                                     plan.row_h, trial, plan.n_rows)
+            page, missing = _assemble(flow, number, plan.nodes, plan.sizes, plan.edges, bends,
+                                      xs, y_of, lane_w, left_w, width, header_h, header_lines,
+                                      height, style, plan.lane_index, plan.center_x,
+                                      plan.row_line, True, clean=True)
+            if page is not None:
+                return page
+            for source in set(missing):
+                trial[plan.row_of[source] + 1] += style.label_size * style.line_height
     for _attempt in range(6):
         y_of, height = _assign_y(style, header_h, plan.gap_lines, used, plan.row_line,
                                  plan.row_h, zones, plan.n_rows)
@@ -933,7 +1035,8 @@ def _assign_y(style: Style, header_h: float, gap_lines: dict, used: dict, row_li
 
 def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w, width,
               header_h, header_lines, height, style, lane_index, center_x,
-              row_line, strict: bool = True) -> tuple[Page | None, list[str]]:
+              row_line, strict: bool = True, clean: bool = False
+              ) -> tuple[Page | None, list[str]]:
     """The page; or None, and the source of each edge whose label found no place. The page's
     objects are only made once every label has its place: an attempt that fails is cheap."""
     boxes: dict[str, Rect] = {}
@@ -949,8 +1052,10 @@ def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w
         pts[-1] = _port(boxes[dst], pts[-1], pts[-2])
         out_edges.append(Edge(src, dst, label, tuple(pts), is_back))
     dividers = [left_w + i * lane_w for i in range(1, len(flow.lanes))]
-    labels = _place_labels(out_edges, list(boxes.values()), style, width, height, header_h,
-                           dividers, strict)
+    kinds = {n.id: n.kind for n in nodes}
+    labels = _place_labels(out_edges, [r for k, r in boxes.items() if kinds[k] != "decision"],
+                           style, width, height, header_h, dividers, strict,
+                           [r for k, r in boxes.items() if kinds[k] == "decision"], clean)
     placed = {lab.edge for lab in labels}
     missing = [e.source for i, e in enumerate(out_edges) if e.label and i not in placed]
     if missing:
@@ -975,9 +1080,9 @@ def _assemble(flow, number, nodes, sizes, edges, bends, xs, y_of, lane_w, left_w
         rect, lines = boxes[n.id], sizes[n.id][2]
         size = style.text_size if n.kind != "connector" else style.label_size
         shapes.append(Shape(n.id, n.kind, n.lane, rect,
-                            TextBlock(lines, size, _text_area(n.kind, rect, style),
+                            TextBlock(lines, size, _text_area(n.kind, rect, style, lines),
                                       lh if n.kind != "connector" else size * style.line_height),
-                            n.row))
+                            n.row, n.kind == "approval" and flow.step(n.id).quorum != 1))
     return Page(number, width, height, tuple(lane_boxes), tuple(shapes), tuple(out_edges),
                 tuple(labels)), []
 
@@ -992,12 +1097,17 @@ def _port(rect: Rect, center: Point, toward: Point) -> Point:
 
 def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: float,
                   height: float, header_h: float, dividers: list[float] = (),
-                  strict: bool = False) -> list[Label]:
+                  strict: bool = False, diamonds: list[Rect] = (),
+                  clean: bool = False) -> list[Label]:
     """Put each exit label beside its edge, near the source, touching nothing else: no shape,
     no line, no other label and no lane divider (a label cut by a divider reads as two).
+    A decision is an obstacle as the diamond it is drawn as, not as its bounding box: the
+    corners beside its tips are where a label of a side exit belongs.
 
     ``strict`` (the final page): first every place within LABEL_REACH of the segment that
     leaves the decision; then, for a label that finds none, a few places along its edge.
+    ``clean`` (with ``strict``): only places by that segment, clear of the dividers; a label
+    that finds none is left out, for the caller to make room and try again.
     """
     size = style.label_size
     lh = size * style.line_height
@@ -1014,6 +1124,8 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
             blocked.append((left, top, left + (abs(x2 - x1) + 2.0), top + (abs(y2 - y1) + 2.0),
                             0.01))
     walls = [(x - 1.0, header_h, x + 1.0, height, 0.01) for x in dividers]
+    # a diamond as its centre and half diagonals, a point wider for clearance
+    rhombs = [(d.cx, d.cy, d.w / 2 + 1.0, d.h / 2 + 1.0) for d in diamonds]
     bounds = Rect(0, header_h, width, height - header_h)
     # Rect.contains with its tolerance, the bounds' sides worked out as it does
     min_x, max_x = bounds.x - 0.01, bounds.right + 0.01
@@ -1022,7 +1134,7 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         if not edge.label:
             continue
         w = fonts.text_width(edge.label, size) + 2
-        corners = _label_candidates(edge.points, w, lh)
+        corners = _once(partial(_label_candidates, edge.points, w, lh))
         # every candidate lies within the edge's box widened by the label's size (and a
         # little, and the reach round the exit): only what reaches into that is tested
         xs, ys = [x for x, _ in edge.points], [y for _, y in edge.points]
@@ -1032,25 +1144,32 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
         near = [b for b in blocked if b[0] < near_right and near_left < b[2]
                 and b[1] < near_bottom and near_top < b[3]]
         near_walls = [b for b in walls if near_left < b[2] and b[0] < near_right]
+        near_rhombs = [d for d in rhombs if near_left < d[0] + d[2] and d[0] - d[2] < near_right
+                       and near_top < d[1] + d[3] and d[1] - d[3] < near_bottom]
         # with care: by its exit, clear of the dividers; else a few places along the edge,
         # clear of the dividers if it can be, across one rather than no label (the quality
         # report counts those)
         # the few places first; all along the edge only when none of those is free
+        # the places of each try are worked out only when the tries before it failed
         tries = [(edge.label, w, lh, corners, near + near_walls),
                  (edge.label, w, lh, corners, near),
-                 (edge.label, w, lh, _along(edge.points, w, lh), near)]
+                 (edge.label, w, lh, partial(_along, edge.points, w, lh), near)]
         if strict:
             first = edge.points[0], edge.points[1]
-            tries.insert(0, (edge.label, w, lh, _near_first_segment(*first, w, lh),
+            tries.insert(0, (edge.label, w, lh, partial(_near_first_segment, *first, w, lh),
                              near + near_walls))
             # a long label that finds no room on one line by its exit may in two
             lines = _two_lines(edge.label, size)
             if lines:
                 w2 = max(fonts.text_width(line, size) for line in lines) + 2
                 tries.insert(1, ("\n".join(lines), w2, 2 * lh,
-                                 _near_first_segment(*first, w2, 2 * lh), near + near_walls))
+                                 partial(_near_first_segment, *first, w2, 2 * lh),
+                                 near + near_walls))
+            if clean:
+                tries = tries[:2 if lines else 1]
         for text, tw, th, spots, obstacles in tries:
-            rect = _first_free(spots, tw, th, obstacles, (min_x, max_x, min_y, max_y))
+            rect = _first_free(spots(), tw, th, obstacles, (min_x, max_x, min_y, max_y),
+                               near_rhombs)
             if rect is not None:
                 placed.append(Label(text, rect, i, size))
                 # a later label keeps a point clear of this one
@@ -1059,12 +1178,31 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
     return placed
 
 
+def _once(make: Callable[[], list]) -> Callable[[], list]:
+    """``make``, called the first time only."""
+    kept: list[list] = []
+
+    def get() -> list:
+        if not kept:
+            kept.append(make())
+        return kept[0]
+
+    return get
+
+
 def _two_lines(text: str, size: float) -> list[str] | None:
     """A label of four characters or more as two even lines, broken with 禁则; else None."""
     if len(text) < 4:
         return None
-    lines = balanced_wrap(text, fonts.text_width(text, size) * 0.6, size, fonts.text_width)
-    return lines if len(lines) == 2 else None
+    # 超过3000元 keeps 3000元 whole: at 0.6 of the width it is three lines, wider it is two;
+    # broken between words where it can be (部门级/管理人员, not 部门级管/理人员)
+    found = []
+    for share in (0.6, 0.7, 0.8):
+        lines = phrase_wrap(text, fonts.text_width(text, size) * share, size,
+                            fonts.text_width)
+        if len(lines) == 2:
+            found.append((words_broken(lines), share, list(lines)))
+    return min(found)[2] if found else None
 
 
 def _reach(corner: Point, w: float, h: float, a: Point, b: Point) -> float:
@@ -1120,7 +1258,7 @@ def _steps(start: float, stop: float, step: float = 4.0) -> list[float]:
 
 
 def _first_free(corners: list[Point], w: float, h: float, obstacles: list,
-                bounds: tuple[float, float, float, float]) -> Rect | None:
+                bounds: tuple[float, float, float, float], rhombs: list = ()) -> Rect | None:
     min_x, max_x, min_y, max_y = bounds
     for x0, y0 in corners:
         # candidates are corners: most are refused, and a Rect is made for the one kept
@@ -1131,8 +1269,19 @@ def _first_free(corners: list[Point], w: float, h: float, obstacles: list,
             if x0 < right - tol and left < x1 - tol and y0 < bottom - tol and top < y1 - tol:
                 break
         else:
-            return Rect(x0, y0, w, h)
+            if not any(_in_rhomb(x0, y0, x1, y1, rhomb) for rhomb in rhombs):
+                return Rect(x0, y0, w, h)
     return None
+
+
+def _in_rhomb(x0: float, y0: float, x1: float, y1: float,
+              rhomb: tuple[float, float, float, float]) -> bool:
+    """Whether the rectangle reaches into the diamond (centre, half diagonals): its point
+    nearest the centre, axis by axis, lies inside."""
+    cx, cy, hw, hh = rhomb
+    dx = max(x0 - cx, cx - x1, 0.0)
+    dy = max(y0 - cy, cy - y1, 0.0)
+    return dx / hw + dy / hh < 1.0 - 1e-6
 
 
 def _label_candidates(pts: tuple[Point, ...], w: float, h: float) -> list[Point]:

@@ -81,6 +81,15 @@ def draw_page(canvas: Canvas, page: Page, left: float, top: float) -> None:
             else:
                 r = o.rect
                 canvas.roundRect(X(r.x), Y(r.bottom), r.w, r.h, o.radius, stroke=1, fill=1)
+            inner = draw.inner_outline(item)
+            if inner:
+                path = canvas.beginPath()
+                path.moveTo(X(inner[0][0]), Y(inner[0][1]))
+                for x, y in inner[1:]:
+                    path.lineTo(X(x), Y(y))
+                path.close()
+                canvas.setStrokeColor(HexColor(draw.INK))
+                canvas.drawPath(path, stroke=1, fill=0)
             text(item.text)
         else:
             canvas.setFillColor(HexColor(draw.INK))

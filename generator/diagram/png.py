@@ -63,6 +63,9 @@ def render_page_png(page: Page, dpi: int = DPI) -> bytes:
                 r = o.rect
                 d.rounded_rectangle([pt((r.x, r.y)), pt((r.right, r.bottom))], radius=o.radius * k,
                                     fill=fill, outline=draw.INK, width=width)
+            inner = draw.inner_outline(item)
+            if inner:
+                d.polygon([pt(p) for p in inner], outline=draw.INK, width=width)
             text(item.text)
         else:
             font = _font(round(item.size * k))

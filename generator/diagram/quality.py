@@ -120,7 +120,7 @@ def measure_page(page: Page, report: Report, frame: tuple[float, float] | None =
     _pool_measures(page, report)
     for k, label in enumerate(page.labels):
         for s in shapes:
-            if label.rect.overlaps(s.rect):
+            if _touches(label.rect, s):
                 report.note("label_collisions", f"'{label.text}' on {s.step_id}")
         for i, a, b in segments:
             if _segment_enters(a, b, label.rect):
@@ -161,6 +161,19 @@ def _pool_measures(page: Page, report: Report) -> None:
         a, b = edge.points[0], edge.points[1]
         if _distance(label.rect, a, b) > LABEL_REACH:
             report.note("labels_far", f"'{label.text}' of {edge.source}→{edge.target}")
+
+
+def _touches(rect: Rect, shape) -> bool:
+    """Whether a label's rectangle overlaps a shape as drawn: a decision as its diamond (the
+    corners of its bounding box beside the tips are free), any other as its rectangle."""
+    if not rect.overlaps(shape.rect):
+        return False
+    if shape.kind != "decision":
+        return True
+    r = shape.rect
+    dx = max(rect.x - r.cx, r.cx - rect.right, 0.0)
+    dy = max(rect.y - r.cy, r.cy - rect.bottom, 0.0)
+    return dx / (r.w / 2) + dy / (r.h / 2) < 1.0 - EPS / max(r.w, r.h)
 
 
 def _distance(rect: Rect, a: Point, b: Point) -> float:

@@ -46,6 +46,10 @@ def render_page(chart: Chart, page: Page) -> str:
             out.append(f'<polygon points="{_pts(draw.arrowhead(item))}" fill="{color}"/>')
         elif kind == "shape":
             out.append(_outline(item))
+            inner = draw.inner_outline(item)
+            if inner:
+                out.append(f'<polygon points="{_pts(inner)}" fill="none" stroke="{draw.INK}" '
+                           f'stroke-width="{draw.STROKE}"/>')
             out += _text(item.text)
         else:
             out += [f'<text x="{_f(x)}" y="{_f(y)}" font-size="{_f(item.size)}" '

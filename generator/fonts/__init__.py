@@ -8,7 +8,8 @@ with the same font it is drawn with, so a line that fits on paper fits in the la
 
 from __future__ import annotations
 
-from functools import cache
+import hashlib
+from functools import cache, lru_cache
 from pathlib import Path
 
 FONT_DIR = Path(__file__).resolve().parent
@@ -16,6 +17,9 @@ FONT_PATH = FONT_DIR / "FlowdocSansSC-Regular.ttf"
 LICENSE_PATH = FONT_DIR / "OFL.txt"
 FONT_NAME = "FlowdocSansSC"
 FAMILY = "Flowdoc Sans SC"
+# the advance widths read from the font, kept beside it in metrics.py: reading them with
+# fontTools costs every process that measures text 0.2 s; the module names the font's sha256
+METRICS_PATH = FONT_DIR / "metrics.py"
 
 
 @cache
@@ -30,7 +34,18 @@ def register() -> str:
 
 @cache
 def _widths() -> tuple[dict[int, int], int]:
-    """Advance widths by code point, in units of 1/1000 em (the hmtx table, read once)."""
+    """Advance widths by code point, in units of 1/1000 em: from metrics.py when it was read
+    from this very font file, else from the font's hmtx table."""
+    from . import metrics
+
+    if hashlib.sha256(FONT_PATH.read_bytes()).hexdigest() == metrics.FONT_SHA256:
+        flat = metrics.WIDTHS
+        return dict(zip(flat[::2], flat[1::2], strict=True)), metrics.FALLBACK
+    return read_widths()
+
+
+def read_widths() -> tuple[dict[int, int], int]:
+    """Advance widths by code point, in units of 1/1000 em, read from the font's hmtx table."""
     from fontTools.ttLib import TTFont
 
     font = TTFont(str(FONT_PATH), lazy=True)
@@ -38,6 +53,19 @@ def _widths() -> tuple[dict[int, int], int]:
     hmtx = font["hmtx"].metrics
     widths = {cp: round(hmtx[name][0] * scale) for cp, name in font.getBestCmap().items()}
     return widths, round(hmtx[".notdef"][0] * scale)
+
+
+def metrics_module() -> str:
+    """The text of metrics.py for the font as it is (write it after the font changes: a
+    stale one is never used, only slower to do without)."""
+    widths, fallback = read_widths()
+    flat = [v for cp in sorted(widths) for v in (cp, widths[cp])]
+    lines = [", ".join(str(v) for v in flat[i:i + 16]) + "," for i in range(0, len(flat), 16)]
+    return ('"""Advance widths of FlowdocSansSC-Regular.ttf (1/1000 em), written by\n'
+            'generator.fonts.metrics_module(): code point, width, code point, width …"""\n\n'
+            f'FONT_SHA256 = "{hashlib.sha256(FONT_PATH.read_bytes()).hexdigest()}"\n'
+            f"FALLBACK = {fallback}\n"
+            "WIDTHS = (\n" + "".join(f"    {line}\n" for line in lines) + ")\n")
 
 
 @cache
@@ -54,5 +82,12 @@ def missing_glyphs(text: str) -> set[str]:
 
 def text_width(text: str, size: float) -> float:
     """Width of ``text`` set in the font at ``size`` points (no kerning: reportlab applies none)."""
+    return _em(text) * size / 1000
+
+
+@lru_cache(maxsize=1 << 16)
+def _em(text: str) -> int:
+    # line breaking measures the same strings again and again (every trial width of a
+    # balanced wrap, every time reportlab asks a paragraph its height): measured once each
     widths, fallback = _widths()
-    return sum(widths.get(ord(c), fallback) for c in text) * size / 1000
+    return sum(widths.get(ord(c), fallback) for c in text)

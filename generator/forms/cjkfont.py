@@ -78,6 +78,15 @@ def _cid_to_gid_data() -> bytes:
     return zlib.compress(bytes(out))
 
 
+def prepare() -> None:
+    """Read the font and make its PDF objects' data now (a process that forks workers does
+    it once for all of them)."""
+    _font_data()
+    _widths_array()
+    _to_unicode_data()
+    _cid_to_gid_data()
+
+
 def glyph_ids(text: str) -> list[int]:
     _, gids, *_ = _font_data()
     return [gids.get(ord(ch), 0) for ch in text]

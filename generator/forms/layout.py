@@ -8,7 +8,9 @@ reader of the filled PDF can rely on: ``fields.days``, ``fields.items.3.qty``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from .. import fonts
 from ..model import Flow, Step
@@ -69,6 +71,26 @@ class FormPage:
 class FormLayout:
     flow: Flow
     pages: list[FormPage]
+
+
+def _countersign_rows(c, step, width: float) -> None:
+    """One more signature row per further signer of a 会签 step (``sign: all`` prints two and
+    says that every approver signs), for a signer's name, date and opinion by hand."""
+    more = (step.quorum or 3) - 1
+    note = f"会签：至少 {step.quorum} 人签字" if step.quorum else "会签：全体审批人签字"
+    c.need(14 + more * (SIGN_ROW_H + 4))  # the note and its rows on one page
+    c.page.texts.append(Text(MARGIN + LABEL_W + 4, c.y - 10, note, 8.5))
+    c.y -= 14
+    for k in range(more):
+        h = SIGN_ROW_H
+        c.need(h + 4)
+        c.page.boxes.append(Box(MARGIN, c.y - h, width, h))
+        c.page.boxes.append(Box(MARGIN, c.y - h, LABEL_W, h, "#eef1f5"))
+        c.page.texts.append(Text(MARGIN + 4, c.y - 15, f"{step.text}（会签 {k + 2}）", 9))
+        x = MARGIN + LABEL_W + 4
+        for label, at in (("签字人", 0), ("日期", 130), ("意见", 242)):
+            c.page.texts.append(Text(x + at, c.y - 15, label, 8.5))
+        c.y -= h + 4
 
 
 def signed_steps(flow: Flow) -> list[Step]:
@@ -173,11 +195,14 @@ def form_layout(flow: Flow, instructions: list[str], status: str,
         c.page.fields.append(FieldSpec(f"steps.{sid}.comment", "text", x + 34, c.y - 45,
                                        width - LABEL_W - 42, 19, f"{step.text}的说明"))
         c.y -= h + 4
+        if step.quorum != 1:  # 会签: a row on paper for each further signer
+            _countersign_rows(c, step, width)
     route = route_lines(flow)
     if route:
         c.y -= 6
         _section_title(c, "审批路线（由流程图生成）")
-        for line in route:
+        sentence = route_sentence(flow)
+        for line in ([sentence] if sentence else []) + route:
             for part in wrap(line, width, 9, fonts.text_width):
                 c.need(14)
                 c.page.texts.append(Text(MARGIN, c.y - 10, part, 9))
@@ -208,6 +233,116 @@ def route_lines(flow: Flow) -> list[str]:
             parts.append(f"{shown} → {named(steps[e.to])}")
         out.append(f"{named(step)}：" + "；".join(parts))
     return out
+
+
+_BOUND = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|<|>=|>)\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def route_sentence(flow: Flow) -> str | None:
+    """The approval route in one sentence, by the ranges of the one number the flow's exits
+    compare (``请假天数 ≤ 5：部门负责人 → 人力资源部；6–30：+分管总监；> 30：+总经理``): who
+    approves a request in each range, walking the flow from its start with every approval
+    given, and for each range after the first only who joins the one before. None where the
+    exits compare no number, or more than one, or a condition the walk cannot decide alone."""
+    bounds: dict[str, set[Decimal]] = {}
+    for step in flow.steps:
+        for e in step.exits:
+            if e.when is None:
+                continue
+            found = _BOUND.match(e.when.source)
+            if found:
+                name, op, number = found.groups()
+                bounds.setdefault(name, set()).add((op, Decimal(number)))
+    fields = {f.id: f for f in flow.fields}
+    if len(bounds) != 1:
+        return None
+    (name, compared), = bounds.items()
+    field = fields.get(name)
+    if field is None or field.type != "number":
+        return None
+    if field.integer:  # every bound as "≤ n": x < 5 is x ≤ 4, x ≥ 5 is not x ≤ 4
+        limits = sorted({n - 1 if op in ("<", ">=") else n for op, n in compared})
+    elif all(op in ("<=", ">") for op, _ in compared):
+        limits = sorted(n for _, n in compared)
+    else:
+        return None  # 金额 < 500 next to 金额 ≤ 3000: no plain way to say the ranges
+    ranges: list[tuple[str, Decimal]] = []  # (how the range is said, a value in it)
+    for k, limit in enumerate(limits):
+        if not k:
+            said = f"{field.label} ≤ {limit}"
+        elif field.integer:  # whole numbers: 6–30 says exactly what it means
+            low = limits[k - 1] + 1
+            said = f"{low}–{limit}" if low < limit else f"{limit}"
+        else:
+            said = f"> {limits[k - 1]} 且 ≤ {limit}"
+        ranges.append((said, limit))
+    ranges.append((f"> {limits[-1]}", limits[-1] + 1))
+    parts: list[str] = []
+    before: list[str] | None = None
+    for said, value in ranges:
+        chain = _approvers(flow, name, value)
+        if chain is None:
+            return None
+        if before is not None and _extends(before, chain):
+            added = [who for who in chain if who not in before]
+            shown = "".join(f"+{who}" for who in added) or "同上"
+        else:
+            shown = " → ".join(chain) or "无需审批"
+        parts.append(f"{said}：{shown}")
+        before = chain
+    if all(p.endswith("同上") for p in parts[1:]):
+        return None  # the number changes nothing about who approves
+    return "；".join(parts)
+
+
+def _approvers(flow: Flow, name: str, value: Decimal) -> list[str] | None:
+    """The lanes whose approvals a request with ``name`` = ``value`` passes, every approval
+    given (an approval's first decision); None if an exit's condition needs more than that."""
+    from ..expr import ExprError
+
+    steps = {s.id: s for s in flow.steps}
+    chain: list[str] = []
+    current, seen = flow.start, set()
+    while current is not None and not current.is_end and current.id not in seen:
+        seen.add(current.id)
+        if current.kind == "approval":
+            lane = flow.lane(current.lane).name
+            # a lane that approves twice is named with its step the second time
+            chain.append(lane if lane not in chain else f"{lane}（{current.text}）")
+        if not current.exits:
+            current = steps.get(current.next) if current.next else None
+            continue
+        # an approval is given (its first decision); of a decision's answers the first that
+        # does not end the flow (已付款, not 未付款: the request goes on)
+        decision = current.decisions[0] if current.decisions else None
+        if current.kind == "decision" and current.decisions:
+            ends = {e.label for e in current.exits if e.when is None and steps[e.to].is_end}
+            decision = next((d for d in current.decisions if d not in ends), decision)
+        scope = {name: int(value) if value == int(value) else value, "decision": decision}
+        taken = None
+        # where no answer is asked for, the first exit that does not end the flow
+        onward = sorted(current.exits, key=lambda e: e.when is None and steps[e.to].is_end)
+        for e in onward if decision is None else current.exits:
+            if e.when is not None:
+                if not e.when.names <= {name, "decision"}:
+                    return None
+                try:
+                    holds = bool(e.when.evaluate(scope))
+                except ExprError:
+                    return None
+            else:
+                holds = e.label == decision or e.label not in current.decisions
+            if holds:
+                taken = e
+                break
+        current = steps.get(taken.to) if taken is not None else None
+    return chain
+
+
+def _extends(before: list[str], chain: list[str]) -> bool:
+    """Whether ``chain`` is ``before`` with approvers added (in its order)."""
+    rest = iter(chain)
+    return all(who in rest for who in before)
 
 
 def _in_words(source: str, labels: dict[str, str]) -> str:

@@ -19,12 +19,12 @@ from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 
+from .. import fonts as fonts_module
 from ..diagram import A4, Chart, render_png, render_svg
 from ..diagram.legend import legend_page
 from .pdf import (
@@ -43,9 +43,13 @@ from .pdf import (
 )
 from .plan import Plan, Section, signoff_rows
 
-SONG = "宋体"
-HEI = "黑体"
-LATIN = "Times New Roman"
+# Every run names the bundled font, which the DOCX carries embedded (see EMBEDDED_NAMES):
+# the PDF is set in it, so Word and LibreOffice set the same glyphs at the same widths on any
+# machine, Chinese fonts or none. (宋体/黑体 named instead would be drawn with whatever the
+# reader has: a Mac or a Linux desktop has neither, and LibreOffice drew boxes. LibreOffice
+# does take an embedded font for a non-ASCII name, but not under a C locale, where the file
+# it unpacks the font to cannot be named: an ASCII name works everywhere.)
+SONG = HEI = LATIN = fonts_module.FAMILY
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -179,53 +183,57 @@ def _page_setup(section, orientation: str) -> None:
     section.header_distance, section.footer_distance = Pt(18), Pt(14)
 
 
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_TABLE_PR = ('<w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:type="auto" w:w="0"/>'
+             '<w:jc w:val="center"/><w:tblLayout w:type="fixed"/><w:tblLook w:firstColumn="1" '
+             'w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" w:noVBand="1" '
+             'w:val="04A0"/></w:tblPr>')
+
+
+def _run_xml(text: str, font: str) -> str:
+    fonts = (f'<w:rFonts w:ascii="{LATIN}" w:hAnsi="{LATIN}" w:eastAsia="{font}" '
+             f'w:cs="{LATIN}"/>')
+    if not text:
+        return f'<w:r><w:rPr>{fonts}<w:sz w:val="20"/></w:rPr></w:r>'
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f'<w:r><w:rPr>{fonts}<w:sz w:val="20"/></w:rPr><w:t{space}>{escape(text)}</w:t></w:r>'
+
+
 def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,),
            merge: tuple[tuple[int, int, int], ...] = (), center: bool = False,
-           keep: bool = False):
+           keep: bool = False) -> None:
     """A grid table; ``merge`` joins cells ``(row, first, last)``; with ``keep`` no row breaks
-    across pages and the table stays with what follows (a sign-off block is never split)."""
-    table = document.add_table(rows=len(rows), cols=len(widths))
-    table.style = document.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    for c, w in enumerate(widths):  # LibreOffice reads the grid, Word the cells: set both
-        table.columns[c].width = Pt(w)
-    grid = [list(row.cells) for row in table.rows]  # table.cell() recomputes the grid each call
+    across pages and the table stays with what follows (a sign-off block is never split).
+
+    Written as WordprocessingML in one piece, the very XML python-docx's table API gave (its
+    cell by cell calls, each searching the tree, took two thirds of the DOCX's time)."""
+    twips = [Pt(w).twips for w in widths]
+    spans = {(r, first): last for r, first, last in merge}
     merged_away = {(r, c) for r, first, last in merge for c in range(first + 1, last + 1)}
+    out = [f'<w:tbl xmlns:w="{_W}">', _TABLE_PR, "<w:tblGrid>"]
+    out += [f'<w:gridCol w:w="{t}"/>' for t in twips]
+    out.append("</w:tblGrid>")
     for r, row in enumerate(rows):
+        out.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")
         for c, text in enumerate(row):
-            cell = grid[r][c]
-            cell.width = Pt(widths[c])
             if (r, c) in merged_away:
-                continue  # merged into the cell before: leave it empty
-            p = cell.paragraphs[0]
-            p.paragraph_format.space_after = Pt(0)
-            p.paragraph_format.line_spacing = Pt(14)  # as the PDF's cells: same page breaks
-            if center or c in header_cols:
-                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            for i, line in enumerate(text.split("\n")):
-                if i:
-                    p = cell.add_paragraph()
-                    p.paragraph_format.space_after = Pt(0)
-                    p.paragraph_format.line_spacing = Pt(14)
-                _run(p, line, 10, HEI if c in header_cols else SONG)
+                continue
+            last = spans.get((r, c), c)
+            tc_pr = f'<w:tcW w:type="dxa" w:w="{sum(twips[c:last + 1])}"/>'
+            if last > c:
+                tc_pr += f'<w:gridSpan w:val="{last - c + 1}"/>'
             if c in header_cols:
-                shade = OxmlElement("w:shd")
-                shade.set(qn("w:val"), "clear")
-                shade.set(qn("w:fill"), "EEF1F5")
-                cell._tc.get_or_add_tcPr().append(shade)
-    for r, first, last in merge:
-        joined = table.cell(r, first).merge(table.cell(r, last))
-        for extra in joined.paragraphs[1:]:  # the merged cells' empty paragraphs
-            if not extra.text:
-                extra._p.getparent().remove(extra._p)
-    # on the XML: python-docx's row.cells rebuilds the grid on every call
-    for tr in table._tbl.iter(qn("w:tr")):
-        tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks
-    if keep:
-        for p in table._tbl.iter(qn("w:p")):
-            p.get_or_add_pPr().insert(0, OxmlElement("w:keepNext"))
-    return table
+                tc_pr += '<w:shd w:val="clear" w:fill="EEF1F5"/>'
+            p_pr = ("<w:keepNext/>" if keep else "") + \
+                '<w:spacing w:after="0" w:line="280" w:lineRule="exact"/>' + \
+                ('<w:jc w:val="center"/>' if center or c in header_cols else "")
+            font = HEI if c in header_cols else SONG
+            paragraphs = "".join(f"<w:p><w:pPr>{p_pr}</w:pPr>{_run_xml(line, font)}</w:p>"
+                                 for line in text.split("\n"))
+            out.append(f"<w:tc><w:tcPr>{tc_pr}</w:tcPr>{paragraphs}</w:tc>")
+        out.append("</w:tr>")
+    out.append("</w:tbl>")
+    document.element.body._insert_tbl(parse_xml("".join(out)))
 
 
 def _styles(document) -> None:
@@ -281,7 +289,8 @@ TOKEN = "\u2063"  # invisible separator: marks a contents page number still to b
 
 def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
     """Put the contents' page numbers (from the PDF) into a DOCX made without them, so the two
-    documents can be made at the same time."""
+    documents can be made at the same time, and embed the font (left out of the draft: its
+    2 MB are compressed once, here)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(docx)) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -292,7 +301,8 @@ def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
                 for key, page in pages.items():
                     text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
                 data = text.encode("utf-8")
-            dst.writestr(info, data)
+            dst.writestr(info, _embedding_font(info.filename, data))
+        _write_font_parts(dst)
     return out.getvalue()
 
 
@@ -380,7 +390,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
         _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))
     # no w:updateFields: Word would ask about updating fields on every opening; the contents
     # carry the PDF's page numbers, which the DOCX paginates alike (explicit page breaks)
-    return _reproducible(document)
+    return _reproducible(document, embed=toc_pages is not None)
 
 
 def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
@@ -484,7 +494,7 @@ def _attach_svg(document, run, svg: bytes, name: str) -> None:
         f'r:embed="{rid}"/></a:ext></a:extLst>'))
 
 
-def _reproducible(document) -> bytes:
+def _reproducible(document, embed: bool = True) -> bytes:
     raw = io.BytesIO()
     document.save(raw)
     out = io.BytesIO()
@@ -496,6 +506,8 @@ def _reproducible(document) -> bytes:
             data = src.read(info.filename)
             if info.filename == "_rels/.rels":
                 data = _drop_thumbnail_rel(data)
+            if embed:
+                data = _embedding_font(info.filename, data)
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
             # the charts are PNGs, compressed already: deflating them again (here and in
             # fill_toc, which keeps each entry's method) costs time and saves nothing
@@ -503,7 +515,83 @@ def _reproducible(document) -> bytes:
                                    else zipfile.ZIP_DEFLATED)
             entry.external_attr = 0o644 << 16
             dst.writestr(entry, data)
+        if embed:
+            _write_font_parts(dst)
     return out.getvalue()
+
+
+def _write_font_parts(dst: zipfile.ZipFile) -> None:
+    for name, data in _font_parts():
+        entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = 0o644 << 16
+        dst.writestr(entry, data)
+
+
+# The bundled font, embedded (ECMA-376 Part 1, §17.8.3) under the one name every run uses,
+# whole, so an edit can type any character the PDF could show; 宋体 is its alternative name
+# for a reader that does not take embedded fonts.
+EMBEDDED_NAMES = (fonts_module.FAMILY,)
+FONT_PART = "word/fonts/font1.odttf"
+FONT_TYPE = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
+FONT_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/font"
+
+
+def font_key() -> str:
+    """The GUID the embedded font is obfuscated with, from the font's own bytes: the same
+    font gives the same DOCX."""
+    import hashlib
+    import uuid
+
+    from .. import fonts
+
+    digest = hashlib.sha256(fonts.FONT_PATH.read_bytes()).digest()
+    return "{" + str(uuid.UUID(bytes=digest[:16])).upper() + "}"
+
+
+def obfuscate(font: bytes, key: str) -> bytes:
+    """§17.8.1: the first 32 bytes XOR the key's 16 bytes, taken from the GUID's last byte
+    to its first (the same operation undoes it)."""
+    import uuid
+
+    order = uuid.UUID(key.strip("{}")).bytes[::-1]
+    return bytes(b ^ order[i % 16] for i, b in enumerate(font[:32])) + font[32:]
+
+
+def _font_parts() -> list[tuple[str, bytes]]:
+    from .. import fonts
+
+    rels = "".join(f'<Relationship Id="rIdFlowdocFont{i}" Type="{FONT_REL}" '
+                   f'Target="fonts/font1.odttf"/>' for i in range(len(EMBEDDED_NAMES)))
+    return [("word/_rels/fontTable.xml.rels",
+             ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+              'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+              f"{rels}</Relationships>").encode()),
+            (FONT_PART, obfuscate(fonts.FONT_PATH.read_bytes(), font_key()))]
+
+
+def _embedding_font(name: str, data: bytes) -> bytes:
+    """The parts that name the embedded font: its content type, the font table's entries
+    pointing at it, and the setting that says the document carries TrueType fonts."""
+    if name == "[Content_Types].xml":
+        return data.replace(b"<Default Extension=\"xml\"",
+                            f'<Default Extension="odttf" ContentType="{FONT_TYPE}"/>'
+                            '<Default Extension="xml"'.encode(), 1)
+    if name == "word/fontTable.xml":
+        entries = "".join(
+            f'<w:font w:name="{font}"><w:altName w:val="宋体"/><w:charset w:val="86"/>'
+            '<w:family w:val="auto"/>'
+            f'<w:pitch w:val="variable"/><w:embedRegular r:id="rIdFlowdocFont{i}" '
+            f'w:fontKey="{font_key()}"/></w:font>' for i, font in enumerate(EMBEDDED_NAMES))
+        return data.replace(b"</w:fonts>", entries.encode("utf-8") + b"</w:fonts>", 1)
+    if name == "word/settings.xml":
+        # in the schema's order: after w:zoom (and what comes before it), before the rest
+        marker = b"<w:zoom "
+        at = data.find(marker)
+        end = data.find(b"/>", at) + 2 if at >= 0 else -1
+        if end > 1:
+            return data[:end] + b"<w:embedTrueTypeFonts/>" + data[end:]
+    return data
 
 
 def _drop_thumbnail_rel(data: bytes) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfgen.canvas import Canvas
@@ -34,7 +35,14 @@ from ..diagram.geometry import Page
 from ..diagram.legend import legend_page
 from ..model import Flow
 from ..typography import balanced_wrap, wrap
-from .plan import Plan, Section, signoff_rows
+from .plan import (  # noqa: F401  (lanes_text and HEADER_COLUMNS: the DOCX writer's too)
+    HEADER_COLUMNS,
+    Plan,
+    Section,
+    flow_header_rows,
+    lanes_text,
+    signoff_rows,
+)
 
 MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
 MARGIN_TOP = 50.0
@@ -62,6 +70,14 @@ TITLE = TextStyle(size=26, leading=36, align="center")
 SUB = TextStyle(size=14, leading=22, align="center")
 
 
+@lru_cache(maxsize=4096)
+def _set(text: str, width: float, size: float, balanced: bool) -> list[str]:
+    # reportlab asks a paragraph its height again and again (tables measure each cell, the
+    # contents pass builds the whole story twice): broken once per width
+    breaker = balanced_wrap if balanced else wrap
+    return breaker(text, width, size, fonts.text_width)
+
+
 class Lines(Flowable):
     """A paragraph of Chinese text broken with 禁则 at whatever width it is given."""
 
@@ -76,8 +92,7 @@ class Lines(Flowable):
         self.width = avail_width
         # the first-line indent (two characters, as Chinese prose is set) is a prefix to wrap
         pad = "\u3000\u3000" if self.indent else ""
-        breaker = balanced_wrap if self.style.balanced else wrap
-        self.lines = breaker(pad + self.text, avail_width, self.style.size, fonts.text_width)
+        self.lines = _set(pad + self.text, avail_width, self.style.size, self.style.balanced)
         self.height = len(self.lines) * self.style.leading + self.style.space_after
         return self.width, self.height
 
@@ -384,31 +399,7 @@ def _history_table(rows, width: float) -> Table:
 
 def header_rows(section: Section, width: float) -> list[list[str]]:
     """The flow's header table, as both writers print it (``width`` the table's)."""
-    f = section.flow
-    lanes_width = width / 6 * sum(HEADER_COLUMNS[1:4]) - 10  # the merged cell, less padding
-    return [["流程名称", f.name, "流程编码", f.code, "受控状态", section.status],
-            ["执行核心部门", f.owner_department, "控制部门", f.control_department, "版本", f.revision],
-            ["行为实施环节", lanes_text([lane.name for lane in f.lanes], lanes_width), "", "",
-             "生效日期", section.effective]]
-
-
-def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
-    """The lanes joined by arrows, broken between lanes only (a lane's name is a word: 总经理
-    办公会议 never ends one line and starts the next); both writers keep the breaks."""
-    lines: list[str] = []
-    for name in names:
-        candidate = f"{lines[-1]}　→　{name}" if lines else name
-        if lines and fonts.text_width(candidate, size) <= width:
-            lines[-1] = candidate
-        elif lines:
-            lines[-1] += "　→"
-            lines.append(name)
-        else:
-            lines.append(name)
-    return "\n".join(lines)
-
-
-HEADER_COLUMNS = (1.0, 1.45, 0.85, 1.1, 0.8, 0.8)  # sixths of the width
+    return flow_header_rows(section.flow, section.status, section.effective, width)
 
 
 def _section(section: Section, width: float) -> list[Flowable]:

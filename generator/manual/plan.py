@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..diagram import Chart, layout
+from ..diagram import Chart, LayoutError, layout
 from ..errors import FlowdocError
 from ..model import Flow, Library, Manual, Org
 from .history import Revision
@@ -30,11 +30,14 @@ class Copy:
         return self.number is not None
 
 
-SECTION_HEAD = 110.0  # the title, header table and 管理行为 line above a chart, in points
-# Word and LibreOffice set the tables a few points taller than the PDF writer does: a section
-# that fits its page by less than this goes on two pages in both, so the two never paginate a
-# page apart (a chart 8 pt shorter once did exactly that)
-FIT_MARGIN = 24.0
+CAPTION_ABOVE = 24.0  # 管理行为 above a chart: 6 pt, its line, 4 pt
+# A section that fits its page by less than this goes on two pages in both writers, so that a
+# reader who sets the DOCX a little taller than the PDF never paginates a page apart. Measured
+# on the bundled manual, LibreOffice sets every flow section of the DOCX 4-10 pt shorter than
+# the PDF with the bundled font and 9-23 pt shorter with a machine's own (its table rows have
+# no cell padding): 8 pt is kept for a reader who does otherwise (it was 24, which pushed
+# 相关说明 and the sign-off of sections that fitted onto a page of their own).
+FIT_MARGIN = 8.0
 CAPTION = 24.0  # 管理行为（续） above a continued chart
 CELL_LEADING = 14.0  # the tables' line height, as both writers set it
 CELL_PADDING = 6.0  # above and below a cell's text
@@ -57,7 +60,7 @@ class Section:
         explicitly, so Word, LibreOffice and the PDF agree).
         """
         pages = self.charts.pages
-        above = SECTION_HEAD if len(pages) == 1 else CAPTION
+        above = section_head(self.flow, self.charts.frame[0]) if len(pages) == 1 else CAPTION
         return (above + pages[-1].height + tail_height(self.flow, self.charts.frame[0])
                 + FIT_MARGIN <= self.charts.frame[1])
 
@@ -66,6 +69,61 @@ class Section:
         """生效日期: the day the flow's approval was signed (blank while it is not approved)."""
         approved = self.flow.signoff.approved
         return approved.on.isoformat() if approved is not None and self.status == "受控" else ""
+
+
+HEADER_COLUMNS = (1.0, 1.45, 0.85, 1.1, 0.8, 0.8)  # sixths of the width
+
+
+def flow_header_rows(flow: Flow, status: str, effective: str, width: float) -> list[list[str]]:
+    """The flow's header table, as both writers print it (``width`` the table's)."""
+    lanes_width = width / 6 * sum(HEADER_COLUMNS[1:4]) - 10  # the merged cell, less padding
+    return [["流程名称", flow.name, "流程编码", flow.code, "受控状态", status],
+            ["执行核心部门", flow.owner_department, "控制部门", flow.control_department, "版本",
+             flow.revision],
+            ["行为实施环节", lanes_text([lane.name for lane in flow.lanes], lanes_width), "", "",
+             "生效日期", effective]]
+
+
+def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
+    """The lanes joined by arrows, broken between lanes only (a lane's name is a word: 总经理
+    办公会议 never ends one line and starts the next); both writers keep the breaks."""
+    from .. import fonts
+
+    lines: list[str] = []
+    for name in names:
+        candidate = f"{lines[-1]}　→　{name}" if lines else name
+        if lines and fonts.text_width(candidate, size) <= width:
+            lines[-1] = candidate
+        elif lines:
+            lines[-1] += "　→"
+            lines.append(name)
+        else:
+            lines.append(name)
+    return "\n".join(lines)
+
+
+def section_head(flow: Flow, width: float) -> float:
+    """The height above a flow's chart on its first page: the header table, row by row as the
+    PDF sets it (each cell's lines, balanced, in its column less the padding), and 管理行为.
+    Measured, not a fixed allowance: a flow whose table is three lines high leaves its chart
+    the room the allowance for a taller one would waste."""
+    from .. import fonts
+    from ..typography import balanced_wrap
+
+    columns = [width / 6 * k for k in HEADER_COLUMNS]
+    height = 0.0
+    # the status and the date are the widest values those cells take (受控, 2026-10-28)
+    for r, row in enumerate(flow_header_rows(flow, "受控", "2026-01-01", width)):
+        lines = 1
+        for c, text in enumerate(row):
+            if r == 2 and c in (2, 3):
+                continue  # merged into the cell before
+            cell = sum(columns[1:4]) if r == 2 and c == 1 else columns[c]
+            count = sum(len(balanced_wrap(part, cell - 8, 10, fonts.text_width))
+                        for part in text.split("\n"))
+            lines = max(lines, count)
+        height += lines * CELL_LEADING + CELL_PADDING
+    return height + CAPTION_ABOVE
 
 
 def tail_height(flow: Flow, width: float) -> float:
@@ -128,24 +186,56 @@ def paragraphs(text: str) -> tuple[str, ...]:
 
 
 def under_header(flow: Flow, chart: Chart) -> Chart:
-    """The chart as the manual prints it, below the flow's header table: the chart itself if
-    its first page fits there, else laid out again to continue on a second page."""
-    room = chart.frame[1] - SECTION_HEAD - FIT_MARGIN
-    if chart.pages[0].height <= room:
+    """The chart as the manual prints it, below the flow's header table.
+
+    The chart itself where it fits there with 相关说明 and the sign-off under it (one page).
+    A chart that fits there alone would leave 相关说明 and the sign-off alone on the next
+    page, a page a controller sends back as wasted: it is laid out again to continue on the
+    second page instead, cut so that the rows it carries over make that page at least a
+    quarter full. A chart too tall for the room under the header table continues there too.
+    """
+    width, frame_h = chart.frame
+    room = frame_h - section_head(flow, width) - FIT_MARGIN
+    tail = tail_height(flow, width)
+    if len(chart.pages) == 1 and chart.pages[0].height + tail <= room:
         return chart
-    return layout(flow, orientation=chart.orientation, first=room)
+    if len(chart.pages) > 1 or chart.pages[0].height > room:
+        # a cut the router cannot connect is tried a little higher; failing that, the chart
+        # as laid out on its own pages is printed (it always routes)
+        for carried in (0.0, 60.0, 120.0):
+            try:
+                return layout(flow, orientation=chart.orientation, first=room - carried)
+            except LayoutError:
+                continue
+        return chart
+    split = chart
+    for carried in (0.0, 60.0, 120.0, 180.0):
+        try:
+            found = layout(flow, orientation=chart.orientation, first=room - tail - carried)
+        except LayoutError:
+            continue
+        split = found
+        if len(split.pages) == 2 and CAPTION + split.pages[-1].height + tail >= frame_h / 4:
+            break
+    return split
 
 
 def split_reasons(plan: Plan) -> list[str]:
     """One line per chart the manual prints on more than one page, saying why."""
-    return [f"{s.flow.code}: the chart does not fit under the header table "
-            f"({s.charts.frame[1] - SECTION_HEAD - FIT_MARGIN:.0f} pt left there): "
-            f"continued on {len(s.charts.pages) - 1} more page(s)"
-            for s in plan.sections if len(s.charts.pages) > 1]
+    out = []
+    for s in plan.sections:
+        if len(s.charts.pages) > 1:
+            room = s.charts.frame[1] - section_head(s.flow, s.charts.frame[0]) - FIT_MARGIN
+            out.append(f"{s.flow.code}: the chart, 相关说明 and the sign-off need more than "
+                       f"the {room:.0f} pt under the header table: the chart continues on "
+                       f"{len(s.charts.pages) - 1} more page(s)")
+    return out
 
 
 def make_plan(library: Library, templates: Path, copy: Copy, history: list[Revision],
               charts: dict[str, Chart] | None = None) -> Plan:
+    """What the manual prints; ``charts`` gives flows' charts as the manual prints them (from
+    :func:`under_header`: the build lays them out in its workers), others are laid out here."""
     if library.manual is None or library.org is None:
         raise FlowdocError("flows/manual.yaml and flows/org.yaml are needed to build the manual")
     listed = {d.copy: d.holder for d in library.manual.distribution}
@@ -173,7 +263,7 @@ def make_plan(library: Library, templates: Path, copy: Copy, history: list[Revis
     charts = charts or {}
     sections = tuple(
         Section(f, f.effective_status, watermark(f.effective_status, copy),
-                under_header(f, charts.get(f.code) or layout(f)))
+                charts.get(f.code) or under_header(f, layout(f)))
         for f in flows)
     front = watermark("受控", copy)
     return Plan(library.manual, library.org, copy, front, paragraphs(control), paragraphs(preface),
