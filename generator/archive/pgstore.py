@@ -124,12 +124,14 @@ def _psycopg():
 
 
 def public_url(url: str) -> str:
-    """``url`` without its password (and without any query option that may carry one)."""
-    m = re.match(r"^(postgres(?:ql)?://)([^@/]*@)?([^?]*)", url)
+    """``url`` without its password (in the user part or a ``password=`` option)."""
+    m = re.match(r"^(postgres(?:ql)?://)([^@/]*@)?([^?]*)(\?.*)?$", url)
     if not m:
         return "postgresql://…"
     user = (m.group(2) or "").split(":", 1)[0].rstrip("@")
-    return f"{m.group(1)}{user + '@' if user else ''}{m.group(3)}"
+    query = "&".join(p for p in (m.group(4) or "")[1:].split("&")
+                     if p and not p.lower().startswith("password="))
+    return f"{m.group(1)}{user + '@' if user else ''}{m.group(3)}{'?' + query if query else ''}"
 
 
 class PgArchive:
