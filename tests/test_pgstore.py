@@ -165,6 +165,8 @@ def test_folder_to_postgresql_to_folder_gives_the_same_bytes(pg_server, tmp_path
     assert PgArchive(url).raw_checkpoint() == (tmp_path / "a" / "checkpoint.json").read_bytes()
     # the same findings and root from the database as from the folder
     assert verify(PgArchive(url), LIBRARY).ok and verify(Archive(tmp_path / "b"), LIBRARY).ok
+    two = verify(PgArchive(url), LIBRARY, workers=2)  # worker processes, each its own connection
+    assert two.ok and two.entries == source.checkpoint().size
 
 
 def test_a_copy_resumes_and_refuses_a_different_history(pg_server, tmp_path):

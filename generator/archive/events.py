@@ -228,13 +228,11 @@ def record_state(archive: Archive, number: str) -> RecordState | None:
     cp = archive.checkpoint()
     if cp is None:
         return None
-    mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
     out: dict[str, RecordState] = {}
-    for _, line in archive.lines(0, cp.bytes):  # up to the commit point, not a crashed tail
-        if mark in line:
-            entry = json.loads(line)
-            if entry.get("record") == number:
-                apply(out, entry)
+    for line in archive.record_lines(number, cp.bytes):  # to the commit point, not a crashed tail
+        entry = json.loads(line)
+        if entry.get("record") == number:
+            apply(out, entry)
     return out.get(number)
 
 

@@ -144,15 +144,17 @@ class PgArchive:
         self.operator = operator
         self._conn: psycopg.Connection | None = None
         self._pid = 0
+        self._wconn: psycopg.Connection | None = None
+        self._wpid = 0
 
     def __repr__(self) -> str:
         return f"PgArchive({self.name!r})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self.url, "operator": self.operator}  # never a live connection
+        return {"url": self.url}  # never a live connection, never the operator key
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], state["operator"])
+        self.__init__(state["url"])
 
     @property
     def name(self) -> str:
@@ -265,6 +267,14 @@ class PgArchive:
             if o in found:
                 yield found[o]
 
+    def record_lines(self, number: str, end: int) -> Iterator[bytes]:
+        """By the record column (derived: the caller checks each line's own number)."""
+        with self._db() as db:
+            found = [bytes(r[0]) for r in db.execute(
+                "SELECT line FROM flowdoc.entries WHERE record = %s AND byte_offset < %s "
+                "ORDER BY position", (number, end))]
+        yield from found
+
     def ends_whole(self, end: int) -> bool:
         if end <= 0:
             return True
@@ -340,10 +350,9 @@ class PgArchive:
     def _turn(self) -> Iterator[psycopg.Connection]:
         """A transaction holding the writers' lock; rolled back unless committed inside."""
         psycopg = _psycopg()
-        conn = self.connect(autocommit=False)
+        conn = self._writer_connection()
         try:
             try:
-                conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             except psycopg.errors.LockNotAvailable:
                 raise ArchiveError("another writer holds the archive lock; try again") from None
@@ -354,10 +363,23 @@ class PgArchive:
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.name}: {self._why(exc)}; nothing was written") from None
         finally:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            with contextlib.suppress(Exception):
-                conn.close()
+            try:
+                conn.rollback()  # what was not committed, and the lock with it
+            except Exception:
+                self._wconn = None
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+    def _writer_connection(self) -> psycopg.Connection:
+        """This process's writing connection, kept between turns: a new one costs more than
+        the commit it would serve."""
+        if self._wconn is None or self._wpid != os.getpid() or self._wconn.broken \
+                or self._wconn.closed:
+            self._wconn = self.connect(autocommit=False)
+            self._wconn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+            self._wconn.commit()
+            self._wpid = os.getpid()
+        return self._wconn
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[PgWriter]:

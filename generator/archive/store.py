@@ -245,6 +245,11 @@ class Store(Protocol):
         """Whether byte ``end`` of the log is the end of a line."""
         ...
 
+    def record_lines(self, number: str, end: int) -> Iterator[bytes]:
+        """Lines before byte ``end`` that may be record ``number``'s, in log order (a superset:
+        the caller parses them and keeps those whose ``record`` is ``number``)."""
+        ...
+
     def entries(self) -> list[dict[str, Any]]:
         """The committed entries, parsed: O(archive size), for tools and tests."""
         ...
@@ -391,6 +396,13 @@ class Archive:
             for offset in offsets:
                 f.seek(offset)
                 yield f.readline().rstrip(b"\n")
+
+    def record_lines(self, number: str, end: int) -> Iterator[bytes]:
+        # a canonical entry of the record always holds its "record":"NUMBER" bytes
+        mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
+        for _, line in self.lines(0, end):
+            if mark in line:
+                yield line
 
     def ends_whole(self, end: int) -> bool:
         if end <= 0:

@@ -109,7 +109,7 @@ def verify(archive: Store, library: Library, workers: int | None = None,
         report.add("完整性", "checkpoint.json is not a canonical checkpoint")
         return report
     report.checkpoint = cp
-    log = archive
+    log = archive.with_operator(None)  # what worker processes get: never the operator key
     report.log = log
     length = log.log_length()
     if length < cp.bytes:
@@ -126,12 +126,12 @@ def verify(archive: Store, library: Library, workers: int | None = None,
     signoff_keys = {k.id: k for k in library.keys}
     for problem in trust.problems:
         report.add("真实性", problem)
-    keys_context = _Context({}, archive, trust, signoff_keys)
+    keys_context = _Context({}, log, trust, signoff_keys)
     table, findings = _keys(log, committed, keys_context)
     parts = workers if workers is not None else (
         (os.cpu_count() or 1) if cp.size >= PARALLEL_FROM else 1)
     summaries = _run(max(1, parts), log, committed,
-                     _Context(table, archive, trust, signoff_keys, renditions,
+                     _Context(table, log, trust, signoff_keys, renditions,
                               keys_context.delegations))
     first = summaries[0]
     report.lines = first.lines
