@@ -90,6 +90,12 @@ class Server:
         self.sql(f"CREATE DATABASE {name}")
         return name
 
+    def restart(self) -> None:
+        """Crash and restart the server (``-m immediate``: no clean shutdown, as a power cut
+        would leave it; recovery replays the WAL)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "60",
+                  "restart")
+
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")

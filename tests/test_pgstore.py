@@ -326,3 +326,101 @@ def test_the_command_line_works_on_a_database_and_never_shows_its_password(pg_se
         assert "cannot connect" in out.stderr and len(out.stderr.strip().splitlines()) == 1, \
             out.stderr
     assert not (tmp_path / "c").exists()  # nothing half-written
+
+
+# -- writers killed, the server crashed: nothing acknowledged is lost -------------------------
+
+def _keep_submitting(url: str, person: str, acked, errors, stop_at: float) -> None:
+    """Submit records until ``stop_at``, reporting each number once it is acknowledged (the
+    call returned: committed) and each refusal's message."""
+    import time
+
+    archive = PgArchive(url, unlock_operator(TRUSTED.root / "seed-records", OPERATOR_SECRET))
+    i = 0
+    while time.time() < stop_at:
+        i += 1
+        try:
+            acked.put((R.submit(archive, LIBRARY, leave(1 + i % 5), f"{person}{i}".encode(),
+                                person, secret(person), T0), time.time()))
+        except ArchiveError as exc:
+            errors.put(str(exc))
+            time.sleep(0.05)
+
+
+def _writers(url: str, people, seconds: float):
+    import time
+
+    ctx = multiprocessing.get_context("fork")
+    acked, errors = ctx.Queue(), ctx.Queue()
+    stop_at = time.time() + seconds
+    procs = [ctx.Process(target=_keep_submitting, args=(url, p, acked, errors, stop_at))
+             for p in people]
+    for p in procs:
+        p.start()
+    return procs, acked, errors
+
+
+def _drain(queue) -> list:
+    import queue as queues
+
+    out = []
+    while True:
+        try:
+            out.append(queue.get(timeout=0.5))
+        except queues.Empty:
+            return out
+
+
+def _contiguous_and_verified(url: str, acknowledged: list[str]) -> None:
+    store = PgArchive(url)
+    positions = [r[0] for r in psycopg.connect(url).execute(
+        "SELECT position FROM flowdoc.entries ORDER BY position").fetchall()]
+    assert positions == list(range(len(positions)))
+    assert store.checkpoint().size == len(positions)
+    submitted = {e["record"] for e in store.entries() if e["type"] == "submit"}
+    assert set(acknowledged) <= submitted  # no acknowledged entry lost
+    report = verify(store, LIBRARY)
+    assert report.ok, report.findings
+
+
+def test_writers_killed_mid_transaction_leave_no_half_record(pg_server, tmp_path):
+    import os
+    import random
+    import signal
+    import time
+
+    folder = TRUSTED.fresh(tmp_path / "a", ("赵敏", "李强", "周婷", "张伟"))
+    url = new_database(pg_server)
+    copy_archive(folder, PgArchive(url, folder.operator))
+    procs, acked, _ = _writers(url, ("赵敏", "李强", "周婷", "张伟"), 8)
+    rng = random.Random(7)
+    for victim in procs[:2]:
+        time.sleep(rng.uniform(1.0, 3.0))
+        os.kill(victim.pid, signal.SIGKILL)
+    for p in procs:
+        p.join(60)
+    acknowledged = [n for n, _ in _drain(acked)]
+    assert len(acknowledged) >= 4
+    _contiguous_and_verified(url, acknowledged)
+
+
+def test_a_server_crash_under_load_loses_nothing_acknowledged(pg_server, tmp_path):
+    import time
+
+    folder = TRUSTED.fresh(tmp_path / "a", ("赵敏", "李强"))
+    url = new_database(pg_server)
+    copy_archive(folder, PgArchive(url, folder.operator))
+    procs, acked, errors = _writers(url, ("赵敏", "李强"), 10)
+    time.sleep(2.5)
+    pg_server.restart()
+    restarted = time.time()
+    for p in procs:
+        p.join(90)
+    acks, refusals = _drain(acked), _drain(errors)
+    acknowledged = [n for n, _ in acks]
+    assert refusals, "the writers noticed the server was down"
+    assert all("\n" not in r for r in refusals), refusals[:3]  # one line each
+    assert any("cannot connect" in r or "terminat" in r or "closed" in r for r in refusals), \
+        refusals[:3]
+    assert any(t > restarted for _, t in acks), "the writers resumed after the restart"
+    _contiguous_and_verified(url, acknowledged)
