@@ -70,9 +70,19 @@ def durable(store, library, writers: int, events: int) -> float:
     return total / elapsed
 
 
-def verify_rate(store, library) -> tuple[int, float]:
+def bulk_import(store, library, n: int, tag: str) -> float:
+    """Records/s of one import of ``n`` records (one commit)."""
+    batch = [(RecordInput("EC-HR-015", {"leave_type": "年假", "start": "2026-11-02",
+                                        "end": "2026-11-06", "reason": f"{tag}批量{i}"},
+                          f"{i}.yaml"), f"record {tag} {i}".encode()) for i in range(n)]
     began = time.perf_counter()
-    report = verify(store, library, workers=1)
+    R.import_records(store, library, batch, "赵敏", "pass-赵敏-bench", T0)
+    return n / (time.perf_counter() - began)
+
+
+def verify_rate(store, library, workers: int | None) -> tuple[int, float]:
+    began = time.perf_counter()
+    report = verify(store, library, workers=workers)
     elapsed = time.perf_counter() - began
     assert report.ok, report.findings[:3]
     return report.entries, report.entries / elapsed
@@ -81,6 +91,8 @@ def verify_rate(store, library) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=120, help="events per measurement")
+    parser.add_argument("--records", type=int, default=3000,
+                        help="records of one bulk import, before the verify figures")
     parser.add_argument("--url", help="an initialised PostgreSQL archive to use (emptied "
                                       "databases only); default: a throwaway cluster")
     args = parser.parse_args()
@@ -110,14 +122,18 @@ def main() -> None:
                     rate = durable(store, library, writers, args.events)
                     print(f"{name:10} {writers} writer{'s' if writers > 1 else ' '}: "
                           f"{rate:6.0f} durable events/s")
+            for name, store in (("folder", folder), ("postgresql", pg)):
+                rate = bulk_import(store, library, args.records, name)
+                print(f"{name:10} bulk import: {args.records} records at {rate:.0f} records/s")
             if server is not None:  # verify the same archive from both stores
                 pg = PgArchive(server.url(server.database()))
                 init(pg.url)
                 copy_archive(folder, pg)
             for name, store in (("folder", folder), ("postgresql", pg)):
-                entries, rate = verify_rate(store, library)
-                print(f"{name:10} verify (one process): {entries} entries at {rate:.0f} "
-                      "entries/s")
+                for workers, how in ((1, "one process"), (None, "all cores")):
+                    entries, rate = verify_rate(store, library, workers)
+                    print(f"{name:10} verify ({how}): {entries} entries at {rate:.0f} "
+                          "entries/s")
     finally:
         if server is not None:
             server.stop()
