@@ -142,6 +142,16 @@ def test_an_import_is_all_or_nothing_and_the_search_index_catches_up(store_of):
         index.close()
 
 
+def test_an_audit_package_of_a_record_verifies(store_of, tmp_path):
+    from generator.search.package import export_package, verify_package
+
+    archive = store_of(("赵敏", "李强"))
+    number = R.submit(archive, LIBRARY, leave(2), b"leave", "赵敏", secret("赵敏"), T0)
+    R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    assert export_package(archive, [number], tmp_path / "p.zip", "", FLOWS) == 1
+    assert verify_package(tmp_path / "p.zip").problems == []
+
+
 # -- the same bytes ------------------------------------------------------------------------------
 
 def folder_bytes(root: Path) -> dict[str, bytes]:
@@ -330,14 +340,14 @@ def test_the_command_line_works_on_a_database_and_never_shows_its_password(pg_se
 
 # -- writers killed, the server crashed: nothing acknowledged is lost -------------------------
 
-def _keep_submitting(url: str, person: str, acked, errors, stop_at: float) -> None:
-    """Submit records until ``stop_at``, reporting each number once it is acknowledged (the
-    call returned: committed) and each refusal's message."""
+def _keep_submitting(url: str, person: str, acked, errors, stop_at) -> None:
+    """Submit records until ``stop_at`` (a shared value the test may move), reporting each
+    number once it is acknowledged (the call returned: committed) and each refusal's message."""
     import time
 
     archive = PgArchive(url, unlock_operator(TRUSTED.root / "seed-records", OPERATOR_SECRET))
     i = 0
-    while time.time() < stop_at:
+    while time.time() < stop_at.value:
         i += 1
         try:
             acked.put((R.submit(archive, LIBRARY, leave(1 + i % 5), f"{person}{i}".encode(),
@@ -352,12 +362,12 @@ def _writers(url: str, people, seconds: float):
 
     ctx = multiprocessing.get_context("fork")
     acked, errors = ctx.Queue(), ctx.Queue()
-    stop_at = time.time() + seconds
+    stop_at = ctx.Value("d", time.time() + seconds)
     procs = [ctx.Process(target=_keep_submitting, args=(url, p, acked, errors, stop_at))
              for p in people]
     for p in procs:
         p.start()
-    return procs, acked, errors
+    return procs, acked, errors, stop_at
 
 
 def _drain(queue) -> list:
@@ -392,7 +402,7 @@ def test_writers_killed_mid_transaction_leave_no_half_record(pg_server, tmp_path
     folder = TRUSTED.fresh(tmp_path / "a", ("赵敏", "李强", "周婷", "张伟"))
     url = new_database(pg_server)
     copy_archive(folder, PgArchive(url, folder.operator))
-    procs, acked, _ = _writers(url, ("赵敏", "李强", "周婷", "张伟"), 8)
+    procs, acked, _, _ = _writers(url, ("赵敏", "李强", "周婷", "张伟"), 8)
     rng = random.Random(7)
     for victim in procs[:2]:
         time.sleep(rng.uniform(1.0, 3.0))
@@ -410,10 +420,11 @@ def test_a_server_crash_under_load_loses_nothing_acknowledged(pg_server, tmp_pat
     folder = TRUSTED.fresh(tmp_path / "a", ("赵敏", "李强"))
     url = new_database(pg_server)
     copy_archive(folder, PgArchive(url, folder.operator))
-    procs, acked, errors = _writers(url, ("赵敏", "李强"), 10)
+    procs, acked, errors, stop_at = _writers(url, ("赵敏", "李强"), 120)
     time.sleep(2.5)
     pg_server.restart()
     restarted = time.time()
+    stop_at.value = restarted + 5  # writing on for a while after the server is back
     for p in procs:
         p.join(90)
     acks, refusals = _drain(acked), _drain(errors)

@@ -146,6 +146,7 @@ class PgArchive:
         self._pid = 0
         self._wconn: psycopg.Connection | None = None
         self._wpid = 0
+        self._name: str | None = None
 
     def __repr__(self) -> str:
         return f"PgArchive({self.name!r})"
@@ -158,7 +159,9 @@ class PgArchive:
 
     @property
     def name(self) -> str:
-        return public_url(self.url)
+        if self._name is None:
+            self._name = public_url(self.url)
+        return self._name
 
     @property
     def local_dir(self) -> Path:
@@ -306,6 +309,16 @@ class PgArchive:
         if row is None:
             return "is missing"
         return None if hashlib.sha256(row[0]).hexdigest() == digest else "was altered"
+
+    def blob_problems(self, digests: list[str]) -> dict[str, str]:
+        """One query for them all; the hashes are computed by the server (32 bytes a blob
+        come back, never the blob)."""
+        with self._db() as db:
+            hashes = {d: bytes(h).hex() for d, h in db.execute(
+                "SELECT digest, sha256(data) FROM flowdoc.blobs WHERE digest = ANY(%s)",
+                (list(digests),))}
+        return {d: "is missing" if d not in hashes else "was altered"
+                for d in digests if hashes.get(d) != d}
 
     def blob_digests(self) -> Iterator[str]:
         with self._db() as db:

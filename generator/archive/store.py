@@ -266,6 +266,11 @@ class Store(Protocol):
         """None for a blob that is there and whole, else what is wrong with it."""
         ...
 
+    def blob_problems(self, digests: list[str]) -> dict[str, str]:
+        """What is wrong with each of ``digests`` that is not there and whole (the others are
+        left out): :meth:`blob_problem` for many at once."""
+        ...
+
     def blob_digests(self) -> Iterator[str]:
         """Every stored blob's name."""
         ...
@@ -463,6 +468,10 @@ class Archive:
         except OSError as exc:
             return f"cannot be read ({exc.strerror})"
         return None if hashlib.sha256(data).hexdigest() == digest else "was altered"
+
+    def blob_problems(self, digests: list[str]) -> dict[str, str]:
+        found = {d: self.blob_problem(d) for d in digests}
+        return {d: why for d, why in found.items() if why}
 
     def blob_digests(self) -> Iterator[str]:
         folder = self.root / "blobs"

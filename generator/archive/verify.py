@@ -24,7 +24,6 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from ..errors import FlowdocError
@@ -301,7 +300,6 @@ def _number_of(line: bytes) -> str | None:
 
 def _check_share(part: int, parts: int, log: Store, committed: int,
                  context: _Context) -> _Summary:
-    _blob_state.cache_clear()  # a blob may have changed since the last verify
     summary = _Summary()
     checker = _Checker(context, summary)
     frontier = merkle.Frontier() if part == 0 else None
@@ -321,6 +319,7 @@ def _check_share(part: int, parts: int, log: Store, committed: int,
                 checker.follow_org(i, line)
             if parts == 1 or _share_of(line, parts) == part:
                 checker.check(i, line)
+        checker.blobs.flush()
     finally:
         checker.states.close()
     if frontier is not None:
@@ -439,6 +438,7 @@ class _Checker:
         self.flows: dict[str, Flow | None] = {}  # by the digest of the archived source
         self.publics: dict[str, bytes] = {}
         self.unrendered: set[str] = set()  # closed records still waiting for their rendition
+        self.blobs = _Blobs(context.store, self.emit)
         # authority is checked against the org.yaml put in force last before the event (one
         # that is not signed off never is); none before the first
         self.org: Org | None = None
@@ -500,9 +500,7 @@ class _Checker:
         found: list[tuple[str, str]] = []
         authenticity(found, entry, signed_body(line, entry), self.context.table, self.publics)
         self.emit(AUTHENTICITY, i, found)
-        found = []
-        _blobs(found, self.context.store, entry)
-        self.emit(BLOBS, i, found)
+        self.blobs.add(i, entry)
         if entry["type"] == "org":
             why = self.org_problem(entry)
             if why:
@@ -692,36 +690,43 @@ def authenticity(out: list, e: dict, message: bytes, table: dict, publics: dict)
                               "revoked"))
 
 
-def _blobs(out: list, store: Store, e: dict) -> None:
-    for name in ("flow_blob", "original_blob", "blob"):
-        d = e.get(name)
-        if not d:
-            continue
-        state = _blob_state(_Keyed(store), d)
-        if state:
-            out.append(("完整性", f"entry {e['seq']}: blob {d[:12]}… ({name}) {state}"))
+BLOB_BATCH = 512  # blobs checked together: one round trip to a database store
 
 
-class _Keyed:
-    """A store as a cache key: by where it is, not by the object (one a process)."""
+class _Blobs:
+    """The blobs entries name, checked a batch at a time (a database store answers a batch in
+    one query, a folder reads the files) and remembered for a while: every record of a flow
+    names the same flow source. Findings keep their (check, entry) keys, so the report is
+    ordered as if each blob were checked with its entry."""
 
-    __slots__ = ("store",)
+    LIMIT = 4096
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, emit) -> None:
+        self.store, self.emit = store, emit
+        self.queue: list[tuple[int, int, str, str]] = []  # entry, seq, field, digest
+        self.known: OrderedDict[str, str | None] = OrderedDict()
 
-    def __hash__(self) -> int:
-        return hash(self.store.name)
+    def add(self, i: int, e: dict) -> None:
+        for name in ("flow_blob", "original_blob", "blob"):
+            d = e.get(name)
+            if d:
+                self.queue.append((i, e["seq"], name, d))
+        if len(self.queue) >= BLOB_BATCH:
+            self.flush()
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Keyed) and other.store.name == self.store.name
-
-
-@lru_cache(maxsize=256)
-def _blob_state(store: _Keyed, d: str) -> str | None:
-    """None for a blob that is there and whole. Remembered for a while: every record of a
-    flow names the same flow source."""
-    return store.store.blob_problem(d)
+    def flush(self) -> None:
+        queue, self.queue = self.queue, []
+        unknown = list(dict.fromkeys(d for *_, d in queue if d not in self.known))
+        if unknown:
+            problems = self.store.blob_problems(unknown)
+            for d in unknown:
+                self.known[d] = problems.get(d)
+            while len(self.known) > self.LIMIT:
+                self.known.popitem(last=False)
+        for i, seq, name, d in queue:
+            state = self.known[d] if d in self.known else self.store.blob_problem(d)
+            if state:
+                self.emit(BLOBS, i, [("完整性", f"entry {seq}: blob {d[:12]}… ({name}) {state}")])
 
 
 def _key_files(report: Report, archive: Store, table: dict) -> None:
