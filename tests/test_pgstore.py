@@ -4,6 +4,7 @@ against a real server the tests start (conftest.pg_server), never a mock."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import multiprocessing
 import shutil
 from pathlib import Path
@@ -177,6 +178,44 @@ def test_folder_to_postgresql_to_folder_gives_the_same_bytes(pg_server, tmp_path
     assert verify(PgArchive(url), LIBRARY).ok and verify(Archive(tmp_path / "b"), LIBRARY).ok
     two = verify(PgArchive(url), LIBRARY, workers=2)  # worker processes, each its own connection
     assert two.ok and two.entries == source.checkpoint().size
+
+
+def test_both_stores_answer_every_read_of_the_interface_alike(pg_server, tmp_path):
+    folder = TRUSTED.fresh(tmp_path / "a", ("赵敏", "李强"))
+    number = R.submit(folder, LIBRARY, leave(2), b"leave", "赵敏", secret("赵敏"), T0)
+    R.sign_step(folder, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
+    pg = PgArchive(new_database(pg_server))
+    copy_archive(folder, pg)
+    end = folder.checkpoint().bytes
+    lines = list(folder.lines(0, end))
+    offsets = [o for o, _ in lines]
+    missing = "ab" * 32
+    for store in (folder, pg):
+        assert store.raw_checkpoint() == (tmp_path / "a" / "checkpoint.json").read_bytes()
+        assert store.log_length() == end
+        assert list(store.lines(0, end)) == lines
+        assert list(store.lines(offsets[3], offsets[6])) == lines[3:6]
+        assert list(store.lines_at([offsets[5], offsets[2]])) == [lines[5][1], lines[2][1]]
+        assert store.ends_whole(end) and not store.ends_whole(end - 1)
+        assert store.key_entries() == folder.key_entries()
+        assert store.entries() == folder.entries()
+        assert [json.loads(x)["seq"] for x in store.record_lines(number, end)] == \
+            [e["seq"] for e in folder.entries() if e.get("record") == number]
+        assert list(store.blob_digests()) == list(folder.blob_digests())
+        assert store.private_key_ids() == folder.private_key_ids()
+        digest = next(iter(folder.blob_digests()))
+        assert store.blob(digest) == folder.blob(digest)
+        assert store.blob_problems([digest, missing]) == {missing: "is missing"}
+        assert store.blob_problem(missing) == "is missing"
+
+
+def test_a_password_is_never_in_a_stores_name_or_repr():
+    from generator.archive.pgstore import public_url
+
+    url = "postgresql://app:Top-Secret-9@db.example:5432/flowdoc?sslmode=require&password=Top-Secret-9"
+    for text in (public_url(url), repr(PgArchive(url)), PgArchive(url).name):
+        assert "Top-Secret-9" not in text
+        assert "app@db.example:5432/flowdoc" in text
 
 
 def test_a_copy_resumes_and_refuses_a_different_history(pg_server, tmp_path):
