@@ -33,6 +33,18 @@ def _report(result: CheckResult, as_json: bool) -> None:
         click.echo(visible(str(problem)), err=True)
 
 
+class ArchiveLocation(click.ParamType):
+    """A folder (a path) or a PostgreSQL store (a ``postgresql://`` URL, kept as text: a
+    path would fold its ``//``). The URL may carry a password, so it is never echoed."""
+
+    name = "folder|postgresql://…"
+
+    def convert(self, value, param, ctx):
+        from .service import archive_location
+
+        return archive_location(value)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowdoc")
 def main() -> None:
@@ -127,8 +139,9 @@ def flow() -> None:
               help="Date of the signature (default: today).")
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
               show_default=True)
-@click.option("--archive", "archive_dir", default=Path("records"), type=click.Path(path_type=Path),
-              show_default=True, help="The archive holding the signer's key.")
+@click.option("--archive", "archive_dir", default=Path("records"), type=ArchiveLocation(),
+              show_default=True, envvar="FLOWDOC_ARCHIVE",
+              help="The archive holding the signer's key (a folder or a postgresql:// URL).")
 @click.option("--passphrase-file", type=click.Path(path_type=Path),
               help="Read the passphrase from this file (else FLOWDOC_PASSPHRASE, else a prompt).")
 def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
@@ -237,18 +250,6 @@ def _print_record(result, file: Path) -> None:
 
 
 DEFAULT_ARCHIVE = Path("records")
-
-
-class ArchiveLocation(click.ParamType):
-    """A folder (a path) or a PostgreSQL store (a ``postgresql://`` URL, kept as text: a
-    path would fold its ``//``). The URL may carry a password, so it is never echoed."""
-
-    name = "folder|postgresql://…"
-
-    def convert(self, value, param, ctx):
-        from .service import archive_location
-
-        return archive_location(value)
 
 
 archive_option = click.option("--archive", "archive_dir", default=DEFAULT_ARCHIVE,

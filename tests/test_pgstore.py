@@ -178,6 +178,10 @@ def test_folder_to_postgresql_to_folder_gives_the_same_bytes(pg_server, tmp_path
     assert verify(PgArchive(url), LIBRARY).ok and verify(Archive(tmp_path / "b"), LIBRARY).ok
     two = verify(PgArchive(url), LIBRARY, workers=2)  # worker processes, each its own connection
     assert two.ok and two.entries == source.checkpoint().size
+    # a copy is an archive like any other: written to, it verifies
+    for store in (PgArchive(url, source.operator), Archive(tmp_path / "b", source.operator)):
+        R.submit(store, LIBRARY, leave(1), b"after", "赵敏", secret("赵敏"), T0)
+        assert verify(store, LIBRARY).ok
 
 
 def test_both_stores_answer_every_read_of_the_interface_alike(pg_server, tmp_path):
@@ -228,6 +232,14 @@ def test_a_copy_resumes_and_refuses_a_different_history(pg_server, tmp_path):
     assert R.record_state(PgArchive(url), n).number == n
     other = TRUSTED.fresh(tmp_path / "other", ("李强",))
     R.submit(other, LIBRARY, leave(2), b"y", "李强", secret("李强"), T0)
+    # into a folder too: a copy of the first entries, written to, then resumed, is refused
+    # once it has a history of its own; resumed before, it takes the rest
+    partial = tmp_path / "partial"
+    copy_archive(PgArchive(url), Archive(partial))
+    R.submit(source, LIBRARY, leave(2), b"z", "赵敏", secret("赵敏"), T0)
+    assert copy_archive(source, Archive(partial)).entries == 1
+    assert (partial / "log.jsonl").read_bytes() == (tmp_path / "a" / "log.jsonl").read_bytes()
+    copy_archive(source, PgArchive(url))
     before = PgArchive(url).raw_checkpoint()
     out = cli(["archive", "copy", "--from", tmp_path / "other", "--to", url], tmp_path)
     assert out.returncode == 1
