@@ -142,9 +142,7 @@ def _registrar(archive: Store, root: TrustRoot, person: str, passphrase: str) ->
     return Signer(PublicKey(k.id, person, k.public), private)
 
 
-# -- witnesses ---------------------------------------------------------------------------------
-
-WITNESS_DIR = "witness"
+# -- witnesses (their co-signatures kept by the store: Store.cosignature) ----------------------
 
 
 def cosign_message(cp: Checkpoint) -> bytes:
@@ -178,8 +176,7 @@ def witness(archive: Store, trust: TrustRoot, signer: Signer, state_file: Path
     why = checkpoint_problem(cp, trust)
     if why:
         raise ArchiveError(f"refused: {why}")
-    log = archive
-    if root_at(log, cp.size, cp.bytes) != cp.root:
+    if root_at(archive, cp.size, cp.bytes) != cp.root:
         raise ArchiveError("refused: the log does not give the checkpoint's root")
     if state_file.exists():
         try:
@@ -189,7 +186,7 @@ def witness(archive: Store, trust: TrustRoot, signer: Signer, state_file: Path
         if last.size > cp.size:
             raise ArchiveError(f"refused: rollback: I co-signed {last.size} entries; the "
                                f"checkpoint has {cp.size}")
-        if root_at(log, last.size, cp.bytes) != last.root:
+        if root_at(archive, last.size, cp.bytes) != last.root:
             raise ArchiveError(f"refused: fork: the log's first {last.size} entries are not "
                                "the ones I co-signed")
     cosigned = {"checkpoint": cp.as_dict(), "witness": signer.key.id,
@@ -208,7 +205,6 @@ def witness_findings(archive: Store, trust: TrustRoot, cp: Checkpoint, size: int
     behind the checkpoint is a note (a witness runs after the writers)."""
     findings: list[str] = []
     notes: list[str] = []
-    log = archive
     for k in trust.of_role("witness"):
         raw = archive.cosignature(k.id)
         if raw is None:
@@ -223,7 +219,7 @@ def witness_findings(archive: Store, trust: TrustRoot, cp: Checkpoint, size: int
         if not ok:
             findings.append(f"witness {k.holder} ({k.id}): the co-signature does not verify")
             continue
-        if signed.size > size or root_at(log, signed.size, cp.bytes) != signed.root:
+        if signed.size > size or root_at(archive, signed.size, cp.bytes) != signed.root:
             findings.append(f"witness {k.holder} co-signed a checkpoint of {signed.size} entries "
                             "that this log does not extend (rolled back or forked)")
         elif signed.size < cp.size:
