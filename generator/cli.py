@@ -33,6 +33,18 @@ def _report(result: CheckResult, as_json: bool) -> None:
         click.echo(visible(str(problem)), err=True)
 
 
+class ArchiveLocation(click.ParamType):
+    """A folder (a path) or a PostgreSQL store (a ``postgresql://`` URL, kept as text: a
+    path would fold its ``//``). The URL may carry a password, so it is never echoed."""
+
+    name = "folder|postgresql://…"
+
+    def convert(self, value, param, ctx):
+        from .service import archive_location
+
+        return archive_location(value)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flowdoc")
 def main() -> None:
@@ -127,8 +139,9 @@ def flow() -> None:
               help="Date of the signature (default: today).")
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path),
               show_default=True)
-@click.option("--archive", "archive_dir", default=Path("records"), type=click.Path(path_type=Path),
-              show_default=True, help="The archive holding the signer's key.")
+@click.option("--archive", "archive_dir", default=Path("records"), type=ArchiveLocation(),
+              show_default=True, envvar="FLOWDOC_ARCHIVE",
+              help="The archive holding the signer's key (a folder or a postgresql:// URL).")
 @click.option("--passphrase-file", type=click.Path(path_type=Path),
               help="Read the passphrase from this file (else FLOWDOC_PASSPHRASE, else a prompt).")
 def flow_sign(code: str, person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
@@ -237,9 +250,13 @@ def _print_record(result, file: Path) -> None:
 
 
 DEFAULT_ARCHIVE = Path("records")
+
+
 archive_option = click.option("--archive", "archive_dir", default=DEFAULT_ARCHIVE,
-                              type=click.Path(path_type=Path), show_default=True,
-                              help="The archive folder.")
+                              type=ArchiveLocation(), show_default=True,
+                              envvar="FLOWDOC_ARCHIVE",
+                              help="The archive: a folder, or a postgresql:// URL "
+                                   "(also FLOWDOC_ARCHIVE).")
 passphrase_option = click.option("--passphrase-file", type=click.Path(path_type=Path),
                                  help="Read the passphrase from this file (else "
                                       "FLOWDOC_PASSPHRASE, else a prompt).")
@@ -689,6 +706,38 @@ def checkpoint_cmd(archive_dir: Path) -> None:
     from .service import audit
 
     click.echo(_call(audit.checkpoint, archive_dir).decode())
+
+
+@main.group("archive")
+def archive_group() -> None:
+    """The archive's stores: a folder (the default) or PostgreSQL."""
+
+
+@archive_group.command("init")
+@click.argument("url")
+@click.option("--app-role", default="flowdoc_app", show_default=True,
+              help="The role given INSERT and SELECT only (grant it to the servers' logins).")
+def archive_init(url: str, app_role: str) -> None:
+    """Create or migrate a PostgreSQL archive's schema (as its owner), e.g.
+    flowdoc archive init postgresql://owner@db.example/flowdoc"""
+    from .service import stores
+
+    click.echo(_call(stores.init_store, url, app_role))
+
+
+@archive_group.command("copy")
+@click.option("--from", "source", required=True, type=ArchiveLocation(),
+              help="The archive to copy: a folder or a postgresql:// URL.")
+@click.option("--to", "destination", required=True, type=ArchiveLocation(),
+              help="Where to: a folder or a postgresql:// URL (empty, or a shorter copy).")
+def archive_copy(source, destination) -> None:
+    """Copy an archive between stores, byte for byte (resumable; a destination holding a
+    different history is refused)."""
+    from .service import stores
+
+    done = _call(stores.copy, source, destination)
+    click.echo(f"copied {done.entries} entries, {done.blobs} blobs, {done.keys} keys; the "
+               f"destination holds {done.size} entries")
 
 
 @main.command("witness")

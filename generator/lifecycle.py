@@ -87,12 +87,13 @@ def unlock_signer(archive_dir: Path, person: str, passphrase: str, trust=None) -
 
     Raises a one-line :class:`FlowdocError` if they have no such key or the passphrase does
     not unlock it — one message for both (the passphrase itself is never part of a message)."""
-    from .archive.store import Archive, active_key, key_table
+    from .archive.location import open_store
+    from .archive.store import active_key, key_table
     from .seal import keys
     from .trust import TrustRoot
 
     trust = trust if trust is not None else TrustRoot()
-    archive = Archive(archive_dir)
+    archive = open_store(archive_dir)
     entries = archive.key_entries()
     table = key_table(entries, trust)
     kid = active_key(table, person)

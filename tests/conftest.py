@@ -212,3 +212,23 @@ def _bind_trusted(request):
         values = {"TRUSTED": trusted, "LIBRARY": trusted.library, "FLOWS": trusted.flows}
         for name in names:
             setattr(request.module, name, values[name])
+
+
+# -- a throwaway PostgreSQL cluster for the PostgreSQL store's tests -------------------------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One cluster a session (initdb, pg_ctl start; stopped at the end); skipped, saying why,
+    only where PostgreSQL or psycopg is not installed."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install '.[postgresql]')")
+    import pgserver
+
+    try:
+        server = pgserver.Server()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()

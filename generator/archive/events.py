@@ -24,7 +24,6 @@ from ..seal import keys
 from ..seal.canonical import canonical
 from ..trust import TrustRoot, now, vouch_message
 from . import rulebook
-from .logindex import lines
 from .rulebook import Book
 from .state import (
     RecordState,
@@ -37,7 +36,9 @@ from .state import (
     states,
     typed_fields,
 )
-from .store import LOG, Archive, ArchiveError, Writer, key_table
+from .store import ArchiveError, key_table
+from .store import Store as Archive  # any store: a folder, a database
+from .store import StoreWriter as Writer
 from .store import active_key as store_active
 
 UNLOCK_FAILED = "{person}: no signing key of theirs unlocks with that passphrase"
@@ -226,16 +227,13 @@ def record_state(archive: Archive, number: str) -> RecordState | None:
     """One record's state, read from the committed log without parsing the other records'
     entries: a canonical entry of the record always holds its ``"record":"NUMBER"`` bytes."""
     cp = archive.checkpoint()
-    log = archive.root / LOG
-    if cp is None or not log.exists():
+    if cp is None:
         return None
-    mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
     out: dict[str, RecordState] = {}
-    for _, line in lines(log, 0, cp.bytes):  # up to the commit point, not a crashed tail
-        if mark in line:
-            entry = json.loads(line)
-            if entry.get("record") == number:
-                apply(out, entry)
+    for line in archive.record_lines(number, cp.bytes):  # to the commit point, not a crashed tail
+        entry = json.loads(line)
+        if entry.get("record") == number:
+            apply(out, entry)
     return out.get(number)
 
 
@@ -286,7 +284,7 @@ class LiveStates:
                 self._reset()
             if cp.bytes == self.bytes:
                 return
-            for _, line in lines(self.archive.root / LOG, self.bytes, cp.bytes):
+            for _, line in self.archive.lines(self.bytes, cp.bytes):
                 if not line:
                     continue
                 e = json.loads(line)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
@@ -32,7 +32,7 @@ from ..seal.canonical import canonical
 from ..seal.keys import verify as verify_signature
 from ..trust import now
 from . import merkle
-from .logindex import Index, Stale
+from .logindex import Index, Stale, lines
 
 if TYPE_CHECKING:
     from ..seal.signoff import Signer
@@ -42,6 +42,7 @@ LOG = "log.jsonl"
 CHECKPOINT = "checkpoint.json"
 LOCK = "lock"
 LOCK_TIMEOUT = 10.0
+WITNESS_DIR = "witness"
 
 
 def key_table(entries: Iterable[dict[str, Any]], trust: TrustRoot,
@@ -197,6 +198,154 @@ def _replace(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+class Store(Protocol):
+    """What everything above a store (service, rule book, verify, search, audit packages)
+    uses of an archive; :class:`Archive` (a folder) and ``pgstore.PgArchive`` (PostgreSQL)
+    are the two. Positions in the log are byte offsets of its canonical lines (each line and
+    its newline): the checkpoint counts them, so both stores address the same entry alike."""
+
+    operator: Signer | None
+
+    @property
+    def name(self) -> str:
+        """Where the archive is, fit to print (a folder, or a URL without its password)."""
+        ...
+
+    @property
+    def local_dir(self) -> Path:
+        """A folder of this machine for derived data (the search index), never trusted."""
+        ...
+
+    def exists(self) -> bool:
+        """Whether an archive is there at all (a folder, an initialised database)."""
+        ...
+
+    def checkpoint(self) -> Checkpoint | None:
+        """The last committed checkpoint, parsed (None: never committed)."""
+        ...
+
+    def raw_checkpoint(self) -> bytes | None:
+        """The last checkpoint's bytes as stored (verify checks they are canonical)."""
+        ...
+
+    def log_length(self) -> int:
+        """How many bytes of log the store holds, committed or not."""
+        ...
+
+    def lines(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        """``(offset, line)`` of the lines between byte ``start`` and ``end``, in log order,
+        streamed (memory flat in the log's length)."""
+        ...
+
+    def lines_at(self, offsets: list[int]) -> Iterator[bytes]:
+        """The lines starting at ``offsets``."""
+        ...
+
+    def ends_whole(self, end: int) -> bool:
+        """Whether byte ``end`` of the log is the end of a line."""
+        ...
+
+    def record_lines(self, number: str, end: int) -> Iterator[bytes]:
+        """Lines before byte ``end`` that may be record ``number``'s, in log order (a superset:
+        the caller parses them and keeps those whose ``record`` is ``number``)."""
+        ...
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The committed entries, parsed: O(archive size), for tools and tests."""
+        ...
+
+    def key_entries(self) -> list[dict[str, Any]]:
+        """The committed key, approve, revoke and delegate entries, from the log itself."""
+        ...
+
+    def blob(self, digest: str) -> bytes:
+        """The blob named by its sha256 (ArchiveError if missing)."""
+        ...
+
+    def blob_problem(self, digest: str) -> str | None:
+        """None for a blob that is there and whole, else what is wrong with it."""
+        ...
+
+    def blob_problems(self, digests: list[str]) -> dict[str, str]:
+        """What is wrong with each of ``digests`` that is not there and whole (the others are
+        left out): :meth:`blob_problem` for many at once."""
+        ...
+
+    def blob_digests(self) -> Iterator[str]:
+        """Every stored blob's name."""
+        ...
+
+    def private_key(self, key_id_: str) -> bytes:
+        """The encrypted private key of ``key_id_`` (ArchiveError if none)."""
+        ...
+
+    def private_key_problems(self, key_id_: str) -> list[str]:
+        """What is unsafe about how the private key of ``key_id_`` is kept (none: [])."""
+        ...
+
+    def private_key_ids(self) -> list[str]:
+        """The ids of the private keys the store holds."""
+        ...
+
+    def cosignature(self, key_id_: str) -> bytes | None:
+        """A witness's last co-signature of a checkpoint (None: it has signed none)."""
+        ...
+
+    def put_cosignature(self, key_id_: str, data: bytes) -> None:
+        """Keep a witness's co-signature (replacing its previous one)."""
+        ...
+
+    def import_log(self, lines: list[bytes], raw_checkpoint: bytes) -> None:
+        """Append lines copied from another store and their (signed) checkpoint, as one
+        commit; refused when the checkpoint is not the root of the log they make."""
+        ...
+
+    def put_copied(self, kind: str, name: str, data: bytes) -> None:
+        """Keep a copied blob (``kind`` "blob") or private key ("key") unless it is there."""
+        ...
+
+    def with_operator(self, operator: Signer | None) -> Store:
+        """The same store, committing with ``operator``."""
+        ...
+
+    def writing(self) -> contextlib.AbstractContextManager[StoreWriter]:
+        """The one writer at a time, serialised by the store, with the state as committed."""
+        ...
+
+
+class StoreWriter(Protocol):
+    """What the signed operations (``archive.events``) use while they hold the writers' turn:
+    everything they read comes from the state the turn started on, and :meth:`commit` makes
+    the queued entries and their checkpoint durable in one atomic step."""
+
+    archive: Store
+    flows: dict[str, Any]
+
+    @property
+    def next_seq(self) -> int: ...
+
+    @property
+    def entries(self) -> list[dict[str, Any]]: ...
+
+    def key_table(self, trust: TrustRoot) -> dict[str, dict[str, Any]]: ...
+
+    def delegations(self) -> list[dict[str, Any]]: ...
+
+    def org_blob(self) -> str | None: ...
+
+    def submitted(self, prefix: str) -> int: ...
+
+    def record_entries(self, number: str) -> list[dict[str, Any]]: ...
+
+    def put_blob(self, data: bytes, durable: bool = True) -> str: ...
+
+    def put_key(self, key_id_: str, pem: bytes) -> None: ...
+
+    def append(self, entry: dict[str, Any]) -> dict[str, Any]: ...
+
+    def commit(self) -> Checkpoint: ...
+
+
 class Archive:
     """The archive folder. ``operator``: the archive's operator key, unlocked, which signs the
     checkpoint of every commit; an archive opened without it can be read, not written."""
@@ -205,16 +354,67 @@ class Archive:
         self.root = Path(root)
         self.operator = operator
 
+    @property
+    def name(self) -> str:
+        return str(self.root)
+
+    @property
+    def local_dir(self) -> Path:
+        return self.root
+
+    def exists(self) -> bool:
+        return self.root.exists()
+
+    def with_operator(self, operator: Signer | None) -> Archive:
+        return Archive(self.root, operator)
+
     # -- reading ----------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint | None:
         """The last committed checkpoint (None for an archive never committed)."""
-        path = self.root / CHECKPOINT
-        if not path.exists():
+        raw = self.raw_checkpoint()
+        if raw is None:
             return None
         try:
-            return parse_checkpoint(path.read_bytes())
+            return parse_checkpoint(raw)
         except ValueError as exc:
-            raise ArchiveError(f"{path}: not a checkpoint ({exc}); run flowdoc verify") from None
+            raise ArchiveError(f"{self.root / CHECKPOINT}: not a checkpoint ({exc}); run "
+                               "flowdoc verify") from None
+
+    def raw_checkpoint(self) -> bytes | None:
+        path = self.root / CHECKPOINT
+        return path.read_bytes() if path.exists() else None
+
+    def log_length(self) -> int:
+        path = self.root / LOG
+        return path.stat().st_size if path.exists() else 0
+
+    def lines(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+        if end <= start or not (self.root / LOG).exists():
+            return iter(())
+        return lines(self.root / LOG, start, end)
+
+    def lines_at(self, offsets: list[int]) -> Iterator[bytes]:
+        path = self.root / LOG
+        if not path.exists():
+            return
+        with open(path, "rb") as f:  # one open file for them all
+            for offset in offsets:
+                f.seek(offset)
+                yield f.readline().rstrip(b"\n")
+
+    def record_lines(self, number: str, end: int) -> Iterator[bytes]:
+        # a canonical entry of the record always holds its "record":"NUMBER" bytes
+        mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
+        for _, line in self.lines(0, end):
+            if mark in line:
+                yield line
+
+    def ends_whole(self, end: int) -> bool:
+        if end <= 0:
+            return True
+        with open(self.root / LOG, "rb") as f:
+            f.seek(end - 1)
+            return f.read(1) == b"\n"
 
     def raw_log(self) -> bytes:
         """The log file's bytes, as they are (committed or not)."""
@@ -259,6 +459,81 @@ class Archive:
             raise ArchiveError(f"blob {digest[:12]}… is missing from the archive")
         return path.read_bytes()
 
+    def blob_problem(self, digest: str) -> str | None:
+        try:
+            with open(self.blob_path(digest), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return "is missing"
+        except OSError as exc:
+            return f"cannot be read ({exc.strerror})"
+        return None if hashlib.sha256(data).hexdigest() == digest else "was altered"
+
+    def blob_problems(self, digests: list[str]) -> dict[str, str]:
+        found = {d: self.blob_problem(d) for d in digests}
+        return {d: why for d, why in found.items() if why}
+
+    def blob_digests(self) -> Iterator[str]:
+        folder = self.root / "blobs"
+        if not folder.exists():
+            return
+        for sub in sorted(folder.iterdir()):
+            if sub.is_dir() and len(sub.name) == 2:
+                for f in sorted(sub.iterdir()):
+                    if not f.name.endswith(".tmp"):
+                        yield sub.name + f.name
+
+    def private_key_problems(self, key_id_: str) -> list[str]:
+        path = self.root / "keys" / f"{key_id_}.key"
+        if not path.exists():
+            return []  # a key kept elsewhere by its owner is fine
+        out = []
+        if b"ENCRYPTED PRIVATE KEY" not in path.read_bytes()[:64]:
+            out.append(f"private key {key_id_} is stored unencrypted")
+        if path.stat().st_mode & 0o077:
+            out.append(f"private key {key_id_} is readable by others")
+        return out
+
+    def private_key_ids(self) -> list[str]:
+        folder = self.root / "keys"
+        return sorted(p.name[:-4] for p in folder.glob("*.key")) if folder.exists() else []
+
+    def cosignature(self, key_id_: str) -> bytes | None:
+        path = self.root / WITNESS_DIR / f"{key_id_}.json"
+        return path.read_bytes() if path.exists() else None
+
+    def put_cosignature(self, key_id_: str, data: bytes) -> None:
+        from ..fileio import write_atomic
+
+        folder = self.root / WITNESS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / f"{key_id_}.json", data)
+
+    def import_log(self, new_lines: list[bytes], raw_checkpoint: bytes) -> None:
+        with self.writing_unsigned():
+            cp = self.checkpoint()
+            size, nbytes = (cp.size, cp.bytes) if cp else (0, 0)
+            frontier = merkle.Frontier()
+            for _, line in self.lines(0, nbytes):
+                frontier.append(merkle.leaf_hash(line))
+            check_import(frontier, size, nbytes, new_lines, raw_checkpoint)
+            log = self.root / LOG
+            with open(log, "ab") as f:
+                f.write(b"".join(line + b"\n" for line in new_lines))
+                f.flush()
+                os.fsync(f.fileno())
+            _fsync_dir(self.root)
+            _replace(self.root / CHECKPOINT, raw_checkpoint)
+
+    def put_copied(self, kind: str, name: str, data: bytes) -> None:
+        if kind == "blob":
+            path = self.blob_path(name)
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                _replace(path, data)
+        elif not (self.root / "keys" / f"{name}.key").exists():
+            write_private(self.root / "keys" / f"{name}.key", data)
+
     def blob_path(self, digest: str) -> Path:
         """Where the blob named by its sha256 lives (it may not exist)."""
         return self.root / "blobs" / digest[:2] / digest[2:]
@@ -277,19 +552,63 @@ class Archive:
         if self.operator is None:
             raise ArchiveError("the archive's operator key is not unlocked, so nothing can be "
                                "committed (set FLOWDOC_OPERATOR_PASSPHRASE; see flowdoc trust)")
+        with self.writing_unsigned():
+            writer = Writer(self)
+            try:
+                yield writer
+            finally:
+                writer.close()
+
+    @contextlib.contextmanager
+    def writing_unsigned(self) -> Iterator[None]:
+        """The writers' lock alone (a copy brings its own signed checkpoint), the uncommitted
+        tail of a crashed writer dropped."""
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "blobs").mkdir(exist_ok=True)
         (self.root / "keys").mkdir(exist_ok=True)
         with open(self.root / LOCK, "a+b") as lock:
             _lock(lock)
             try:
-                writer = Writer(self)
-                try:
-                    yield writer
-                finally:
-                    writer.close()
+                _drop_tail(self)
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _drop_tail(archive: Archive) -> None:
+    """Cut a crashed writer's uncommitted lines past the checkpoint."""
+    cp = archive.checkpoint()
+    log = archive.root / LOG
+    committed = cp.bytes if cp else 0
+    if log.exists() and log.stat().st_size > committed:
+        with open(log, "r+b") as f:
+            f.truncate(committed)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def check_import(frontier: merkle.Frontier, size: int, nbytes: int, new_lines: list[bytes],
+                  raw_checkpoint: bytes) -> Checkpoint:
+    """The checkpoint a copy brings, checked to be the one of the log it makes: its entries
+    continue the destination's numbering, and count, length and Merkle root agree."""
+    try:
+        cp = parse_checkpoint(raw_checkpoint)
+    except ValueError as exc:
+        raise ArchiveError(f"the copied checkpoint is not one ({exc}); nothing was written"
+                           ) from None
+    for i, line in enumerate(new_lines):
+        frontier.append(merkle.leaf_hash(line))
+        nbytes += len(line) + 1
+        try:
+            seq = json.loads(line).get("seq")
+        except (ValueError, AttributeError):
+            seq = None
+        if seq != size + i:
+            raise ArchiveError(f"copied entry {size + i} is not numbered so; nothing was written")
+    if (frontier.size, nbytes, frontier.root().hex()) != (cp.size, cp.bytes, cp.root):
+        raise ArchiveError("the copied lines do not give the checkpoint's size, length and "
+                           "root; nothing was written")
+    return cp
 
 
 def _lock(handle) -> None:
@@ -307,13 +626,7 @@ class Writer:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
         cp = archive.checkpoint()
-        log = archive.root / LOG
         committed = cp.bytes if cp else 0
-        if log.exists() and log.stat().st_size > committed:
-            with open(log, "r+b") as f:  # a crashed writer's uncommitted tail
-                f.truncate(committed)
-                f.flush()
-                os.fsync(f.fileno())
         self.size = cp.size if cp else 0
         self.bytes = committed
         self.last_time = cp.time if cp else ""

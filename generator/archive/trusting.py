@@ -20,12 +20,10 @@ from ..seal.canonical import canonical
 from ..seal.signoff import Signer
 from ..trust import TrustError, TrustRoot, append_statement, load_trust, statement
 from . import merkle
-from .logindex import lines
 from .store import (
-    LOG,
-    Archive,
     ArchiveError,
     Checkpoint,
+    Store,
     active_key,
     checkpoint_problem,
     key_table,
@@ -53,7 +51,7 @@ def unlock_key_file(path: Path, passphrase: str, holder: str = OPERATOR_NAME) ->
     return Signer(PublicKey(keys.key_id(public), holder, public), private)
 
 
-def init_trust(trust_path: Path, archive: Archive, library: Library, person: str,
+def init_trust(trust_path: Path, archive: Store, library: Library, person: str,
                passphrase: str, operator_passphrase: str) -> TrustRoot:
     """A new trust root: ``person`` its first registrar (a new key, registered in the
     archive's log) and one operator key (its file encrypted with ``operator_passphrase``)."""
@@ -67,7 +65,7 @@ def init_trust(trust_path: Path, archive: Archive, library: Library, person: str
             raise TrustError(f"a passphrase needs at least {keys.MIN_PASSPHRASE} characters")
     registrar, operator = keys.generate(), keys.generate()
     rid = keys.key_id(keys.public_of(registrar))
-    key_file = operator_path(archive.root)
+    key_file = operator_path(archive.local_dir)
     if key_file.exists():
         raise TrustError(f"{key_file} exists already; move it away first")
     root = TrustRoot(source=trust_path.name)
@@ -81,12 +79,12 @@ def init_trust(trust_path: Path, archive: Archive, library: Library, person: str
                               keys.public_of(operator)), operator)
     from .events import new_person_key
 
-    new_person_key(Archive(archive.root, signer), replace(library, trust=root), person,
+    new_person_key(archive.with_operator(signer), replace(library, trust=root), person,
                    passphrase, private=registrar)
     return root
 
 
-def add_key(trust_path: Path, archive: Archive, library: Library, registrar: str,
+def add_key(trust_path: Path, archive: Store, library: Library, registrar: str,
             passphrase: str, role: str, holder: str, new_passphrase: str | None = None,
             key_file: Path | None = None) -> tuple[TrustRoot, str]:
     """Add a key to the trust root, signed by ``registrar``: for a registrar, ``holder``'s
@@ -98,7 +96,7 @@ def add_key(trust_path: Path, archive: Archive, library: Library, registrar: str
         table = key_table(archive.key_entries(), root)
         kid = active_key(table, holder)
         if kid is None:
-            raise TrustError(f"{holder} has no vouched key in {archive.root} (flowdoc keys new, "
+            raise TrustError(f"{holder} has no vouched key in {archive.name} (flowdoc keys new, "
                              "then keys approve)")
         public = bytes.fromhex(table[kid]["public"])
     elif role in ("operator", "witness"):
@@ -120,7 +118,7 @@ def add_key(trust_path: Path, archive: Archive, library: Library, registrar: str
     return root, keys.key_id(public)
 
 
-def remove_key(trust_path: Path, archive: Archive, registrar: str, passphrase: str,
+def remove_key(trust_path: Path, archive: Store, registrar: str, passphrase: str,
                kid: str) -> TrustRoot:
     root = load_trust(trust_path)
     signer = _registrar(archive, root, registrar, passphrase)
@@ -132,7 +130,7 @@ def remove_key(trust_path: Path, archive: Archive, registrar: str, passphrase: s
     return append_statement(trust_path, root, st)
 
 
-def _registrar(archive: Archive, root: TrustRoot, person: str, passphrase: str) -> Signer:
+def _registrar(archive: Store, root: TrustRoot, person: str, passphrase: str) -> Signer:
     k = root.registrar_person(person)
     message = f"{person}: no registrar key of theirs unlocks with that passphrase"
     if k is None:
@@ -144,20 +142,18 @@ def _registrar(archive: Archive, root: TrustRoot, person: str, passphrase: str) 
     return Signer(PublicKey(k.id, person, k.public), private)
 
 
-# -- witnesses ---------------------------------------------------------------------------------
-
-WITNESS_DIR = "witness"
+# -- witnesses (their co-signatures kept by the store: Store.cosignature) ----------------------
 
 
 def cosign_message(cp: Checkpoint) -> bytes:
     return canonical({"type": "cosign", **cp.body(), "signature": cp.signature})
 
 
-def root_at(log: Path, size: int, end: int) -> str:
+def root_at(log: Store, size: int, end: int) -> str:
     """The Merkle root of the first ``size`` lines of the log (up to byte ``end``)."""
     frontier = merkle.Frontier()
     if size:
-        for i, (_, line) in enumerate(lines(log, 0, end)):
+        for i, (_, line) in enumerate(log.lines(0, end)):
             if i >= size:
                 break
             frontier.append(merkle.leaf_hash(line))
@@ -166,7 +162,7 @@ def root_at(log: Path, size: int, end: int) -> str:
     return frontier.root().hex()
 
 
-def witness(archive: Archive, trust: TrustRoot, signer: Signer, state_file: Path
+def witness(archive: Store, trust: TrustRoot, signer: Signer, state_file: Path
             ) -> dict[str, Any]:
     """Co-sign the archive's checkpoint after checking that it is signed by an operator of
     the trust root and that the log extends the checkpoint this witness signed last (kept in
@@ -176,12 +172,11 @@ def witness(archive: Archive, trust: TrustRoot, signer: Signer, state_file: Path
         raise TrustError(f"key {signer.key.id} is not a witness of the trust root")
     cp = archive.checkpoint()
     if cp is None:
-        raise ArchiveError(f"{archive.root}: no checkpoint to co-sign")
+        raise ArchiveError(f"{archive.name}: no checkpoint to co-sign")
     why = checkpoint_problem(cp, trust)
     if why:
         raise ArchiveError(f"refused: {why}")
-    log = archive.root / LOG
-    if root_at(log, cp.size, cp.bytes) != cp.root:
+    if root_at(archive, cp.size, cp.bytes) != cp.root:
         raise ArchiveError("refused: the log does not give the checkpoint's root")
     if state_file.exists():
         try:
@@ -191,35 +186,32 @@ def witness(archive: Archive, trust: TrustRoot, signer: Signer, state_file: Path
         if last.size > cp.size:
             raise ArchiveError(f"refused: rollback: I co-signed {last.size} entries; the "
                                f"checkpoint has {cp.size}")
-        if root_at(log, last.size, cp.bytes) != last.root:
+        if root_at(archive, last.size, cp.bytes) != last.root:
             raise ArchiveError(f"refused: fork: the log's first {last.size} entries are not "
                                "the ones I co-signed")
     cosigned = {"checkpoint": cp.as_dict(), "witness": signer.key.id,
                 "signature": signer.sign(cosign_message(cp))}
     from ..fileio import write_atomic
 
-    folder = archive.root / WITNESS_DIR
-    folder.mkdir(exist_ok=True)
-    write_atomic(folder / f"{signer.key.id}.json", canonical(cosigned))
+    archive.put_cosignature(signer.key.id, canonical(cosigned))
     write_atomic(state_file, canonical(cp.as_dict()))
     return cosigned
 
 
-def witness_findings(archive: Archive, trust: TrustRoot, cp: Checkpoint, size: int
+def witness_findings(archive: Store, trust: TrustRoot, cp: Checkpoint, size: int
                      ) -> tuple[list[str], list[str]]:
     """``(findings, notes)`` about the co-signatures of the trust root's witnesses: none, or
     one that does not verify or that the log does not extend, is a finding; one that lags
     behind the checkpoint is a note (a witness runs after the writers)."""
     findings: list[str] = []
     notes: list[str] = []
-    log = archive.root / LOG
     for k in trust.of_role("witness"):
-        path = archive.root / WITNESS_DIR / f"{k.id}.json"
-        if not path.exists():
+        raw = archive.cosignature(k.id)
+        if raw is None:
             findings.append(f"witness {k.holder} ({k.id}) has co-signed no checkpoint")
             continue
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(raw)
             signed = parse_checkpoint(canonical(data["checkpoint"]))
             ok = keys.verify(k.public, cosign_message(signed), data["signature"])
         except (ValueError, KeyError, TypeError):
@@ -227,7 +219,7 @@ def witness_findings(archive: Archive, trust: TrustRoot, cp: Checkpoint, size: i
         if not ok:
             findings.append(f"witness {k.holder} ({k.id}): the co-signature does not verify")
             continue
-        if signed.size > size or root_at(log, signed.size, cp.bytes) != signed.root:
+        if signed.size > size or root_at(archive, signed.size, cp.bytes) != signed.root:
             findings.append(f"witness {k.holder} co-signed a checkpoint of {signed.size} entries "
                             "that this log does not extend (rolled back or forked)")
         elif signed.size < cp.size:
@@ -243,8 +235,8 @@ def unlock_operator(archive_root: Path, passphrase: str | None) -> Signer | None
     return unlock_key_file(path, passphrase)
 
 
-def checkpoint_json(archive: Archive) -> bytes:
+def checkpoint_json(archive: Store) -> bytes:
     cp = archive.checkpoint()
     if cp is None:
-        raise ArchiveError(f"{archive.root}: no checkpoint (the archive is empty)")
+        raise ArchiveError(f"{archive.name}: no checkpoint (the archive is empty)")
     return canonical(cp.as_dict())

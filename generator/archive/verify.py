@@ -13,7 +13,6 @@ key protection).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import os
@@ -25,8 +24,6 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from ..errors import FlowdocError
@@ -35,7 +32,6 @@ from ..seal import keys
 from ..seal.canonical import NOT_CANONICAL, canonical, is_canonical, loads_canonical
 from ..trust import TrustRoot
 from . import merkle, rulebook
-from .logindex import lines
 from .rulebook import Book
 from .state import (
     RecordState,
@@ -48,9 +44,8 @@ from .state import (
 )
 from .store import (
     CHECKPOINT,
-    LOG,
-    Archive,
     Checkpoint,
+    Store,
     checkpoint_problem,
     key_table,
     parse_checkpoint,
@@ -68,7 +63,7 @@ class Report:
     entries: int = 0
     records: int = 0
     checkpoint: Checkpoint | None = None
-    log: Path | None = None  # the proofs read their leaves from it again when asked
+    log: Store | None = None  # the proofs read their leaves from it again when asked
     lines: int = 0  # the committed lines of the log: the leaves of its tree
     notes: list[str] = field(default_factory=list)  # worth saying, not a failure
 
@@ -89,7 +84,7 @@ INTEGRITY, AUTHENTICITY, BLOBS, RECORDS = range(4)
 LAST = 1 << 62  # findings about the whole log, after those about one entry
 
 
-def verify(archive: Archive, library: Library, workers: int | None = None,
+def verify(archive: Store, library: Library, workers: int | None = None,
            renditions: bool = False) -> Report:
     """Check everything in one streaming pass over the log per process.
 
@@ -101,12 +96,10 @@ def verify(archive: Archive, library: Library, workers: int | None = None,
     process keeps a frontier, a bounded number of record states (:class:`_States`) and its
     findings."""
     report = Report()
-    root = archive.root
-    cp_path = root / CHECKPOINT
-    if not cp_path.exists():
-        report.add("完整性", f"{cp_path} is missing")
+    raw_cp = archive.raw_checkpoint()
+    if raw_cp is None:
+        report.add("完整性", f"{_checkpoint_name(archive)} is missing")
         return report
-    raw_cp = cp_path.read_bytes()
     try:
         cp = parse_checkpoint(raw_cp)
         if not is_canonical(raw_cp):
@@ -115,9 +108,9 @@ def verify(archive: Archive, library: Library, workers: int | None = None,
         report.add("完整性", "checkpoint.json is not a canonical checkpoint")
         return report
     report.checkpoint = cp
-    log = root / LOG
+    log = archive.with_operator(None)  # what worker processes get: never the operator key
     report.log = log
-    length = log.stat().st_size if log.exists() else 0
+    length = log.log_length()
     if length < cp.bytes:
         report.add("完整性", f"the log is {length} bytes; the checkpoint covers {cp.bytes}: "
                              "entries were removed")
@@ -126,18 +119,18 @@ def verify(archive: Archive, library: Library, workers: int | None = None,
                              "appended without commit, or the checkpoint was rolled back")
     # as the log cut at the checkpoint's length would be, a negative one included
     committed = min(length, cp.bytes) if cp.bytes >= 0 else max(length + cp.bytes, 0)
-    if committed and _last_byte(log, committed) != b"\n":
+    if committed and not log.ends_whole(committed):
         report.add("完整性", "the committed log does not end with a whole line")
     trust = library.trust if library.trust is not None else TrustRoot()
     signoff_keys = {k.id: k for k in library.keys}
     for problem in trust.problems:
         report.add("真实性", problem)
-    keys_context = _Context({}, root, trust, signoff_keys)
+    keys_context = _Context({}, log, trust, signoff_keys)
     table, findings = _keys(log, committed, keys_context)
     parts = workers if workers is not None else (
         (os.cpu_count() or 1) if cp.size >= PARALLEL_FROM else 1)
     summaries = _run(max(1, parts), log, committed,
-                     _Context(table, root, trust, signoff_keys, renditions,
+                     _Context(table, log, trust, signoff_keys, renditions,
                               keys_context.delegations))
     first = summaries[0]
     report.lines = first.lines
@@ -163,19 +156,19 @@ def verify(archive: Archive, library: Library, workers: int | None = None,
     return report
 
 
-def _last_byte(path: Path, end: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(end - 1)
-        return f.read(1)
+def _checkpoint_name(archive: Store) -> str:
+    """How the missing checkpoint is named: its file for a folder, else the store."""
+    root = getattr(archive, "root", None)
+    return str(root / CHECKPOINT) if root is not None else f"{archive.name}: the checkpoint"
 
 
-def _lines(log: Path, committed: int) -> Iterator[bytes]:
+def _lines(log: Store, committed: int) -> Iterator[bytes]:
     """The committed lines, a block at a time. An empty log is one empty line (which is no
     entry), as splitting the empty text gives."""
-    if committed <= 0 or not log.exists():
+    if committed <= 0 or log.log_length() == 0:
         yield b""
         return
-    for _, line in lines(log, 0, committed):
+    for _, line in log.lines(0, committed):
         yield line
 
 
@@ -185,7 +178,7 @@ _KEY_MARKS = (b'"type":"key"', b'"type":"approve"', b'"type":"revoke"', b'"type"
               b'"type":"delegate"')
 
 
-def _keys(log: Path, committed: int, context: _Context) -> tuple[dict[str, dict[str, Any]],
+def _keys(log: Store, committed: int, context: _Context) -> tuple[dict[str, dict[str, Any]],
                                                                  list[tuple]]:
     """The key table of the well-formed key, approve and revoke entries, each checked by the
     rule book against the table and the org in force before it. Only their lines (and the
@@ -244,7 +237,7 @@ def _grant(entry: dict, line: bytes, checker: _Checker, table: dict, context: _C
 @dataclass
 class _Context:
     table: dict[str, dict[str, Any]]
-    root: Path
+    store: Store  # sent to worker processes: a store opens its own connection in each
     trust: TrustRoot
     signoff_keys: dict[str, Any]
     renditions: bool = False  # render every closed record again and compare bytes
@@ -260,7 +253,7 @@ class _Summary:
     root: str | None = None
 
 
-def _run(parts: int, log: Path, committed: int, context: _Context) -> list[_Summary]:
+def _run(parts: int, log: Store, committed: int, context: _Context) -> list[_Summary]:
     """The summaries of every share, the first (which also builds the tree) first."""
     if parts == 1:
         return [_check_share(0, 1, log, committed, context)]
@@ -305,9 +298,8 @@ def _number_of(line: bytes) -> str | None:
         return None
 
 
-def _check_share(part: int, parts: int, log: Path, committed: int,
+def _check_share(part: int, parts: int, log: Store, committed: int,
                  context: _Context) -> _Summary:
-    _blob_state.cache_clear()  # a blob may have changed since the last verify
     summary = _Summary()
     checker = _Checker(context, summary)
     frontier = merkle.Frontier() if part == 0 else None
@@ -327,6 +319,7 @@ def _check_share(part: int, parts: int, log: Path, committed: int,
                 checker.follow_org(i, line)
             if parts == 1 or _share_of(line, parts) == part:
                 checker.check(i, line)
+        checker.blobs.flush()
     finally:
         checker.states.close()
     if frontier is not None:
@@ -439,12 +432,13 @@ class _Checker:
 
     def __init__(self, context: _Context, summary: _Summary) -> None:
         self.context = context
-        self.archive = Archive(context.root)
+        self.archive = context.store
         self.summary = summary
         self.states = _States(IN_MEMORY)
         self.flows: dict[str, Flow | None] = {}  # by the digest of the archived source
         self.publics: dict[str, bytes] = {}
         self.unrendered: set[str] = set()  # closed records still waiting for their rendition
+        self.blobs = _Blobs(context.store, self.emit)
         # authority is checked against the org.yaml put in force last before the event (one
         # that is not signed off never is); none before the first
         self.org: Org | None = None
@@ -506,9 +500,7 @@ class _Checker:
         found: list[tuple[str, str]] = []
         authenticity(found, entry, signed_body(line, entry), self.context.table, self.publics)
         self.emit(AUTHENTICITY, i, found)
-        found = []
-        _blobs(found, self.context.root, entry)
-        self.emit(BLOBS, i, found)
+        self.blobs.add(i, entry)
         if entry["type"] == "org":
             why = self.org_problem(entry)
             if why:
@@ -698,42 +690,52 @@ def authenticity(out: list, e: dict, message: bytes, table: dict, publics: dict)
                               "revoked"))
 
 
-def _blobs(out: list, root: Path, e: dict) -> None:
-    for name in ("flow_blob", "original_blob", "blob"):
-        d = e.get(name)
-        if not d:
-            continue
-        state = _blob_state(str(root), d)
-        if state:
-            out.append(("完整性", f"entry {e['seq']}: blob {d[:12]}… ({name}) {state}"))
+BLOB_BATCH = 512  # blobs checked together: one round trip to a database store
 
 
-@lru_cache(maxsize=256)
-def _blob_state(root: str, d: str) -> str | None:
-    """None for a blob that is there and whole. Remembered for a while: every record of a
-    flow names the same flow source."""
-    try:
-        with open(f"{root}/blobs/{d[:2]}/{d[2:]}", "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        return "is missing"
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    return None if hashlib.sha256(data).hexdigest() == d else "was altered"
+class _Blobs:
+    """The blobs entries name, checked a batch at a time (a database store answers a batch in
+    one query, a folder reads the files) and remembered for a while: every record of a flow
+    names the same flow source. Findings keep their (check, entry) keys, so the report is
+    ordered as if each blob were checked with its entry."""
+
+    LIMIT = 4096
+
+    def __init__(self, store: Store, emit) -> None:
+        self.store, self.emit = store, emit
+        self.queue: list[tuple[int, int, str, str]] = []  # entry, seq, field, digest
+        self.known: OrderedDict[str, str | None] = OrderedDict()
+
+    def add(self, i: int, e: dict) -> None:
+        for name in ("flow_blob", "original_blob", "blob"):
+            d = e.get(name)
+            if d:
+                self.queue.append((i, e["seq"], name, d))
+        if len(self.queue) >= BLOB_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        queue, self.queue = self.queue, []
+        unknown = list(dict.fromkeys(d for *_, d in queue if d not in self.known))
+        if unknown:
+            problems = self.store.blob_problems(unknown)
+            for d in unknown:
+                self.known[d] = problems.get(d)
+            while len(self.known) > self.LIMIT:
+                self.known.popitem(last=False)
+        for i, seq, name, d in queue:
+            state = self.known[d] if d in self.known else self.store.blob_problem(d)
+            if state:
+                self.emit(BLOBS, i, [("完整性", f"entry {seq}: blob {d[:12]}… ({name}) {state}")])
 
 
-def _key_files(report: Report, archive: Archive, table: dict) -> None:
+def _key_files(report: Report, archive: Store, table: dict) -> None:
     for kid in table:
-        path = archive.root / "keys" / f"{kid}.key"
-        if not path.exists():
-            continue  # a key kept elsewhere by its owner is fine
-        if b"ENCRYPTED PRIVATE KEY" not in path.read_bytes()[:64]:
-            report.add("安全性", f"private key {kid} is stored unencrypted")
-        if path.stat().st_mode & 0o077:
-            report.add("安全性", f"private key {kid} is readable by others")
+        for problem in archive.private_key_problems(kid):
+            report.add("安全性", problem)
 
 
-def inclusion(report: Report, archive: Archive, number: str) -> dict[str, Any]:
+def inclusion(report: Report, archive: Store, number: str) -> dict[str, Any]:
     """The inclusion proof of a record's submit entry in the checkpoint's tree."""
     mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
     index = leaf = None

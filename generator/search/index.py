@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..archive.logindex import lines
 from ..archive.state import RecordState, apply, parsed_flow
-from ..archive.store import LOG, Archive
+from ..archive.store import Store as Archive  # any store: a folder, a database
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
 from ..model import Flow, Library
@@ -92,7 +91,7 @@ class RecordIndex:
         if backend not in BACKENDS:
             raise SearchError(f"unknown search backend '{backend}'; choose {' or '.join(BACKENDS)}")
         self.archive, self.library, self.backend_name = archive, library, backend
-        self.folder = archive.root / "index" / backend
+        self.folder = archive.local_dir / "index" / backend  # derived: each machine its own
         self._flows: dict[str, Flow | None] = {}
         self._open = None  # the backend, kept open between searches
 
@@ -110,16 +109,11 @@ class RecordIndex:
     def _lines(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         if end <= start:  # nothing committed (a new or empty archive has no log yet)
             return
-        yield from lines(self.archive.root / LOG, start, end)
+        yield from self.archive.lines(start, end)
 
     def _lines_at(self, offsets: list[int]) -> Iterator[bytes]:
-        """The lines starting at ``offsets``, through one open file."""
-        if not (self.archive.root / LOG).exists():
-            return
-        with open(self.archive.root / LOG, "rb") as f:
-            for offset in offsets:
-                f.seek(offset)
-                yield f.readline().rstrip(b"\n")
+        """The lines starting at ``offsets``, read together."""
+        return self.archive.lines_at(offsets)
 
     def _flow(self, digest: str) -> Flow | None:
         if digest not in self._flows:  # by digest: the blob is read once, not once a record

@@ -53,7 +53,8 @@ from ..archive.state import (
     render_state,
     state_digest,
 )
-from ..archive.store import LOG, Archive, checkpoint_problem, key_table, parse_checkpoint
+from ..archive.store import Store as Archive  # any store: a folder, a database
+from ..archive.store import checkpoint_problem, key_table, parse_checkpoint
 from ..archive.verify import authenticity, signed_body
 from ..errors import FlowdocError
 from ..fileio import write_atomic
@@ -107,12 +108,12 @@ def export_package(archive: Archive, numbers: list[str], output: Path, query: st
     operator key; the number of records in it."""
     cp = archive.checkpoint()
     if cp is None:
-        raise PackageError(f"{archive.root}: the archive is empty")
+        raise PackageError(f"{archive.name}: the archive is empty")
     if archive.operator is None:
         raise PackageError("the archive's operator key is not unlocked: it signs the "
                            "package's manifest (set FLOWDOC_OPERATOR_PASSPHRASE)")
-    raw_cp = (archive.root / "checkpoint.json").read_bytes()
-    lines = (archive.root / LOG).read_bytes()[:cp.bytes].split(b"\n")[:-1]
+    raw_cp = archive.raw_checkpoint() or b""
+    lines = [line for _, line in archive.lines(0, cp.bytes)]
     wanted = set(numbers)
     chosen: dict[int, bytes] = {}
     states: dict[str, RecordState] = {}
@@ -126,7 +127,7 @@ def export_package(archive: Archive, numbers: list[str], output: Path, query: st
                 events.setdefault(entry["record"], []).append(seq)
     missing = wanted - set(states)
     if missing:
-        raise PackageError(f"no record {sorted(missing)[0]} in {archive.root}")
+        raise PackageError(f"no record {sorted(missing)[0]} in {archive.name}")
     prove = _prover([merkle.leaf_hash(line) for line in lines])
     files: dict[str, bytes] = {"checkpoint.json": raw_cp}
     for seq, line in chosen.items():

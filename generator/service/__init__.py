@@ -18,9 +18,9 @@ status alike) and whose message is one line.
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .workspace import Workspace, open_workspace
+    from .workspace import Workspace, archive_location, open_workspace
 
-__all__ = ["Workspace", "open_workspace"]
+__all__ = ["Workspace", "archive_location", "open_workspace"]
 
 
 def __getattr__(name: str) -> Any:

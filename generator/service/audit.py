@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..archive import trusting
-from ..archive.store import Archive
+from ..archive.location import open_store
 
 if TYPE_CHECKING:
     from ..archive.verify import Report
@@ -54,7 +54,7 @@ def verify(ws: Workspace, proof_of: str | None = None, kept: bytes | None = None
 def checkpoint(archive_dir: Path) -> bytes:
     """The archive's signed checkpoint as JSON bytes, to keep outside it (``verify --since``
     compares a later archive with it)."""
-    return trusting.checkpoint_json(Archive(archive_dir))
+    return trusting.checkpoint_json(open_store(archive_dir))
 
 
 def witness(ws: Workspace, key_file: Path, passphrase: str, state_file: Path) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def integrity(ws: Workspace, number: str) -> Integrity:
     cp = archive.checkpoint()
     if cp is None:
         return Integrity(number, None, 0, "", "the archive has no checkpoint")
-    report = Report(checkpoint=cp, log=archive.root / "log.jsonl", lines=cp.size)
+    report = Report(checkpoint=cp, log=archive, lines=cp.size)
     try:
         proof = inclusion(report, archive, number)
     except FlowdocError as exc:
@@ -144,8 +144,8 @@ def open_index(ws: Workspace, backend: str = "whoosh"):
     from ..search import RecordIndex
     from .records import NotFound
 
-    if not ws.archive_dir.exists():
-        raise NotFound(f"{ws.archive_dir}: no archive here (give --archive)")
+    if not ws.archive().exists():
+        raise NotFound(f"{ws.archive().name}: no archive here (give --archive)")
     return RecordIndex(ws.archive(), ws.library, backend)
 
 

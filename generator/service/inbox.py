@@ -65,7 +65,7 @@ _LIVE: dict[str, events.LiveStates] = {}
 
 def live_states(ws: Workspace) -> events.LiveStates:
     """The archive's record states, kept current across requests of one process."""
-    key = str(ws.archive_dir.resolve())
+    key = str(ws.archive_dir)
     if key not in _LIVE:
         _LIVE[key] = events.LiveStates(ws.archive())
     return _LIVE[key]

@@ -97,16 +97,16 @@ def invite(ws: Workspace, name: str, now: dt.datetime | None = None) -> str:
         raise InviteError(f"'{name}' is not a person in org.yaml")
     token = secrets.token_urlsafe(24)
     moment = now or dt.datetime.now(dt.UTC)
-    table = _invites(ws.archive_dir)
+    table = _invites(_folder(ws))
     table[_digest(token)] = {"person": name, "expires": (moment + dt.timedelta(
         hours=INVITE_HOURS)).isoformat(), "used": None}
-    _save(ws.archive_dir, table)
+    _save(_folder(ws), table)
     return token
 
 
 def invited(ws: Workspace, token: str, now: dt.datetime | None = None) -> str:
     """The person an unused, unexpired token was made for; else InviteError."""
-    entry = _invites(ws.archive_dir).get(_digest(token))
+    entry = _invites(_folder(ws)).get(_digest(token))
     moment = now or dt.datetime.now(dt.UTC)
     if entry is None or entry["used"] is not None or \
             dt.datetime.fromisoformat(entry["expires"]) < moment:
@@ -124,9 +124,9 @@ def enrol(ws: Workspace, token: str, passphrase: str) -> str:
     if why:
         raise InviteError(why)
     service_keys.new(ws, name, passphrase)
-    table = _invites(ws.archive_dir)
+    table = _invites(_folder(ws))
     table[_digest(token)]["used"] = dt.datetime.now(dt.UTC).isoformat()
-    _save(ws.archive_dir, table)
+    _save(_folder(ws), table)
     return name
 
 
@@ -135,6 +135,12 @@ def waiting_keys(ws: Workspace) -> list[str]:
     table = key_table(ws.archive().key_entries(), ws.library.trust)
     return sorted({k["person"] for k in table.values()
                    if k["vouched"] is None and k["revoked"] is None})
+
+
+def _folder(ws: Workspace) -> Path:
+    """Where invitations are kept: the archive folder, or for an archive in PostgreSQL this
+    machine's folder of the store (invite and enrol on the same server)."""
+    return ws.archive().local_dir
 
 
 def _digest(token: str) -> str:

@@ -240,20 +240,21 @@ def void(ws: Workspace, number: str, person: str, passphrase: str, reason: str) 
 
 def show(archive_dir: Path, number: str) -> RecordState:
     """Record ``number`` as its committed events make it."""
-    from ..archive.store import Archive
+    from ..archive.location import open_store
 
-    state = archive_records.record_state(Archive(archive_dir), number)
+    archive = open_store(archive_dir)
+    state = archive_records.record_state(archive, number)
     if state is None:
-        raise NotFound(f"no record {number} in {archive_dir}")
+        raise NotFound(f"no record {number} in {archive.name}")
     return state
 
 
 def rendition(archive_dir: Path, number: str) -> bytes:
     """The archived PDF of a closed record, only if its bytes are the ones the log names: a
     replaced file is never handed out."""
-    from ..archive.store import Archive
+    from ..archive.location import open_store
 
-    archive = Archive(archive_dir)
+    archive = open_store(archive_dir)
     state = archive_records.record_state(archive, number)
     if state is None or not state.rendition:
         raise NotFound(f"{number}: no archived rendition (is it closed?)")

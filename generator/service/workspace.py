@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..archive.store import Archive
+from ..archive.location import is_database_url, open_store
+from ..archive.store import Store
 from ..archive.trusting import unlock_operator
 from ..checks import CheckResult, check_paths
 from ..errors import Problem, ProblemsError
@@ -25,10 +26,11 @@ class Workspace:
     every service operation takes first."""
 
     flows_dir: Path
-    archive_dir: Path
+    archive_dir: Path | str = field(repr=False)  # a folder or a postgresql:// URL (a password)
     checked: CheckResult
     operator_passphrase: str | None = field(default=None, repr=False)
-    _archive: Archive | None = field(default=None, repr=False)
+    _archive: Store | None = field(default=None, repr=False)
+    _reader: Store | None = field(default=None, repr=False)
 
     @property
     def library(self) -> Library:
@@ -38,18 +40,28 @@ class Workspace:
     def warnings(self) -> list[Problem]:
         return [p for p in self.checked.problems if p.severity != "error"]
 
-    def archive(self, write: bool = False) -> Archive:
-        """The archive; for writing, with the operator key unlocked (an archive opened
-        without it refuses to commit, with a message that says how to give it)."""
+    def archive(self, write: bool = False) -> Store:
+        """The archive (a folder or a PostgreSQL store, :func:`open_store`); for writing, with
+        the operator key unlocked (an archive opened without it refuses to commit, with a
+        message that says how to give it)."""
         if not write:
-            return Archive(self.archive_dir)
+            if self._reader is None:
+                self._reader = open_store(self.archive_dir)
+            return self._reader
         if self._archive is None:
-            self._archive = Archive(self.archive_dir,
-                                    unlock_operator(self.archive_dir, self.operator_passphrase))
+            store = open_store(self.archive_dir)
+            self._archive = store.with_operator(
+                unlock_operator(store.local_dir, self.operator_passphrase))
         return self._archive
 
 
-def open_workspace(flows_dir: Path, archive_dir: Path = Path("records"), *,
+def archive_location(value: str | Path) -> Path | str:
+    """What ``--archive`` / ``FLOWDOC_ARCHIVE`` names: a ``postgresql://`` URL kept as text
+    (a path would fold its ``//``), anything else a folder."""
+    return str(value) if is_database_url(str(value)) else Path(value)
+
+
+def open_workspace(flows_dir: Path, archive_dir: Path | str = Path("records"), *,
                    operator_passphrase: str | None = None, strict: bool = True,
                    definitions_only: bool = False) -> Workspace:
     """The flows of ``flows_dir`` checked, and the archive at ``archive_dir``. ``strict``:

@@ -22,7 +22,7 @@ from ..service import open_workspace
 from . import security
 
 
-def create_app(flows_dir: Path, archive_dir: Path, *, operator_passphrase: str | None = None,
+def create_app(flows_dir: Path, archive_dir: Path | str, *, operator_passphrase: str | None = None,
                secret_key: bytes | None = None, behind_proxy: bool = False,
                testing: bool = False) -> Flask:
     """The application for the flows of ``flows_dir`` and the archive at ``archive_dir``.
@@ -33,7 +33,7 @@ def create_app(flows_dir: Path, archive_dir: Path, *, operator_passphrase: str |
     app = Flask(__name__)
     ws = open_workspace(flows_dir, archive_dir, operator_passphrase=operator_passphrase)
     app.config.update(
-        SECRET_KEY=secret_key or _secret(archive_dir),
+        SECRET_KEY=secret_key or _secret(ws.archive().local_dir),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=20 << 20,  # uploads capped at 20 MiB

@@ -1,0 +1,143 @@
+"""The two stores side by side: durable events/s with 1 and 8 concurrent writers, and verify
+entries/s, on the folder store and on PostgreSQL.
+
+    python bench/bench_pgstore.py [--events 120] [--url postgresql://…]
+
+Without ``--url`` a throwaway PostgreSQL cluster is started (tests/pgserver.py: initdb into a
+temporary folder, fsync and synchronous_commit on) and stopped at the end. Each event is a
+record's submission as a user makes it: key unlocked, rule book, signature, and a commit
+(fsync + signed checkpoint for the folder; a transaction with synchronous_commit for
+PostgreSQL). The 8 writers are 8 processes, each with its own connection. A reference loop's
+time is printed first, since this machine's speed varies with its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from generator.archive import events as R  # noqa: E402
+from generator.archive.copying import copy_archive  # noqa: E402
+from generator.archive.verify import verify  # noqa: E402
+from generator.checks import check_paths  # noqa: E402
+from generator.records import RecordInput  # noqa: E402
+from generator.service.bootstrap import sign_folder  # noqa: E402
+
+OPERATOR = "pass-operator-bench"
+T0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+
+
+def reference() -> float:
+    t = time.perf_counter()
+    sum(range(10**7))
+    return time.perf_counter() - t
+
+
+def _writer(store, library, n: int, tag: str, start, done) -> None:
+    start.wait()
+    for i in range(n):
+        rec = RecordInput("EC-HR-015", {"leave_type": "事假", "start": "2026-11-02",
+                                        "end": "2026-11-03", "reason": f"{tag}第{i}次"}, "b")
+        R.submit(store, library, rec, b"b", "赵敏", "pass-赵敏-bench", T0)
+    done.put(n)
+
+
+def durable(store, library, writers: int, events: int) -> float:
+    """Events/s of ``events`` submissions by ``writers`` processes at once."""
+    ctx = multiprocessing.get_context("fork")
+    start, done = ctx.Barrier(writers + 1), ctx.Queue()
+    each = max(1, events // writers)
+    procs = [ctx.Process(target=_writer, args=(store, library, each, f"w{writers}-{k}", start,
+                                               done)) for k in range(writers)]
+    for p in procs:
+        p.start()
+    start.wait()
+    began = time.perf_counter()
+    total = sum(done.get(timeout=600) for _ in procs)
+    elapsed = time.perf_counter() - began
+    for p in procs:
+        p.join()
+    return total / elapsed
+
+
+def bulk_import(store, library, n: int, tag: str) -> float:
+    """Records/s of one import of ``n`` records (one commit)."""
+    batch = [(RecordInput("EC-HR-015", {"leave_type": "年假", "start": "2026-11-02",
+                                        "end": "2026-11-06", "reason": f"{tag}批量{i}"},
+                          f"{i}.yaml"), f"record {tag} {i}".encode()) for i in range(n)]
+    began = time.perf_counter()
+    R.import_records(store, library, batch, "赵敏", "pass-赵敏-bench", T0)
+    return n / (time.perf_counter() - began)
+
+
+def verify_rate(store, library, workers: int | None) -> tuple[int, float]:
+    began = time.perf_counter()
+    report = verify(store, library, workers=workers)
+    elapsed = time.perf_counter() - began
+    assert report.ok, report.findings[:3]
+    return report.entries, report.entries / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=120, help="events per measurement")
+    parser.add_argument("--records", type=int, default=3000,
+                        help="records of one bulk import, before the verify figures")
+    parser.add_argument("--url", help="an initialised PostgreSQL archive to use (emptied "
+                                      "databases only); default: a throwaway cluster")
+    args = parser.parse_args()
+    print(f"reference loop sum(range(10**7)): {reference():.3f} s")
+    server = None
+    url = args.url
+    if url is None:
+        import pgserver
+
+        server = pgserver.Server()
+        url = server.url(server.database())
+    from generator.archive.pgstore import PgArchive, init
+
+    init(url)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(ROOT / "flows", Path(tmp) / "flows")
+            folder = sign_folder(Path(tmp) / "flows", Path(tmp) / "records",
+                                 lambda person: f"pass-{person}-bench", OPERATOR)
+            library = check_paths([Path(tmp) / "flows"], base=Path(tmp)).library
+            R.new_person_key(folder, library, "赵敏", "pass-赵敏-bench")
+            R.approve_key(folder, library, "赵敏", "王芳", "pass-王芳-bench")
+            pg = PgArchive(url, folder.operator)
+            copy_archive(folder, pg)
+            for name, store in (("folder", folder), ("postgresql", pg)):
+                for writers in (1, 8):
+                    rate = durable(store, library, writers, args.events)
+                    print(f"{name:10} {writers} writer{'s' if writers > 1 else ' '}: "
+                          f"{rate:6.0f} durable events/s")
+            for name, store in (("folder", folder), ("postgresql", pg)):
+                rate = bulk_import(store, library, args.records, name)
+                print(f"{name:10} bulk import: {args.records} records at {rate:.0f} records/s")
+            if server is not None:  # verify the same archive from both stores
+                pg = PgArchive(server.url(server.database()))
+                init(pg.url)
+                copy_archive(folder, pg)
+            for name, store in (("folder", folder), ("postgresql", pg)):
+                for workers, how in ((1, "one process"), (None, "all cores")):
+                    entries, rate = verify_rate(store, library, workers)
+                    print(f"{name:10} verify ({how}): {entries} entries at {rate:.0f} "
+                          "entries/s")
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""A throwaway PostgreSQL cluster for the tests: Debian's binaries, ``initdb`` into a temporary
+folder, a Unix socket there and a free TCP port on 127.0.0.1 (password auth), stopped at the
+end. PostgreSQL refuses to run as root, so as root the cluster is run as the ``postgres`` user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+
+def binaries() -> Path | None:
+    """The folder of initdb and pg_ctl (the newest installed), or None."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parent.parent.name))
+    if found:
+        return Path(found[-1]).parent
+    which = shutil.which("initdb")
+    return Path(which).parent if which else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A running cluster; :meth:`database` makes a new empty database for one test."""
+
+    def __init__(self) -> None:
+        bin_dir = binaries()
+        if bin_dir is None:
+            raise FileNotFoundError("PostgreSQL's initdb is not installed (Debian: apt-get "
+                                    "install postgresql)")
+        self.bin = bin_dir
+        self.folder = Path(tempfile.mkdtemp(prefix="flowdoc-pg-"))
+        self.data = self.folder / "data"
+        self.port = _free_port()
+        self.user = "postgres"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                entry = pwd.getpwnam("postgres")
+            except KeyError:
+                raise FileNotFoundError("running as root, and there is no postgres user to "
+                                        "run PostgreSQL as") from None
+            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+        else:
+            self.user = pwd.getpwuid(os.geteuid()).pw_name
+        self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth-local=trust",
+                  "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8")
+        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+                   f"-c unix_socket_directories={self.folder} -c fsync=on "
+                   "-c synchronous_commit=on -c max_connections=100")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w",
+                  "-t", "60", "-o", options, "start")
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run([*self._as, str(self.bin / program), *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.folder)
+
+    def url(self, database: str = "postgres", user: str | None = None) -> str:
+        """The superuser's URL through the Unix socket (trusted: no password)."""
+        return (f"postgresql://{user or self.user}@/{database}?host={self.folder}"
+                f"&port={self.port}")
+
+    def tcp_url(self, database: str, user: str, password: str) -> str:
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def sql(self, statement: str, database: str = "postgres", params: tuple = ()) -> list:
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description else []
+
+    def database(self) -> str:
+        """A new, empty database; its name."""
+        name = "t_" + uuid.uuid4().hex[:12]
+        self.sql(f"CREATE DATABASE {name}")
+        return name
+
+    def restart(self) -> None:
+        """Crash and restart the server (``-m immediate``: no clean shutdown, as a power cut
+        would leave it; recovery replays the WAL)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "60",
+                  "restart")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
