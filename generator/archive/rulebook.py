@@ -378,27 +378,14 @@ def signing_outcome(flow: Flow, values: dict[str, Any], before: Any, step_id: st
 
 def _sign(out: list, e: dict, before: Any, book: Book) -> None:
     number = e["record"]
-    if before.status != "in progress":
-        out.append(("可用性", f"{number} is {before.status}; it takes no more signatures"))
-        return
-    flow = _flow(out, before, book)
-    if flow is None:
-        return
-    step_id = e["step"]
-    try:
-        step = flow.step(step_id)
-    except KeyError:
-        step = None
-    if step is not None and e["decision"] not in step.decisions and \
-            route(flow, typed_fields(flow, before.fields), before.decisions,
-                  _limits(book)).waiting_for == step_id:
-        out.append(("可用性", f"{number}: decision must be one of {'/'.join(step.decisions)}, "
-                              f"not '{e['decision']}'"))
-        return
     found = _waiting(out, e, before, book)
     if found is None:
         return
     flow, values, step, who = found
+    if e["decision"] not in step.decisions:
+        out.append(("可用性", f"{number}: decision must be one of {'/'.join(step.decisions)}, "
+                              f"not '{e['decision']}'"))
+        return
     if e["role"] != flow.lane(step.lane).name or e["meaning"] != MEANING.get(step.kind, "审批"):
         out.append(("可用性", f"{number}: the signature names another lane or meaning than "
                               f"step '{step.id}'"))
