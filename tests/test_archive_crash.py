@@ -284,10 +284,13 @@ def test_ctrl_c_during_an_import_aborts_cleanly_and_leaves_no_orphan_blobs(tmp_p
     before = (archive.raw_log(), sorted(p.name for p in (archive.root / "blobs").rglob("*")))
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "FLOWDOC_PASSPHRASE": secret("赵敏"),
            "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
+    # Ctrl-C at a terminal: the command runs with SIGINT's default action even when this
+    # test runs as a background job (whose SIGINT is ignored and would be inherited)
     proc = subprocess.Popen([sys.executable, "-m", "generator", "record", "import", str(folder),
                              "--as", "赵敏", "--archive", str(archive.root), "--flows",
                              str(FLOWS)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, cwd=tmp_path)
+                            stderr=subprocess.PIPE, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     blobs = archive.root / "blobs"
     count = sum(1 for p in blobs.rglob("*") if p.is_file())  # files, as counted below
     deadline = time.monotonic() + 60
