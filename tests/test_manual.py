@@ -355,6 +355,7 @@ def test_the_front_matter_explains_every_symbol_of_the_charts_once(pdf_text):
 
     page = legend_page(500)
     assert {s.kind for s in page.shapes} == set(draw.FILL)  # every shape the charts draw
+    assert any(s.double for s in page.shapes)  # and the 会签 box's second border
     assert {e.back for e in page.edges} == {True, False}  # a line and a loop back
     holding = [p for p in pdf_text if "图例" in p and all(
         "".join(meaning.split()) in p for *_, meaning in (*ENTRIES, *LINES))]

@@ -15,6 +15,7 @@ ENTRIES = (  # (kind, text in the shape, what it means)
     ("end", "结束", "结束（灰色圆角框）"),
     ("task", "办理", "办理事项（方框）"),
     ("approval", "审批", "审批、审核：须签字（蓝底方框）"),
+    ("countersign", "会审", "会签：多人签字（双线框）"),
     ("decision", "判断", "判断：各出口标明条件"),
     ("ref", "其他流程", "转入另一流程（五边形）"),
     ("connector", "①", "续页连接符：同号两处相接"),
@@ -44,8 +45,10 @@ def legend_page(width: float, style: Style = DEFAULT_STYLE) -> Page:
         rect = Rect(x0 + 8 + (SHAPE_W - w) / 2, cy - h / 2, w, h)
         area = Rect(rect.x + 2, rect.y + 2, rect.w - 4, rect.h - 4)
         text_size = size if kind == "connector" else style.text_size
-        shapes.append(Shape(f"~legend{i}", kind, "", rect,
-                            TextBlock((text,), text_size, area, text_size * style.line_height), 0))
+        double = kind == "countersign"  # an approval signed by several
+        shapes.append(Shape(f"~legend{i}", "approval" if double else kind, "", rect,
+                            TextBlock((text,), text_size, area, text_size * style.line_height), 0,
+                            double))
         explain(meaning, x0 + SHAPE_W + 16, cy)
     top = (len(ENTRIES) + 1) // 2 * ROW
     for i, (back, meaning) in enumerate(LINES):
