@@ -46,11 +46,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Flow, Org, PublicKey
-from ..records import Delegation, RecordInput, check_record, may_sign, route
+from ..records import Delegation, RecordInput, check_record, route
 from ..records.authority import (
     Signers,
     delegation_problem,
     local_day,
+    may_submit,
     signers,
     transfer_problem,
     why_not,
@@ -248,7 +249,7 @@ def _submit(out: list, e: dict, before: Any, book: Book) -> None:
     if e["step"] != start.id or e["role"] != flow.lane(start.lane).name or e["meaning"] != "编制":
         out.append(("可用性", f"{number}: the submission names another step, lane or meaning "
                               "than its flow's start"))
-    why = may_sign(flow, book.org, start.id, e["applicant"], None)
+    why = may_submit(flow, book.org, e["applicant"])
     if why:
         out.append(("安全性", f"{number}: {why}"))
     result = book.checked.pop(number, None)

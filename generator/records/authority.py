@@ -174,6 +174,23 @@ def signers(flow: Flow, org: Org, step_id: str, applicant: str | None, *,
                    lane.approver != "role", step.role, tuple(separated))
 
 
+def may_submit(flow: Flow, org: Org, person: str) -> str | None:
+    """``None`` if ``person`` may open a record of ``flow`` (sign its start step); else why
+    not. The start's lane is a role (the applicant's own), so this is two look-ups, not a
+    resolution: verify asks it for every submission of an import."""
+    start = flow.start
+    lane = flow.lane(start.lane)
+    if lane.approver != "role":
+        return why_not(signers(flow, org, start.id, None), person, org)
+    if org.person(person) is None:
+        return f"'{person}' is not a person in org.yaml"
+    if not org.may_sign(person, lane.role):
+        return f"{person} does not hold the lane {lane.name} ({lane.role}) of step '{start.id}'"
+    if start.role is not None and not org.may_sign(person, start.role):
+        return f"{person} does not hold {start.role}, which step '{start.id}' asks for"
+    return None
+
+
 def why_not(s: Signers, person: str, org: Org) -> str | None:
     """``None`` if ``person`` may sign under ``s`` (themself or as a deputy); else why not."""
     if org.person(person) is None:
