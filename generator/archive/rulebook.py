@@ -447,15 +447,22 @@ def _transfer(out: list, e: dict, before: Any, book: Book) -> None:
         out.append(("安全性", f"{number}: {why}"))
 
 
-def _withdraw(out: list, e: dict, before: Any, book: Book) -> None:
-    number = e["record"]
+def may_withdraw(before: Any, person: str) -> list[tuple[str, str]]:
+    """Whether ``person`` may withdraw (撤销) the record: its applicant, before anyone
+    decided anything."""
+    number = before.number
     if before.status not in OPEN:
-        out.append(("可用性", f"{number} is {before.status}; it can no longer be withdrawn"))
-    elif e["person"] != before.applicant:
-        out.append(("安全性", f"only the applicant {before.applicant} may withdraw {number}"))
-    elif before.decisions or before.votes:
-        out.append(("可用性", f"{number}: an approver has decided already; 撤销 is only before "
-                              "anyone decides (void it instead)"))
+        return [("可用性", f"{number} is {before.status}; it can no longer be withdrawn")]
+    if person != before.applicant:
+        return [("安全性", f"only the applicant {before.applicant} may withdraw {number}")]
+    if before.decisions or before.votes:
+        return [("可用性", f"{number}: an approver has decided already; 撤销 is only before "
+                           "anyone decides (void it instead)")]
+    return []
+
+
+def _withdraw(out: list, e: dict, before: Any, book: Book) -> None:
+    out += may_withdraw(before, e["person"])
 
 
 def delegation_of(e: dict[str, Any]) -> Delegation | None:

@@ -16,6 +16,7 @@ from ..archive.state import STATUS_TEXT, RecordState
 from ..model import Flow
 from ..records import Signers
 from .people import Person
+from .records import Waiting
 from .workspace import Workspace
 
 
@@ -106,18 +107,13 @@ def inbox(ws: Workspace, person: str) -> Inbox:
 LIST = 200  # the newest of 我发起的 and 已处理 a page shows
 
 
-def may_open(ws: Workspace, who: Person, number: str) -> bool:
-    """Whether ``who`` may see record ``number``: its applicant, anyone who signed it or may
-    sign it now, whoever it is copied to, and auditors and document controllers."""
+def may_open(who: Person, found: Waiting) -> bool:
+    """Whether ``who`` may see the record ``found`` (:func:`records.waiting`'s answer): its
+    applicant, anyone who signed it or may sign it now, whoever it is copied to, and
+    auditors and document controllers."""
     if who.auditor or who.doc_control:
         return True
-    from . import records
-
-    found = records.waiting(ws, number)
     state = found.state
-    signers = found.signers
     return (state.applicant == who.name
             or any(e.get("person") == who.name for e in state.signatures)
-            or (signers is not None and (who.name in signers.people
-                                         or signers.on_behalf(who.name) is not None))
-            or who.name in found.copied_to)
+            or found.may_sign(who.name) or who.name in found.copied_to)

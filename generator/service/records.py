@@ -194,6 +194,23 @@ class Waiting:
     signers: Signers | None
     copied_to: tuple[str, ...]
 
+    def may_sign(self, person: str) -> bool:
+        """Whether ``person`` may sign the step the record waits for (or as a deputy)."""
+        s = self.signers
+        return s is not None and (person in s.people or s.on_behalf(person) is not None)
+
+    def may_withdraw(self, person: str) -> bool:
+        """Whether ``person`` may withdraw it now (the rule book's rule, asked ahead)."""
+        from ..archive.rulebook import may_withdraw
+
+        return not may_withdraw(self.state, person)
+
+    def may_resubmit(self, person: str) -> bool:
+        """Whether ``person`` may send it on again after a 退回 (the rule book's rule)."""
+        from ..archive.rulebook import may_resubmit
+
+        return not may_resubmit(self.state, person)
+
 
 def waiting(ws: Workspace, number: str) -> Waiting:
     """Who may sign record ``number`` now (the one answer: the archive writer checks the same)."""

@@ -207,14 +207,15 @@ def _shown(flow: Flow, values: dict[str, Any]) -> list[tuple[str, str]]:
             if values.get(f.id) not in (None, [], ())]
 
 
-def _record(number: str):
-    ws = workspace()
+def _record(number: str) -> records.Waiting:
+    """The record as :func:`records.waiting` gives it, if this person may open it."""
     try:
-        if not inbox.may_open(ws, g.person, number):
-            abort(403)
-        return records.waiting(ws, number)
+        found = records.waiting(workspace(), number)
     except FlowdocError:
         abort(404)
+    if not inbox.may_open(g.person, found):
+        abort(403)
+    return found
 
 
 @bp.route("/records/<number>")
@@ -228,19 +229,15 @@ def show(number: str):
     org = workspace().library.org
     path = route(flow, typed_fields(flow, state.fields), state.decisions,
                  org.limits if org else None)
-    may_sign = who is not None and (g.person.name in who.people
-                                    or who.on_behalf(g.person.name) is not None)
     step = flow.step(who.step) if who is not None else None
-    withdrawable = (state.applicant == g.person.name and state.status in ("in progress",
-                                                                          "returned")
-                    and not state.decisions and not state.votes)
     return render_template(
-        "records/show.html", state=state, flow=flow, who=who, may_sign=may_sign, step=step,
+        "records/show.html", state=state, flow=flow, who=who,
+        may_sign=found.may_sign(g.person.name), step=step,
         meaning=MEANING.get(step.kind, "审批") if step else "", status=STATUS_TEXT,
         shown=_shown(flow, typed_fields(flow, state.fields)), events=EVENT_TEXT,
         path=[_step_text(flow, s) for s in path.steps], copied=found.copied_to,
-        withdrawable=withdrawable, error=request.args.get("error"),
-        returned=state.status == "returned" and state.applicant == g.person.name,
+        withdrawable=found.may_withdraw(g.person.name), error=request.args.get("error"),
+        returned=found.may_resubmit(g.person.name),
         integrity=audit.integrity(workspace(), number))
 
 
@@ -261,11 +258,13 @@ def sign(number: str):
     except FlowdocError as exc:
         # the rules refused it; if someone signed the step first, say who and when
         message = _signed_first(ws, number, step, g.person.name) or str(exc)
-        if inbox.may_open(ws, g.person, number):
+        try:
+            visible = inbox.may_open(g.person, records.waiting(ws, number))
+        except FlowdocError:
+            visible = False
+        if visible:
             return redirect(url_for("records.show", number=number, error=message))
         return render_template("records/refused.html", number=number, message=message), 409
-    except Exception:
-        abort(400)
     found = records.waiting(ws, number)
     flash(f"已签署：{found.flow.step(step).text}（{request.form.get('decision', '')}）")
     return redirect(url_for("records.show", number=number))
@@ -285,19 +284,26 @@ def _signed_first(ws, number: str, step: str, me: str) -> str | None:
     return f"该环节已由 {last['person']} 于 {last['time'][11:16]}（UTC）签署（{last['decision']}）"
 
 
+def _act(number: str, call, done: str):
+    """Run one signed action on the record and come back to its page: with the rule's
+    one-line refusal, or with ``done``."""
+    try:
+        call()
+    except FlowdocError as exc:
+        return redirect(url_for("records.show", number=number, error=str(exc)))
+    flash(done)
+    return redirect(url_for("records.show", number=number))
+
+
 @bp.route("/records/<number>/return", methods=["POST"])
 @login_required
 def send_back(number: str):
     """退回: whoever may sign the waiting step sends the record back to its applicant."""
-    found = _record(number)
-    try:
-        records.return_step(workspace(), number, request.form.get("step", ""),
-                            found.flow.start.id, g.person.name,
-                            request.form.get("passphrase", ""), request.form.get("reason", ""))
-    except FlowdocError as exc:
-        return redirect(url_for("records.show", number=number, error=str(exc)))
-    flash("已退回申请人")
-    return redirect(url_for("records.show", number=number))
+    start = _record(number).flow.start.id
+    form = request.form
+    return _act(number, lambda: records.return_step(
+        workspace(), number, form.get("step", ""), start, g.person.name,
+        form.get("passphrase", ""), form.get("reason", "")), "已退回申请人")
 
 
 @bp.route("/records/<number>/resubmit", methods=["POST"])
@@ -305,26 +311,21 @@ def send_back(number: str):
 def resubmit(number: str):
     """The applicant sends a returned record on again (values changed with 更正 first)."""
     _record(number)
-    try:
-        records.resubmit(workspace(), number, g.person.name, request.form.get("passphrase", ""),
-                         {}, request.form.get("reason", ""))
-    except FlowdocError as exc:
-        return redirect(url_for("records.show", number=number, error=str(exc)))
-    flash("已重新提交")
-    return redirect(url_for("records.show", number=number))
+    form = request.form
+    return _act(number, lambda: records.resubmit(
+        workspace(), number, g.person.name, form.get("passphrase", ""), {},
+        form.get("reason", "")), "已重新提交")
 
 
 @bp.route("/records/<number>/withdraw", methods=["POST"])
 @login_required
 def withdraw(number: str):
+    """撤销: the applicant withdraws a record nobody has decided on."""
     _record(number)
-    try:
-        records.withdraw(workspace(), number, g.person.name, request.form.get("passphrase", ""),
-                         request.form.get("reason", "") or "申请人撤销")
-    except FlowdocError as exc:
-        return redirect(url_for("records.show", number=number, error=str(exc)))
-    flash("已撤销")
-    return redirect(url_for("records.show", number=number))
+    form = request.form
+    return _act(number, lambda: records.withdraw(
+        workspace(), number, g.person.name, form.get("passphrase", ""),
+        form.get("reason", "") or "申请人撤销"), "已撤销")
 
 
 @bp.route("/records/<number>/rendition.pdf")
