@@ -11,6 +11,7 @@ import sys
 import pikepdf
 import pytest
 from conftest import FLOWS, ROOT, bundled_library, cli
+from formfill import fill_with_pikepdf
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
@@ -107,26 +108,6 @@ def test_filled_by_pypdf_reads_back(leave_form):
     result = check(out.getvalue())
     assert result.ok, result.problems
     assert result.values["days"] == 10
-
-
-def fill_with_pikepdf(data: bytes, values: dict[str, str], drop_appearances: bool = False) -> bytes:
-    with pikepdf.open(io.BytesIO(data)) as pdf:
-        for field in pdf.Root.AcroForm.Fields:
-            stack = [(field, str(field.T))]
-            while stack:
-                node, name = stack.pop()
-                if "/Kids" in node:
-                    stack += [(kid, f"{name}.{kid.T}") for kid in node.Kids]
-                    continue
-                if name in values:
-                    node.V = pikepdf.String(values[name])
-                if drop_appearances and "/AP" in node:
-                    del node["/AP"]
-        if drop_appearances:  # as a reader that redraws every field does
-            pdf.Root.AcroForm.NeedAppearances = True
-        out = io.BytesIO()
-        pdf.save(out)
-        return out.getvalue()
 
 
 def test_filled_by_pikepdf_and_by_a_reader_that_rewrote_appearances(leave_form):

@@ -55,6 +55,7 @@ from .store import (
     checkpoint_message,
     key_table,
     parse_checkpoint,
+    stored_checkpoint,
 )
 
 if TYPE_CHECKING:
@@ -225,14 +226,7 @@ class PgArchive:
         return bytes(row[0]) if row else None
 
     def checkpoint(self) -> Checkpoint | None:
-        raw = self.raw_checkpoint()
-        if raw is None:
-            return None
-        try:
-            return parse_checkpoint(raw)
-        except ValueError as exc:
-            raise ArchiveError(f"{self.name}: the last checkpoint is not one ({exc}); run "
-                               "flowdoc verify") from None
+        return stored_checkpoint(self.raw_checkpoint(), f"{self.name} (its last checkpoint)")
 
     def log_length(self) -> int:
         row = self._one("SELECT byte_offset + octet_length(line) + 1 FROM flowdoc.entries "

@@ -151,6 +151,17 @@ def checkpoint_problem(cp: Checkpoint, trust: TrustRoot) -> str | None:
     return None
 
 
+def stored_checkpoint(raw: bytes | None, where: str) -> Checkpoint | None:
+    """The checkpoint a store keeps as ``raw`` (None: never committed); a store whose head
+    does not parse is refused in one line naming ``where``, for ``verify`` to say more."""
+    if raw is None:
+        return None
+    try:
+        return parse_checkpoint(raw)
+    except ValueError as exc:
+        raise ArchiveError(f"{where}: not a checkpoint ({exc}); run flowdoc verify") from None
+
+
 def checkpoint_message(cp: Checkpoint) -> bytes:
     """What an operator signs; ``type`` keeps it apart from every other signed thing."""
     return canonical({"type": "checkpoint", **cp.body()})
@@ -371,14 +382,7 @@ class Archive:
     # -- reading ----------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint | None:
         """The last committed checkpoint (None for an archive never committed)."""
-        raw = self.raw_checkpoint()
-        if raw is None:
-            return None
-        try:
-            return parse_checkpoint(raw)
-        except ValueError as exc:
-            raise ArchiveError(f"{self.root / CHECKPOINT}: not a checkpoint ({exc}); run "
-                               "flowdoc verify") from None
+        return stored_checkpoint(self.raw_checkpoint(), str(self.root / CHECKPOINT))
 
     def raw_checkpoint(self) -> bytes | None:
         path = self.root / CHECKPOINT
