@@ -193,6 +193,7 @@ class Waiting:
     flow: Flow
     signers: Signers | None
     copied_to: tuple[str, ...]
+    path: tuple[str, ...] = ()  # the steps it has taken, up to the one it waits for
 
     def may_sign(self, person: str) -> bool:
         """Whether ``person`` may sign the step the record waits for (or as a deputy)."""
@@ -222,7 +223,7 @@ def waiting(ws: Workspace, number: str) -> Waiting:
     assert ws.library.org is not None
     reached = route(flow, typed_fields(flow, state.fields), state.decisions,
                     ws.library.org.limits).steps
-    return Waiting(state, flow, who, copied_to(flow, ws.library.org, reached))
+    return Waiting(state, flow, who, copied_to(flow, ws.library.org, reached), reached)
 
 
 def parse_changes(changes: list[str] | tuple[str, ...], option: str = "--set") -> dict[str, str]:

@@ -224,18 +224,14 @@ def show(number: str):
     found = _record(number)
     state, flow, who = found.state, found.flow, found.signers
     from ...archive.state import typed_fields
-    from ...records import route
 
-    org = workspace().library.org
-    path = route(flow, typed_fields(flow, state.fields), state.decisions,
-                 org.limits if org else None)
     step = flow.step(who.step) if who is not None else None
     return render_template(
         "records/show.html", state=state, flow=flow, who=who,
         may_sign=found.may_sign(g.person.name), step=step,
         meaning=MEANING.get(step.kind, "审批") if step else "", status=STATUS_TEXT,
         shown=_shown(flow, typed_fields(flow, state.fields)), events=EVENT_TEXT,
-        path=[_step_text(flow, s) for s in path.steps], copied=found.copied_to,
+        path=[_step_text(flow, s) for s in found.path], copied=found.copied_to,
         withdrawable=found.may_withdraw(g.person.name), error=request.args.get("error"),
         returned=found.may_resubmit(g.person.name),
         integrity=audit.integrity(workspace(), number))
