@@ -219,13 +219,13 @@ def _record_json(result) -> dict:
 
 def _json_value(value) -> str:
     """Typed values json.dumps does not know: numbers in their canonical text, dates ISO."""
-    from .records.values import value_text
+    from .service.words import value_text
 
     return value_text(value)
 
 
 def _print_record(result, file: Path) -> None:
-    from .records.values import value_text
+    from .service.words import value_text
 
     for where, message in result.problems:
         click.echo(visible(f"{file}: {where}: {message}"), err=True)
@@ -663,8 +663,8 @@ def verify(archive_dir: Path, proof_of: str | None, since: Path | None, package:
     if package is not None:
         _verify_package(package, as_json, flows_dir, kept)
         return
-    from .archive.verify import PROPERTIES
     from .service import audit, open_workspace
+    from .service.words import PROPERTIES
 
     kept_raw = _kept(since)
     # verify runs whatever the working copy holds: a broken keys.yaml or org.yaml is one more
@@ -926,7 +926,8 @@ def org_sign(person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
 @click.argument("query", default="")
 @click.option("--flow", "flow_code", help="Only records of this flow code.")
 @click.option("--signer", help="Only records this person signed (applicant included).")
-@click.option("--status", help="进行中/完成/驳回/作废 (in_progress/complete/rejected/void).")
+@click.option("--status", help="办理中/已完成/已驳回/已作废/已退回/已撤销 "
+              "(in_progress/complete/rejected/void/returned/withdrawn).")
 @click.option("--dept", help="Only records of this department.")
 @click.option("--from", "date_from", metavar="DATE", help="Created on or after (YYYY[-MM[-DD]]).")
 @click.option("--to", "date_to", metavar="DATE", help="Created on or before (YYYY[-MM[-DD]]).")
@@ -965,7 +966,7 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
     index = _call(audit.open_index, ws, backend)
     _call(_update_index, index, reindex)
     if export_to is not None:
-        from .search.package import COMPLETENESS
+        from .service.words import COMPLETENESS
 
         count = _call(audit.export, ws, index, tree, query, export_to, not oldest_first)
         click.echo(f"{export_to}: {count} record(s); check it with flowdoc verify --package {export_to}")
@@ -980,13 +981,11 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
     elif as_csv:  # UTF-8 with a BOM, so that Excel opens it with the Chinese intact
         click.echo(audit.results_csv(results).decode("utf-8"), nl=False)
     else:
-        from .search.documents import STATUS_NAMES
-
         first = (page - 1) * limit
         shown = f"{first + 1}–{first + len(results.hits)}" if results.hits else "none"
         click.echo(f"{results.total} record(s); showing {shown}")
         for h in results.hits:
-            click.echo(visible(f"{h.number}　{h.flow_name}　{STATUS_NAMES.get(h.status, h.status)}"
+            click.echo(visible(f"{h.number}　{h.flow_name}　{h.status_text}"
                                f"　{h.applicant}　{h.created[:10]}"))
             click.echo(visible(f"    {h.snippet}"))
 
@@ -1018,7 +1017,7 @@ def _verify_package(path: Path, as_json: bool, flows_dir: Path, kept: Path | Non
     """The package checked against the trust root of ``flows_dir`` (or a kept checkpoint), both
     from outside the package; with neither, against what it carries, and the first line says
     so."""
-    from .search.package import COMPLETENESS
+    from .service.words import COMPLETENESS
 
     kept_raw = _kept(kept)
     from .service import audit

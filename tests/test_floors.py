@@ -86,3 +86,39 @@ def test_the_checker_itself_sees_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
     assert len(_imports(_modules())) > 50
+
+
+# What a front door may import: the service, the errors it maps to an exit or a status, the
+# model it reads names from, and the leaf helpers that carry no rule (atomic writes, safe
+# terminal text, the bundled font it serves). `flowdoc check` runs the checker itself.
+FRONT_DOOR_MAY_IMPORT = ("generator.service", "generator.errors", "generator.model",
+                         "generator.fileio", "generator.textsafe", "generator.fonts",
+                         "generator.web")
+CHECK_COMMAND = "generator.checks"
+
+
+def _front_door_reaches(modules, imports) -> list[str]:
+    found = []
+    for module, targets in sorted(imports.items()):
+        if not (module == "generator.cli" or module.startswith("generator.web")):
+            continue
+        for target, name in sorted(targets):
+            allowed = FRONT_DOOR_MAY_IMPORT + ((CHECK_COMMAND,) if module == "generator.cli"
+                                               else ())
+            if target != "generator" and not target.startswith(allowed):
+                found.append(f"{module} imports {name} from {target}")
+    return found
+
+
+def test_front_doors_hold_no_rule_of_their_own():
+    """The CLI and the web app reach the capabilities only through the service, so the two
+    cannot show one thing two ways (a status word, a value's text) or apply a rule twice."""
+    modules = _modules()
+    assert _front_door_reaches(modules, _imports(modules)) == []
+
+
+def test_the_front_door_check_sees_a_reach_past_the_service():
+    made_up = {"generator.web.records": {("generator.archive.state", "STATUS_TEXT"),
+                                         ("generator.service.words", "value_text")}}
+    assert _front_door_reaches(_modules(), made_up) == [
+        "generator.web.records imports STATUS_TEXT from generator.archive.state"]

@@ -197,7 +197,13 @@ def render_state(flow: Flow, state: RecordState, limits: dict | None = None) -> 
 
 RENDER_MARK = "flowdoc-state:"
 STATUS_TEXT = {"in progress": "办理中", "returned": "已退回", "complete": "已完成",
-               "rejected": "未通过", "void": "已作废", "withdrawn": "已撤销"}
+               "rejected": "已驳回", "void": "已作废", "withdrawn": "已撤销"}
+
+
+def status_text(status: str) -> str:
+    """A record's status as its reader sees it (办理中, 已完成 …), from the state's code or the
+    search index's (``in progress`` or ``in_progress``): one name per status everywhere."""
+    return STATUS_TEXT.get(status.replace("_", " "), status)
 
 
 def render_key(flow: Flow, state: RecordState) -> str:

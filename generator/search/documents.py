@@ -19,8 +19,6 @@ KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
 META = "\x00meta"
 STATUS_CODES = {"in progress": "in_progress", "complete": "complete", "rejected": "rejected",
                 "void": "void", "returned": "returned", "withdrawn": "withdrawn"}
-STATUS_NAMES = {"in_progress": "进行中", "complete": "完成", "rejected": "驳回", "void": "作废",
-                "returned": "退回", "withdrawn": "撤销"}
 # Fields whose values are numbers someone will look up whole: order, waybill, ticket, voucher …
 _IDENTIFIER_FIELD = re.compile(r"(?:_no|_serial|^sku)$")
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..archive.state import RecordState, apply, parsed_flow
+from ..archive.state import RecordState, apply, parsed_flow, status_text
 from ..archive.store import Store as Archive  # any store: a folder, a database
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
@@ -57,6 +57,11 @@ class Hit:
 
     def as_dict(self) -> dict[str, str]:
         return dict(self.__dict__)
+
+    @property
+    def status_text(self) -> str:
+        """The status as its reader sees it (办理中, 已完成 …): the words of the record's page."""
+        return status_text(self.status)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ KEYWORD_FIELDS = {"flow": "flow", "signer": "signer", "status": "status", "dept"
                   "decision": "decision", "id": "ids", "number": "ids"}
 DATE_FIELDS = {"created": "created", "signed": "signed"}
 STATUSES = {"in_progress": "in_progress", "in progress": "in_progress", "进行中": "in_progress",
-            "审批中": "in_progress", "open": "in_progress",
+            "审批中": "in_progress", "办理中": "in_progress", "open": "in_progress",
             "complete": "complete", "completed": "complete", "完成": "complete",
             "已完成": "complete", "rejected": "rejected", "驳回": "rejected",
             "已驳回": "rejected", "未通过": "rejected", "void": "void", "作废": "void",
@@ -144,7 +144,7 @@ def keyword(name: str, value: str) -> Keyword:
         raise ValueError(f"{name}: needs a value")
     if field == "status":
         if value.lower() not in STATUSES:
-            raise ValueError(f"status '{value}' is not one of 进行中/完成/驳回/作废/退回/撤销 "
+            raise ValueError(f"status '{value}' is not one of 办理中/已完成/已驳回/已作废/已退回/已撤销 "
                              "(in_progress/complete/rejected/void/returned/withdrawn)")
         return Keyword(field, STATUSES[value.lower()])
     if field == "ids":

@@ -164,13 +164,11 @@ def results_csv(results) -> bytes:
     import csv
     import io
 
-    from ..search.documents import STATUS_NAMES
-
     text = io.StringIO()
     out = csv.writer(text, lineterminator="\r\n")
     out.writerow(CSV_COLUMNS)
     for h in results.hits:
-        out.writerow([h.number, h.flow, h.flow_name, STATUS_NAMES.get(h.status, h.status),
+        out.writerow([h.number, h.flow, h.flow_name, h.status_text,
                       h.applicant, h.created, h.snippet])
     return "\ufeff".encode() + text.getvalue().encode("utf-8")
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ..archive import events
-from ..archive.state import STATUS_TEXT, RecordState
+from ..archive.state import RecordState, status_text
 from ..model import Flow
 from ..records import Signers
 from .people import Person
@@ -57,7 +57,7 @@ def _item(state: RecordState, flow: Flow, who: Signers | None, me: str | None = 
     text = f"{who.text}（{who.lane}）" if who is not None else ""
     since = state.history[-1]["time"] if state.history else state.created
     return Item(state.number, flow.code, flow.name, state.applicant, state.created,
-                STATUS_TEXT.get(state.status, state.status), who.step if who else None, text,
+                status_text(state.status), who.step if who else None, text,
                 since, who.on_behalf(me) if who is not None and me else None)
 
 

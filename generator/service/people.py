@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,26 @@ def waiting_keys(ws: Workspace) -> list[str]:
     table = key_table(ws.archive().key_entries(), ws.library.trust)
     return sorted({k["person"] for k in table.values()
                    if k["vouched"] is None and k["revoked"] is None})
+
+
+def session_secret(ws: Workspace) -> bytes:
+    """The key a web front door signs its session cookies with: made once, kept beside the
+    invitations in this machine's folder of the store (0600), so sessions survive a restart.
+    Two servers starting at once agree: the first one's file wins (a hard link fails on an
+    existing name, where a rename would replace it under the other's feet)."""
+    folder = _folder(ws)
+    path = folder / "web.secret"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".web.secret.{secrets.token_hex(4)}")
+        write_private(tmp, secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes()
 
 
 def _folder(ws: Workspace) -> Path:

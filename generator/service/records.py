@@ -8,7 +8,7 @@ only the rendition the log names.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,7 @@ class Waiting:
     signers: Signers | None
     copied_to: tuple[str, ...]
     path: tuple[str, ...] = ()  # the steps it has taken, up to the one it waits for
+    values: dict[str, Any] = field(default_factory=dict)  # its fields, typed by its flow
 
     def may_sign(self, person: str) -> bool:
         """Whether ``person`` may sign the step the record waits for (or as a deputy)."""
@@ -221,9 +222,9 @@ def waiting(ws: Workspace, number: str) -> Waiting:
 
     state, flow, who = archive_records.waiting(ws.archive(), ws.library, number)
     assert ws.library.org is not None
-    reached = route(flow, typed_fields(flow, state.fields), state.decisions,
-                    ws.library.org.limits).steps
-    return Waiting(state, flow, who, copied_to(flow, ws.library.org, reached), reached)
+    values = typed_fields(flow, state.fields)
+    reached = route(flow, values, state.decisions, ws.library.org.limits).steps
+    return Waiting(state, flow, who, copied_to(flow, ws.library.org, reached), reached, values)
 
 
 def parse_changes(changes: list[str] | tuple[str, ...], option: str = "--set") -> dict[str, str]:

@@ -13,12 +13,11 @@ over HTTPS (``X-Forwarded-Proto: https`` from a proxy the app is told to trust).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Flask
 
-from ..service import open_workspace
+from ..service import open_workspace, people
 from . import security
 
 
@@ -33,7 +32,7 @@ def create_app(flows_dir: Path, archive_dir: Path | str, *, operator_passphrase:
     app = Flask(__name__)
     ws = open_workspace(flows_dir, archive_dir, operator_passphrase=operator_passphrase)
     app.config.update(
-        SECRET_KEY=secret_key or _secret(ws.archive().local_dir),
+        SECRET_KEY=secret_key or people.session_secret(ws),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=20 << 20,  # uploads capped at 20 MiB
@@ -66,11 +65,3 @@ def create_app(flows_dir: Path, archive_dir: Path | str, *, operator_passphrase:
 
     return app
 
-
-def _secret(archive_dir: Path) -> bytes:
-    from ..archive.store import write_private
-
-    path = archive_dir / "web.secret"
-    if not path.exists():
-        write_private(path, os.urandom(32))
-    return path.read_bytes()

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, render_template, request
 
 from ...errors import FlowdocError
-from ...service import audit
+from ...service import audit, words
 from ..security import role_required, workspace
 
 bp = Blueprint("audit", __name__, template_folder="templates")
@@ -45,11 +45,9 @@ def search():
     except FlowdocError as exc:
         error = str(exc)
     flows = [(f.code, f.name) for f in workspace().library.flows]
-    from ...search.documents import STATUS_NAMES
-
     return render_template("audit/search.html", results=results, error=error, page=page,
                            limit=PAGE, args=request.args, flows=flows,
-                           status=STATUS_NAMES), 400 if error else 200
+                           statuses=list(words.STATUS_TEXT.values())), 400 if error else 200
 
 
 @bp.route("/search.csv")

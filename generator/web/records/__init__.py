@@ -23,20 +23,13 @@ from flask import (
     url_for,
 )
 
-from ...archive.rulebook import MEANING
-from ...archive.state import STATUS_TEXT
 from ...errors import FlowdocError
 from ...model import Flow
-from ...records.values import value_text
-from ...service import audit, documents, inbox, records
+from ...service import audit, documents, inbox, records, words
+from ...service.words import value_text
 from ..security import login_required, workspace
 
 bp = Blueprint("records", __name__, template_folder="templates")
-
-EVENT_TEXT = {"submit": "提交", "sign": "签署", "correct": "更正", "void": "作废",
-              "rendition": "归档版式", "return": "退回", "resubmit": "重新提交", "withdraw": "撤销",
-              "transfer": "转交"}
-
 
 def _controlled(flow: Flow) -> bool:
     return flow.effective_status == "受控"
@@ -223,14 +216,13 @@ def _record(number: str) -> records.Waiting:
 def show(number: str):
     found = _record(number)
     state, flow, who = found.state, found.flow, found.signers
-    from ...archive.state import typed_fields
-
     step = flow.step(who.step) if who is not None else None
     return render_template(
         "records/show.html", state=state, flow=flow, who=who,
         may_sign=found.may_sign(g.person.name), step=step,
-        meaning=MEANING.get(step.kind, "审批") if step else "", status=STATUS_TEXT,
-        shown=_shown(flow, typed_fields(flow, state.fields)), events=EVENT_TEXT,
+        meaning=words.meaning_of(step.kind) if step else "",
+        status=words.status_text(state.status),
+        shown=_shown(flow, found.values), events=words.EVENT_TEXT,
         path=[_step_text(flow, s) for s in found.path], copied=found.copied_to,
         withdrawable=found.may_withdraw(g.person.name), error=request.args.get("error"),
         returned=found.may_resubmit(g.person.name),
