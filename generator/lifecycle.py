@@ -21,7 +21,7 @@ from pathlib import Path
 from .checks import check_signoff
 from .errors import FlowdocError, Problem
 from .fileio import write_atomic
-from .loader import load_flow
+from .loader import load_flow, load_org
 from .model import Flow, Org, PublicKey, Signature, Signoff
 from .seal.signoff import KEYS_FILE, ORG_CODE, Signer, render_keys, signoff_message
 
@@ -154,9 +154,7 @@ def sign_org_file(org: Org, person: str, meaning: str, signer: Signer,
     signoff = replace(signoff, **{MEANINGS[meaning]: entry})
 
     def reload(p: Path) -> Org:
-        from .checks import check_paths
-
-        loaded = check_paths([p.parent]).library.org
+        loaded = load_org(p.parent)
         if loaded is None:
             raise SignError(f"{p}: does not load")
         return loaded

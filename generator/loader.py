@@ -146,6 +146,20 @@ def load_library(paths: Iterable[Path], base: Path | None = None) -> LoadResult:
     return LoadResult(Library(manual, org, tuple(flows), keys, trust), problems)
 
 
+def load_org(home: Path) -> Org | None:
+    """org.yaml of the folder ``home`` with its sign-off verified against the keys the folder's
+    trust root vouches for, as :func:`load_library` gives it, without reading the flows (a
+    signature written into org.yaml is read back with this: the flows have not changed). None
+    if it has a problem."""
+    problems: list[Problem] = []
+    org = _load_one(home / ORG_FILE, None, _build_org, problems)
+    if org is None or problems:
+        return None
+    trust = load_trust(home / TRUST_FILE)
+    keys = load_keys(home, None, problems, org, trust)
+    return verify_org(org, {k.id: k for k in keys})
+
+
 def _name_step_roles(flow: Flow, org: Org) -> Flow:
     """The flow with each step role's name from org.yaml (what the chart and the form show)."""
     if not any(s.role for s in flow.steps):

@@ -11,6 +11,7 @@ the demo people again), and the tests do it with known ones in a temporary copy.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from ..archive.events import approve_key, new_person_key
@@ -18,7 +19,7 @@ from ..archive.store import Archive
 from ..archive.trusting import init_trust, unlock_operator
 from ..checks import check_paths
 from ..lifecycle import sign_file, sign_org_file, unlock_signer
-from ..loader import load_flow
+from ..loader import load_flow, load_org
 from ..seal.signoff import KEYS_FILE
 from ..trust import TRUST_FILE
 
@@ -51,15 +52,19 @@ def sign_folder(flows_dir: Path, archive_root: Path, secret: Callable[[str], str
 
     for _, meaning, entry in library.org.signoff.entries():
         if entry is not None and entry.hash in (None, library.org.content_hash):
-            org = check_paths([flows_dir], base=flows_dir.parent).library.org
+            org = load_org(flows_dir)  # as the last signature left it
             assert org is not None
             sign_org_file(org, entry.by, meaning, signer(entry.by), entry.on)
     library = check_paths([flows_dir], base=flows_dir.parent).library
     for flow in library.flows:
         path = Path(flow.origin.source)
+        current = load_flow(path)
         for _, meaning, entry in flow.signoff.entries():
-            current = load_flow(path)
             if entry is None or entry.hash not in (None, current.content_hash):
                 continue
-            sign_file(path, current, library.org, entry.by, meaning, signer(entry.by), entry.on)
+            # signing changes the sign-off block only: the file's content hash stays, and the
+            # sign-off written (and read back by sign_file) is the one the next entry builds on
+            written = sign_file(path, current, library.org, entry.by, meaning, signer(entry.by),
+                                entry.on)
+            current = replace(current, signoff=written)
     return archive
