@@ -222,25 +222,12 @@ def test_the_manual_is_compact(pdf_text):
     assert len(pdf_text) <= 40
 
 
-FONTCONF = """<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>
-<include ignore_missing="yes">/etc/fonts/fonts.conf</include><dir>{fonts}</dir>
-<alias binding="same"><family>宋体</family><prefer><family>Flowdoc Sans SC</family></prefer></alias>
-<alias binding="same"><family>黑体</family><prefer><family>Flowdoc Sans SC</family></prefer></alias>
-<cachedir>{cache}</cachedir></fontconfig>"""
-
-
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
-def test_libreoffice_opens_the_docx_and_paginates_it_as_the_pdf(built, tmp_path, library):
-    # 宋体/黑体 are not on a Linux machine: point them at the bundled font, as a reader's
-    # machine has its own CJK fonts, so the render is faithful
-    conf = tmp_path / "fonts.conf"
-    conf.write_text(FONTCONF.format(fonts=ROOT / "generator/fonts", cache=tmp_path / "fc"),
-                    encoding="utf-8")
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
-                    str(built / "manual.docx")], capture_output=True, timeout=300, check=True,
-                   env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-                        "FONTCONFIG_FILE": str(conf)})
-    docx_pages = pages_of(tmp_path / "manual.pdf")
+def test_libreoffice_opens_the_docx_and_paginates_it_as_the_pdf(docx_without_cjk_fonts, built,
+                                                               library):
+    # drawn with the font the DOCX carries (the machine has no CJK font of its own): the
+    # bundled one, so the render must paginate as the PDF set in that font does
+    docx_pages = pages_of(docx_without_cjk_fonts)
     for flow in library.flows:
         assert any(flow.code in p and flow.name in p for p in docx_pages), flow.code
     assert all("文件编号：YYK-EC-QM-001" in p for p in docx_pages[1:])
@@ -425,13 +412,16 @@ def test_the_docx_carries_the_bundled_font_obfuscated_as_ecma_376_says(built):
     assert part[:32] != original[:32] and obfuscate(part, font_key()) == original
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
-def test_libreoffice_draws_the_docx_chinese_with_the_embedded_font_where_none_is_installed(
-        built, tmp_path, library):
-    # a fontconfig that knows DejaVu only: no CJK font at all, as on a bare server or desktop
+@pytest.fixture(scope="module")
+def docx_without_cjk_fonts(built, tmp_path_factory) -> Path:
+    """The manual's DOCX converted by LibreOffice under a fontconfig that knows DejaVu only: no
+    CJK font at all, as on a bare server or desktop (converted once: a conversion takes ~9 s)."""
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is installed by .ci/run")
     dejavu = Path("/usr/share/fonts/truetype/dejavu")
     if not dejavu.is_dir():
         pytest.skip("DejaVu is where LibreOffice's Debian package puts it")
+    tmp_path = tmp_path_factory.mktemp("no-cjk")
     conf = tmp_path / "fonts.conf"
     conf.write_text(NO_CJK_FONTCONF.format(fonts=dejavu, cache=tmp_path / "fc"), encoding="utf-8")
     # no LANG either: LibreOffice then names files in ASCII only (an embedded font under a
@@ -440,7 +430,13 @@ def test_libreoffice_draws_the_docx_chinese_with_the_embedded_font_where_none_is
                     str(built / "manual.docx")], capture_output=True, timeout=300, check=True,
                    env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
                         "FONTCONFIG_FILE": str(conf)})
-    pdf = tmp_path / "manual.pdf"
+    return tmp_path / "manual.pdf"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
+def test_libreoffice_draws_the_docx_chinese_with_the_embedded_font_where_none_is_installed(
+        docx_without_cjk_fonts, library):
+    pdf = docx_without_cjk_fonts
     listed = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True,
                             check=True).stdout
     assert "FlowdocSansSC-Regular" in listed  # the embedded font drew the text
