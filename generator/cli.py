@@ -370,6 +370,36 @@ def keys_new(person: str, archive_dir: Path, passphrase_file: Path | None, flows
                f"(flowdoc keys approve {person} --as REGISTRAR)")
 
 
+@keys.command("passphrase")
+@click.argument("person")
+@click.option("--new-passphrase-file", type=click.Path(path_type=Path),
+              help="A file holding the new passphrase (else FLOWDOC_NEW_PASSPHRASE, else a "
+                   "prompt asked twice).")
+@signing_options
+def keys_passphrase(person: str, new_passphrase_file: Path | None, archive_dir: Path,
+                    passphrase_file: Path | None, flows_dir: Path) -> None:
+    """Change the passphrase of PERSON's signing key: the same key, wrapped again (what it
+    signed stays signed; the old passphrase unlocks nothing from now on)."""
+    import os
+
+    from .service import people
+
+    ws = _workspace(flows_dir, archive_dir, definitions_only=True)
+    old = _passphrase(passphrase_file)
+    if new_passphrase_file is None and os.environ.get("FLOWDOC_NEW_PASSPHRASE"):
+        new = os.environ["FLOWDOC_NEW_PASSPHRASE"]
+    elif new_passphrase_file is None and sys.stdin.isatty():
+        new = click.prompt("new passphrase", hide_input=True, confirmation_prompt=True, err=True)
+    elif new_passphrase_file is None:
+        click.echo("flowdoc: no new passphrase: give --new-passphrase-file or "
+                   "FLOWDOC_NEW_PASSPHRASE", err=True)
+        sys.exit(1)
+    else:
+        new = _passphrase(new_passphrase_file)
+    kid = _call(people.change_passphrase, ws, person, old, new)
+    click.echo(f"{person}: key {kid} now unlocks with the new passphrase only")
+
+
 @keys.command("approve")
 @click.argument("person")
 @click.option("--as", "registrar", required=True, help="The registrar (trust.yaml) who vouches.")

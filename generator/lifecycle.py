@@ -89,7 +89,6 @@ def unlock_signer(archive_dir: Path, person: str, passphrase: str, trust=None) -
     not unlock it — one message for both (the passphrase itself is never part of a message)."""
     from .archive.location import open_store
     from .archive.store import active_key, key_table
-    from .seal import keys
     from .trust import TrustRoot
 
     trust = trust if trust is not None else TrustRoot()
@@ -103,7 +102,9 @@ def unlock_signer(archive_dir: Path, person: str, passphrase: str, trust=None) -
     if kid is None:
         raise SignError(message)
     try:
-        private = keys.unlock(archive.private_key(kid), passphrase)
+        from .archive.keyring import unlock_stored
+
+        private = unlock_stored(archive, kid, passphrase)
     except FlowdocError:
         raise SignError(message) from None
     vouch: tuple[tuple[str, str], ...] = ()

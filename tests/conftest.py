@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
+
+# The suite makes and unlocks thousands of keys: wrapped at Argon2id's standard cost (64 MiB,
+# ~0.2 s each) that alone would take minutes. Every process the tests start inherits this;
+# tests/test_keywrap.py makes and checks keys at the standard cost itself.
+KEY_COST = {"FLOWDOC_KEY_COST": "test"}
+os.environ.update(KEY_COST)
 
 
 @functools.cache
@@ -26,7 +33,6 @@ def cli(args: list[str], cwd: Path, env: dict[str, str] | None = None, input: st
     output streams and exit status, without the 0.5 s of starting an interpreter each time.
     Tests about processes themselves (killed writers, what a process's arguments show) start
     real ones. Returns a ``subprocess.CompletedProcess``."""
-    import os
     import subprocess
 
     from click.testing import CliRunner
@@ -34,7 +40,8 @@ def cli(args: list[str], cwd: Path, env: dict[str, str] | None = None, input: st
     from generator.cli import main
 
     given = dict(env or {})
-    unset = {k: None for k in os.environ if k.startswith("FLOWDOC_") and k not in given}
+    unset = {k: None for k in os.environ
+             if k.startswith("FLOWDOC_") and k not in given and k not in KEY_COST}
     here = os.getcwd()
     os.chdir(cwd)
     try:
@@ -61,7 +68,7 @@ def uncontrolled_build(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("uncontrolled") / "build"
     proc = subprocess.run([sys.executable, "-m", "generator", "build", "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **KEY_COST})
     assert proc.returncode == 0, proc.stderr
     return out
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, UNBOUND, secret
+from conftest import KEY_COST, OPERATOR_SECRET, ROOT, UNBOUND, secret
 
 from generator.archive import events as R
 from generator.archive import verify as V
@@ -124,7 +124,7 @@ def test_the_passphrase_is_never_an_argument_and_never_in_the_archive(tmp_path):
     pw = tmp_path / "pw"
     passphrase = "correct horse battery staple"
     pw.write_text(passphrase + "\n", encoding="utf-8")
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **KEY_COST,
            "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     base = [sys.executable, "-m", "generator"]
     flows = ["--flows", str(FLOWS)]
@@ -282,7 +282,8 @@ def test_ctrl_c_during_an_import_aborts_cleanly_and_leaves_no_orphan_blobs(tmp_p
             "flow: EC-HR-015\nfields: {leave_type: 事假, start: 2026-11-02, end: 2026-11-03, "
             f"reason: 批量导入第{i}条}}\n", encoding="utf-8")
     before = (archive.raw_log(), sorted(p.name for p in (archive.root / "blobs").rglob("*")))
-    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "FLOWDOC_PASSPHRASE": secret("赵敏"),
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **KEY_COST,
+           "FLOWDOC_PASSPHRASE": secret("赵敏"),
            "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     # Ctrl-C at a terminal: the command runs with SIGINT's default action even when this
     # test runs as a background job (whose SIGINT is ignored and would be inherited)

@@ -61,7 +61,8 @@ def leave_form(days: int = 10, reason: str = "家中有事") -> dict[str, str]:
             "end": f"2026-12-{days:02d}", "reason": reason}
 
 
-def submit_leave(client, days: int = 10, reason: str = "家中有事", who: str = "赵敏") -> str:
+def submit_leave(client, days: int = 10, reason: str = "家中有事", who: str = "赵敏",
+                 passphrase: str | None = None) -> str:
     form = {"csrf": csrf_of(client, "/new/EC-HR-015"), **leave_form(days, reason)}
     confirm = client.post("/new/EC-HR-015", data=form)
     assert confirm.status_code == 200, confirm.data.decode()[:600]
@@ -71,7 +72,8 @@ def submit_leave(client, days: int = 10, reason: str = "家中有事", who: str 
     import html as h
 
     done = client.post("/new/EC-HR-015/submit", data={
-        "csrf": token(confirm.data), "payload": h.unescape(payload), "passphrase": secret(who)})
+        "csrf": token(confirm.data), "payload": h.unescape(payload),
+        "passphrase": passphrase or secret(who)})
     assert done.status_code == 302, done.data.decode()[:600]
     return done.headers["Location"].rsplit("/", 1)[1]
 
@@ -183,7 +185,8 @@ def test_headers_cookies_and_no_passphrase_in_the_session(site):
 
 ROUTES = [("/", ()), ("/new", ()), ("/new/EC-HR-015", ()), ("/search", ("auditor", "doc")),
           ("/search.csv", ("auditor", "doc")), ("/archive", ("auditor", "doc")),
-          ("/flows", ("doc",)), ("/keys", ("doc",))]  # 王芳 is the registrar and the 文控
+          ("/flows", ("doc",)), ("/keys", ("doc",)),  # 王芳 is the registrar and the 文控
+          ("/passphrase", ())]
 
 
 @pytest.mark.parametrize(("path", "allowed"), ROUTES)
@@ -412,3 +415,27 @@ def test_a_filled_pdf_form_can_be_uploaded_and_a_hostile_file_is_refused_in_one_
 
 UPLOAD = {"fields.leave_type": "病假", "fields.start": "2026-12-01", "fields.end": "2026-12-08",
           "fields.reason": "上传测试"}
+
+
+def test_a_person_changes_their_passphrase_and_the_old_one_no_longer_logs_in(site):
+    zhao = login(site, "赵敏")
+    new = "spring rain over the west lake"
+    page = zhao.get("/passphrase").data.decode()
+    assert "修改口令" in page and 'autocomplete="current-password"' in page
+    refused = zhao.post("/passphrase", data={"csrf": csrf_of(zhao), "old": secret("赵敏"),
+                                             "new": "赵敏的口令12345", "again": "赵敏的口令12345"})
+    assert refused.status_code == 422 and "口令不能包含自己的姓名" in refused.data.decode()
+    wrong = zhao.post("/passphrase", data={"csrf": csrf_of(zhao), "old": "not her passphrase",
+                                           "new": new, "again": new})
+    assert wrong.status_code == 422 and "原口令不正确" in wrong.data.decode()
+    done = zhao.post("/passphrase", data={"csrf": csrf_of(zhao), "old": secret("赵敏"),
+                                          "new": new, "again": new})
+    assert done.status_code == 302
+    assert "口令已修改" in zhao.get("/").data.decode()
+    client = site.test_client()
+    page = client.get("/login").data
+    old = client.post("/login", data={"csrf": token(page), "name": "赵敏",
+                                      "passphrase": secret("赵敏")})
+    assert old.status_code == 401
+    number = submit_leave(login(site, "赵敏", new), passphrase=new)
+    assert number.startswith("EC-HR-015-")

@@ -197,6 +197,9 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     browser.find_element(By.ID, "verify").click()
     assert "通过" in v.text("#report")
     v.shoot("archive")
+    v.go("/passphrase")
+    assert "修改口令" in v.text("h1")
+    v.shoot("passphrase")
 
     # the exports, fetched with the auditor's session
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
@@ -223,4 +226,4 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     fonts = browser.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
     families = {f["familyName"] for f in fonts["fonts"]}
     assert "Flowdoc Sans SC" in families, families
-    assert len(list(shots.glob("*.png"))) >= 26
+    assert len(list(shots.glob("*.png"))) >= 28

@@ -24,6 +24,7 @@ from ..seal import keys
 from ..seal.canonical import canonical
 from ..trust import TrustRoot, now, vouch_message
 from . import rulebook
+from .keyring import unlock_stored
 from .rulebook import Book
 from .state import (
     RecordState,
@@ -113,7 +114,7 @@ def new_person_key(archive: Archive, library: Library, person: str, passphrase: 
     if private is None:
         if len(passphrase) < keys.MIN_PASSPHRASE:
             raise ArchiveError(f"a passphrase needs at least {keys.MIN_PASSPHRASE} characters")
-        public, pem = keys.new_key(passphrase)
+        public, pem, private = keys.new_key(passphrase)
     else:
         public, pem = keys.public_of(private), keys.encrypt(private, passphrase)
     kid = keys.key_id(public)
@@ -121,10 +122,9 @@ def new_person_key(archive: Archive, library: Library, person: str, passphrase: 
         book = _book(w, library, _org_in_force(w))
         if kid in book.keys:
             raise ArchiveError("key id collision")  # pragma: no cover - 2^-128
-        unlocked = keys.unlock(pem, passphrase)
         entry = {"type": "key", "person": person, "key_id": kid, "public_key": public.hex(),
                  "time": now()}
-        _append_checked(w, book, entry, None, unlocked, kid)  # proof of possession
+        _append_checked(w, book, entry, None, private, kid)  # proof of possession
         w.put_key(kid, pem)
         w.commit()
     return kid
@@ -198,7 +198,7 @@ def _unlock(w: Writer, library: Library, person: str, passphrase: str):
     try:
         if kid is None:
             raise keys.KeyError_("no key")
-        return keys.unlock(w.archive.private_key(kid), passphrase), kid
+        return unlock_stored(w.archive, kid, passphrase), kid
     except (keys.KeyError_, ArchiveError):
         raise ArchiveError(UNLOCK_FAILED.format(person=person)) from None
 

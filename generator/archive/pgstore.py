@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..seal import keys
 from ..seal.canonical import canonical
 from ..trust import now
 from . import merkle
@@ -327,9 +328,9 @@ class PgArchive:
 
     def private_key_problems(self, key_id_: str) -> list[str]:
         row = self._one("SELECT data FROM flowdoc.private_keys WHERE key_id = %s", (key_id_,))
-        if row is not None and b"ENCRYPTED PRIVATE KEY" not in bytes(row[0])[:64]:
-            return [f"private key {key_id_} is stored unencrypted"]
-        return []  # who may read it is the database's grants, not a file mode
+        weak = keys.wrap_problem(bytes(row[0])) if row is not None else None
+        # who may read it is the database's grants, not a file mode
+        return [f"private key {key_id_} is {weak}"] if weak else []
 
     def private_key_ids(self) -> list[str]:
         with self._db() as db:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
+from ..seal import keys
 from ..seal.canonical import canonical
 from ..seal.keys import verify as verify_signature
 from ..trust import now
@@ -173,13 +174,14 @@ KEY_TYPES = ("key", "approve", "revoke", "delegate")
 KEY_MARKS = tuple(f'"type":"{t}"'.encode() for t in KEY_TYPES)
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes, replace: bool = False) -> None:
     """Write a private key file readable by its owner only from the first byte (a file made
-    0644 and chmod-ed after is readable in between), atomically, never over another."""
-    if path.exists():
+    0644 and chmod-ed after is readable in between), atomically, never over another unless
+    ``replace`` (a key wrapped again: whoever reads it meanwhile gets the old or the new)."""
+    if path.exists() and not replace:
         raise ArchiveError(f"key file {path.name} exists already")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)  # O_CREAT on an existing .tmp keeps its mode
@@ -292,6 +294,11 @@ class Store(Protocol):
 
     def private_key_problems(self, key_id_: str) -> list[str]:
         """What is unsafe about how the private key of ``key_id_`` is kept (none: [])."""
+        ...
+
+    def replace_private_key(self, key_id_: str, data: bytes) -> None:
+        """Keep ``data`` as the private key of ``key_id_`` in place of its old wrapping (the
+        same key wrapped again: a new passphrase, or a stronger cost); atomic."""
         ...
 
     def private_key_ids(self) -> list[str]:
@@ -492,11 +499,18 @@ class Archive:
         if not path.exists():
             return []  # a key kept elsewhere by its owner is fine
         out = []
-        if b"ENCRYPTED PRIVATE KEY" not in path.read_bytes()[:64]:
-            out.append(f"private key {key_id_} is stored unencrypted")
+        weak = keys.wrap_problem(path.read_bytes())
+        if weak:
+            out.append(f"private key {key_id_} is {weak}")
         if path.stat().st_mode & 0o077:
             out.append(f"private key {key_id_} is readable by others")
         return out
+
+    def replace_private_key(self, key_id_: str, data: bytes) -> None:
+        path = self.root / "keys" / f"{key_id_}.key"
+        if not path.exists():
+            raise ArchiveError(f"the private key {key_id_} is not in {self.root}/keys")
+        write_private(path, data, replace=True)
 
     def private_key_ids(self) -> list[str]:
         folder = self.root / "keys"

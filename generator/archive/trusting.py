@@ -20,6 +20,7 @@ from ..seal.canonical import canonical
 from ..seal.signoff import Signer
 from ..trust import TrustError, TrustRoot, append_statement, load_trust, statement
 from . import merkle
+from .keyring import unlock_file, unlock_stored
 from .store import (
     ArchiveError,
     Checkpoint,
@@ -44,7 +45,7 @@ def operator_path(archive_root: Path) -> Path:
 
 def unlock_key_file(path: Path, passphrase: str, holder: str = OPERATOR_NAME) -> Signer:
     try:
-        private = keys.unlock(path.read_bytes(), passphrase)
+        private = unlock_file(path, passphrase)
     except (OSError, keys.KeyError_):
         raise ArchiveError(f"{path}: the key file does not unlock with that passphrase") from None
     public = keys.public_of(private)
@@ -136,7 +137,7 @@ def _registrar(archive: Store, root: TrustRoot, person: str, passphrase: str) ->
     if k is None:
         raise TrustError(message)
     try:
-        private = keys.unlock(archive.private_key(k.id), passphrase)
+        private = unlock_stored(archive, k.id, passphrase)
     except (ArchiveError, keys.KeyError_):
         raise TrustError(message) from None
     return Signer(PublicKey(k.id, person, k.public), private)

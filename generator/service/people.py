@@ -18,6 +18,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..archive import keyring
+from ..archive.keyring import unlock_stored
 from ..archive.store import ArchiveError, active_key, key_table, write_private
 from ..errors import FlowdocError
 from ..seal import keys
@@ -75,7 +77,7 @@ def login(ws: Workspace, name: str, passphrase: str) -> Person:
         kid = active_key(key_table(archive.key_entries(), ws.library.trust), name)
         if kid is None:
             raise keys.KeyError_("no key")
-        keys.unlock(archive.private_key(kid), passphrase)
+        unlock_stored(archive, kid, passphrase)
     except (keys.KeyError_, ArchiveError):
         raise LoginRefused(LOGIN_FAILED) from None
     return who
@@ -129,6 +131,32 @@ def enrol(ws: Workspace, token: str, passphrase: str) -> str:
     table[_digest(token)]["used"] = dt.datetime.now(dt.UTC).isoformat()
     _save(_folder(ws), table)
     return name
+
+
+class PassphraseRefused(FlowdocError):
+    """A passphrase change refused: the old one does not unlock the key, or the new is weak."""
+
+    code = "refused"
+
+
+def change_passphrase(ws: Workspace, name: str, old: str, new: str) -> str:
+    """Wrap ``name``'s signing key with ``new`` instead of ``old`` (the same key, so what it
+    signed stays signed; the old passphrase unlocks nothing from now on). The new one must
+    pass the enrolment's strength rule. Returns the key id."""
+    why = passphrase_problem(name, new)
+    if why:
+        raise PassphraseRefused(why)
+    if new == old:
+        raise PassphraseRefused("新口令与原口令相同")
+    archive = ws.archive()
+    kid = active_key(key_table(archive.key_entries(), ws.library.trust), name)
+    try:
+        if kid is None:
+            raise keys.KeyError_("no key")
+        keyring.change_passphrase(archive, kid, old, new)
+    except (keys.KeyError_, ArchiveError):
+        raise PassphraseRefused(f"{name}: 原口令不正确，或没有有效的签名密钥") from None
+    return kid
 
 
 def waiting_keys(ws: Workspace) -> list[str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from ...errors import FlowdocError
 from ...service import people
-from ..security import THROTTLE, start_session, workspace
+from ..security import THROTTLE, login_required, start_session, workspace
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
@@ -65,6 +65,35 @@ def enrol(token: str):
                 return render_template("auth/enrolled.html", name=name)
     return render_template("auth/enrol.html", error=error, name=name,
                            minimum=10), 422 if error else 200
+
+
+@bp.route("/passphrase", methods=["GET", "POST"])
+@login_required
+def passphrase():
+    """修改口令: the same key wrapped with a new passphrase (throttled like a login, since the
+    old passphrase is tried against the key)."""
+    error = None
+    if request.method == "POST":
+        name = g.person.name
+        keys = (f"name:{name}", f"addr:{request.remote_addr}")
+        new, again = request.form.get("new", ""), request.form.get("again", "")
+        if THROTTLE.blocked(*keys):
+            error = "尝试次数过多，请 15 分钟后再试"
+        elif new != again:
+            error = "两次输入的新口令不一致"
+        else:
+            try:
+                people.change_passphrase(workspace(), name, request.form.get("old", ""), new)
+            except FlowdocError as exc:
+                THROTTLE.failed(*keys)
+                error = str(exc)
+            else:
+                THROTTLE.succeeded(name)
+                start_session(name)  # a fresh session and CSRF token after a credential change
+                flash("口令已修改：此后请用新口令登录和签名")
+                return redirect(url_for("inbox.index"))
+    return render_template("auth/passphrase.html", error=error, minimum=10), \
+        422 if error else 200
 
 
 @bp.app_context_processor
