@@ -155,3 +155,40 @@ def test_build_writes_every_chart_and_nothing_when_a_flow_is_broken(tmp_path, li
     assert proc.returncode == 1
     assert "lane 'ceo' is not declared" in proc.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_a_records_path_is_drawn_over_its_chart_and_the_step_it_waits_at_marked(library):
+    from generator.diagram import draw
+
+    flow = library.flow("EC-HR-015")
+    chart = layout(flow)
+    page = chart.pages[0]
+    ids = {s.step_id for s in page.shapes}
+    first = [s.id for s in flow.steps][:3]
+    assert set(first) <= ids
+    m = draw.marks(first, current=first[-1])
+    marked = list(draw.marked_items(page, m))
+    # exactly the lines from one step of the path to the next, and the boxes of its steps
+    walked = {(first[0], first[1]), (first[1], first[2])}
+    assert {(e.source, e.target) for k, e in marked if k == "edge"} == walked
+    assert {s.step_id for k, s in marked if k == "step"} == set(first[:-1])
+    assert [s.step_id for k, s in marked if k == "current"] == [first[-1]]
+
+    def colours_in(png: bytes, shape) -> set[tuple[int, int, int]]:
+        img = Image.open(io.BytesIO(png)).convert("RGB")
+        k = img.width / page.width
+        r = shape.rect
+        box = img.crop((round((r.x - 2) * k), round((r.y - 2) * k),
+                        round((r.right + 2) * k), round((r.bottom + 2) * k)))
+        return {c for _, c in box.getcolors(1 << 16)}
+
+    plain, with_path = render_png(chart, 1), render_png(chart, 1, marks=m)
+    blue, orange = Image.new("RGB", (1, 1), draw.PATH_LINE).getpixel((0, 0)), \
+        Image.new("RGB", (1, 1), draw.CURRENT).getpixel((0, 0))
+    shape = {s.step_id: s for s in page.shapes}
+    taken, waiting = shape[first[0]], shape[first[-1]]
+    untaken = next(s for s in page.shapes if s.step_id not in first and s.kind != "connector")
+    assert blue in colours_in(with_path, taken) and blue not in colours_in(plain, taken)
+    assert orange in colours_in(with_path, waiting)
+    assert not {blue, orange} & colours_in(with_path, untaken)
+    assert render_png(chart, 1, marks=m) == with_path  # same path, same bytes

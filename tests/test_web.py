@@ -439,3 +439,22 @@ def test_a_person_changes_their_passphrase_and_the_old_one_no_longer_logs_in(sit
     assert old.status_code == 401
     number = submit_leave(login(site, "赵敏", new), passphrase=new)
     assert number.startswith("EC-HR-015-")
+
+
+def test_the_record_page_draws_the_path_taken_over_the_chart(site):
+    import io
+
+    from PIL import Image
+
+    zhao = login(site, "赵敏")
+    number = submit_leave(zhao, 10, "体检")
+    page = zhao.get(f"/records/{number}").data.decode()
+    src = re.search(r'<img src="(/records/[^"]+/chart-1\.png)"', page)
+    assert src and "已走路径" in page
+    chart = zhao.get(src.group(1))
+    assert chart.status_code == 200 and chart.mimetype == "image/png"
+    colours = {c for _, c in Image.open(io.BytesIO(chart.data)).convert("RGB").getcolors(1 << 20)}
+    assert (0x1F, 0x6F, 0xD1) in colours and (0xE0, 0x7B, 0x00) in colours  # path, waiting step
+    assert zhao.get(f"/records/{number}/chart-99.png").status_code == 404
+    # someone with no part in the record sees neither the record nor its chart
+    assert login(site, "马超").get(src.group(1)).status_code == 403

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from .geometry import Edge, Label, Page, Point, Rect, Shape, TextBlock
 
@@ -31,6 +32,8 @@ INK = "#1a1a1a"
 LINE = "#333333"
 LANE_LINE = "#8a94a6"
 BACK_LINE = "#6b4fa0"  # loops back are drawn in another colour as well as in the corridor
+PATH_LINE = "#1f6fd1"  # a record's way through the chart, drawn over it
+CURRENT = "#e07b00"  # the step the record waits at
 
 
 @dataclass(frozen=True)
@@ -132,3 +135,32 @@ def page_items(page: Page) -> Iterator[tuple[str, object]]:
         yield "shape", shape
     for label in page.labels:
         yield "label", label
+
+
+@dataclass(frozen=True)
+class Marks:
+    """A record's way through a chart, to draw over it: the steps it took, the lines it went
+    along (one for each step to the next, loops included) and the step it waits at."""
+
+    steps: frozenset[str]
+    edges: frozenset[tuple[str, str]]
+    current: str | None = None
+
+
+def marks(path: tuple[str, ...] | list[str], current: str | None = None) -> Marks:
+    """The marks of a record that walked ``path`` (step ids in order) and waits at ``current``."""
+    return Marks(frozenset(path), frozenset(pairwise(path)), current)
+
+
+def marked_items(page: Page, m: Marks) -> Iterator[tuple[str, object]]:
+    """What a writer draws again over a page, in the path's colours: the lines walked, then
+    the boxes of the steps taken ("step") and of the step waited at ("current"). A line to or
+    from a page connector is not marked: its far end is on another page."""
+    for edge in page.edges:
+        if (edge.source, edge.target) in m.edges:
+            yield "edge", edge
+    for shape in page.shapes:
+        if shape.step_id == m.current:
+            yield "current", shape
+        elif shape.step_id in m.steps:
+            yield "step", shape

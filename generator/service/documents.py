@@ -90,14 +90,39 @@ def diagram(ws: Workspace, code: str, fmt: str, target: Path | None = None) -> l
     return written
 
 
-def chart_image(flow: Flow, fmt: str = "png") -> bytes:
-    """The flow's chart as one picture (the first page of a chart split over pages). A web
-    page shows the PNG: an SVG in an <img> cannot reach the page's web font, and a browser
-    without Chinese fonts would draw its labels as boxes."""
-    from ..diagram import layout, outputs
+def chart_image(flow: Flow, fmt: str = "png", page: int = 1, marks=None) -> bytes:
+    """Page ``page`` of the flow's chart as one picture; with ``marks`` (PNG only: the path of a
+    record, :func:`generator.diagram.draw.marks`) drawn over it. A web page shows the PNG: an
+    SVG in an <img> cannot reach the page's web font, and a browser without Chinese fonts would
+    draw its labels as boxes."""
+    from ..diagram import outputs, render_png
 
-    [(_, data), *_] = outputs(layout(flow), fmt, flow.code)
-    return data
+    chart = _chart(flow)
+    if not 1 <= page <= len(chart.pages):
+        raise NotFound(f"{flow.code}: the chart has {len(chart.pages)} page(s), not {page}")
+    if marks is not None:
+        return render_png(chart, page, marks=marks)
+    return outputs(chart, fmt, flow.code)[page - 1][1]
+
+
+def chart_pages(flow: Flow) -> int:
+    """How many pages the flow's chart is laid out on."""
+    return len(_chart(flow).pages)
+
+
+_CHARTS: dict[tuple[str, str], object] = {}
+
+
+def _chart(flow: Flow):
+    """The flow's laid-out chart, kept per content (a web page asks for it page by page)."""
+    from ..diagram import layout
+
+    key = (flow.code, flow.content_hash)
+    if key not in _CHARTS:
+        if len(_CHARTS) > 64:
+            _CHARTS.clear()
+        _CHARTS[key] = layout(flow)
+    return _CHARTS[key]
 
 
 def form(ws: Workspace, code: str, output: Path | None = None,

@@ -226,7 +226,8 @@ def show(number: str):
         path=[_step_text(flow, s) for s in found.path], copied=found.copied_to,
         withdrawable=found.may_withdraw(g.person.name), error=request.args.get("error"),
         returned=found.may_resubmit(g.person.name),
-        integrity=audit.integrity(workspace(), number))
+        integrity=audit.integrity(workspace(), number),
+        chart_pages=range(1, documents.chart_pages(flow) + 1))
 
 
 def _step_text(flow: Flow, step_id: str) -> str:
@@ -326,6 +327,17 @@ def rendition(number: str):
         abort(404)
     return Response(data, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
+
+
+@bp.route("/records/<number>/chart-<int:page>.png")
+@login_required
+def record_chart(number: str, page: int):
+    """The record's chart, page by page, with its path drawn over it."""
+    try:
+        data = records.chart(workspace(), _record(number), page)
+    except FlowdocError:
+        abort(404)
+    return Response(data, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/flows/<code>/chart.png")
