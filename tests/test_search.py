@@ -174,6 +174,19 @@ def test_fields_filters_identifiers_sorting_and_paging(corpus, tmp_path, backend
     assert "【感冒发烧】" in hit.snippet
 
 
+def test_a_snippet_shows_the_text_as_written_while_terms_match_as_the_index_folds_them():
+    from generator.search.snippet import snippet
+
+    # found through NFKC (a half-width query finds full-width text) but shown as written:
+    # the full-width comma and letters stay, as the person typed them
+    assert snippet("感冒发烧，医生建议休息。ＴＢ２０２６单号", ["发烧", "tb2026"]) == \
+        "感冒【发烧】，医生建议休息。【ＴＢ２０２６】单号"
+    long = "前" * 70 + "感冒发烧，医生建议休息"
+    shown = snippet(long, ["发烧"], width=20)
+    assert shown.startswith("…") and "【发烧】，医生" in shown and len(shown) < 30
+    assert snippet("没有命中", ["发烧"]) == "没有命中"
+
+
 def test_both_backends_give_the_same_answers_in_the_same_order(corpus, tmp_path):
     archive = fresh_copy(corpus, tmp_path)
     w, t = RecordIndex(archive, LIBRARY, "whoosh"), RecordIndex(archive, LIBRARY, "tantivy")
