@@ -966,6 +966,8 @@ def org_sign(person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
 @click.option("--oldest-first", is_flag=True, help="Sort by date ascending (default: newest first).")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--csv", "as_csv", is_flag=True)
+@click.option("--xlsx", "xlsx_to", type=click.Path(path_type=Path),
+              help="Write the page of results as an Excel workbook to this file.")
 @click.option("--export", "export_to", type=click.Path(path_type=Path),
               help="Write every matching record as an audit package (zip) verifiable offline.")
 @click.option("--reindex", is_flag=True, help="Rebuild the index from the archive first.")
@@ -975,7 +977,8 @@ def org_sign(person: str, meaning: str, on, flows_dir: Path, archive_dir: Path,
 @click.option("--flows", "flows_dir", default=DEFAULT_FLOWS, type=click.Path(path_type=Path))
 def search(query: str, flow_code: str | None, signer: str | None, status: str | None,
            dept: str | None, date_from: str | None, date_to: str | None, limit: int, page: int,
-           oldest_first: bool, as_json: bool, as_csv: bool, export_to: Path | None, reindex: bool,
+           oldest_first: bool, as_json: bool, as_csv: bool, xlsx_to: Path | None,
+           export_to: Path | None, reindex: bool,
            backend: str, archive_dir: Path, flows_dir: Path) -> None:
     """Find archived records by content, person, flow, status, department and date.
 
@@ -1008,6 +1011,9 @@ def search(query: str, flow_code: str | None, signer: str | None, status: str | 
         click.echo(json.dumps({"total": results.total, "page": page, "limit": limit,
                                "hits": [h.as_dict() for h in results.hits]},
                               ensure_ascii=False, indent=2))
+    elif xlsx_to is not None:
+        write_atomic(xlsx_to, audit.results_xlsx(results))
+        click.echo(f"{xlsx_to}: {len(results.hits)} of {results.total} record(s)")
     elif as_csv:  # UTF-8 with a BOM, so that Excel opens it with the Chinese intact
         click.echo(audit.results_csv(results).decode("utf-8"), nl=False)
     else:

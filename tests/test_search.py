@@ -472,3 +472,48 @@ def test_verify_package_only_reports_on_damaged_zips(corpus, tmp_path):
                 assert all(damaged.read(n) == z.read(n) for n in names)
 
     check()
+
+
+def calc_rows(xlsx: Path) -> list[list[str]]:
+    """The workbook as LibreOffice Calc reads it, row by row (through its CSV export)."""
+    import csv
+
+    out = xlsx.parent / "calc"
+    subprocess.run(["soffice", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(out), str(xlsx)],
+                   capture_output=True, timeout=300, check=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(xlsx.parent)})
+    with (out / (xlsx.stem + ".csv")).open(encoding="utf-8", newline="") as f:
+        return list(csv.reader(f))
+
+
+@pytest.mark.skipif(not Path("/usr/lib/libreoffice/program/libsclo.so").exists(),
+                    reason="LibreOffice Calc is installed by tools/test")
+def test_search_results_export_to_a_workbook_calc_opens_as_written(corpus, tmp_path):
+    fresh_copy(corpus, tmp_path)
+    target = tmp_path / "results.xlsx"
+    out = flowdoc(["search", "感冒发烧", "--limit", "5", "--xlsx", str(target)], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"{target}: 5 of ")
+    shown = flowdoc(["search", "感冒发烧", "--limit", "5", "--json"], tmp_path)
+    hits = json.loads(shown.stdout)["hits"]
+    rows = calc_rows(target)
+    assert rows[0] == ["编号", "流程", "流程名称", "状态", "申请人", "提交时间", "摘要"]
+    assert [r[0] for r in rows[1:]] == [h["number"] for h in hits]
+    assert all(r[3] in ("办理中", "已完成", "已驳回", "已作废", "已退回", "已撤销") for r in rows[1:])
+    assert all("【感冒发烧】，医生" in r[6] for r in rows[1:])  # the text as written, marked
+    again = tmp_path / "again.xlsx"
+    flowdoc(["search", "感冒发烧", "--limit", "5", "--xlsx", str(again)], tmp_path)
+    assert again.read_bytes() == target.read_bytes()  # same results, same bytes
+
+
+def test_a_workbook_keeps_markup_and_control_characters_as_text(tmp_path):
+    from generator.xlsx import workbook
+
+    target = tmp_path / "odd.xlsx"
+    target.write_bytes(workbook(["a", "b"], [["<b>&amp;\"x\"</b>", "响铃\x07与退格\x08"],
+                                             ["=1+1", "全角，标点。"]]))
+    if not Path("/usr/lib/libreoffice/program/libsclo.so").exists():
+        pytest.skip("LibreOffice Calc is installed by tools/test")
+    assert calc_rows(target)[1:] == [["<b>&amp;\"x\"</b>", "响铃\\x07与退格\\x08"],
+                                     ["=1+1", "全角，标点。"]]  # a formula stays text

@@ -184,7 +184,8 @@ def test_headers_cookies_and_no_passphrase_in_the_session(site):
 
 
 ROUTES = [("/", ()), ("/new", ()), ("/new/EC-HR-015", ()), ("/search", ("auditor", "doc")),
-          ("/search.csv", ("auditor", "doc")), ("/archive", ("auditor", "doc")),
+          ("/search.csv", ("auditor", "doc")), ("/search.xlsx", ("auditor", "doc")),
+          ("/archive", ("auditor", "doc")),
           ("/flows", ("doc",)), ("/keys", ("doc",)),  # 王芳 is the registrar and the 文控
           ("/passphrase", ())]
 
@@ -208,6 +209,15 @@ def test_an_auditor_searches_exports_csv_with_a_bom_and_a_package(site, tmp_path
     assert "共 1 条记录" in page and number in page and "【发烧】" in page
     csv = song.get("/search.csv?q=发烧")
     assert csv.data.startswith("\ufeff编号".encode()) and number.encode() in csv.data
+    assert 'id="xlsx"' in page
+    xlsx = song.get("/search.xlsx?q=发烧")
+    assert xlsx.status_code == 200 and xlsx.mimetype.endswith("spreadsheetml.sheet")
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(xlsx.data)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+    assert number in sheet and "【发烧】" in sheet and "家中装修" not in sheet
     package = song.post("/search/package?q=发烧", data={"csrf": csrf_of(song, "/search")})
     assert package.status_code == 200 and package.data[:2] == b"PK"
     (tmp_path / "p.zip").write_bytes(package.data)

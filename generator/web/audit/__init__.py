@@ -61,6 +61,20 @@ def search_csv():
                     headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 
 
+@bp.route("/search.xlsx")
+@role_required("auditor", "doc_control")
+def search_xlsx():
+    try:
+        _, _, _, results = _results(10_000, 1)
+    except FlowdocError as exc:
+        abort(400, str(exc))
+    return Response(audit.results_xlsx(results), mimetype=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="search.xlsx"'})
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @bp.route("/search/package", methods=["POST"])
 @role_required("auditor", "doc_control")
 def package():
