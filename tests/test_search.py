@@ -195,6 +195,29 @@ def test_both_backends_give_the_same_answers_in_the_same_order(corpus, tmp_path)
         assert a.total == b.total and [h.number for h in a.hits] == [h.number for h in b.hits], query
 
 
+def test_facets_count_the_matches_by_value_the_same_in_both_backends(corpus, tmp_path):
+    archive = fresh_copy(corpus, tmp_path)
+    w, t = RecordIndex(archive, LIBRARY, "whoosh"), RecordIndex(archive, LIBRARY, "tantivy")
+    field_of = {"flow": "flow", "status": "status", "department": "dept", "signer": "signer"}
+    for query in ["", "同意", "-破损 flow:EC-CS-021", "status:完成"]:
+        facets = w.facets(parse(query))
+        assert facets == t.facets(parse(query)), query
+        total = len(numbers(w, query))
+        assert sum(n for _, n in facets["flow"]) == total == sum(n for _, n in facets["month"])
+        assert sum(n for _, n in facets["status"]) == total
+        # each count is what narrowing the query by that value finds
+        for facet, field in field_of.items():
+            for value, n in facets[facet]:
+                assert len(numbers(w, f'{query} {field}:"{value}"')) == n, (query, facet, value)
+        narrowed = w.search(parse(query), limit=10_000).hits
+        for month, n in facets["month"]:
+            assert sum(1 for h in narrowed if h.created[:7] == month) == n, (query, month)
+        assert [m for m, _ in facets["month"]] == sorted((m for m, _ in facets["month"]),
+                                                         reverse=True)
+    assert w.facets(parse("没有这个词组合的记录")) == {
+        "flow": [], "status": [], "department": [], "signer": [], "month": []}
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_index_catches_up_and_rebuilds_from_the_archive(corpus, tmp_path, backend):
     archive = fresh_copy(corpus, tmp_path)

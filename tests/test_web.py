@@ -201,12 +201,22 @@ def test_every_route_by_role(site, path, allowed):
 
 
 def test_an_auditor_searches_exports_csv_with_a_bom_and_a_package(site, tmp_path):
+    import html as h
+
     zhao = login(site, "赵敏")
     number = submit_leave(zhao, 3, "孩子发烧需要照顾")
     submit_leave(zhao, 2, "家中装修")
     song = login(site, "方圆")
     page = song.get("/search?q=发烧").data.decode()
     assert "共 1 条记录" in page and number in page and "【发烧】" in page
+    # facets count the matches; a facet's link narrows the search to its value
+    everything = song.get("/search").data.decode()
+    panel = everything.split('id="facets"')[1].split("</aside>")[0]
+    assert "员工请假管理</a> <span class=\"count\">2</span>" in panel
+    assert "办理中</a> <span class=\"count\">2</span>" in panel
+    link = re.search(r'href="([^"]*status=[^"]*)">办理中', panel).group(1)
+    narrowed = song.get(h.unescape(link)).data.decode()
+    assert "共 2 条记录" in narrowed and 'class="chosen"><a' in narrowed
     csv = song.get("/search.csv?q=发烧")
     assert csv.data.startswith("\ufeff编号".encode()) and number.encode() in csv.data
     assert 'id="xlsx"' in page

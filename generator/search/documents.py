@@ -15,6 +15,8 @@ from .analysis import identifier, streams
 
 # Fields holding several exact values a record, searched as keywords by every backend
 KEYWORDS = ("signer", "lane", "meaning", "decision", "department", "ids")
+# what a search page counts its matches by (dates by month)
+FACETS = ("flow", "status", "department", "signer", "created")
 # The number of the index's own document, which holds the log position it has reached
 META = "\x00meta"
 STATUS_CODES = {"in progress": "in_progress", "complete": "complete", "rejected": "rejected",

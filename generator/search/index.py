@@ -278,6 +278,24 @@ class RecordIndex:
         return cp.size - (meta["seq"] if meta else 0)
 
     # -- searching ------------------------------------------------------------------------------
+    def facets(self, tree: Node, catch_up: bool = True) -> dict[str, list[tuple[str, int]]]:
+        """How many records ``tree`` matches have each flow, status, department and signer,
+        most first, and were created in each month (``2026-11``), newest first: what a search
+        page offers to narrow its matches by."""
+        if catch_up:
+            self.catch_up()
+        if not self.folder.exists():
+            return {f: [] for f in ("flow", "status", "department", "signer", "month")}
+        raw = self._backend().facets(tree)
+        months: dict[str, int] = {}
+        for day_, n in raw.pop("created").items():
+            key = f"{int(day_) // 10000:04d}-{int(day_) // 100 % 100:02d}"
+            months[key] = months.get(key, 0) + n
+        out = {f: sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+               for f, counts in raw.items()}
+        out["month"] = sorted(months.items(), reverse=True)
+        return out
+
     def search(self, tree: Node, limit: int = 20, offset: int = 0, newest_first: bool = True,
                catch_up: bool = True) -> Results:
         if catch_up:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import FlowdocError
 from .analysis import term_parts
-from .documents import KEYWORDS, META
+from .documents import FACETS, KEYWORDS, META
 from .query import And, DateRange, Everything, Keyword, Node, Not, Or, Text
 
 
@@ -146,6 +146,34 @@ class TantivyBackend:
                           offset=offset, order=t.Order.Desc if newest_first else t.Order.Asc)
         hits = [json.loads(bytes(s.doc(addr)["data"][0])) for _, addr in result.hits]
         return result.count, hits
+
+    def facets(self, node: Node) -> dict[str, dict[Any, int]]:
+        """As the whoosh backend's: the index's terms of each field counted over the matches
+        (tantivy's term walk with the query as its filter), creation days by the months
+        between the first and the last match (one count a month)."""
+        t = _tantivy()
+        s = self.ix.searcher()
+        query = translate(node, self.schema)
+        out: dict[str, dict[Any, int]] = {
+            f: {v: n for v, n in s.terms_with_prefix(f, "", filter_query=query) if v and n}
+            for f in FACETS if f != "created"}
+        out["created"] = {}
+        if not s.search(query, 1, count=True).count:
+            return out
+        ends = [s.search(query, 1, order_by_field="order", order=o).hits[0][1]
+                for o in (t.Order.Asc, t.Order.Desc)]
+        first, last = (json.loads(bytes(s.doc(a)["data"][0]))["created"] for a in ends)
+        year, month = int(first[:4]), int(first[5:7])
+        while (year, month) <= (int(last[:4]), int(last[5:7])):
+            low = year * 10000 + month * 100
+            days = t.Query.range_query(self.schema, "created", t.FieldType.Integer, low + 1,
+                                       low + 31)
+            n = s.search(t.Query.boolean_query([(t.Occur.Must, query), (t.Occur.Must, days)]),
+                         1, count=True).count
+            if n:
+                out["created"][low + 1] = n  # the month's first day stands for the month
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
 
     def close(self) -> None:
         pass

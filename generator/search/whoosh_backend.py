@@ -17,7 +17,7 @@ from whoosh import query as wq
 from whoosh.analysis import SpaceSeparatedTokenizer
 
 from .analysis import term_parts
-from .documents import KEYWORDS, META
+from .documents import FACETS, KEYWORDS, META
 from .query import And, DateRange, Everything, Keyword, Node, Not, Or, Text
 
 
@@ -132,6 +132,17 @@ class WhooshBackend:
         results = searcher.search(translate(node), limit=offset + limit, sortedby="order",
                                   reverse=newest_first)
         return len(results), [json.loads(h["data"]) for h in results[offset:offset + limit]]
+
+    def facets(self, node: Node) -> dict[str, dict[Any, int]]:
+        """How many of the records ``node`` matches have each flow, status, department, signer
+        and creation day (one pass over the matches: whoosh's grouping)."""
+        from whoosh import sorting
+
+        groups = {f: sorting.FieldFacet(f, allow_overlap=f in KEYWORDS) for f in FACETS}
+        results = self._searcher().search(translate(node), limit=None, groupedby=groups,
+                                          maptype=sorting.Count, scored=False)
+        return {f: {k: n for k, n in results.groups(f).items() if k not in ("", None)}
+                for f in FACETS}
 
     def close(self) -> None:
         if self._open is not None:

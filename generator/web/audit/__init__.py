@@ -7,7 +7,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from ...errors import FlowdocError
 from ...service import audit, words
@@ -40,14 +40,50 @@ def _results(limit: int, page: int):
 def search():
     page = max(1, request.args.get("page", 1, type=int))
     error = results = None
+    groups: list = []
+    flows = [(f.code, f.name) for f in workspace().library.flows]
     try:
-        _, _, _, results = _results(PAGE, page)
+        _, tree, index, results = _results(PAGE, page)
+        groups = _facets(audit.facets(index, tree), dict(flows))
     except FlowdocError as exc:
         error = str(exc)
-    flows = [(f.code, f.name) for f in workspace().library.flows]
     return render_template("audit/search.html", results=results, error=error, page=page,
-                           limit=PAGE, args=request.args, flows=flows,
+                           limit=PAGE, args=request.args, flows=flows, facets=groups,
                            statuses=list(words.STATUS_TEXT.values())), 400 if error else 200
+
+
+FACET_TITLES = (("flow", "流程"), ("status", "状态"), ("department", "部门"),
+                ("signer", "签名人"), ("month", "提交月份"))
+
+
+def _facets(counts: dict[str, list[tuple[str, int]]], flow_names: dict[str, str]) -> list:
+    """The facet panel: for each facet its title and rows of (label, count, link, chosen); a
+    link narrows the current search by that value (a chosen one widens it again)."""
+    args = request.args.to_dict()
+    args.pop("page", None)
+    arg_of = {"flow": "flow", "status": "status", "department": "dept", "signer": "signer"}
+    panel = []
+    for facet, title in FACET_TITLES:
+        rows = []
+        for value, n in counts.get(facet, [])[:12]:
+            if facet == "month":
+                chosen = args.get("from") == value and args.get("to") == value
+                narrowed = {**args, "from": value, "to": value}
+                if chosen:
+                    narrowed = {k: v for k, v in args.items() if k not in ("from", "to")}
+                label = value
+            else:
+                shown = {"status": words.status_text(value),
+                         "flow": flow_names.get(value, value)}.get(facet, value)
+                key = arg_of[facet]
+                chosen = args.get(key) in (value, shown)
+                narrowed = {k: v for k, v in args.items() if k != key} if chosen else \
+                    {**args, key: shown if facet == "status" else value}
+                label = shown
+            rows.append((label, n, url_for("audit.search", **narrowed), chosen))
+        if rows:
+            panel.append((title, rows))
+    return panel
 
 
 @bp.route("/search.csv")
