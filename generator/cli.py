@@ -887,9 +887,13 @@ def trust_show(flows_dir: Path, as_json: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--behind-proxy", is_flag=True,
               help="Trust X-Forwarded-Proto/For from a proxy in front (nginx, IIS) that ends TLS.")
+@click.option("--build", "build_dir", default=Path("build"), show_default=True,
+              type=click.Path(path_type=Path),
+              help="Where the publication is built from the web page and downloaded from.")
 @archive_option
 @flows_option
-def serve(host: str, port: int, behind_proxy: bool, archive_dir: Path, flows_dir: Path) -> None:
+def serve(host: str, port: int, behind_proxy: bool, build_dir: Path, archive_dir: Path,
+          flows_dir: Path) -> None:
     """Serve the web application (waitress): staff fill and sign, auditors search and export,
     document controllers see the flows. The archive's operator passphrase comes from
     FLOWDOC_OPERATOR_PASSPHRASE (or _FILE), as for every command that writes."""
@@ -900,7 +904,7 @@ def serve(host: str, port: int, behind_proxy: bool, archive_dir: Path, flows_dir
     _workspace(flows_dir, archive_dir, warn=True)  # stop here on broken flows, as all commands
     app = _call(create_app, flows_dir, archive_dir,
                 operator_passphrase=_secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"),
-                behind_proxy=behind_proxy)
+                behind_proxy=behind_proxy, build_dir=build_dir)
     click.echo(f"flowdoc: serving {flows_dir} and {archive_dir} at http://{host}:{port}/ "
                "(Ctrl-C stops)")
     waitress_serve(app, host=host, port=port, threads=8, ident="flowdoc")

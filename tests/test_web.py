@@ -184,6 +184,8 @@ def test_headers_cookies_and_no_passphrase_in_the_session(site):
 
 
 ROUTES = [("/", ()), ("/new", ()), ("/new/EC-HR-015", ()), ("/search", ("auditor", "doc")),
+          ("/flows/EC-HR-015", ()), ("/publication", ("doc",)),
+          ("/publication/progress.json", ("doc",)),
           ("/search.csv", ("auditor", "doc")), ("/search.xlsx", ("auditor", "doc")),
           ("/archive", ("auditor", "doc")),
           ("/flows", ("doc",)), ("/keys", ("doc",)),  # 王芳 is the registrar and the 文控
@@ -478,3 +480,71 @@ def test_the_record_page_draws_the_path_taken_over_the_chart(site):
     assert zhao.get(f"/records/{number}/chart-99.png").status_code == 404
     # someone with no part in the record sees neither the record nor its chart
     assert login(site, "马超").get(src.group(1)).status_code == 403
+
+
+@pytest.fixture
+def own_site(trusted, seeded, tmp_path):
+    """A site on a copy of the flows (these tests write into them and build beside them)."""
+    import shutil
+
+    from generator.web import security
+
+    security.THROTTLE.failures.clear()
+    root = tmp_path / "site"
+    shutil.copytree(trusted.flows, root / "flows")
+    shutil.copytree(trusted.root / "templates", root / "templates")
+    shutil.copytree(seeded, root / "records")
+    return create_app(root / "flows", root / "records", operator_passphrase=OPERATOR_SECRET,
+                      testing=True)
+
+
+def test_a_process_owner_signs_a_flow_in_its_signature_dialog(own_site):
+    from generator.checks import check_paths
+
+    li = login(own_site, "李强")
+    page = li.get("/flows/EC-MK-022").data.decode()
+    assert "签署本流程" in page and "审核</dt><dd>—" in page
+    wrong = li.post("/flows/EC-MK-022", data={"csrf": csrf_of(li, "/flows/EC-MK-022"),
+                                             "meaning": "审核", "passphrase": "not his"})
+    assert wrong.status_code == 422 and "no signing key of theirs unlocks" in wrong.data.decode()
+    path = own_site.config["FLOWDOC_WORKSPACE"].flows_dir / "22-new-product-marketing.yaml"
+    assert "reviewed:" not in path.read_text(encoding="utf-8")  # nothing written
+    done = li.post("/flows/EC-MK-022", data={"csrf": csrf_of(li, "/flows/EC-MK-022"),
+                                            "meaning": "审核", "passphrase": secret("李强")})
+    assert done.status_code == 302
+    page = li.get("/flows/EC-MK-022").data.decode()
+    assert "已签署 EC-MK-022 的审核" in page and "审核</dt><dd>李强" in page
+    assert "签名已验证" in page.split("审核</dt>")[1].split("</dd>")[0]
+    text = path.read_text(encoding="utf-8")
+    assert "reviewed: {by: 李强" in text and "sig: " in text.split("reviewed:")[1]
+    assert check_paths([path.parent]).ok
+
+
+def test_a_document_controller_rebuilds_the_publication_and_downloads_it(own_site):
+    import io
+    import time
+
+    from pypdf import PdfReader
+
+    assert login(own_site, "赵敏").get("/publication").status_code == 403
+    wang = login(own_site, "王芳")
+    assert "尚未生成" in wang.get("/publication").data.decode()
+    started = wang.post("/publication/build", data={"csrf": csrf_of(wang, "/publication")})
+    assert started.status_code == 302
+    deadline = time.monotonic() + 300
+    while (job := wang.get("/publication/progress.json").get_json())["running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert job["error"] == "" and job["total"] == job["done"] > 20, job
+    page = wang.get("/publication").data.decode()
+    for name in ("manual.pdf", "manual.docx", "forms/EC-HR-015.pdf"):
+        assert f">{name}</a>" in page, name
+    manual = wang.get("/publication/files/manual.pdf")
+    assert manual.status_code == 200 and "attachment" in manual.headers["Content-Disposition"]
+    assert len(PdfReader(io.BytesIO(manual.data)).pages) > 20
+    auditor = login(own_site, "方圆")
+    assert auditor.get("/publication/files/forms/EC-HR-015.pdf").data[:5] == b"%PDF-"
+    # only what the build offers: no path from the URL reaches another file
+    for name in ("../records/log.jsonl", "..%2Frecords%2Flog.jsonl", "stamp.json", "x.pdf"):
+        assert wang.get(f"/publication/files/{name}").status_code == 404, name
+    assert login(own_site, "赵敏").get("/publication/files/manual.pdf").status_code == 403

@@ -44,7 +44,8 @@ def server(trusted, tmp_path_factory):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
     proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--port", str(port),
-                             "--archive", str(root / "records"), "--flows", str(trusted.flows)],
+                             "--archive", str(root / "records"), "--flows", str(trusted.flows),
+                             "--build", str(root / "build")],
                             cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     banner = proc.stdout.readline()
@@ -217,6 +218,20 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
                   tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
+    # the document controller rebuilds the publication and watches it get made
+    v.login("王芳")
+    v.go("/publication")
+    v.shoot("publication-empty")
+    browser.find_element(By.ID, "rebuild").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "build-progress"))
+    v.shoot("publication-building")
+    WebDriverWait(browser, 300).until(lambda d: d.find_elements(By.ID, "files"))
+    assert "manual.pdf" in v.text("#files") and "forms/EC-HR-015.pdf" in v.text("#files")
+    v.shoot("publication")
+    v.go("/flows/EC-HR-015")
+    assert "签署本流程" in v.text("#sign")
+    v.shoot("flow")
+
     # Chinese is drawn with the bundled web font, not as boxes
     browser.execute_cdp_cmd("DOM.enable", {})
     browser.execute_cdp_cmd("CSS.enable", {})
@@ -226,4 +241,4 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     fonts = browser.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
     families = {f["familyName"] for f in fonts["fonts"]}
     assert "Flowdoc Sans SC" in families, families
-    assert len(list(shots.glob("*.png"))) >= 28
+    assert len(list(shots.glob("*.png"))) >= 36

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import FlowdocError
 from ..fileio import write_atomic
 from ..model import Flow, Signoff
-from .records import NotFound, UsageError
+from .records import NotFound, UsageError, Waiting
 from .workspace import Workspace
 
 
@@ -76,6 +76,38 @@ def build(ws: Workspace, request: BuildRequest,
                    Copy(request.copy_number, request.holder), progress=progress)
 
 
+@dataclass(frozen=True)
+class Published:
+    """A file of the last build that a front door offers for download."""
+
+    name: str  # relative to the build folder: manual.pdf, forms/EC-HR-015.pdf …
+    size: int
+    modified: str  # YYYY-MM-DD HH:MM:SS, UTC
+
+
+def published(out_dir: Path) -> list[Published]:
+    """The publication as the last build left it in ``out_dir``: the manual (PDF, DOCX), its
+    manifest, and each flow's form and chart PDF. Nothing else there is offered."""
+    names = [n for n in ("manual.pdf", "manual.docx", "manifest.json") if (out_dir / n).is_file()]
+    for sub in ("forms", "diagrams"):
+        if (out_dir / sub).is_dir():
+            names += sorted(f"{sub}/{p.name}" for p in (out_dir / sub).glob("*.pdf"))
+    out = []
+    for name in names:
+        st = (out_dir / name).stat()
+        out.append(Published(name, st.st_size, dt.datetime.fromtimestamp(
+            st.st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")))
+    return out
+
+
+def published_file(out_dir: Path, name: str) -> Path:
+    """The file ``name`` of :func:`published` (NotFound for any other name: no path a request
+    gives reaches a file the build did not offer)."""
+    if name not in {p.name for p in published(out_dir)}:
+        raise NotFound(f"no published file '{name}'")
+    return out_dir / name
+
+
 def diagram(ws: Workspace, code: str, fmt: str, target: Path | None = None) -> list[Path]:
     """Write flow ``code``'s chart as ``fmt`` (svg, png or pdf); the files written (a split
     SVG/PNG chart gives -1, -2 …)."""
@@ -103,6 +135,15 @@ def chart_image(flow: Flow, fmt: str = "png", page: int = 1, marks=None) -> byte
     if marks is not None:
         return render_png(chart, page, marks=marks)
     return outputs(chart, fmt, flow.code)[page - 1][1]
+
+
+def record_chart(found: Waiting, page: int = 1) -> bytes:
+    """Page ``page`` of the chart of a record (``found``: ``records.waiting``'s answer) as PNG,
+    with the way it took drawn over it and the step it waits at marked."""
+    from ..diagram.draw import marks
+
+    current = found.signers.step if found.signers is not None else None
+    return chart_image(found.flow, page=page, marks=marks(found.path, current))
 
 
 def chart_pages(flow: Flow) -> int:

@@ -227,16 +227,6 @@ def waiting(ws: Workspace, number: str) -> Waiting:
     return Waiting(state, flow, who, copied_to(flow, ws.library.org, reached), reached, values)
 
 
-def chart(ws: Workspace, found: Waiting, page: int = 1) -> bytes:
-    """Page ``page`` of the chart of a record (``found``: :func:`waiting`'s answer) as PNG,
-    with the way it took drawn over it and the step it waits at marked."""
-    from ..diagram.draw import marks
-    from . import documents
-
-    current = found.signers.step if found.signers is not None else None
-    return documents.chart_image(found.flow, page=page, marks=marks(found.path, current))
-
-
 def parse_changes(changes: list[str] | tuple[str, ...], option: str = "--set") -> dict[str, str]:
     """``NAME=VALUE`` texts as a mapping; a text without ``=`` is a usage error."""
     pairs: dict[str, str] = {}

@@ -31,6 +31,8 @@ class Workspace:
     operator_passphrase: str | None = field(default=None, repr=False)
     _archive: Store | None = field(default=None, repr=False)
     _reader: Store | None = field(default=None, repr=False)
+    _seen: tuple = field(default=(), repr=False)  # the flows folder's files when checked
+    refused: list[Problem] = field(default_factory=list, repr=False)  # a later, broken check
 
     @property
     def library(self) -> Library:
@@ -55,6 +57,32 @@ class Workspace:
         return self._archive
 
 
+    def refresh(self) -> bool:
+        """Check the flows folder again if a file in it changed since (a sign-off written, a
+        ``git pull``): a long-running front door then serves what is on disk. A folder that no
+        longer checks is not taken: the last good library stays, and ``refused`` says why.
+        Whether the library changed."""
+        seen = _files(self.flows_dir)
+        if seen == self._seen:
+            return False
+        self._seen = seen
+        checked = check_paths([self.flows_dir])
+        if not checked.ok:
+            self.refused = checked.errors
+            return False
+        self.checked, self.refused = checked, []
+        return True
+
+
+def _files(folder: Path) -> tuple:
+    """What tells a change in a flows folder: each YAML file's name, size and mtime."""
+    try:
+        return tuple(sorted((p.name, st.st_size, st.st_mtime_ns) for p in folder.glob("*.yaml")
+                            for st in (p.stat(),)))
+    except OSError:
+        return ()
+
+
 def archive_location(value: str | Path) -> Path | str:
     """What ``--archive`` / ``FLOWDOC_ARCHIVE`` names: a ``postgresql://`` URL kept as text
     (a path would fold its ``//``), anything else a folder."""
@@ -68,10 +96,11 @@ def open_workspace(flows_dir: Path, archive_dir: Path | str = Path("records"), *
     refuse flows with errors (every operation but verify). ``definitions_only``: read only
     org.yaml, keys.yaml and trust.yaml (what keys, trust and witness commands need), not the
     24 flows and their checks: a registrar approving a key waits a third of the time."""
+    seen = _files(flows_dir)
     checked = _definitions(flows_dir) if definitions_only else check_paths([flows_dir])
     if strict and not checked.ok:
         raise ProblemsError(checked.errors)
-    return Workspace(flows_dir, archive_dir, checked, operator_passphrase)
+    return Workspace(flows_dir, archive_dir, checked, operator_passphrase, _seen=seen)
 
 
 def _definitions(flows_dir: Path) -> CheckResult:

@@ -23,12 +23,13 @@ from . import security
 
 def create_app(flows_dir: Path, archive_dir: Path | str, *, operator_passphrase: str | None = None,
                secret_key: bytes | None = None, behind_proxy: bool = False,
-               testing: bool = False) -> Flask:
+               testing: bool = False, build_dir: Path | None = None) -> Flask:
     """The application for the flows of ``flows_dir`` and the archive at ``archive_dir``.
 
     ``secret_key`` signs session cookies; by default it is kept in the archive folder
     (``web.secret``, 0600) so sessions survive a restart. ``operator_passphrase`` unlocks the
-    archive's operator key for the signatures the app commits."""
+    archive's operator key for the signatures the app commits. ``build_dir``: where a document
+    controller's rebuild writes the publication (``build`` beside the flows folder)."""
     app = Flask(__name__)
     ws = open_workspace(flows_dir, archive_dir, operator_passphrase=operator_passphrase)
     app.config.update(
@@ -38,6 +39,7 @@ def create_app(flows_dir: Path, archive_dir: Path | str, *, operator_passphrase:
         MAX_CONTENT_LENGTH=20 << 20,  # uploads capped at 20 MiB
         TESTING=testing,
         FLOWDOC_WORKSPACE=ws,
+        FLOWDOC_BUILD_DIR=build_dir or Path(flows_dir).parent / "build",
     )
     app.session_interface = security.SessionInterface()
     if behind_proxy:

@@ -41,10 +41,16 @@ def workspace() -> Workspace:
 
 
 def install(app: Flask) -> None:
+    app.before_request(_refresh_flows)
     app.before_request(_load_person)
     app.before_request(_check_csrf)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def _refresh_flows() -> None:
+    """Serve the flows as they are on disk (a sign-off just written, a pull of the folder)."""
+    workspace().refresh()
 
 
 def _load_person() -> None:

@@ -334,7 +334,7 @@ def rendition(number: str):
 def record_chart(number: str, page: int):
     """The record's chart, page by page, with its path drawn over it."""
     try:
-        data = records.chart(workspace(), _record(number), page)
+        data = documents.record_chart(_record(number), page)
     except FlowdocError:
         abort(404)
     return Response(data, mimetype="image/png", headers={"Cache-Control": "no-store"})

@@ -35,3 +35,26 @@
     });
   });
 })();
+
+// The publication's rebuild: how far it got, until it is done (then the page shows the files).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("build");
+    var bar = document.getElementById("build-progress");
+    if (!box || !bar) { return; }
+    var step = document.getElementById("build-step");
+    var timer = setInterval(function () {
+      fetch(box.getAttribute("data-progress"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (job) {
+          if (!job) { return; }
+          if (!job.running) { clearInterval(timer); window.location.reload(); return; }
+          bar.max = job.total || 1;
+          bar.value = job.done;
+          step.textContent = job.done + "/" + (job.total || "?") + " " + job.name;
+        })
+        .catch(function () {});
+    }, 1000);
+  });
+})();
