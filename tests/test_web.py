@@ -548,3 +548,37 @@ def test_a_document_controller_rebuilds_the_publication_and_downloads_it(own_sit
     for name in ("../records/log.jsonl", "..%2Frecords%2Flog.jsonl", "stamp.json", "x.pdf"):
         assert wang.get(f"/publication/files/{name}").status_code == 404, name
     assert login(own_site, "赵敏").get("/publication/files/manual.pdf").status_code == 403
+
+
+def test_the_applicant_corrects_a_value_and_the_history_shows_before_and_after(site):
+    zhao = login(site, "赵敏")
+    number = submit_leave(zhao, 3, "家中有事")
+    page = zhao.get(f"/records/{number}").data.decode()
+    assert 'id="correct"' in page and 'name="set-end" value="2026-12-03"' in page
+    unchanged = zhao.post(f"/records/{number}/correct", data={
+        "csrf": csrf_of(zhao, f"/records/{number}"), "set-end": "2026-12-03",
+        "reason": "无", "passphrase": secret("赵敏")})
+    assert "没有改动任何字段" in zhao.get(unchanged.headers["Location"]).data.decode()
+    done = zhao.post(f"/records/{number}/correct", data={
+        "csrf": csrf_of(zhao, f"/records/{number}"), "set-end": "2026-12-05",
+        "set-reason": "家中有事", "reason": "多请两天", "passphrase": secret("赵敏")})
+    page = zhao.get(done.headers["Location"]).data.decode()
+    assert "已更正：结束日期" in page
+    row = page.split("多请两天")[1].split("</td>")[0]
+    assert "结束日期：<del>2026-12-03</del> → 2026-12-05" in row
+    assert "<dt>请假天数</dt><dd>5天</dd>" in page  # derived again from the new end
+    # a value the flow refuses is refused in one line, and nothing is archived
+    log = (site.archive_dir / "log.jsonl").read_bytes()
+    bad = zhao.post(f"/records/{number}/correct", data={
+        "csrf": csrf_of(zhao, f"/records/{number}"), "set-end": "2026-11-01",
+        "reason": "试试", "passphrase": secret("赵敏")})
+    assert "error=" in bad.headers["Location"]
+    assert (site.archive_dir / "log.jsonl").read_bytes() == log
+    # nobody but the applicant is offered the form, nor may post it
+    li = login(site, "李强")
+    assert 'id="correct"' not in li.get(f"/records/{number}").data.decode()
+    refused = li.post(f"/records/{number}/correct", data={
+        "csrf": csrf_of(li, f"/records/{number}"), "set-end": "2026-12-09", "reason": "x",
+        "passphrase": secret("李强")})
+    assert "error=" in refused.headers["Location"]
+    assert (site.archive_dir / "log.jsonl").read_bytes() == log

@@ -207,6 +207,12 @@ class Waiting:
 
         return not may_withdraw(self.state, person)
 
+    def may_correct(self, person: str) -> bool:
+        """Whether ``person`` may correct its values now (the rule book's rule, asked ahead)."""
+        from ..archive.rulebook import may_correct
+
+        return not may_correct(self.state, person)
+
     def may_resubmit(self, person: str) -> bool:
         """Whether ``person`` may send it on again after a 退回 (the rule book's rule)."""
         from ..archive.rulebook import may_resubmit

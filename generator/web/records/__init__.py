@@ -226,6 +226,8 @@ def show(number: str):
         path=[_step_text(flow, s) for s in found.path], copied=found.copied_to,
         withdrawable=found.may_withdraw(g.person.name), error=request.args.get("error"),
         returned=found.may_resubmit(g.person.name),
+        correctable=_correctable(flow, found.values) if found.may_correct(g.person.name) else [],
+        changes=_changes(flow, state.history),
         integrity=audit.integrity(workspace(), number),
         chart_pages=range(1, documents.chart_pages(flow) + 1))
 
@@ -304,6 +306,45 @@ def resubmit(number: str):
     return _act(number, lambda: records.resubmit(
         workspace(), number, g.person.name, form.get("passphrase", ""), {},
         form.get("reason", "")), "已重新提交")
+
+
+CORRECTABLE = ("text", "number", "date", "choice")  # a table or several choices: the CLI's
+
+
+def _correctable(flow: Flow, values: dict[str, Any]) -> list[tuple[Any, str]]:
+    """The fields the 更正 form offers, each with its value as text now (derived ones are
+    computed again by the rules, never typed)."""
+    return [(f, value_text(values.get(f.id))) for f in flow.fields
+            if f.derive is None and f.type in CORRECTABLE and not f.multiple]
+
+
+@bp.route("/records/<number>/correct", methods=["POST"])
+@login_required
+def correct(number: str):
+    """更正: the applicant changes values of an open record (the approvals given so far lapse,
+    as the rule book says); only the fields whose text changed are sent."""
+    found = _record(number)
+    form = request.form
+    changes = {f.id: form[f"set-{f.id}"].strip() for f, now in
+               _correctable(found.flow, found.values)
+               if f"set-{f.id}" in form and form[f"set-{f.id}"].strip() != now}
+    if not changes:
+        return redirect(url_for("records.show", number=number, error="没有改动任何字段"))
+    return _act(number, lambda: records.correct(
+        workspace(), number, g.person.name, form.get("passphrase", ""), changes,
+        form.get("reason", "") or "申请人更正"), "已更正：" + "、".join(
+            f.label for f in found.flow.fields if f.id in changes))
+
+
+def _changes(flow: Flow, history: list[dict]) -> dict[int, list[tuple[str, str, str]]]:
+    """For each event that changed values (更正, 重新提交): (label, before, after) by field."""
+    labels = {f.id: f.label for f in flow.fields}
+    out = {}
+    for e in history:
+        if e.get("fields") and "previous" in e:
+            out[e["seq"]] = [(labels.get(k, k), value_text(e["previous"].get(k)), value_text(v))
+                             for k, v in e["fields"].items()]
+    return out
 
 
 @bp.route("/records/<number>/withdraw", methods=["POST"])
