@@ -112,6 +112,8 @@ class _FlowChecker:
         self.separate()
         self.graph()
         self.fields()
+        self.personal()
+        self.documents()
         for step in self.flow.steps:
             self.exits(step)
             self.reference(step)
@@ -314,11 +316,35 @@ class _FlowChecker:
                          "with the authority matrix in an exit's when instead")
             if f.required:
                 self.add(("fields", i, "required"), "a derived field is computed, never required")
+            stray = [b for b in expr.band_labels(f.derive) if b not in f.options]
+            if f.type == "choice" and stray:
+                self.add(("fields", i, "derive"), f"band() gives '{stray[0]}', which is not an "
+                         f"option of '{f.id}' ({'/'.join(f.options)})")
         # a derivation may not depend on itself, directly or through another derived field
         for fid in derived:
             if fid in _walk(list(derived[fid].names), lambda n: derived[n].names if n in derived else ()):
                 self.add(("fields", [f.id for f in self.flow.fields].index(fid), "derive"),
                          f"derive of '{fid}' depends on itself")
+
+    def personal(self) -> None:
+        """Personal information is kept no longer than the flow says (个人信息保护法第19条):
+        a flow with a ``personal`` field names its 保存期限."""
+        personal = [(i, f) for i, f in enumerate(self.flow.fields) if f.personal]
+        if personal and not self.flow.retention:
+            i = personal[0][0]
+            names = "、".join(f"{f.label}（{f.id}）" for _, f in personal)
+            self.add(("fields", i, "personal"), f"the flow collects personal information "
+                     f"({names}) but gives no retention period: add retention: (保存期限, "
+                     f"e.g. 3年) to the flow")
+
+    def documents(self) -> None:
+        """A step standing for a separate controlled document names the field a record cites
+        it in (文件编号、版本)."""
+        ids = {f.id for f in self.flow.fields}
+        for step in self.flow.steps:
+            if step.document is not None and step.document.field not in ids:
+                self.add(self.step_path(step, "document", "field"),
+                         f"document field '{step.document.field}' is not a field of the flow")
 
     def exits(self, step: Step) -> None:
         if step.kind not in ("approval", "decision"):

@@ -88,18 +88,37 @@ def _exact(value: Any) -> Any:
     return Decimal(repr(value)) if isinstance(value, float) else value
 
 
+def _band(value: Any, thresholds: Any, labels: Any) -> Any:
+    """The label of the band ``value`` falls in: ``band(total, [90, 80, 60], ['A', 'B', 'C',
+    'D'])`` is 'A' from 90 up, 'B' from 80 up to below 90, …, 'D' below 60 (the thresholds are
+    each band's lowest value, highest first; one label more than thresholds). A missing value
+    has no band (``None``)."""
+    if value is None:
+        return None
+    if not isinstance(thresholds, tuple) or not isinstance(labels, tuple) or \
+            len(labels) != len(thresholds) + 1:
+        raise ExprError("band() takes a value, a list of thresholds and one label more")
+    value = _exact(value)
+    _need_number(value)
+    for threshold, label in zip(thresholds, labels, strict=False):
+        if value >= _exact(threshold):
+            return label
+    return labels[-1]
+
+
 def _limit(kind: Any, level: Any) -> Any:  # pragma: no cover - compiled specially, see _compile
     raise ExprError("limit() is read from the authority matrix, not called")
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "band": _band,
     "days_between": _days_between,
     "date": _date,
     "len": _len,
     "limit": _limit,
     "sum_of": _sum_of,
 }
-_ARITY = {"days_between": 2, "date": 1, "len": 1, "limit": 2, "sum_of": 2}
+_ARITY = {"band": 3, "days_between": 2, "date": 1, "len": 1, "limit": 2, "sum_of": 2}
 
 # The name under which a caller passes the authority matrix (授权审批权限表) of org.yaml,
 # ``{'refund': {'ec_manager': 3000, …}, …}``: ``limit('refund', 'ec_manager')`` reads it. No
@@ -302,6 +321,8 @@ def _validate(node: ast.AST, names: set[str], atoms: list[Atom]) -> bool:
                        and a.value.isidentifier() for a in node.args):
                 raise ExprError("limit() takes two names in quotes: limit('refund', 'ec_manager')")
             return False
+        if node.func.id == "band":
+            _validate_band(node)
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise ExprError("* arguments are not allowed")
@@ -312,6 +333,35 @@ def _validate(node: ast.AST, names: set[str], atoms: list[Atom]) -> bool:
     if isinstance(node, ast.Subscript):
         raise ExprError("subscripts ('[...]') are not allowed")
     raise ExprError(f"{type(node).__name__} is not allowed in a condition")
+
+
+def _validate_band(node: ast.Call) -> None:
+    """band()'s thresholds and labels are written in the flow, checked once here: numbers
+    strictly falling, labels text, one label more than thresholds."""
+    usage = "band() takes a value, [thresholds, highest first] and [labels], one more: " \
+            "band(total_score, [90, 80, 60], ['A', 'B', 'C', 'D'])"
+    ok_t, thresholds = _literal(node.args[1])
+    ok_l, labels = _literal(node.args[2])
+    if not (ok_t and ok_l and isinstance(thresholds, tuple) and isinstance(labels, tuple)):
+        raise ExprError(usage)
+    if not thresholds or any(isinstance(t, bool) or not isinstance(t, int | float)
+                             for t in thresholds) \
+            or not all(isinstance(label, str) for label in labels) \
+            or len(labels) != len(thresholds) + 1:
+        raise ExprError(usage)
+    if any(a <= b for a, b in itertools.pairwise(thresholds)):
+        raise ExprError("band(): the thresholds must fall, highest first")
+
+
+def band_labels(expression: Expr) -> tuple[str, ...]:
+    """Every label a ``band(…)`` in ``expression`` can give (what a choice derived by it may
+    hold)."""
+    out: list[str] = []
+    for node in ast.walk(expression.tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "band":
+            out += _literal(node.args[2])[1]
+    return tuple(out)
 
 
 def _compile(node: ast.AST) -> Callable[[Mapping[str, Any]], Any]:

@@ -32,6 +32,7 @@ from .model import (
     Column,
     Department,
     Distribution,
+    Document,
     Exit,
     Field,
     Flow,
@@ -61,21 +62,21 @@ _FLOW_KEYS = {
     "code", "name", "status", "revision", "owner_department", "control_department",
     "provenance", "lanes", "fields", "steps",
 }
-_FLOW_OPTIONAL = {"notes", "signoff", "separate"}
+_FLOW_OPTIONAL = {"notes", "signoff", "separate", "retention"}
 _STEP_KEYS = {"id", "lane", "kind", "text"}
 _STEP_OPTIONAL = {"next", "exits", "decisions", "ref", "source_text", "sign", "at_least", "cc",
-                  "role"}
+                  "role", "max_visits", "document"}
 _FIELD_OPTIONAL = {
     "required", "multiline", "max_length", "options", "multiple", "min", "max", "integer",
-    "unit", "derive", "columns", "rows", "help",
+    "unit", "derive", "columns", "rows", "help", "personal",
 }
 _FIELD_KEYS_BY_TYPE = {
-    "text": {"required", "multiline", "max_length", "derive", "help"},
-    "number": {"required", "min", "max", "integer", "unit", "derive", "help"},
-    "date": {"required", "derive", "help"},
-    "choice": {"required", "options", "multiple", "derive", "help"},
-    "bool": {"required", "derive", "help"},
-    "table": {"required", "columns", "rows", "help"},
+    "text": {"required", "multiline", "max_length", "derive", "help", "personal"},
+    "number": {"required", "min", "max", "integer", "unit", "derive", "help", "personal"},
+    "date": {"required", "derive", "help", "personal"},
+    "choice": {"required", "options", "multiple", "derive", "help", "personal"},
+    "bool": {"required", "derive", "help", "personal"},
+    "table": {"required", "columns", "rows", "help", "personal"},
 }
 
 
@@ -489,6 +490,7 @@ def _build_flow(r: _Reader) -> Flow | None:
         content_hash=content_hash(data),
         origin=Origin(r.located.file, r.located.lines, r.source),
         separate=separate,
+        retention=r.text(("retention",), data.get("retention"), optional=True),
     )
     return flow
 
@@ -606,6 +608,7 @@ def _build_field(r: _Reader, path: Path_, item: Any) -> Field | None:
         unit=r.text((*path, "unit"), data.get("unit"), optional=True),
         derive=derive, columns=columns, rows=rows,
         help=r.text((*path, "help"), data.get("help"), optional=True),
+        personal=r.flag((*path, "personal"), data.get("personal")),
     )
 
 
@@ -656,10 +659,29 @@ def _build_step(r: _Reader, path: Path_, item: Any) -> Step | None:
         decisions = tuple(e.label for e in exits)  # a judgement: the labels are the choices
     quorum = _quorum(r, path, kind, data)
     cc = r.strings((*path, "cc"), data["cc"]) if "cc" in data else ()
+    max_visits = None
+    if "max_visits" in data:
+        n = r.number((*path, "max_visits"), data["max_visits"], integer=True)
+        if n is None or not 1 <= n <= 50:
+            r.problem((*path, "max_visits"), "max_visits is how many times a record may pass "
+                      "the step: 1 to 50")
+        else:
+            max_visits = int(n)
+    document = None
+    if "document" in data:
+        ddata = r.mapping((*path, "document"), data["document"], {"name", "field"}, set())
+        if ddata is not None:
+            name = r.text((*path, "document", "name"), ddata.get("name"))
+            cited = r.ident((*path, "document", "field"), ddata.get("field"))
+            if name and cited:
+                document = Document(name, cited)
+        if kind in ("start", "end", "ref"):
+            r.problem((*path, "document"), f"{'an' if kind == 'end' else 'a'} {kind} step cannot "
+                      "stand for a separate document (a record starts with its own start)")
     if not (step_id and lane and kind and text):
         return None
     return Step(step_id, lane, kind, text, nxt, tuple(exits), decisions, ref, source_text,
-                quorum, cc, role)
+                quorum, cc, role, max_visits=max_visits, document=document)
 
 
 def _quorum(r: _Reader, path: Path_, kind: str | None, data: dict) -> int | None:

@@ -100,6 +100,8 @@ class Field:
     columns: tuple[Column, ...] = ()
     rows: int = 0
     help: str | None = None
+    # personal information (个人信息保护法): kept only as long as the flow's ``retention`` says
+    personal: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,16 @@ class Ref:
 
     flow: str | None = None  # a code of this manual
     external: str | None = None  # the name of a flow outside it
+
+
+@dataclass(frozen=True)
+class Document:
+    """A controlled document a step stands for (``name``: 绩效管理制度), made and approved under
+    its own document control once, not in each record; a record cites it by its 文件编号 and
+    version in the field ``field``."""
+
+    name: str
+    field: str
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,12 @@ class Step:
     role: str | None = None
     # that role's name in org.yaml, filled in when the flow is loaded beside its org
     role_name: str | None = field(default=None, compare=False)
+    # how many times one record may pass this step (a loop taken at most N times: 延长试用期
+    # once, 劳动合同法第19条); None: no limit
+    max_visits: int | None = None
+    # the step makes or approves a separate controlled document (a 制度, a period's report),
+    # not something done in each record: a record passes it unsigned and cites the document
+    document: Document | None = None
 
     @property
     def box_text(self) -> str:
@@ -174,6 +192,8 @@ class Step:
     @property
     def signed(self) -> bool:
         """Approvals and decisions are signed by a holder of their lane; so is the start."""
+        if self.document is not None:
+            return False  # the document's own approval, not the record's
         return self.kind in ("start", "approval") or (self.kind == "decision" and not self.automatic)
 
 
@@ -246,6 +266,9 @@ class Flow:
     origin: Origin = field(compare=False, repr=False)
     # segregation of duties: pairs of signed steps one person may not both sign in one record
     separate: tuple[tuple[str, str], ...] = ()
+    # 保存期限: how long a record of the flow is kept (``3年``, ``离职后2年``); a flow with a
+    # personal field must say it (个人信息保护法第19条)
+    retention: str | None = None
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -264,6 +287,17 @@ class Flow:
             if f.id == field_id:
                 return f
         raise KeyError(field_id)
+
+    @property
+    def retention_text(self) -> str:
+        """保存期限 as the header table and the form print it, with the personal information
+        the flow's records hold (个人信息保护法: kept no longer than this, then deleted or
+        anonymised)."""
+        text = self.retention or "未规定"
+        personal = [f.label for f in self.fields if f.personal]
+        if personal:
+            text += f"；含个人信息（{'、'.join(personal)}），期满删除或匿名化"
+        return text
 
     @property
     def start(self) -> Step:

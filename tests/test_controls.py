@@ -3,6 +3,8 @@ authority matrix (``authority:`` in org.yaml, ``limit('kind', 'role')`` in condi
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +37,6 @@ def limited_flow():
 
 
 def values(amount) -> dict:
-    import datetime as dt
     return {"leave_type": "事假", "start": dt.date(2026, 3, 2), "end": dt.date(2026, 3, 2),
             "amount": amount}
 
@@ -145,3 +146,109 @@ def test_a_derived_value_may_not_read_the_matrix(tmp_path):
     assert [p.message for p in result.errors] == [
         "a derived value cannot read limit(); compare with the authority matrix in an exit's "
         "when instead"]
+
+
+# -- max_visits: a loop a record may take only so often (07: 延长试用期 once) ----------------------
+
+T0 = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.UTC)
+
+
+def test_a_probation_is_extended_once_the_writer_refuses_a_second_and_verify_reports_it(
+        trusted, tmp_path):
+    import forgery as F
+    from conftest import secret
+
+    from generator.archive import events as R
+    from generator.archive.store import ArchiveError
+    from generator.archive.verify import verify
+    from generator.records import RecordInput
+
+    library = trusted.library
+    assert library.flow("EC-HR-007").step("extend").max_visits == 1
+    archive = trusted.fresh(tmp_path / "records", ("赵敏", "李强"))
+    record = RecordInput("EC-HR-007", {
+        "employee_name": "赵敏", "department": "电子商务部", "position": "运营助理",
+        "hire_date": "2026-07-01", "probation_end": "2026-09-30", "self_review": "按期完成",
+        "extended_to": "2026-12-31"}, "p.yaml")
+    number = R.submit(archive, library, record, b"x", "赵敏", secret("赵敏"), T0)
+
+    def sign(step, decision):
+        return R.sign_step(archive, library, number, step, "李强", secret("李强"), decision,
+                           now=T0)
+
+    sign("qualified", "不合格")
+    state = sign("retain", "留用")  # the one extension: back to 转正考核评估
+    assert state.status == "in progress"
+    sign("qualified", "不合格")
+    log = archive.raw_log()
+    with pytest.raises(ArchiveError, match=r"step 'extend' \(延长试用期\) may be passed at most "
+                                           r"once in a record"):
+        sign("retain", "留用")
+    assert archive.raw_log() == log  # nothing written
+    assert verify(archive, library).ok
+    # written past the writer, the second extension is reported by verify with the same rule
+    F.append(archive, library.trust, "李强",
+             F.sign_event(archive, number, "retain", "李强", "留用", role="用人部门"))
+    findings = [m for _, m in verify(archive, library).findings]
+    assert any("may be passed at most once" in m for m in findings), findings
+
+
+def test_after_the_one_extension_not_retaining_is_what_is_left():
+    from conftest import bundled_library
+
+    from generator.records import RouteError
+
+    library = bundled_library()
+    flow = library.flow("EC-HR-007")
+    values = {"hire_date": dt.date(2026, 7, 1), "probation_end": dt.date(2026, 9, 30)}
+    once = {"qualified": ["不合格", "不合格"], "retain": ["留用", "不留用"]}
+    result = route(flow, values, once, library.org.limits)
+    assert result.steps.count("extend") == 1 and result.steps[-1] == "dismissal"
+    twice = {"qualified": ["不合格", "不合格"], "retain": ["留用", "留用"]}
+    with pytest.raises(RouteError, match="at most once"):
+        route(flow, values, twice, library.org.limits)
+
+
+# -- personal information and 保存期限 (个人信息保护法) -------------------------------------------
+
+PHONE = "\n  - {id: contact, label: 联系电话, type: text, personal: true}\nsteps:"
+
+
+def test_a_flow_with_personal_fields_and_no_retention_is_an_error_with_file_and_line(tmp_path):
+    text = valid_with(("\nsteps:", PHONE))
+    result = check_paths([folder(tmp_path, text)], base=tmp_path)
+    line = text.splitlines().index("  - {id: contact, label: 联系电话, type: text, personal: true}")
+    assert [str(p) for p in result.errors] == [
+        f"flows/valid.yaml:{line + 1}: fields[4] 'contact': the flow collects personal information "
+        "(联系电话（contact）) but gives no retention period: add retention: (保存期限, e.g. 3年) "
+        "to the flow"]
+    kept = valid_with(("\nsteps:", PHONE), ("provenance: source\n",
+                                             "provenance: source\nretention: 3年\n"))
+    (tmp_path / "kept").mkdir()
+    result = check_paths([folder(tmp_path / "kept", kept)], base=tmp_path)
+    assert result.ok, result.errors
+    assert result.library.flow("EC-HR-101").retention_text == \
+        "3年；含个人信息（联系电话），期满删除或匿名化"
+
+
+def test_every_bundled_flow_prints_its_retention_and_the_personal_fields_it_holds(library):
+    from generator.manual.plan import notes_rows
+
+    for flow in library.flows:
+        assert flow.retention, flow.code
+        assert notes_rows(flow)[-1][:2] == ["保存期限", flow.retention_text], flow.code
+    # the customer's phone and address stay with the platform's order: no flow collects them
+    for flow in library.flows:
+        for f in flow.fields:
+            assert not re.search(r"电话|地址", f.label) or f.personal, (flow.code, f.id)
+    for code in ("EC-OP-005", "EC-WH-006-1"):
+        labels = {f.label for f in library.flow(code).fields}
+        assert not labels & {"联系电话", "收货人电话", "收货地址", "收货人"}, code
+        assert any("平台订单号" in label for label in labels), code
+    assert library.flow("EC-HR-015").field("reason").personal  # 病假事由: health information
+    # the paper form says it too, above the fields it applies to
+    from generator.forms.layout import form_layout
+
+    leave = library.flow("EC-HR-015")
+    texts = "".join(t.text for p in form_layout(leave, [], "受控").pages for t in p.texts)
+    assert "保存期限：" + leave.retention in texts and "请假事由" in texts.split("保存期限")[1]

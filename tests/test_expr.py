@@ -73,3 +73,38 @@ def test_coverage_over_decisions_and_choices():
                   expr.parse("decision == '同意' and kind == '换货'")]
     domains = {"decision": ["同意", "不同意"], "kind": ["退货", "换货", "维修"]}
     assert expr.uncovered_case(conditions, domains) == {"decision": "同意", "kind": "维修"}
+
+
+GRADE = "band(total, [90, 80, 60], ['A', 'B', 'C', 'D'])"
+
+
+@pytest.mark.parametrize(("total", "grade"), [
+    (100, "A"), (90, "A"), (89, "B"), (85, "B"), (80, "B"), (79.5, "C"), (60, "C"), (59, "D"),
+    (0, "D"), (-1, "D"),
+])
+def test_band_gives_the_label_of_the_band_the_value_falls_in(total, grade):
+    from decimal import Decimal
+
+    assert expr.parse(GRADE).evaluate({"total": total}) == grade
+    assert expr.parse(GRADE).evaluate({"total": Decimal(str(total))}) == grade
+
+
+def test_band_of_a_missing_value_is_none_and_of_text_an_error():
+    assert expr.parse(GRADE).evaluate({}) is None
+    with pytest.raises(expr.ExprError, match="not a number"):
+        expr.parse(GRADE).evaluate({"total": "九十"})
+    assert expr.band_labels(expr.parse(GRADE)) == ("A", "B", "C", "D")
+
+
+@pytest.mark.parametrize("source", [
+    "band(total, [60, 80, 90], ['D', 'C', 'B', 'A'])",  # rising: the bands overlap
+    "band(total, [90, 90], ['A', 'B', 'C'])",
+    "band(total, [90, 80], ['A', 'B'])",  # one label short
+    "band(total, limits, ['A', 'B'])",  # thresholds written in the flow, not read from a field
+    "band(total, [90], [x, 'B'])",
+    "band(total, ['九十'], ['A', 'B'])",
+    "band(total, [], ['A'])",
+])
+def test_band_thresholds_and_labels_are_checked_when_parsed(source):
+    with pytest.raises(expr.ExprError, match=r"band\(\)"):
+        expr.parse(source)

@@ -95,6 +95,16 @@ def test_each_flow_section_names_its_code_and_prints_its_status(pdf_text, librar
         assert all(mark in t for t in pages), flow.code
 
 
+def test_each_flow_prints_its_retention_period_after_its_notes(pdf_text, library):
+    for flow in library.flows:
+        last = [t for t in pdf_text if f"流程编码：{flow.code}" in t][-1]
+        text = re.sub(r"\s", "", last)
+        assert text.index("相关说明") < text.index("保存期限") < text.index("编制人员"), flow.code
+        assert flow.retention[:6] in text, flow.code
+    leave = next(t for t in pdf_text if "流程编码：EC-HR-015" in t)
+    assert "请假事由" in re.sub(r"\s", "", leave.split("保存期限")[-1])  # its personal fields
+
+
 def test_cover_and_front_matter(pdf_text, built, library):
     cover = pdf_text[0]
     for text in ("友益康健康科技有限公司", "电子商务部内部流程管理化", "YYK-EC-QM-001", "2026-12-01",

@@ -372,3 +372,95 @@ def test_appraisal_weights_add_up_to_100_and_the_total_is_the_weighted_scores(co
     values, problems = typed_values(flow, {table: [*rows[:1], {"weight": 40, score: 20}]})
     assert not [m for f, m in problems if f == "fields.weight_total"]
     assert values["total_score"] == 70 and "加权" in str(flow.field(table).columns)
+
+
+# -- 16/18: the grade is the total's band, not a second judgement --------------------------------
+
+APPRAISALS = {
+    "EC-HR-016": ("kpis", "score", {"period": "2026年10月", "policy_ref": "EC-ZD-016 A/0",
+                                    "department": "电子商务部", "employee": "赵敏"}),
+    "EC-HR-018": ("items", "dept_score", {"period": "2026年第四季度", "policy_ref": "EC-ZD-018 A/0",
+                                          "notice_no": "电商〔2026〕12号", "department": "电子商务部",
+                                          "employee": "赵敏", "head_comment": "完成良好"}),
+}
+
+
+def appraisal(code: str, total, **more):
+    from generator.records import RecordInput, check_record
+
+    table, score, base = APPRAISALS[code]
+    rows = [{"weight": 60, score: total - 30}, {"weight": 40, score: 30}]
+    return check_record(LIBRARY.flow(code), ORG,
+                        RecordInput(code, {**base, table: rows, **more}, "a.yaml"))
+
+
+@pytest.mark.parametrize(("code", "bands"), [
+    ("EC-HR-016", {95: "A", 90: "A", 85: "B", 80: "B", 79: "C", 60: "C", 59: "D"}),
+    ("EC-HR-018", {90: "优秀", 85: "良好", 70: "合格", 69: "待改进", 59: "不合格"}),
+])
+def test_the_grade_is_the_band_of_the_total_nobody_chooses_it(code, bands):
+    for total, grade in bands.items():
+        result = appraisal(code, total)
+        assert result.ok, result.problems
+        assert result.values["total_score"] == total and result.values["grade"] == grade
+    field = LIBRARY.flow(code).field("grade")
+    assert field.derive is not None and not field.required
+
+
+def test_a_grade_that_contradicts_the_total_is_refused_in_one_line_naming_the_field():
+    result = appraisal("EC-HR-016", 85, grade="A")
+    assert [f"{where}: {message}" for where, message in result.problems] == [
+        "fields.grade: 考评等级（grade）: A was filled in, but band(total_score, [90, 80, 60], "
+        "['A', 'B', 'C', 'D']) gives B; the filled value contradicts the values it comes from"]
+    assert appraisal("EC-HR-016", 85, grade="B").ok  # the right grade written in is accepted
+    assert not appraisal("EC-HR-018", 85, grade="优秀").ok
+
+
+def test_the_form_shows_the_grade_as_computed_not_chosen():
+    from generator.forms.layout import form_layout
+
+    for code in APPRAISALS:
+        layout = form_layout(LIBRARY.flow(code), [], "受控")
+        spec = next(f for p in layout.pages for f in p.fields if f.name == "fields.grade")
+        assert spec.readonly
+
+
+# -- 05: the customer's 确认收货 is the platform's fact ----------------------------------------------
+
+def test_the_customers_receipt_is_entered_from_the_platform_not_confirmed_by_staff():
+    flow = LIBRARY.flow("EC-OP-005")
+    step = flow.step("receipt_check")
+    assert step.text == "顾客确认收货" and flow.lane(step.lane).name == "央视网商城"  # the platform
+    assert "平台超时自动确认" in step.decisions and "确认收货" not in step.decisions
+    values = {"items": [{"amount": 100}], "paid_amount": 100}
+    decided = {"pay_check": "已付款", "review_order": "信息无误", "stock_check": "有货"}
+    for fact in ("顾客已确认收货", "平台超时自动确认"):
+        result = route(flow, values, {**decided, "receipt_check": fact}, ORG.limits)
+        assert result.steps[-2:] == ("settle", "archive"), fact
+    returned = route(flow, values, {**decided, "receipt_check": "顾客申请退换货"}, ORG.limits)
+    assert "returns" in returned.steps and "settle" not in returned.steps[:-2]
+    assert "编者注" in flow.notes and "不得代顾客确认" in flow.notes
+
+
+# -- 08/16/18: a policy is a controlled document a record cites, not made in each record ---------
+
+@pytest.mark.parametrize(("code", "policy"), [("EC-HR-008", "rules"), ("EC-HR-016", "policy"),
+                                              ("EC-HR-018", "policy")])
+def test_no_record_asks_a_person_to_make_the_policy(code, policy):
+    from generator.forms.layout import signed_steps
+    from generator.records import RecordInput, check_record
+
+    flow = LIBRARY.flow(code)
+    making = [s for s in flow.steps if re.search(r"制定.*制度", s.text)]
+    assert [s.id for s in making] == [policy]  # the source's box is kept …
+    cited = flow.field(making[0].document.field)
+    assert cited.required and "文件编号" in cited.label  # … and stands for the cited document
+    assert flow.start.id != policy and not re.search("制定|制度", flow.start.text)
+    # on a record's path the policy's own approvals are signed by nobody
+    result = check_record(flow, ORG, RecordInput(code, {}, "x.yaml"))
+    assert f"fields.{cited.id}" in [w for w, _ in result.problems]
+    path = route(flow, {"level": "部门负责人以下职位"}, {}, ORG.limits)
+    assert policy in path.steps and path.waiting_for != policy
+    documents = {s.id for s in flow.steps if s.document is not None}
+    assert not documents & {s.id for s in signed_steps(flow)}
+    assert not any(flow.step(s).signed for s in path.steps if s in documents)

@@ -157,6 +157,17 @@ def test_login_is_throttled_after_five_failures_and_one_message_for_every_reason
     assert r.status_code == 401 and "15 分钟" in r.data.decode()  # right, but locked out
 
 
+def test_the_live_preview_shows_the_grade_the_total_gives(site):
+    wang = login(site, "王芳")
+    form = {"kpis.0.weight": "60", "kpis.0.score": "55", "kpis.1.weight": "40",
+            "kpis.1.score": "30", "grade": "A"}  # a grade typed in is not read: it is computed
+    answer = wang.post("/api/preview/EC-HR-016", data=form,
+                       headers={"X-CSRF-Token": csrf_of(wang)}).get_json()
+    assert answer["values"]["total_score"] == "85" and answer["values"]["grade"] == "B"
+    page = wang.get("/new/EC-HR-016").data.decode()
+    assert 'data-derived="grade"' in page
+
+
 def test_every_state_changing_request_needs_the_csrf_token(site):
     zhao = login(site, "赵敏")
     for path in ("/new/EC-HR-015", "/logout", "/api/preview/EC-HR-015"):

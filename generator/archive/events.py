@@ -492,9 +492,12 @@ def sign_step(archive: Archive, library: Library, number: str, step_id: str, per
             principal = who.on_behalf(person)
             if principal is not None:
                 entry["on_behalf"] = principal
-            partial, auto, status = rulebook.signing_outcome(
-                flow, typed_fields(flow, state.fields), state, step_id, decision, who, person,
-                principal is not None, book.org, time)
+            try:
+                partial, auto, status = rulebook.signing_outcome(
+                    flow, typed_fields(flow, state.fields), state, step_id, decision, who,
+                    person, principal is not None, book.org, time)
+            except RouteError:
+                return entry  # the rule book says why the decision is refused
             entry["status"] = status
             if partial:
                 entry["partial"] = True

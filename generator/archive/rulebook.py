@@ -56,7 +56,7 @@ from ..records.authority import (
     transfer_problem,
     why_not,
 )
-from ..records.routing import rewind
+from ..records.routing import RouteError, rewind
 from ..seal.signoff import verified
 from ..trust import TrustRoot
 from .state import RENDER_MARK, json_values, typed_fields
@@ -391,9 +391,13 @@ def _sign(out: list, e: dict, before: Any, book: Book) -> None:
         out.append(("可用性", f"{number}: the signature names another lane or meaning than "
                               f"step '{step.id}'"))
     assert book.org is not None
-    partial, auto, status = signing_outcome(
-        flow, values, before, step.id, e["decision"], who, e["person"],
-        e.get("on_behalf") is not None, book.org, e["time"])
+    try:
+        partial, auto, status = signing_outcome(
+            flow, values, before, step.id, e["decision"], who, e["person"],
+            e.get("on_behalf") is not None, book.org, e["time"])
+    except RouteError as exc:  # the decision leads where the flow does not allow (max_visits …)
+        out.append(("可用性", f"{number}: '{e['decision']}' on step '{step.id}': {exc}"))
+        return
     if bool(e.get("partial")) != partial or e.get("auto", []) != auto:
         def said(vote: bool, later: list) -> str:
             return ("a 会签 vote" if vote else "a decision") + \

@@ -135,7 +135,7 @@ def form_layout(flow: Flow, instructions: list[str], status: str,
     p.fields.append(FieldSpec("form.number", "text", PAGE_W - MARGIN - 125, c.y - 19, 125, 19,
                               "记录编号（归档时填写）", readonly=True))
     c.y -= 26
-    for line in instructions:
+    for line in [*instructions, f"保存期限：{flow.retention_text}"]:
         for part in wrap(line, width, 8.5, fonts.text_width):
             p.texts.append(Text(MARGIN, c.y - 10, part, 8.5))
             c.y -= 12
@@ -305,7 +305,7 @@ def _approvers(flow: Flow, name: str, value: Decimal) -> list[str] | None:
     current, seen = flow.start, set()
     while current is not None and not current.is_end and current.id not in seen:
         seen.add(current.id)
-        if current.kind == "approval":
+        if current.kind == "approval" and current.document is None:
             lane = flow.lane(current.lane).name
             # a lane that approves twice is named with its step the second time
             chain.append(lane if lane not in chain else f"{lane}（{current.text}）")

@@ -29,9 +29,11 @@ from ..diagram import A4, Chart, render_png, render_svg
 from ..diagram.legend import legend_page
 from .pdf import (
     HEADER_COLUMNS,
+    HEADER_MERGES,
     MARGIN_BOTTOM,
     MARGIN_TOP,
     MARGIN_X,
+    NOTES_MERGES,
     TOTAL,
     authority_rows,
     authority_widths,
@@ -41,7 +43,7 @@ from .pdf import (
     history_widths,
     running_header,
 )
-from .plan import Plan, Section, signoff_rows
+from .plan import Plan, Section, notes_rows, signoff_rows
 
 # Every run names the bundled font, which the DOCX carries embedded (see EMBEDDED_NAMES):
 # the PDF is set in it, so Word and LibreOffice set the same glyphs at the same widths on any
@@ -448,7 +450,7 @@ def _flow_section(document, plan: Plan, sec: Section, n: int,
     _run(heading, f"{f.code}　{f.name}", 11, HEI)
     heading.paragraph_format.space_after = Pt(2)
     _table(document, header_rows(sec, width), [col * k for k in HEADER_COLUMNS], header_cols=(0,),
-           merge=((2, 1, 3),))
+           merge=HEADER_MERGES)
     images = pictures or [(render_png(sec.charts, i), render_svg(sec.charts, i).encode("utf-8"))
                           for i in range(1, len(sec.charts.pages) + 1)]
     for i, (png, svg) in enumerate(images):
@@ -466,8 +468,7 @@ def _flow_section(document, plan: Plan, sec: Section, n: int,
     spacer = _para(document, "", 4, after=4)
     if not sec.one_page:
         spacer.paragraph_format.page_break_before = True
-    _table(document, [["相关说明", f.notes or "无", "", "", "", ""]], [col] * 6,
-           merge=((0, 1, 5),), keep=True)
+    _table(document, notes_rows(f), [col] * 6, merge=NOTES_MERGES, keep=True)
     _para(document, "", 4, after=4).paragraph_format.keep_with_next = True
     _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
            header_cols=(0, 2, 4), keep=True)

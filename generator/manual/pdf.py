@@ -37,10 +37,13 @@ from ..model import Flow
 from ..typography import balanced_wrap, wrap
 from .plan import (  # noqa: F401  (lanes_text and HEADER_COLUMNS: the DOCX writer's too)
     HEADER_COLUMNS,
+    HEADER_MERGES,
+    NOTES_MERGES,
     Plan,
     Section,
     flow_header_rows,
     lanes_text,
+    notes_rows,
     signoff_rows,
 )
 
@@ -409,17 +412,18 @@ def _section(section: Section, width: float) -> list[Flowable]:
     story: list[Flowable] = [Marker(f.code, section.watermark, f"{f.code}　{f.name}", f.code, 0)]
     col = width / 6
     story.append(_table(header_rows(section, width), [col * k for k in HEADER_COLUMNS],
-                        spans=[((1, 2), (3, 2))], header_cols=(0,)))
+                        spans=[((first, r), (last, r)) for r, first, last in HEADER_MERGES],
+                        header_cols=(0,)))
     for number, page in enumerate(section.charts.pages):
         if number:
             story.append(PageBreak())
         # the caption and its chart page are one block: a caption never ends a page
         story.append(KeepTogether([Spacer(1, 6), Lines("管理行为" + ("（续）" if number else ""),
                                                        CELL), Spacer(1, 4), ChartPage(page)]))
-    notes = f.notes or "无"
     tail: list[Flowable] = [
         Spacer(1, 8),
-        _table([["相关说明", notes, "", "", "", ""]], [col] * 6, spans=[((1, 0), (5, 0))]),
+        _table(notes_rows(f), [col] * 6,
+               spans=[((first, r), (last, r)) for r, first, last in NOTES_MERGES]),
         Spacer(1, 6),
         _table(signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
     if not section.one_page:

@@ -84,6 +84,20 @@ def flow_header_rows(flow: Flow, status: str, effective: str, width: float) -> l
              "生效日期", effective]]
 
 
+# the header table's merged cells, ``(row, first, last)``: the lanes
+HEADER_MERGES = ((2, 1, 3),)
+
+
+def notes_rows(flow: Flow) -> list[list[str]]:
+    """相关说明 and 保存期限 below the chart, as both writers print them (each text in one
+    cell merged across the five columns after its label)."""
+    return [["相关说明", flow.notes or "无", "", "", "", ""],
+            ["保存期限", flow.retention_text, "", "", "", ""]]
+
+
+NOTES_MERGES = ((0, 1, 5), (1, 1, 5))
+
+
 def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
     """The lanes joined by arrows, broken between lanes only (a lane's name is a word: 总经理
     办公会议 never ends one line and starts the next); both writers keep the breaks."""
@@ -115,10 +129,11 @@ def section_head(flow: Flow, width: float) -> float:
     # the status and the date are the widest values those cells take (受控, 2026-10-28)
     for r, row in enumerate(flow_header_rows(flow, "受控", "2026-01-01", width)):
         lines = 1
+        spans = {(m[0], m[1]): m[2] for m in HEADER_MERGES}
         for c, text in enumerate(row):
-            if r == 2 and c in (2, 3):
+            if any(r == m[0] and m[1] < c <= m[2] for m in HEADER_MERGES):
                 continue  # merged into the cell before
-            cell = sum(columns[1:4]) if r == 2 and c == 1 else columns[c]
+            cell = sum(columns[c:spans.get((r, c), c) + 1])
             count = sum(len(balanced_wrap(part, cell - 8, 10, fonts.text_width))
                         for part in text.split("\n"))
             lines = max(lines, count)
@@ -131,8 +146,9 @@ def tail_height(flow: Flow, width: float) -> float:
     from .. import fonts
     from ..typography import wrap
 
-    notes = wrap(flow.notes or "无", width * 5 / 6 - 8, 10, fonts.text_width)
-    return (TAIL_SPACE + len(notes) * CELL_LEADING + CELL_PADDING
+    lines = sum(len(wrap(row[1], width * 5 / 6 - 8, 10, fonts.text_width))
+                for row in notes_rows(flow))
+    return (TAIL_SPACE + lines * CELL_LEADING + 2 * CELL_PADDING
             + 2 * (CELL_LEADING + CELL_PADDING))
 
 

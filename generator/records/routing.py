@@ -86,14 +86,18 @@ def route(
         visited.append(current.id)
         if len(visited) > MAX_STEPS:
             raise RouteError(f"the path passes more than {MAX_STEPS} steps; a loop is not broken")
+        if current.max_visits is not None and visited.count(current.id) > current.max_visits:
+            raise RouteError(f"step '{current.id}' ({current.text}) may be passed at most "
+                             f"{_times(current.max_visits)} in a record; this path would pass "
+                             f"it {_times(visited.count(current.id))}")
         if current.is_end:
             return Route(tuple(visited), "complete", None, tuple(taken))
         if current.kind not in ("approval", "decision"):
             assert current.next is not None
             current = steps[current.next]
             continue
-        if current.automatic:
-            decision = None
+        if current.automatic or current.document is not None:
+            decision = None  # routed by the fields; a document's approval is not the record's
         elif not (queue := queues.get(current.id)):
             return Route(tuple(visited), "pending", current.id, tuple(taken))
         else:
@@ -103,6 +107,10 @@ def route(
                 f"'{decision}' is not a decision of step '{current.id}' "
                 f"({'/'.join(current.decisions)})"
             )
+        if not current.exits and current.document is not None:
+            assert current.next is not None
+            current = steps[current.next]
+            continue
         if not current.exits:  # an approval with `next`: its first decision is the approved one
             if decision != current.decisions[0]:
                 taken.append(decision)
@@ -127,6 +135,10 @@ def route(
         else:
             raise RouteError(f"no exit of step '{current.id}' is taken"
                              + (f" with decision '{decision}'" if decision else ""))
+
+
+def _times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def rewind(flow: Flow, values: Mapping[str, Any], decisions: Mapping[str, Sequence[str]],

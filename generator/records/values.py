@@ -317,8 +317,9 @@ def _derived_problem(field: Field, value: Any, filled: Any) -> str | None:
         return (f"'{_clip(filled)}' was filled in, but it is computed as {field.derive.source} = "
                 f"{_shown(value)}")
     if given != value:
+        source = "dates and amounts" if field.type == "number" else "values"
         return (f"{_clip(filled)} was filled in, but {field.derive.source} gives {_shown(value)}; "
-                "the filled value contradicts the dates and amounts it comes from")
+                f"the filled value contradicts the {source} it comes from")
     return None
 
 
