@@ -346,6 +346,22 @@ def test_verify_only_reports_on_random_bytes_cut_files_and_shuffled_lines(small,
             assert not report.ok
 
 
+def test_a_space_slipped_into_the_checkpoints_signature_is_found(small, tmp_path):
+    """Found by the test above: hex with a space still decodes to the same signature bytes
+    (``bytes.fromhex`` skips white space), so the edited file verified. Only the one text of a
+    signature counts now."""
+    archive = copy(small, tmp_path)
+    path = archive.root / "checkpoint.json"
+    original = path.read_bytes()
+    at = original.index(b'"signature":"') + len(b'"signature":"') + 10
+    for edit in (original[:at] + b" " + original[at:], original.replace(
+            original[at:at + 4], original[at:at + 4].upper(), 1)):
+        if edit == original:
+            continue
+        path.write_bytes(edit)
+        assert not verify(archive, LIBRARY).ok, edit[at - 12:at + 8]
+
+
 WORKER = r"""
 import sys, datetime as dt
 sys.path.insert(0, {root!r})

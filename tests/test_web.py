@@ -593,3 +593,39 @@ def test_the_applicant_corrects_a_value_and_the_history_shows_before_and_after(s
         "passphrase": secret("李强")})
     assert "error=" in refused.headers["Location"]
     assert (site.archive_dir / "log.jsonl").read_bytes() == log
+
+
+def test_a_head_hands_a_step_on_and_names_a_deputy(site):
+    import datetime as dt
+
+    from generator.service import records
+
+    zhao = login(site, "赵敏")
+    number = submit_leave(zhao, 3, "家中有事")
+    li = login(site, "李强")
+    page = li.get(f"/records/{number}").data.decode()
+    form = page.split('id="transfer-to"')[1].split("</select>")[0]
+    assert "<option>吴刚</option>" in form and "李强" not in form and "赵敏" not in form
+    done = li.post(f"/records/{number}/transfer", data={
+        "csrf": csrf_of(li, f"/records/{number}"), "step": "head_approve", "to": "吴刚",
+        "reason": "出差一周", "passphrase": secret("李强")})
+    assert "已转交 吴刚" in li.get(done.headers["Location"]).data.decode()
+    found = records.waiting(site.config["FLOWDOC_WORKSPACE"], number)
+    assert found.signers.people == ("吴刚",) and not found.may_sign("李强")
+    assert number not in li.get("/").data.decode().split('id="waiting"')[1].split('id="mine"')[0]
+    # 代理: 李强 names 张伟 for the next days; the next leave waits for 李强 or 张伟 for him
+    page = li.get("/delegate").data.decode()
+    assert "<option>张伟</option>" in page and "<option>李强</option>" not in page
+    today = dt.date.today()
+    bad = li.post("/delegate", data={"csrf": csrf_of(li, "/delegate"), "deputy": "张伟",
+                                     "from": str(today), "until": str(today - dt.timedelta(1)),
+                                     "passphrase": secret("李强")})
+    assert bad.status_code == 422 and "ends" in bad.data.decode()
+    ok = li.post("/delegate", data={"csrf": csrf_of(li, "/delegate"), "deputy": "张伟",
+                                    "from": str(today), "until": str(today + dt.timedelta(3)),
+                                    "reason": "休假", "passphrase": secret("李强")})
+    assert ok.status_code == 302
+    second = submit_leave(zhao, 2, "体检")
+    inbox = login(site, "张伟").get("/").data.decode()
+    waiting = inbox.split('id="waiting"')[1].split('id="mine"')[0]
+    assert second in waiting and "代 李强" in waiting

@@ -222,7 +222,9 @@ def verify(public_raw: bytes, message: bytes, signature_hex: str) -> bool:
     """Whether ``signature_hex`` is the Ed25519 signature of ``message`` by ``public_raw``."""
     try:
         signature = bytes.fromhex(signature_hex)
-        if len(signature) != 64 or len(public_raw) != 32:
+        # fromhex skips white space and reads capitals: only the one text of these bytes
+        # counts, or a space slipped into a signed file would change no check
+        if len(signature) != 64 or len(public_raw) != 32 or signature.hex() != signature_hex:
             return False
         crypto_sign_open(signature + message, public_raw)
     except (CryptoError, ValueError, TypeError):

@@ -171,6 +171,34 @@ def transfer(ws: Workspace, number: str, step: str, to: str, person: str, passph
                                     person, passphrase, reason)
 
 
+def transfer_candidates(ws: Workspace, found: Waiting, person: str) -> list[str]:
+    """Whom ``person`` may hand the step ``found`` waits at to (转交): the holders of the same
+    authority the rule book would accept, ``person`` left out."""
+    from ..records.authority import transfer_problem
+
+    org = ws.library.org
+    if org is None or found.signers is None or not found.may_sign(person):
+        return []
+    return [p.name for p in org.people if p.name != person and transfer_problem(
+        org, found.flow, found.signers.step, found.state.applicant, p.name,
+        found.state.chosen) is None]
+
+
+def deputy_candidates(ws: Workspace, person: str) -> list[str]:
+    """Whom ``person`` may name as deputy (代理): a colleague of the same department or a
+    manager above it, as the rule book says."""
+    import datetime as dt
+
+    from ..records.authority import delegation_problem
+
+    org = ws.library.org
+    if org is None:
+        return []
+    today = dt.date.today()
+    return [p.name for p in org.people
+            if delegation_problem(org, person, p.name, today, today) is None]
+
+
 def delegate(ws: Workspace, person: str, deputy: str, start: str, until: str, passphrase: str,
              reason: str = "") -> None:
     """代理: ``deputy`` signs for ``person`` from ``start`` to ``until`` (YYYY-MM-DD)."""

@@ -226,6 +226,7 @@ def show(number: str):
         path=[_step_text(flow, s) for s in found.path], copied=found.copied_to,
         withdrawable=found.may_withdraw(g.person.name), error=request.args.get("error"),
         returned=found.may_resubmit(g.person.name),
+        transfer_to=records.transfer_candidates(workspace(), found, g.person.name),
         correctable=_correctable(flow, found.values) if found.may_correct(g.person.name) else [],
         changes=_changes(flow, state.history),
         integrity=audit.integrity(workspace(), number),
@@ -295,6 +296,41 @@ def send_back(number: str):
     return _act(number, lambda: records.return_step(
         workspace(), number, form.get("step", ""), start, g.person.name,
         form.get("passphrase", ""), form.get("reason", "")), "已退回申请人")
+
+
+@bp.route("/records/<number>/transfer", methods=["POST"])
+@login_required
+def transfer(number: str):
+    """转交: whoever may sign the waiting step hands it to another holder of its authority."""
+    _record(number)
+    form = request.form
+    to = form.get("to", "")
+    return _act(number, lambda: records.transfer(
+        workspace(), number, form.get("step", ""), to, g.person.name,
+        form.get("passphrase", ""), form.get("reason", "")), f"已转交 {to}")
+
+
+@bp.route("/delegate", methods=["GET", "POST"])
+@login_required
+def delegate():
+    """代理: name a deputy who signs in my place for a period (a signed grant in the log)."""
+    ws = workspace()
+    error = None
+    form = request.form
+    if request.method == "POST":
+        try:
+            records.delegate(ws, g.person.name, form.get("deputy", ""), form.get("from", ""),
+                             form.get("until", ""), form.get("passphrase", ""),
+                             form.get("reason", ""))
+        except FlowdocError as exc:
+            error = str(exc)
+        else:
+            flash(f"已设 {form.get('deputy')} 自 {form.get('from')} 至 {form.get('until')} "
+                  "代理签署")
+            return redirect(url_for("inbox.index"))
+    return render_template("records/delegate.html", error=error, form=form,
+                           deputies=records.deputy_candidates(ws, g.person.name)), \
+        422 if error else 200
 
 
 @bp.route("/records/<number>/resubmit", methods=["POST"])
