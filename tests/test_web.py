@@ -629,3 +629,65 @@ def test_a_head_hands_a_step_on_and_names_a_deputy(site):
     inbox = login(site, "张伟").get("/").data.decode()
     waiting = inbox.split('id="waiting"')[1].split('id="mine"')[0]
     assert second in waiting and "代 李强" in waiting
+
+
+def test_verify_runs_in_the_background_one_at_a_time_and_shows_the_four_properties(site):
+    import time
+
+    fang = login(site, "方圆")
+    assert fang.get("/archive/verify.json").get_json()["running"] is False
+    started = fang.post("/archive", data={"csrf": csrf_of(fang, "/archive")})
+    assert started.status_code == 302
+    deadline = time.monotonic() + 120
+    while fang.get("/archive/verify.json").get_json()["running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    page = fang.get("/archive").data.decode()
+    assert 'id="report"' in page and "通过" in page and "校验完成于" in page
+    # an insider edits the log: the next verify says so
+    log = site.archive_dir / "log.jsonl"
+    data = bytearray(log.read_bytes())
+    data[len(data) // 2] ^= 1
+    log.write_bytes(bytes(data))
+    fang.post("/archive", data={"csrf": csrf_of(fang, "/archive")})
+    while fang.get("/archive/verify.json").get_json()["running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    report = fang.get("/archive").data.decode().split('id="report"')[1]
+    assert "<strong>完整性</strong>" in report and "通过：" not in report
+
+
+def test_a_job_runs_once_at_a_time_and_shows_why_it_failed():
+    import threading
+    import time
+
+    from generator.errors import FlowdocError
+    from generator.web.jobs import Job
+
+    gate, job = threading.Event(), Job()
+
+    def first(progress):
+        progress(1, 2, "EC-HR-015")
+        gate.wait(10)
+        return "done"
+
+    assert job.start(first)
+    assert not job.start(lambda progress: "second")  # refused while the first runs
+    deadline = time.monotonic() + 10
+    while job.as_dict()["done"] != 1:
+        assert time.monotonic() < deadline
+    assert job.as_dict() | {"seconds": 0} == {"running": True, "done": 1, "total": 2,
+                                               "name": "EC-HR-015", "error": "", "finished": "",
+                                               "seconds": 0}
+    gate.set()
+    while job.running:
+        assert time.monotonic() < deadline
+    assert job.result == "done" and job.error == "" and job.finished
+
+    def broken(progress):
+        raise FlowdocError("templates/manual.docx: missing")
+
+    assert job.start(broken)
+    while job.running:
+        assert time.monotonic() < deadline
+    assert job.error == "templates/manual.docx: missing" and job.result is None

@@ -195,7 +195,8 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     assert v.text("#integrity").startswith("已验证：提交条目为档案第")
     v.shoot("record-auditor")
     v.go("/archive")
-    browser.find_element(By.ID, "verify").click()
+    browser.find_element(By.ID, "verify").click()  # in the background; the page follows it
+    WebDriverWait(browser, 120).until(lambda d: d.find_elements(By.ID, "report"))
     assert "通过" in v.text("#report")
     v.shoot("archive")
     v.go("/passphrase")
@@ -223,7 +224,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.go("/publication")
     v.shoot("publication-empty")
     browser.find_element(By.ID, "rebuild").click()
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "build-progress"))
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "job-progress"))
     v.shoot("publication-building")
     WebDriverWait(browser, 300).until(lambda d: d.find_elements(By.ID, "files"))
     assert "manual.pdf" in v.text("#files") and "forms/EC-HR-015.pdf" in v.text("#files")

@@ -4,18 +4,17 @@ checkpoint and a verify run."""
 from __future__ import annotations
 
 import tempfile
-import threading
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from ...errors import FlowdocError
 from ...service import audit, words
+from ..jobs import Job
 from ..security import role_required, workspace
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 PAGE = 20
-VERIFYING = threading.Lock()  # one verify at a time: it reads the whole log
 
 
 def _query():
@@ -126,19 +125,24 @@ def package():
                     headers={"Content-Disposition": 'attachment; filename="audit-package.zip"'})
 
 
+VERIFY = Job()  # one verify at a time: it reads the whole log
+
+
 @bp.route("/archive", methods=["GET", "POST"])
 @role_required("auditor", "doc_control")
 def archive():
+    """The last checkpoint, and 立即校验: a verify of the whole archive in the background (a
+    large log takes minutes), its 四性 report shown when it is done."""
     ws = workspace()
-    cp = ws.archive().checkpoint()
-    report = None
-    busy = False
     if request.method == "POST":
-        if VERIFYING.acquire(blocking=False):
-            try:
-                report = audit.verify(ws).report
-            finally:
-                VERIFYING.release()
-        else:
-            busy = True
-    return render_template("audit/archive.html", cp=cp, report=report, busy=busy)
+        if not VERIFY.start(lambda progress: audit.verify(ws).report):
+            flash("另一校验正在进行，请稍后再试")
+        return redirect(url_for("audit.archive"))
+    return render_template("audit/archive.html", cp=ws.archive().checkpoint(), job=VERIFY,
+                           report=None if VERIFY.running else VERIFY.result)
+
+
+@bp.route("/archive/verify.json")
+@role_required("auditor", "doc_control")
+def verify_progress():
+    return jsonify(VERIFY.as_dict())

@@ -4,8 +4,6 @@ rebuilt with its progress and downloaded; the keys waiting for a registrar's cou
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
 from pathlib import Path
 
 from flask import (
@@ -24,6 +22,7 @@ from flask import (
 
 from ...errors import FlowdocError
 from ...service import documents, keys, people
+from ..jobs import Job
 from ..security import login_required, role_required, workspace
 
 bp = Blueprint("control", __name__, template_folder="templates")
@@ -83,47 +82,7 @@ def _entry_state(flow, entry) -> str:
     return "签名已验证" if entry.valid else "未签名或签名未验证"
 
 
-class BuildJob:
-    """One rebuild of the publication at a time, in a thread of this process, with how far
-    it got (a page polls it)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.running = False
-        self.done = self.total = 0
-        self.name = self.error = self.finished = self.summary = ""
-
-    def start(self, ws, out_dir: Path) -> bool:
-        """Start a build unless one runs; whether it started."""
-        with self.lock:
-            if self.running:
-                return False
-            self.running, self.done, self.total, self.name, self.error = True, 0, 0, "", ""
-        threading.Thread(target=self._run, args=(ws, out_dir), daemon=True).start()
-        return True
-
-    def _progress(self, done: int, total: int, name: str) -> None:
-        self.done, self.total, self.name = done, total, name
-
-    def _run(self, ws, out_dir: Path) -> None:
-        try:
-            result = documents.build(ws, documents.BuildRequest(ws.flows_dir, out_dir),
-                                     progress=self._progress)
-            self.summary = f"写入 {len(result.written)} 个文件，{result.unchanged} 个未变"
-        except FlowdocError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # a failed build is shown on the page, not a dead thread
-            self.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-            self.running = False
-
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("running", "done", "total", "name", "error",
-                                              "finished", "summary")}
-
-
-BUILD = BuildJob()
+BUILD = Job()
 
 
 def _build_dir() -> Path:
@@ -142,7 +101,14 @@ def publication():
 @bp.route("/publication/build", methods=["POST"])
 @role_required("doc_control")
 def build():
-    if not BUILD.start(workspace(), _build_dir()):
+    ws, out_dir = workspace(), _build_dir()
+
+    def work(progress):
+        result = documents.build(ws, documents.BuildRequest(ws.flows_dir, out_dir),
+                                 progress=progress)
+        return f"写入 {len(result.written)} 个文件，{result.unchanged} 个未变"
+
+    if not BUILD.start(work):
         flash("已有一次生成正在进行")
     return redirect(url_for("control.publication"))
 

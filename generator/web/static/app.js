@@ -36,23 +36,28 @@
   });
 })();
 
-// The publication's rebuild: how far it got, until it is done (then the page shows the files).
+// Long work started from a page (a rebuild, a verify): how far it got, until it is done, then
+// the page again with its result.
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
-    var box = document.getElementById("build");
-    var bar = document.getElementById("build-progress");
+    var box = document.getElementById("job");
+    var bar = document.getElementById("job-progress");
     if (!box || !bar) { return; }
-    var step = document.getElementById("build-step");
+    var step = document.getElementById("job-step");
     var timer = setInterval(function () {
       fetch(box.getAttribute("data-progress"), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (job) {
           if (!job) { return; }
           if (!job.running) { clearInterval(timer); window.location.reload(); return; }
-          bar.max = job.total || 1;
-          bar.value = job.done;
-          step.textContent = job.done + "/" + (job.total || "?") + " " + job.name;
+          if (job.total) {
+            bar.max = job.total;
+            bar.value = job.done;
+            step.textContent = job.done + "/" + job.total + " " + job.name;
+          } else {
+            step.textContent = "已用 " + job.seconds + " 秒";
+          }
         })
         .catch(function () {});
     }, 1000);
