@@ -109,14 +109,14 @@ def test_a_decisions_text_sits_inside_its_diamond(code):
 
 
 def test_a_decision_is_no_taller_than_its_text_needs():
-    from generator.diagram.layout import DEFAULT_STYLE, _diamond
+    from generator.diagram.layout import DEFAULT_STYLE, DIAMOND_MIN, _diamond
 
     # seven characters in a narrow lane: set in half the width they took three lines and a
     # diamond 83 pt high; two lines set wider need a lower one
     w, h, _lines = _diamond("是否需赔付退款", 69.0, DEFAULT_STYLE)
     assert h < 83 and w <= 69.0
     # a short text stays on one line in a diamond of the least height
-    assert _diamond("核对库存", 100.0, DEFAULT_STYLE)[1:] == (40.0, ("核对库存",))
+    assert _diamond("核对库存", 100.0, DEFAULT_STYLE)[1:] == (DIAMOND_MIN[1], ("核对库存",))
 
 
 # -- the metrics fire on geometry that breaks their rule --------------------------------------
