@@ -96,10 +96,11 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def form_file(flow: Flow, templates: Path, company: str | None = None) -> tuple[str, bytes]:
+def form_file(flow: Flow, templates: Path, company: str | None = None,
+              limits: dict | None = None) -> tuple[str, bytes]:
     from .forms import make_form
 
-    return f"forms/{flow.code}.pdf", make_form(flow, templates, company)
+    return f"forms/{flow.code}.pdf", make_form(flow, templates, company, limits)
 
 
 def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=None,
@@ -133,8 +134,9 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
 
             def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
                 company = library.manual.company if library.manual else None
-                forms.append(pool.map(partial(form_file, templates=templates, company=company),
-                                      flows, chunksize=3))
+                limits = library.org.limits if library.org else None  # for the route sentence
+                forms.append(pool.map(partial(form_file, templates=templates, company=company,
+                                              limits=limits), flows, chunksize=3))
 
             files += [(out / name, data) for name, data in
                       build_manual(library, templates, out, copy, charts, pictures, pool, queue_forms,
