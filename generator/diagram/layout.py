@@ -1136,6 +1136,7 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
     min_x, max_x = bounds.x - 0.01, bounds.right + 0.01
     min_y, max_y = bounds.y - 0.01, bounds.bottom + 0.01
     base = len(blocked)
+    found: dict[tuple[int, int], list[Point]] = {}  # the places of each label's tries
 
     def place(order: list[int]) -> tuple[list[Label], list[int]]:
         """The labels placed in ``order``, and the edges whose label found no place by its
@@ -1186,7 +1187,9 @@ def _place_labels(edges: list[Edge], boxes: list[Rect], style: Style, width: flo
                 tries = tries[:2 if lines else 1]
         near = (2 if lines else 1) if strict else len(tries)
         for k, (text, tw, th, spots, obstacles) in enumerate(tries):
-            rect = _first_free(spots(), tw, th, obstacles, (min_x, max_x, min_y, max_y),
+            if (i, k) not in found:  # the places of a try, the same in either order
+                found[i, k] = spots()
+            rect = _first_free(found[i, k], tw, th, obstacles, (min_x, max_x, min_y, max_y),
                                near_rhombs)
             if rect is not None:
                 placed.append(Label(text, rect, i, size))

@@ -121,6 +121,10 @@ class ChartPage(Flowable):
         return self.page.width, self.page.height
 
     def draw(self) -> None:
+        # the contents pass (the first of multiBuild's) only counts pages: its canvas is
+        # thrown away, and the charts were a third of the manual's drawing
+        if getattr(self.canv._doctemplate, "counting", False):
+            return
         draw_page(self.canv, self.page, 0, self.page.height)
 
 
@@ -170,6 +174,13 @@ class ManualDoc(BaseDocTemplate):
             PageTemplate("landscape", [landscape], onPageEnd=self.decorate,
                          pagesize=(A4[1], A4[0])),
         ])
+
+    counting = False  # True in the first pass of multiBuild (see ChartPage.draw)
+
+    def build(self, *args, **kwargs) -> None:
+        self.passes = getattr(self, "passes", 0) + 1
+        self.counting = self.passes == 1
+        super().build(*args, **kwargs)
 
     def afterFlowable(self, flowable: Flowable) -> None:
         # numbered as the footers are: the cover is not counted
