@@ -332,6 +332,14 @@ def test_the_route_sentence_is_made_from_the_flows_conditions():
     assert "> 50000 且 ≤ 200000：+分管总监；> 200000：+执行副总" in mk
     # a condition on more than one field (退款/赔付 and the amount): no sentence
     assert route_sentence(flow("EC-CS-021"), limits) is None
+    # the lines per step say a bound of the matrix as its number too
+    from generator.forms.layout import _clause_wrap, route_lines
+
+    lines = route_lines(flow("EC-MK-022"), limits)
+    assert not any("limit(" in line for line in lines)
+    assert any("经理权限内（预算合计 > 0 且 预算合计 ≤ 50000）" in line for line in lines)
+    # printed, a line breaks after a clause, never inside a range
+    assert _clause_wrap(mk, 527, 9)[1].startswith("> 50000 且 ≤ 200000：")
     # no number compared, or a condition on more than the number: no sentence
     assert route_sentence(flow("EC-HR-001")) is None
     assert route_sentence(flow("EC-OP-010")) is None

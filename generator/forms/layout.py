@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -202,23 +203,43 @@ def form_layout(flow: Flow, instructions: list[str], status: str,
         c.y -= h + 4
         if step.quorum != 1:  # 会签: a row on paper for each further signer
             _countersign_rows(c, step, width)
-    route = route_lines(flow)
+    route = route_lines(flow, limits)
     if route:
         c.y -= 6
         _section_title(c, "审批路线（由流程图生成）")
         sentence = route_sentence(flow, limits)
         for line in ([sentence] if sentence else []) + route:
-            for part in wrap(line, width, 9, fonts.text_width):
+            for part in _clause_wrap(line, width, 9):
                 c.need(14)
                 c.page.texts.append(Text(MARGIN, c.y - 10, part, 9))
                 c.y -= 13
     return layout
 
 
-def route_lines(flow: Flow) -> list[str]:
+def _clause_wrap(text: str, width: float, size: float) -> list[str]:
+    """``text`` broken after its clauses (…；) where a clause fits a line, so that a range
+    (> 50000 且 ≤ 200000) or a condition is never cut in two; a clause wider than a line is
+    broken with 禁则 like any text."""
+    lines: list[str] = []
+    for clause in re.findall(r"[^；]+(?:；|$)", text):
+        candidate = lines[-1] + clause if lines else clause
+        if lines and fonts.text_width(candidate, size) <= width:
+            lines[-1] = candidate
+        elif fonts.text_width(clause, size) <= width:
+            lines.append(clause)
+        else:
+            lines.extend(wrap(clause, width, size, fonts.text_width))
+    return lines
+
+
+def route_lines(flow: Flow, limits: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> list[str]:
     """The route in words, one line per step with a choice of exits, made from the flow's
     exits and their conditions (so the paper form says which rows apply to a request):
-    ``部门负责人审批：不同意 → 未准假；5天内（请假天数 ≤ 5）→ 人力资源部审批；超过5天 → …``."""
+    ``部门负责人审批：不同意 → 未准假；5天内（请假天数 ≤ 5）→ 人力资源部审批；超过5天 → …``;
+    a bound of the authority matrix (``limits``) as its number."""
+    from ..expr import ExprError, bind
+
     steps = {s.id: s for s in flow.steps}
     labels = {f.id: f.label for f in flow.fields}
 
@@ -233,7 +254,11 @@ def route_lines(flow: Flow) -> list[str]:
             continue
         parts = []
         for e in step.exits:
-            cond = _in_words(e.when.source, labels) if e.when is not None else ""
+            when = e.when
+            if when is not None and when.limits and limits is not None:
+                with suppress(ExprError):  # else said as written: limit(kind, role)
+                    when = bind(when, limits)
+            cond = _in_words(when.source, labels) if when is not None else ""
             shown = f"{e.label}（{cond}）" if cond and cond != e.label else e.label
             parts.append(f"{shown} → {named(steps[e.to])}")
         out.append(f"{named(step)}：" + "；".join(parts))
