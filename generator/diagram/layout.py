@@ -214,7 +214,7 @@ def _shape_size(step: Step, box_w: float, style: Style) -> tuple[float, float, t
 DIAMOND_REACH = 6.0  # points a diamond may be wider than a box (4 pt clear of the side track)
 DIAMOND_PAD = (2.0, 0.5)  # text to the inscribed rectangle's sides, across and down
 DIAMOND_MIN = (56.0, 36.0)  # the least width and height of a decision's diamond
-WORD_BREAK_HEIGHT = 8.0  # points of a diamond's height a break inside a word counts as
+WORD_BREAK_HEIGHT = 12.0  # points of a diamond's height a break inside a word counts as
 
 
 @lru_cache(maxsize=1024)
