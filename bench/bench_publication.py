@@ -88,6 +88,17 @@ def main() -> None:
             totals[name] = totals.get(name, 0) + getattr(report, name)
     print(f"charts split: {len(split)} of {len(library.flows)} {split}")
     try:
+        from generator.diagram.wording import words_broken
+    except ImportError:  # a build from before breaks were weighed by words
+        words_broken = None
+    if words_broken is not None:  # boxes and labels whose lines break inside a word
+        broken = [f"{flow.code} {'/'.join(lines)}" for flow in library.flows
+                  for page in layout(flow).pages
+                  for lines in [*(s.text.lines for s in page.shapes if s.kind != "connector"),
+                                *(label.text.split("\n") for label in page.labels)]
+                  if words_broken(lines)]
+        print(f"texts broken inside a word: {len(broken)} {broken}")
+    try:
         from generator.manual.plan import under_header
     except ImportError:  # a build from before the manual continued charts under its header
         under_header = None

@@ -50,7 +50,10 @@ def test_never_more_lines_than_the_width_needs_and_never_a_closing_mark_first():
 def test_the_bundled_charts_rarely_break_inside_a_word():
     # a box's width decides its lines; only where no break between words fits does one fall
     # inside a word (49 boxes and labels of the bundled charts did, set evenly; 7 after the
-    # phrase breaking; 11 once the process review put step roles in the boxes, 电子商务部经理 …)
+    # phrase breaking; 11 once the process review put step roles in the boxes, 电子商务部经理 …;
+    # 1 once boxes took the width of a second side track, diamonds reached past the boxes and
+    # a break inside a word counted as 12 pt of a diamond's height: 制定整体电商培/训计划内容大纲
+    # is two lines so, three otherwise)
     broken = []
     for flow in LIBRARY.flows:
         for page in layout(flow).pages:
@@ -58,4 +61,4 @@ def test_the_bundled_charts_rarely_break_inside_a_word():
                        if s.kind != "connector" and words_broken(s.text.lines)]
             broken += [label.text for label in page.labels
                        if words_broken(label.text.split("\n"))]
-    assert len(broken) <= 11, broken
+    assert len(broken) <= 1, broken

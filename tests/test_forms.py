@@ -317,9 +317,29 @@ def test_the_route_sentence_is_made_from_the_flows_conditions():
 
     assert route_sentence(LEAVE) == "请假天数 ≤ 5：部门负责人 → 人力资源部；6–30：+分管总监；> 30：+总经理"
     # bounds read from the 授权审批权限表 (limit(…)) are not numbers the form can know without
-    # the org in force: no sentence yet for such a flow (issue 14 says so in its note)
-    assert route_sentence(flow("EC-CS-021")) is None
-    assert route_sentence(flow("EC-OP-005")) is None  # its order limit is the matrix's too
+    # the org in force: given its matrix, the sentence says them
+    limits = LIBRARY.org.limits
+    assert route_sentence(flow("EC-OP-005")) is None
+    assert route_sentence(flow("EC-OP-005"), limits) == \
+        f"订单金额 ≤ {limits['order']['ec_staff']}：无需审批；> {limits['order']['ec_staff']}：电商运营总监"
+    # an approval whose step names a role is said by the role (审核账户及权限（会计）: 会计)
+    assert route_sentence(flow("EC-FN-011"), limits) == \
+        "单笔支付限额 ≤ 50000：部门负责人 → 会计；> 50000：+财务负责人+总经理"
+    # two bounds in one condition (预算合计 > 0 且 ≤ 经理权限), and a decision on more than the
+    # number (广告审查文号) whose every way on passes the same approvals
+    mk = route_sentence(flow("EC-MK-022"), limits)
+    assert mk is not None and mk.startswith("预算合计 ≤ 0：电子商务部经理 → 分管总监 → 执行副总")
+    assert "> 50000 且 ≤ 200000：+分管总监；> 200000：+执行副总" in mk
+    # a condition on more than one field (退款/赔付 and the amount): no sentence
+    assert route_sentence(flow("EC-CS-021"), limits) is None
+    # the lines per step say a bound of the matrix as its number too
+    from generator.forms.layout import _clause_wrap, route_lines
+
+    lines = route_lines(flow("EC-MK-022"), limits)
+    assert not any("limit(" in line for line in lines)
+    assert any("经理权限内（预算合计 > 0 且 预算合计 ≤ 50000）" in line for line in lines)
+    # printed, a line breaks after a clause, never inside a range
+    assert _clause_wrap(mk, 527, 9)[1].startswith("> 50000 且 ≤ 200000：")
     # no number compared, or a condition on more than the number: no sentence
     assert route_sentence(flow("EC-HR-001")) is None
     assert route_sentence(flow("EC-OP-010")) is None

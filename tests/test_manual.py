@@ -227,9 +227,13 @@ def test_each_flow_section_keeps_its_order_and_wastes_no_page(pdf_text, library)
 def test_the_manual_is_compact(pdf_text):
     # 54 pages before charts shared rows and sections their pages, 39 before labels and
     # diamonds were set tighter and the header table measured (32 then); the process review
-    # (issue 16) then added the 授权审批权限表, fields, steps and 编者注 notes: 40 now. The
-    # review's target is 36 (issue 14 stays open on it)
-    assert len(pdf_text) <= 40
+    # (issue 16) then added the 授权审批权限表, fields, steps and 编者注 notes: 40. Boxes the
+    # width of a second side track, lower boxes and diamonds, a header table whose name cell
+    # takes the width its labels do not need, 序章 under the contents and the legend beside
+    # the authority table: 36, the review's target. The rest of the process review (保存期限
+    # and personal fields under every 相关说明, document steps, a start step in 08/16/18)
+    # brought it to 38 (issue 14 stays open on 36)
+    assert len(pdf_text) <= 38
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")

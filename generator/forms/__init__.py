@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -29,10 +31,12 @@ def instructions(templates: Path, flow: Flow) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def make_form(flow: Flow, templates: Path, company: str | None = None) -> bytes:
-    """The fillable form of ``flow``; ``company`` (the manual's) heads it."""
+def make_form(flow: Flow, templates: Path, company: str | None = None,
+              limits: Mapping[str, Mapping[str, Any]] | None = None) -> bytes:
+    """The fillable form of ``flow``; ``company`` (the manual's) heads it; ``limits`` (the
+    org's authority matrix, ``Org.limits``) gives the bounds its route sentence reads there."""
     return render_form(form_layout(flow, instructions(templates, flow), flow.effective_status,
-                                   company))
+                                   company, limits))
 
 
 __all__ = ["instructions", "make_form"]

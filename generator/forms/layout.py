@@ -9,8 +9,11 @@ reader of the filled PDF can rely on: ``fields.days``, ``fields.items.3.qty``,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from .. import fonts
 from ..model import Flow, Step
@@ -118,7 +121,10 @@ def form_number(flow: Flow) -> str:
 
 
 def form_layout(flow: Flow, instructions: list[str], status: str,
-                company: str | None = None) -> FormLayout:
+                company: str | None = None,
+                limits: Mapping[str, Mapping[str, Any]] | None = None) -> FormLayout:
+    """The form's pages; ``limits`` (the org's authority matrix) lets the route sentence say
+    the bounds a flow reads from it."""
     layout = FormLayout(flow, [])
     c = _Cursor(layout)
     width = PAGE_W - 2 * MARGIN
@@ -197,23 +203,43 @@ def form_layout(flow: Flow, instructions: list[str], status: str,
         c.y -= h + 4
         if step.quorum != 1:  # 会签: a row on paper for each further signer
             _countersign_rows(c, step, width)
-    route = route_lines(flow)
+    route = route_lines(flow, limits)
     if route:
         c.y -= 6
         _section_title(c, "审批路线（由流程图生成）")
-        sentence = route_sentence(flow)
+        sentence = route_sentence(flow, limits)
         for line in ([sentence] if sentence else []) + route:
-            for part in wrap(line, width, 9, fonts.text_width):
+            for part in _clause_wrap(line, width, 9):
                 c.need(14)
                 c.page.texts.append(Text(MARGIN, c.y - 10, part, 9))
                 c.y -= 13
     return layout
 
 
-def route_lines(flow: Flow) -> list[str]:
+def _clause_wrap(text: str, width: float, size: float) -> list[str]:
+    """``text`` broken after its clauses (…；) where a clause fits a line, so that a range
+    (> 50000 且 ≤ 200000) or a condition is never cut in two; a clause wider than a line is
+    broken with 禁则 like any text."""
+    lines: list[str] = []
+    for clause in re.findall(r"[^；]+(?:；|$)", text):
+        candidate = lines[-1] + clause if lines else clause
+        if lines and fonts.text_width(candidate, size) <= width:
+            lines[-1] = candidate
+        elif fonts.text_width(clause, size) <= width:
+            lines.append(clause)
+        else:
+            lines.extend(wrap(clause, width, size, fonts.text_width))
+    return lines
+
+
+def route_lines(flow: Flow, limits: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> list[str]:
     """The route in words, one line per step with a choice of exits, made from the flow's
     exits and their conditions (so the paper form says which rows apply to a request):
-    ``部门负责人审批：不同意 → 未准假；5天内（请假天数 ≤ 5）→ 人力资源部审批；超过5天 → …``."""
+    ``部门负责人审批：不同意 → 未准假；5天内（请假天数 ≤ 5）→ 人力资源部审批；超过5天 → …``;
+    a bound of the authority matrix (``limits``) as its number."""
+    from ..expr import ExprError, bind
+
     steps = {s.id: s for s in flow.steps}
     labels = {f.id: f.label for f in flow.fields}
 
@@ -228,31 +254,50 @@ def route_lines(flow: Flow) -> list[str]:
             continue
         parts = []
         for e in step.exits:
-            cond = _in_words(e.when.source, labels) if e.when is not None else ""
+            when = e.when
+            if when is not None and when.limits and limits is not None:
+                with suppress(ExprError):  # else said as written: limit(kind, role)
+                    when = bind(when, limits)
+            cond = _in_words(when.source, labels) if when is not None else ""
             shown = f"{e.label}（{cond}）" if cond and cond != e.label else e.label
             parts.append(f"{shown} → {named(steps[e.to])}")
         out.append(f"{named(step)}：" + "；".join(parts))
     return out
 
 
-_BOUND = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|<|>=|>)\s*(\d+(?:\.\d+)?)\s*$")
 
 
-def route_sentence(flow: Flow) -> str | None:
+def route_sentence(flow: Flow, limits: Mapping[str, Mapping[str, Any]] | None = None
+                   ) -> str | None:
     """The approval route in one sentence, by the ranges of the one number the flow's exits
     compare (``请假天数 ≤ 5：部门负责人 → 人力资源部；6–30：+分管总监；> 30：+总经理``): who
     approves a request in each range, walking the flow from its start with every approval
     given, and for each range after the first only who joins the one before. None where the
-    exits compare no number, or more than one, or a condition the walk cannot decide alone."""
-    bounds: dict[str, set[Decimal]] = {}
+    exits compare no number, or more than one, or a condition the walk cannot decide alone.
+
+    ``limits``: the authority matrix of the org in force (``Org.limits``), which a bound
+    written ``limit('kind', 'role')`` is read from; without it such a flow has no sentence."""
+    from ..expr import ExprError, bind
+
+    matrix = limits
+    bounds: dict[str, set[tuple[str, Decimal]]] = {}
     for step in flow.steps:
         for e in step.exits:
             if e.when is None:
                 continue
-            found = _BOUND.match(e.when.source)
-            if found:
-                name, op, number = found.groups()
-                bounds.setdefault(name, set()).add((op, Decimal(number)))
+            condition = e.when
+            if condition.limits:
+                if matrix is None:
+                    return None  # a bound the form cannot know without the org in force
+                try:
+                    condition = bind(condition, matrix)
+                except ExprError:
+                    return None
+            # every comparison of a field with a number (x > 0 and x <= 50000: both bounds)
+            for atom in condition.atoms:
+                if isinstance(atom.value, int | float | Decimal) \
+                        and not isinstance(atom.value, bool) and atom.name != "decision":
+                    bounds.setdefault(atom.name, set()).add((atom.op, Decimal(str(atom.value))))
     fields = {f.id: f for f in flow.fields}
     if len(bounds) != 1:
         return None
@@ -280,10 +325,12 @@ def route_sentence(flow: Flow) -> str | None:
     parts: list[str] = []
     before: list[str] | None = None
     for said, value in ranges:
-        chain = _approvers(flow, name, value)
+        chain = _approvers(flow, name, value, matrix)
         if chain is None:
             return None
-        if before is not None and _extends(before, chain):
+        if before is not None and chain == before:
+            shown = "同上"
+        elif before and _extends(before, chain):  # after 无需审批, the approvers in full
             added = [who for who in chain if who not in before]
             shown = "".join(f"+{who}" for who in added) or "同上"
         else:
@@ -295,20 +342,28 @@ def route_sentence(flow: Flow) -> str | None:
     return "；".join(parts)
 
 
-def _approvers(flow: Flow, name: str, value: Decimal) -> list[str] | None:
-    """The lanes whose approvals a request with ``name`` = ``value`` passes, every approval
-    given (an approval's first decision); None if an exit's condition needs more than that."""
-    from ..expr import ExprError
-
+def _approvers(flow: Flow, name: str, value: Decimal,
+               limits: Mapping[str, Mapping[str, Any]] | None = None) -> list[str] | None:
+    """Who approves a request with ``name`` = ``value``, every approval given (an approval's
+    first decision): each approval's role where the step names one (付款（财务负责人）:
+    财务负责人), else its lane. Where an exit's condition reads more than the number (广告审查
+    文号 未取得), every way on is walked: if all pass the same approvals, those; else None."""
     steps = {s.id: s for s in flow.steps}
-    chain: list[str] = []
-    current, seen = flow.start, set()
+    return _walk(flow, steps, flow.start, name, value, limits or {}, [], set(), 0)
+
+
+def _walk(flow: Flow, steps: dict[str, Step], current: Step | None, name: str, value: Decimal,
+          limits: Mapping, chain: list[str], seen: set[str], depth: int) -> list[str] | None:
+    from ..expr import LIMITS, ExprError
+
+    if depth > 8:  # ways on within ways on: too many to say in a sentence
+        return None
     while current is not None and not current.is_end and current.id not in seen:
         seen.add(current.id)
         if current.kind == "approval" and current.document is None:
-            lane = flow.lane(current.lane).name
-            # a lane that approves twice is named with its step the second time
-            chain.append(lane if lane not in chain else f"{lane}（{current.text}）")
+            who = current.role_name or flow.lane(current.lane).name
+            # one who approves twice is named with the step the second time
+            chain.append(who if who not in chain else f"{who}（{current.text}）")
         if not current.exits:
             current = steps.get(current.next) if current.next else None
             continue
@@ -318,14 +373,21 @@ def _approvers(flow: Flow, name: str, value: Decimal) -> list[str] | None:
         if current.kind == "decision" and current.decisions:
             ends = {e.label for e in current.exits if e.when is None and steps[e.to].is_end}
             decision = next((d for d in current.decisions if d not in ends), decision)
-        scope = {name: int(value) if value == int(value) else value, "decision": decision}
+        scope = {name: int(value) if value == int(value) else value, "decision": decision,
+                 LIMITS: limits}
+        if any(e.when is not None and not e.when.names <= {name, "decision"}
+               for e in current.exits):
+            # the way on depends on more than the number: every way that goes on
+            ways = [_walk(flow, steps, steps[e.to], name, value, limits, list(chain), set(seen),
+                          depth + 1) for e in current.exits if not steps[e.to].is_end]
+            if not ways or any(w is None or w != ways[0] for w in ways):
+                return None
+            return ways[0]
         taken = None
         # where no answer is asked for, the first exit that does not end the flow
         onward = sorted(current.exits, key=lambda e: e.when is None and steps[e.to].is_end)
         for e in onward if decision is None else current.exits:
             if e.when is not None:
-                if not e.when.names <= {name, "decision"}:
-                    return None
                 try:
                     holds = bool(e.when.evaluate(scope))
                 except ExprError:
@@ -348,8 +410,6 @@ def _extends(before: list[str], chain: list[str]) -> bool:
 def _in_words(source: str, labels: dict[str, str]) -> str:
     """A condition as a reader of the form says it: field labels for ids, ≤ ≥ ≠ for <= >= !=.
     A condition on the approver's decision says nothing its label does not: left out."""
-    import re
-
     if re.fullmatch(r"\s*decision\s*==\s*'[^']*'\s*", source):
         return ""
     text = source

@@ -34,6 +34,7 @@ from .pdf import (
     MARGIN_TOP,
     MARGIN_X,
     NOTES_MERGES,
+    TOC_LEADING,
     TOTAL,
     authority_rows,
     authority_widths,
@@ -369,11 +370,11 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     _page_break(document)
     _heading(document, "目　录")
     _toc(document, plan, toc_pages)
-    _page_break(document)
+    _para(document, "", 4, after=12)  # as the PDF: 序章 under the contents
     _heading(document, "序　章")
     for text in plan.preface:
         _para(document, text, indent=True)
-    _para(document, "", 4, after=12)
+    _page_break(document)  # the legend and the authority table share a page
     _heading(document, "图　例")
     legend = legend_page(width)
     chart = Chart("legend", "图例", "portrait", (legend.width, legend.height),
@@ -383,10 +384,11 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     run = p.add_run()
     run.add_picture(io.BytesIO(render_png(chart, 1)), width=Pt(legend.width))
     _attach_svg(document, run, render_svg(chart, 1).encode("utf-8"), "legend")
-    if plan.org.authority:  # as the PDF: 授权审批权限表 on a page of its own
-        _page_break(document)
-        _heading(document, "授权审批权限表")
-        _table(document, authority_rows(plan), authority_widths(width), header_cols=())
+    if plan.org.authority:  # as the PDF: 授权审批权限表 under the legend
+        _para(document, "", 4, after=12)
+        _heading(document, "授权审批权限表").paragraph_format.keep_with_next = True
+        _table(document, authority_rows(plan), authority_widths(width), header_cols=(),
+               keep=True)
 
     for n, sec in enumerate(plan.sections, start=1):
         _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))
@@ -403,6 +405,7 @@ def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
     for title, key in entries:
         p = document.add_paragraph()
         p.paragraph_format.space_after = Pt(2)
+        p.paragraph_format.line_spacing = Pt(TOC_LEADING - 2)  # as the PDF's contents
         tabs = p.paragraph_format.tab_stops
         tabs.add_tab_stop(Pt(A4[0] - 2 * MARGIN_X), alignment=2, leader=1)  # right, dots
         if first:  # the field starts before the first entry and ends after the last

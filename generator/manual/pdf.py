@@ -124,6 +124,10 @@ class ChartPage(Flowable):
         return self.page.width, self.page.height
 
     def draw(self) -> None:
+        # the contents pass (the first of multiBuild's) only counts pages: its canvas is
+        # thrown away, and the charts were a third of the manual's drawing
+        if getattr(self.canv._doctemplate, "counting", False):
+            return
         draw_page(self.canv, self.page, 0, self.page.height)
 
 
@@ -173,6 +177,13 @@ class ManualDoc(BaseDocTemplate):
             PageTemplate("landscape", [landscape], onPageEnd=self.decorate,
                          pagesize=(A4[1], A4[0])),
         ])
+
+    counting = False  # True in the first pass of multiBuild (see ChartPage.draw)
+
+    def build(self, *args, **kwargs) -> None:
+        self.passes = getattr(self, "passes", 0) + 1
+        self.counting = self.passes == 1
+        super().build(*args, **kwargs)
 
     def afterFlowable(self, flowable: Flowable) -> None:
         # numbered as the footers are: the cover is not counted
@@ -301,18 +312,26 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     from reportlab.lib.styles import ParagraphStyle
 
     toc.levelStyles = [ParagraphStyle("toc0", fontName=fonts.register(), fontSize=10.5,
-                                      leading=16, leftIndent=0, firstLineIndent=0)]
+                                      leading=TOC_LEADING, leftIndent=0, firstLineIndent=0)]
     toc.tableStyle = TableStyle([("FONT", (0, 0), (-1, -1), fonts.register(), 10.5),
                                  ("VALIGN", (0, 0), (-1, -1), "TOP"),
                                  ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                                 ("TOPPADDING", (0, 0), (-1, -1), 0),
+                                 ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
+    # 序章 follows the contents on their page, the legend and 授权审批权限表 share the next:
+    # a page of its own each left two pages of the front matter half empty
     story += [PageBreak(), Marker("", plan.watermark, "目录", "toc", 0), Lines("目　录", H1), toc,
-              PageBreak(), Marker("", plan.watermark, "序章", "preface", 0), Lines("序　章", H1)]
+              Spacer(1, 16), Marker("", plan.watermark, "序章", "preface", 0),
+              Lines("序　章", H1)]
     story += [Lines(p, BODY, indent_first=True) for p in plan.preface]
-    # the legend, once for every chart, under the preface
-    story += [Spacer(1, 16), Lines("图　例", H1), ChartPage(legend_page(width))]
+    # the legend, once for every chart, on a page with the authority table
+    story += [PageBreak(), Lines("图　例", H1), ChartPage(legend_page(width))]
     story += authority(plan, width)
     return story
+
+
+TOC_LEADING = 15.0  # a contents line (both writers)
 
 
 HISTORY_WIDTHS = (40, 66, None, 48, 48, 66)  # None: the rest of the width
@@ -365,8 +384,9 @@ def _conditions(flow: Flow) -> list:
 def authority(plan: Plan, width: float) -> list[Flowable]:
     if not plan.org.authority:
         return []
-    return [PageBreak(), Lines("授权审批权限表", H1),
-            _table(authority_rows(plan), authority_widths(width), header_cols=())]
+    return [Spacer(1, 16), KeepTogether([
+        Lines("授权审批权限表", H1),
+        _table(authority_rows(plan), authority_widths(width), header_cols=())])]
 
 
 def authority_widths(width: float) -> list[float]:

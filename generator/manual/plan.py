@@ -71,7 +71,7 @@ class Section:
         return approved.on.isoformat() if approved is not None and self.status == "受控" else ""
 
 
-HEADER_COLUMNS = (1.0, 1.45, 0.85, 1.1, 0.8, 0.8)  # sixths of the width
+HEADER_COLUMNS = (0.82, 2.41, 0.6, 0.85, 0.6, 0.72)  # sixths of the width
 
 
 def flow_header_rows(flow: Flow, status: str, effective: str, width: float) -> list[list[str]]:

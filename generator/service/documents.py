@@ -173,8 +173,9 @@ def form(ws: Workspace, code: str, output: Path | None = None,
 
     flow = flow_of(ws, code)
     manual = ws.library.manual
+    org = ws.library.org
     data = make_form(flow, templates_of(ws.flows_dir, templates_dir),
-                     manual.company if manual else None)
+                     manual.company if manual else None, org.limits if org else None)
     target = output or Path(f"{code}.pdf")
     write_atomic(target, data)
     return target
