@@ -168,3 +168,28 @@ def test_proofs_made_from_streamed_leaves_equal_the_recursive_definition():
                 merkle.consistency_proof(m, leaves[:n])
     with pytest.raises(ValueError):
         merkle.range_roots(merkle.inclusion_ranges(0, 8), iter(leaves[:5]))
+
+
+def test_a_kept_tree_gives_the_same_roots_and_proofs_as_the_definition():
+    """merkle.Tree (what a record page proves its record with, extended as the log grows)
+    against RFC 9162's recursive definition, at sizes around powers of two."""
+    import random
+
+    from generator.archive import merkle
+
+    leaves = [merkle.leaf_hash(f"entry {i}".encode()) for i in range(300)]
+    tree = merkle.Tree()
+    rng = random.Random(9162)
+    for n, leaf in enumerate(leaves, start=1):
+        tree.append(leaf)
+        assert tree.size == n
+        if n in (1, 2, 3, 7, 8, 9, 63, 64, 65, 127, 128, 129, 255, 256, 257, 300):
+            assert tree.range_root(0, n) == merkle.root(leaves[:n])
+            for i in {0, n - 1, *rng.sample(range(n), min(n, 8))}:
+                proof = tree.inclusion_proof(i, n)
+                assert proof == merkle.inclusion_proof(i, leaves[:n]), (i, n)
+                assert merkle.verify_inclusion(i, n, leaves[i], proof, merkle.root(leaves[:n]))
+    # a proof of an older, smaller tree from the same kept tree
+    assert tree.inclusion_proof(5, 100) == merkle.inclusion_proof(5, leaves[:100])
+    with pytest.raises(ValueError):
+        tree.range_root(0, 301)

@@ -78,27 +78,64 @@ class Integrity:
 
 def integrity(ws: Workspace, number: str) -> Integrity:
     """The record's inclusion proof against the latest checkpoint, checked: what a record page
-    shows as its integrity line (the whole archive is ``verify``'s)."""
+    shows as its integrity line (the whole archive is ``verify``'s). The proof's other hashes
+    come from this process's tree of the log (:class:`_Trees`, extended as the log grows); the
+    record's own submission is read and hashed afresh each time, so an edit of it shows."""
     from ..archive import merkle
+    from ..seal.canonical import loads_canonical
     from ..archive.store import checkpoint_problem
-    from ..archive.verify import Report, inclusion
-    from ..errors import FlowdocError
 
     archive = ws.archive()
     cp = archive.checkpoint()
     if cp is None:
         return Integrity(number, None, 0, "", "the archive has no checkpoint")
-    report = Report(checkpoint=cp, log=archive, lines=cp.size)
+    line = next((raw for raw in archive.record_lines(number, cp.bytes)
+                 if _is_submit_of(loads_canonical(raw), number)), None)
+    if line is None:
+        return Integrity(number, None, cp.size, cp.root, f"no record {number}")
+    index = loads_canonical(line)["seq"]
+    tree = _TREES.current(archive, cp)
     try:
-        proof = inclusion(report, archive, number)
-    except FlowdocError as exc:
-        return Integrity(number, None, cp.size, cp.root, str(exc))
-    ok = merkle.verify_inclusion(proof["index"], proof["size"], bytes.fromhex(proof["leaf"]),
-                                 [bytes.fromhex(p) for p in proof["proof"]],
+        proof = tree.inclusion_proof(index, cp.size)
+    except ValueError:
+        return Integrity(number, None, cp.size, cp.root, f"no entry {index} in the log")
+    ok = merkle.verify_inclusion(index, cp.size, merkle.leaf_hash(line), proof,
                                  bytes.fromhex(cp.root))
     problem = None if ok else "the inclusion proof does not lead to the checkpoint's root"
     problem = problem or checkpoint_problem(cp, ws.library.trust)
-    return Integrity(number, proof["index"], cp.size, cp.root, problem)
+    return Integrity(number, index, cp.size, cp.root, problem)
+
+
+def _is_submit_of(entry: Any, number: str) -> bool:
+    return isinstance(entry, dict) and entry.get("type") == "submit" and \
+        entry.get("record") == number and isinstance(entry.get("seq"), int)
+
+
+class _Trees:
+    """Per store, the Merkle tree of its log's lines as far as this process has read them,
+    extended by the lines committed since (a log that shrank is read again from the start)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.trees: dict[str, tuple[Any, int]] = {}
+
+    def current(self, archive, cp):
+        from ..archive import merkle
+
+        with self.lock:
+            tree, offset = self.trees.get(archive.name, (None, 0))
+            if tree is None or cp.bytes < offset or cp.size < tree.size:
+                tree, offset = merkle.Tree(), 0
+            for _, line in archive.lines(offset, cp.bytes):
+                if line:
+                    tree.append(merkle.leaf_hash(line))
+            self.trees[archive.name] = (tree, cp.bytes)
+            return tree
+
+
+_TREES = _Trees()
 
 
 # -- search and audit export ------------------------------------------------------------------
