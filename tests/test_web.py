@@ -691,3 +691,16 @@ def test_a_job_runs_once_at_a_time_and_shows_why_it_failed():
     while job.running:
         assert time.monotonic() < deadline
     assert job.error == "templates/manual.docx: missing" and job.result is None
+
+
+def test_the_inbox_counts_every_step_waiting_and_lists_the_oldest(site, monkeypatch):
+    from generator.service import inbox
+
+    zhao = login(site, "赵敏")
+    numbers = [submit_leave(zhao, 2, f"事由{i}") for i in range(3)]
+    monkeypatch.setattr(inbox, "LIST", 2)  # a page lists the LIST that waited longest
+    page = login(site, "李强").get("/").data.decode()
+    waiting = page.split('id="waiting"')[1].split('id="mine"')[0]
+    assert "待我审批（3）" in waiting and "仅显示等待最久的 2 条" in waiting
+    assert numbers[0] in waiting and numbers[1] in waiting and numbers[2] not in waiting
+    assert waiting.index(numbers[0]) < waiting.index(numbers[1])

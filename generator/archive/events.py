@@ -335,12 +335,12 @@ def waiting_all(archive: Archive, library: Library, live: LiveStates | None = No
         every = states(archive.entries())
     chosen = every.values() if numbers is None else (every[n] for n in numbers if n in every)
     limits = library.org.limits if library.org is not None else None
+    today = local_day(at["time"])  # once a call: the same day for every record of it
     for state in chosen:
         flow = flow_of(state.flow_blob)
         if flow is None:
             continue
-        key = (len(state.history), live.generation if live else 0, local_day(at["time"]),
-               id(library.org))
+        key = (len(state.history), live.generation if live else 0, today, id(library.org))
         if live is not None and live.answers.get(state.number, (None,))[0] == key:
             yield state, flow, live.answers[state.number][1]
             continue

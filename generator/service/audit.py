@@ -82,8 +82,8 @@ def integrity(ws: Workspace, number: str) -> Integrity:
     come from this process's tree of the log (:class:`_Trees`, extended as the log grows); the
     record's own submission is read and hashed afresh each time, so an edit of it shows."""
     from ..archive import merkle
-    from ..seal.canonical import loads_canonical
     from ..archive.store import checkpoint_problem
+    from ..seal.canonical import loads_canonical
 
     archive = ws.archive()
     cp = archive.checkpoint()

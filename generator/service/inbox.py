@@ -47,15 +47,21 @@ class Item:
 
 @dataclass(frozen=True)
 class Inbox:
-    waiting: list[Item]
+    waiting: list[Item]  # the LIST oldest of them
     mine: list[Item]
     done: list[Item]
     copied: list[Item]  # 抄送 to me
+    waiting_total: int = 0  # how many wait for me in all
+
+
+def _since(state: RecordState) -> str:
+    """When it came to the step it is at: its last event's time."""
+    return state.history[-1]["time"] if state.history else state.created
 
 
 def _item(state: RecordState, flow: Flow, who: Signers | None, me: str | None = None) -> Item:
     text = f"{who.text}（{who.lane}）" if who is not None else ""
-    since = state.history[-1]["time"] if state.history else state.created
+    since = _since(state)
     return Item(state.number, flow.code, flow.name, state.applicant, state.created,
                 status_text(state.status), who.step if who else None, text,
                 since, who.on_behalf(me) if who is not None and me else None)
@@ -87,21 +93,22 @@ def inbox(ws: Workspace, person: str) -> Inbox:
     for state, flow, who in events.waiting_all(ws.archive(), ws.library, live,
                                                sorted(live.open)):
         if who is not None and (person in who.people or who.on_behalf(person)):
-            waiting.append(_item(state, flow, who, person))
+            waiting.append((_since(state), state, flow, who))
         elif org is not None and state.applicant != person:
             reached = route(flow, typed_fields(flow, state.fields), state.decisions,
                             limits).steps
             if person in copied_to(flow, org, reached):
                 copied.append(_item(state, flow, who))
+    waiting.sort(key=lambda row: row[0])
+    oldest = [_item(s, f, w, person) for _, s, f, w in waiting[:LIST]]
     mine = [_item(s, f, w) for s, f, w in events.waiting_all(
         ws.archive(), ws.library, live, live.by_applicant.get(person, [])[-LIST:])]
     signed = [n for n in live.by_signer.get(person, []) if live.states[n].applicant != person]
     done = [_item(s, f, w) for s, f, w in events.waiting_all(
         ws.archive(), ws.library, live, signed[-LIST:])]
-    waiting.sort(key=lambda i: i.since)
     for rows in (mine, done, copied):
         rows.sort(key=lambda i: i.created, reverse=True)
-    return Inbox(waiting, mine, done, copied)
+    return Inbox(oldest, mine, done, copied, len(waiting))
 
 
 LIST = 200  # the newest of 我发起的 and 已处理 a page shows
