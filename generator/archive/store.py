@@ -2,14 +2,17 @@
 
     records/log.jsonl         one canonical JSON entry a line, never rewritten
     records/checkpoint.json   size, byte length and Merkle root of the log, signed
+    records/checkpoints.jsonl every checkpoint committed, one a line (the last is the head's)
+    records/witness/          each witness's last co-signature, and cosignatures.jsonl: all
     records/blobs/ab/cdef…    files by their sha256 (filled forms, renditions, flow sources)
     records/keys/KEYID.key    private keys, each encrypted with its owner's passphrase
     records/index.sqlite      derived, never trusted: what writers need of the past (index.py)
 
 Writers hold an exclusive lock. An append writes and fsyncs the new lines, then replaces the
 checkpoint atomically (write, fsync, rename, fsync the folder): that rename is the commit
-point. A crash before it leaves lines past the checkpoint's byte length; the next writer drops
-them before it appends, so a half-written event never becomes part of the record.
+point. A crash before it leaves lines past the checkpoint's byte length (and the history a
+line past the head); the next writer drops them before it appends, so a half-written event
+never becomes part of the record.
 """
 
 from __future__ import annotations

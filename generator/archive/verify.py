@@ -260,32 +260,15 @@ def _run(parts: int, log: Store, committed: int, context: _Context) -> list[_Sum
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # fork: a worker starts at once, without importing the package again, and inherits the
-    # store and the context (key table, trust root, org) instead of unpickling them; it is
-    # sent only its share's number, and sends back findings
-    global _INHERITED
+    # fork: a worker starts at once, without importing the package again; it is sent only
+    # its share's number and the context (key table, archive, org), and sends back findings
     methods = multiprocessing.get_all_start_methods()
-    fork = "fork" in methods
-    ctx = multiprocessing.get_context("fork" if fork else None)
-    _INHERITED = (log, context) if fork else None
-    try:
-        with ProcessPoolExecutor(parts - 1, mp_context=ctx) as pool:
-            others = [pool.submit(_check_inherited, k, parts, committed) if fork
-                      else pool.submit(_check_share, k, parts, log, committed, context)
-                      for k in range(1, parts)]
-            first = _check_share(0, parts, log, committed, context)
-            return [first, *(f.result() for f in others)]
-    finally:
-        _INHERITED = None
-
-
-_INHERITED: tuple[Store, _Context] | None = None  # what forked workers find in their memory
-
-
-def _check_inherited(part: int, parts: int, committed: int) -> _Summary:
-    assert _INHERITED is not None
-    log, context = _INHERITED
-    return _check_share(part, parts, log, committed, context)
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(parts - 1, mp_context=ctx) as pool:
+        others = [pool.submit(_check_share, k, parts, log, committed, context)
+                  for k in range(1, parts)]
+        first = _check_share(0, parts, log, committed, context)
+        return [first, *(f.result() for f in others)]
 
 
 _RECORD = b'"record":"'
