@@ -3,6 +3,11 @@ entries/s, on the folder store and on PostgreSQL.
 
     python bench/bench_pgstore.py [--events 400] [--records 3000] [--url postgresql://…]
 
+Each writer process makes one event before the clock starts (a server's writer is a
+long-running process: its first event opens connections and reads the key table); the writers'
+CPU time per event and, for PostgreSQL, how long a turn holds the writers' lock are printed
+beside each rate, with the reference loop's time again (other work on the machine shows there).
+
 Without ``--url`` a throwaway PostgreSQL cluster is started (tests/pgserver.py: initdb into a
 temporary folder, fsync and synchronous_commit on) and stopped at the end. Each event is a
 record's submission as a user makes it: key unlocked, rule book, signature, and a commit
@@ -66,8 +71,10 @@ def _hold_times(store, holds: list[float]) -> None:
 
 
 def _writer(store, library, n: int, tag: str, start, done) -> None:
+    from generator.archive import pgstore
+
     holds: list[float] = []
-    if hasattr(store, "url"):
+    if hasattr(store, "url") and hasattr(pgstore, "_take_turn"):  # (not in older trees)
         _hold_times(store, holds)
 
     def submit(i):
