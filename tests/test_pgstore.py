@@ -215,6 +215,28 @@ def test_a_copy_carries_every_checkpoint_and_cosignature_there_and_back(pg_serve
     assert folder_bytes(tmp_path / "b") == kept
 
 
+def test_a_folder_from_before_the_histories_copies_and_keeps_them_from_then_on(pg_server,
+                                                                              tmp_path):
+    source = TRUSTED.fresh(tmp_path / "a", ("赵敏",))
+    R.submit(source, LIBRARY, leave(1), b"x", "赵敏", secret("赵敏"), T0)
+    source.put_cosignature("w" * 32, cosigned("w" * 32, source))
+    (tmp_path / "a" / "checkpoints.jsonl").unlink()  # as a folder made before they were kept
+    (tmp_path / "a" / "witness" / "cosignatures.jsonl").unlink()
+    head = source.raw_checkpoint()
+    assert source.checkpoint_history() == [head]
+    assert source.cosignatures() == [("w" * 32, cosigned("w" * 32, source))]
+    pg = PgArchive(new_database(pg_server))
+    copy_archive(source, pg)
+    assert pg.checkpoint_history() == [head] and pg.cosignatures() == source.cosignatures()
+    R.submit(source, LIBRARY, leave(2), b"y", "赵敏", secret("赵敏"), T0)
+    source.put_cosignature("v" * 32, cosigned("v" * 32, source))
+    assert source.checkpoint_history() == [head, source.raw_checkpoint()]
+    assert [w for w, _ in source.cosignatures()] == ["w" * 32, "v" * 32]
+    assert copy_archive(source, pg).checkpoints == 1
+    assert pg.checkpoint_history() == source.checkpoint_history()
+    assert pg.cosignatures() == source.cosignatures()
+
+
 def test_a_folder_history_cut_by_a_crash_ends_at_the_head(tmp_path):
     """A writer killed after it appended its checkpoint to the history, before the head was
     replaced (the commit point): the history is read, and cut by the next writer, up to the

@@ -558,8 +558,10 @@ class Archive:
 
         folder = self.root / WITNESS_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        _append_line(folder / COSIGNED, canonical({"raw": data.decode("utf-8"),
-                                                   "witness": key_id_}))
+        if not (folder / COSIGNED).exists():  # a folder from before: its last ones start it
+            for witness, raw in self.cosignatures():
+                _append_line(folder / COSIGNED, _cosigned_line(witness, raw))
+        _append_line(folder / COSIGNED, _cosigned_line(key_id_, data))
         write_atomic(folder / f"{key_id_}.json", data)
 
     def cosignatures(self) -> list[tuple[str, bytes]]:
@@ -653,6 +655,10 @@ class Archive:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _cosigned_line(witness: str, raw: bytes) -> bytes:
+    return canonical({"raw": raw.decode("utf-8"), "witness": witness})
 
 
 def _append_line(path: Path, line: bytes) -> None:
