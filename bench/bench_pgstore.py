@@ -1,7 +1,12 @@
 """The two stores side by side: durable events/s with 1 and 8 concurrent writers, and verify
 entries/s, on the folder store and on PostgreSQL.
 
-    python bench/bench_pgstore.py [--events 120] [--url postgresql://…]
+    python bench/bench_pgstore.py [--events 400] [--records 3000] [--url postgresql://…]
+
+Each writer process makes one event before the clock starts (a server's writer is a
+long-running process: its first event opens connections and reads the key table); the writers'
+CPU time per event and, for PostgreSQL, how long a turn holds the writers' lock are printed
+beside each rate, with the reference loop's time again (other work on the machine shows there).
 
 Without ``--url`` a throwaway PostgreSQL cluster is started (tests/pgserver.py: initdb into a
 temporary folder, fsync and synchronous_commit on) and stopped at the end. Each event is a
@@ -43,17 +48,52 @@ def reference() -> float:
     return time.perf_counter() - t
 
 
+def _hold_times(store, holds: list[float]) -> None:
+    """Record in ``holds`` how long each PostgreSQL turn holds the writers' lock: from the
+    round trip that takes it to the commit that releases it (the flush that follows is
+    outside it)."""
+    from generator.archive import pgstore
+
+    take, durable = pgstore._take_turn, pgstore.PgArchive._durable
+    began: list[float] = []
+
+    def timed_take(*args, **kwargs):
+        row = take(*args, **kwargs)
+        began.append(time.perf_counter())
+        return row
+
+    def timed_durable(self, conn):
+        if began:
+            holds.append(time.perf_counter() - began.pop())
+        return durable(self, conn)
+
+    pgstore._take_turn, pgstore.PgArchive._durable = timed_take, timed_durable
+
+
 def _writer(store, library, n: int, tag: str, start, done) -> None:
-    start.wait()
-    for i in range(n):
+    from generator.archive import pgstore
+
+    holds: list[float] = []
+    if hasattr(store, "url") and hasattr(pgstore, "_take_turn"):  # (not in older trees)
+        _hold_times(store, holds)
+
+    def submit(i):
         rec = RecordInput("EC-HR-015", {"leave_type": "事假", "start": "2026-11-02",
                                         "end": "2026-11-03", "reason": f"{tag}第{i}次"}, "b")
         R.submit(store, library, rec, b"b", "赵敏", "pass-赵敏-bench", T0)
-    done.put(n)
+
+    submit(-1)  # a server's writer is a long-running process: its first event is not timed
+    holds.clear()
+    start.wait()
+    cpu = time.process_time()
+    for i in range(n):
+        submit(i)
+    done.put((n, time.process_time() - cpu, holds))
 
 
-def durable(store, library, writers: int, events: int) -> float:
-    """Events/s of ``events`` submissions by ``writers`` processes at once."""
+def durable(store, library, writers: int, events: int) -> tuple[float, float, float]:
+    """Events/s of ``events`` submissions by ``writers`` processes at once, the writers' CPU
+    time per event (ms) and the mean time a turn holds the lock (ms; PostgreSQL only)."""
     ctx = multiprocessing.get_context("fork")
     start, done = ctx.Barrier(writers + 1), ctx.Queue()
     each = max(1, events // writers)
@@ -63,11 +103,14 @@ def durable(store, library, writers: int, events: int) -> float:
         p.start()
     start.wait()
     began = time.perf_counter()
-    total = sum(done.get(timeout=600) for _ in procs)
+    results = [done.get(timeout=600) for _ in procs]
     elapsed = time.perf_counter() - began
     for p in procs:
         p.join()
-    return total / elapsed
+    total = sum(r[0] for r in results)
+    holds = [h for r in results for h in r[2]]
+    return (total / elapsed, 1000 * sum(r[1] for r in results) / total,
+            1000 * sum(holds) / len(holds) if holds else float("nan"))
 
 
 def bulk_import(store, library, n: int, tag: str) -> float:
@@ -90,12 +133,17 @@ def verify_rate(store, library, workers: int | None) -> tuple[int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=120, help="events per measurement")
+    parser.add_argument("--events", type=int, default=400, help="events per measurement")
     parser.add_argument("--records", type=int, default=3000,
                         help="records of one bulk import, before the verify figures")
     parser.add_argument("--url", help="an initialised PostgreSQL archive to use (emptied "
                                       "databases only); default: a throwaway cluster")
+    parser.add_argument("--stores", default="folder,postgresql",
+                        help="which stores to measure (comma-separated)")
+    parser.add_argument("--skip", default="",
+                        help="figures to leave out: durable, import, verify (comma-separated)")
     args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
     print(f"reference loop sum(range(10**7)): {reference():.3f} s")
     server = None
     url = args.url
@@ -117,19 +165,26 @@ def main() -> None:
             R.approve_key(folder, library, "赵敏", "王芳", "pass-王芳-bench")
             pg = PgArchive(url, folder.operator)
             copy_archive(folder, pg)
-            for name, store in (("folder", folder), ("postgresql", pg)):
+            chosen = [(n, st) for n, st in (("folder", folder), ("postgresql", pg))
+                      if n in args.stores.split(",")]
+            for name, store in chosen if "durable" not in skip else ():
                 for writers in (1, 8):
-                    rate = durable(store, library, writers, args.events)
+                    rate, cpu, hold = durable(store, library, writers, args.events)
                     print(f"{name:10} {writers} writer{'s' if writers > 1 else ' '}: "
-                          f"{rate:6.0f} durable events/s")
-            for name, store in (("folder", folder), ("postgresql", pg)):
+                          f"{rate:6.0f} durable events/s (writers' CPU {cpu:.1f} ms/event"
+                          + (f", lock held {hold:.1f} ms/turn)" if hold == hold else ")"))
+                    print(f"{'':10} reference loop now: {reference():.3f} s")
+            for name, store in chosen if "import" not in skip else ():
                 rate = bulk_import(store, library, args.records, name)
                 print(f"{name:10} bulk import: {args.records} records at {rate:.0f} records/s")
+            if "verify" in skip:
+                return
             if server is not None:  # verify the same archive from both stores
                 pg = PgArchive(server.url(server.database()))
                 init(pg.url)
                 copy_archive(folder, pg)
-            for name, store in (("folder", folder), ("postgresql", pg)):
+            for name, store in [(n, st) for n, st in (("folder", folder), ("postgresql", pg))
+                                if n in args.stores.split(",")]:
                 for workers, how in ((1, "one process"), (None, "all cores")):
                     entries, rate = verify_rate(store, library, workers)
                     print(f"{name:10} verify ({how}): {entries} entries at {rate:.0f} "

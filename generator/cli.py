@@ -766,7 +766,8 @@ def archive_copy(source, destination) -> None:
     from .service import stores
 
     done = _call(stores.copy, source, destination)
-    click.echo(f"copied {done.entries} entries, {done.blobs} blobs, {done.keys} keys; the "
+    click.echo(f"copied {done.entries} entries, {done.checkpoints} checkpoints, "
+               f"{done.cosignatures} co-signatures, {done.blobs} blobs, {done.keys} keys; the "
                f"destination holds {done.size} entries")
 
 

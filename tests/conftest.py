@@ -239,3 +239,57 @@ def pg_server():
         pytest.skip(str(exc))
     yield server
     server.stop()
+
+
+# -- the archive contract on both stores --------------------------------------------------------
+
+STORES = ("folder", "postgresql")
+
+
+def as_store(folder, kind: str, request):
+    """``folder`` (a writable folder archive) as a store of ``kind``: itself, or a copy of it
+    in a new database of the session's PostgreSQL cluster (the same entries and checkpoints,
+    the same operator key)."""
+    if kind == "folder":
+        return folder
+    from generator.archive.copying import copy_archive
+    from generator.archive.pgstore import PgArchive, init
+
+    server = request.getfixturevalue("pg_server")
+    url = server.url(server.database())
+    init(url)
+    store = PgArchive(url, folder.operator)
+    copy_archive(folder, store)
+    return store
+
+
+def location(store) -> str:
+    """What ``--archive`` or ``open_store`` takes for ``store``: its folder or its URL."""
+    return getattr(store, "url", None) or str(store.root)
+
+
+def store_snapshot(store) -> tuple:
+    """Everything a commit changes, from the store interface: the head and every line."""
+    return (store.raw_checkpoint(), store.checkpoint_history(),
+            [line for _, line in store.lines(0, store.log_length())])
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request, tmp_path, monkeypatch) -> str:
+    """The store a contract test runs against; a PostgreSQL store's derived data (the search
+    index) goes into the test's own folder."""
+    monkeypatch.setenv("FLOWDOC_STATE_DIR", str(tmp_path / "state"))
+    return request.param
+
+
+@pytest.fixture
+def store_of(store_kind, request, trusted, tmp_path):
+    """``store_of(people)``: a writable archive holding the registrar's key and vouched keys
+    of ``people``, in the store the test is parametrised with."""
+    made = []
+
+    def make(people=("赵敏", "李强", "周婷")):
+        folder = trusted.fresh(tmp_path / f"records-{len(made)}", people)
+        made.append(folder)
+        return as_store(folder, store_kind, request)
+    return make

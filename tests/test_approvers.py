@@ -16,7 +16,7 @@ from pathlib import Path
 
 import forgery as F
 import pytest
-from conftest import OPERATOR_SECRET, secret
+from conftest import OPERATOR_SECRET, STORES, as_store, location, secret, store_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,10 +136,13 @@ def seeded(repo, tmp_path_factory) -> Path:
     return target
 
 
-@pytest.fixture
-def archive(seeded, tmp_path) -> Archive:
+@pytest.fixture(params=STORES)
+def archive(seeded, tmp_path, request, monkeypatch):
+    """A copy of the seeded archive, in each of the stores (the same rules on both)."""
+    monkeypatch.setenv("FLOWDOC_STATE_DIR", str(tmp_path / "state"))
     shutil.copytree(seeded, tmp_path / "records")
-    return Archive(tmp_path / "records", unlock_operator(tmp_path / "records", OPERATOR_SECRET))
+    folder = Archive(tmp_path / "records", unlock_operator(tmp_path / "records", OPERATOR_SECRET))
+    return as_store(folder, request.param, request)
 
 
 def leave(days: int = 3) -> RecordInput:
@@ -159,7 +162,7 @@ def sign(repo, archive, number, step, person, decision="同意", when=T0):
 
 
 def unchanged(archive: Archive):
-    return archive.raw_log(), (archive.root / "checkpoint.json").read_bytes()
+    return store_snapshot(archive)
 
 
 def assert_verified(archive: Archive, repo) -> None:
@@ -428,11 +431,12 @@ import sys
 sys.path.insert(0, {root!r})
 from pathlib import Path
 from generator.checks import check_paths
-from generator.archive.store import Archive, ArchiveError
+from generator.archive.store import ArchiveError
+from generator.archive.location import open_store
 from generator.archive import events as R
 from generator.archive.trusting import unlock_operator
 lib = check_paths([Path({flows!r})], base=Path({base!r})).library
-archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
+archive = open_store({archive!r}, unlock_operator(Path({keys!r}), "operator-secret-2026"))
 print("ready", flush=True)
 sys.stdin.readline()
 try:
@@ -451,7 +455,8 @@ def _race(repo, archive, number, step, people):
 
     procs = [subprocess.Popen(
         [sys.executable, "-c", RACER.format(root=str(ROOT), flows=str(repo.root / "flows"),
-                                            base=str(repo.root), archive=str(archive.root),
+                                            base=str(repo.root), archive=location(archive),
+                                            keys=str(repo.seed),
                                             number=number, step=step, person=p,
                                             secret=secret(p))],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for p in people]

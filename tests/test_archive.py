@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import tamper
-from conftest import OPERATOR_SECRET, ROOT, UNBOUND, secret
+from conftest import OPERATOR_SECRET, ROOT, UNBOUND, as_store, location, secret, store_snapshot
 
 from generator.archive import events as R
 from generator.archive.store import Archive, ArchiveError
@@ -210,8 +210,8 @@ def forge_approval(archive: Archive, number: str, by: str) -> None:
         w.commit()
 
 
-def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
-    archive = make(tmp_path / "records", ("赵敏", "李强"))
+def test_an_entry_signed_with_someone_elses_key_is_detected(store_of):
+    archive = store_of(("赵敏", "李强"))
     number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
     forge_approval(archive, number, by="赵敏")  # 赵敏 forges 李强's approval with her own key
     findings = verify(archive, LIBRARY).findings
@@ -224,30 +224,30 @@ def test_an_entry_signed_with_someone_elses_key_is_detected(tmp_path):
     ("hr_approve", "周婷", "同意", "waits for step 'head_approve', not 'hr_approve'"),
     ("head_approve", "李强", "也许", "decision must be one of 同意/不同意"),
 ])
-def test_authority_sequence_and_decisions_are_checked_before_writing(tmp_path, step, person,
+def test_authority_sequence_and_decisions_are_checked_before_writing(store_of, step, person,
                                                                      decision, message):
-    archive = make(tmp_path / "records")
+    archive = store_of(PEOPLE)
     number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
-    before = archive.raw_log(), (archive.root / "checkpoint.json").read_bytes()
+    before = store_snapshot(archive)
     with pytest.raises(ArchiveError, match=message):
         R.sign_step(archive, LIBRARY, number, step, person, secret(person), decision)
-    assert (archive.raw_log(), (archive.root / "checkpoint.json").read_bytes()) == before
+    assert store_snapshot(archive) == before
 
 
-def test_the_applicant_may_not_approve_and_a_wrong_passphrase_writes_nothing(tmp_path):
-    archive = make(tmp_path / "records", ("李强", "吴刚"))
+def test_the_applicant_may_not_approve_and_a_wrong_passphrase_writes_nothing(store_of):
+    archive = store_of(("李强", "吴刚"))
     number = R.submit(archive, LIBRARY, leave(), b"x", "李强", secret("李强"), T0)
     with pytest.raises(ArchiveError, match="may not approve their own request"):
         R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "同意")
-    before = archive.raw_log()
+    before = store_snapshot(archive)
     with pytest.raises(ArchiveError, match="吴刚: no signing key of theirs unlocks") as info:
         R.sign_step(archive, LIBRARY, number, "head_approve", "吴刚", "wrong-passphrase", "同意")
     assert "wrong-passphrase" not in str(info.value)
-    assert archive.raw_log() == before
+    assert store_snapshot(archive) == before
 
 
-def test_revoked_keys_sign_no_more_and_earlier_signatures_still_verify(tmp_path):
-    archive = make(tmp_path / "records", ("赵敏", "李强"))
+def test_revoked_keys_sign_no_more_and_earlier_signatures_still_verify(store_of):
+    archive = store_of(("赵敏", "李强"))
     number = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
     R.revoke_key(archive, LIBRARY, "赵敏", secret("赵敏"))
     with pytest.raises(ArchiveError, match="赵敏: no signing key of theirs unlocks"):
@@ -258,8 +258,8 @@ def test_revoked_keys_sign_no_more_and_earlier_signatures_still_verify(tmp_path)
         R.new_person_key(archive, LIBRARY, "李强", secret("李强"))
 
 
-def test_numbers_run_per_flow_and_year_without_gaps(tmp_path):
-    archive = make(tmp_path / "records", ("赵敏",))
+def test_numbers_run_per_flow_and_year_without_gaps(store_of):
+    archive = store_of(("赵敏",))
     numbers = [R.submit(archive, LIBRARY, leave(d), b"x", "赵敏", secret("赵敏"), T0)
                for d in (1, 2, 3)]
     numbers.append(R.submit(archive, LIBRARY, leave(1), b"x", "赵敏", secret("赵敏"),
@@ -367,12 +367,12 @@ import sys, datetime as dt
 sys.path.insert(0, {root!r})
 from pathlib import Path
 from generator.checks import check_paths
-from generator.archive.store import Archive
+from generator.archive.location import open_store
 from generator.archive import events as R
 from generator.records import RecordInput
 from generator.archive.trusting import unlock_operator
 lib = check_paths([Path({flows!r})], base=Path({root!r})).library
-archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
+archive = open_store({archive!r}, unlock_operator(Path({keys!r}), "operator-secret-2026"))
 for i in range(3):
     rec = RecordInput("EC-HR-015", {{"leave_type": "事假", "start": "2026-11-02",
                       "end": "2026-11-03", "reason": "worker {n} record " + str(i)}}, "w")
@@ -380,10 +380,12 @@ for i in range(3):
 """
 
 
-def test_eight_processes_at_once_lose_nothing(tmp_path):
-    archive = make(tmp_path / "records", ("赵敏",))
+def test_eight_processes_at_once_lose_nothing(tmp_path, store_kind, request):
+    folder = make(tmp_path / "records", ("赵敏",))
+    archive = as_store(folder, store_kind, request)
     procs = [subprocess.Popen([sys.executable, "-c", WORKER.format(
-        root=str(ROOT), flows=str(FLOWS), archive=str(archive.root), n=n)],
+        root=str(ROOT), flows=str(FLOWS), archive=location(archive), keys=str(folder.root),
+        n=n)],
         stdout=subprocess.PIPE, text=True) for n in range(8)]
     numbers = []
     for p in procs:
@@ -398,8 +400,8 @@ def test_eight_processes_at_once_lose_nothing(tmp_path):
     assert verify(archive, LIBRARY).ok
 
 
-def test_a_correction_is_an_event_and_the_earlier_value_stays(tmp_path):
-    archive = make(tmp_path / "records", ("赵敏", "李强"))
+def test_a_correction_is_an_event_and_the_earlier_value_stays(store_of):
+    archive = store_of(("赵敏", "李强"))
     number = R.submit(archive, LIBRARY, leave(3), b"x", "赵敏", secret("赵敏"), T0)
     state = R.correct(archive, LIBRARY, number, "赵敏", secret("赵敏"),
                       {"end": "2026-11-08"}, "多请三天")
@@ -465,15 +467,15 @@ def test_a_crash_at_every_write_fsync_and_rename_leaves_the_event_whole_or_absen
         assert k > 3, "the operation made too few storage calls for the test to mean anything"
 
 
-def test_import_is_all_or_nothing_and_numbers_run_on(tmp_path):
-    archive = make(tmp_path / "records", ("赵敏",))
+def test_import_is_all_or_nothing_and_numbers_run_on(store_of):
+    archive = store_of(("赵敏",))
     first = R.submit(archive, LIBRARY, leave(), b"x", "赵敏", secret("赵敏"), T0)
     items = [(leave(d), f"record {d}".encode()) for d in (1, 2, 3)]
     bad = RecordInput("EC-HR-015", {"leave_type": "探亲假"}, "bad.yaml")
-    before = archive.raw_log()
+    before = store_snapshot(archive)
     with pytest.raises(ArchiveError, match=r"nothing imported; first: bad\.yaml"):
         R.import_records(archive, LIBRARY, [*items, (bad, b"b")], "赵敏", secret("赵敏"), T0)
-    assert archive.raw_log() == before
+    assert store_snapshot(archive) == before
     numbers = R.import_records(archive, LIBRARY, items, "赵敏", secret("赵敏"), T0)
     assert first == "EC-HR-015-2026-0001"
     assert numbers == ["EC-HR-015-2026-0002", "EC-HR-015-2026-0003", "EC-HR-015-2026-0004"]
@@ -540,10 +542,11 @@ def sign_org(flows: Path) -> None:
         sign_org_file(library.org, person, meaning, signer, dt.date(2026, 11, 20))
 
 
-def test_authority_is_verified_against_the_org_in_force_when_each_event_was_signed(tmp_path):
+def test_authority_is_verified_against_the_org_in_force_when_each_event_was_signed(
+        store_of, tmp_path):
     """21 CFR 11.10(g): 李强 approved while he held the lane; after he lost it, his approval
     still verifies, a new one is refused, and one forged past the writer is found."""
-    archive = make(tmp_path / "records", ("赵敏", "李强", "周婷"))
+    archive = store_of(("赵敏", "李强", "周婷"))
     first = R.submit(archive, LIBRARY, leave(), b"1", "赵敏", secret("赵敏"), T0)
     R.sign_step(archive, LIBRARY, first, "head_approve", "李强", secret("李强"), "同意")
     later = _library_where_李强_left(tmp_path)
@@ -578,12 +581,12 @@ def test_an_altered_org_in_force_is_found(tmp_path):
                for p, m in findings)
 
 
-def test_an_audit_package_applies_the_archives_signature_rules(tmp_path):
+def test_an_audit_package_applies_the_archives_signature_rules(store_of, tmp_path):
     """A package of a record with a forged approval proves the entry was in the log, and says
     what verify says of it."""
     from generator.search.package import export_package, verify_package
 
-    archive = make(tmp_path / "records", ("赵敏", "李强"))
+    archive = store_of(("赵敏", "李强"))
     number = R.submit(archive, LIBRARY, leave(), b"1", "赵敏", secret("赵敏"), T0)
     forge_approval(archive, number, by="赵敏")
     seq = archive.checkpoint().size - 1

@@ -37,7 +37,7 @@ from .state import (
     states,
     typed_fields,
 )
-from .store import ArchiveError, key_table
+from .store import ArchiveError, committed_key_table, key_table
 from .store import Store as Archive  # any store: a folder, a database
 from .store import StoreWriter as Writer
 from .store import active_key as store_active
@@ -54,7 +54,7 @@ def signed(entry: dict[str, Any], private, key_id: str, seq: int) -> dict[str, A
 
 def active_key(archive: Archive, library: Library, person: str) -> str | None:
     """``person``'s key that signs now (vouched for, not revoked), from the log."""
-    return store_active(key_table(archive.key_entries(), _trust(library)), person)
+    return store_active(committed_key_table(archive.key_entries(), _trust(library)), person)
 
 
 def _trust(library: Library) -> TrustRoot:
@@ -135,8 +135,9 @@ def approve_key(archive: Archive, library: Library, person: str, registrar: str,
     """A registrar vouches for ``person``'s pending key: ``(key id, vouch)`` where the vouch
     ``{by, time, sig}`` is the countersignature keys.yaml carries beside the key."""
     trust = _trust(library)
+    early = _unlock_early(archive, library, registrar, passphrase)
     with archive.writing() as w:
-        private, rkid = _unlock(w, library, registrar, passphrase)
+        private, rkid = _unlock(w, library, registrar, passphrase, early)
         book = _book(w, library, _org_in_force(w))
         pending = [kid for kid, k in book.keys.items() if k["person"] == person
                    and k["vouched"] is None and k["revoked"] is None]
@@ -191,10 +192,29 @@ def _register_org(w: Writer, library: Library, person: str, private, kid: str,
     return org
 
 
-def _unlock(w: Writer, library: Library, person: str, passphrase: str):
-    """``person``'s signing key, unlocked. One message for an unknown person, a person with no
-    key and a wrong passphrase, so a failed attempt tells a guesser nothing."""
+def _unlock_early(archive: Archive, library: Library, person: str, passphrase: str):
+    """``person``'s signing key as committed, unlocked before the writers' turn is taken:
+    ``(private, key id)``, or None when the committed log names no key of theirs (the turn
+    decides, with the state it holds). Unlocking runs the passphrase's key derivation, the
+    costliest step of an event, and depends on nothing another writer appends: done here, it
+    never holds the other writers up. A wrong passphrase is refused here, before the turn."""
+    kid = store_active(committed_key_table(archive.key_entries(), _trust(library)), person)
+    if kid is None:
+        return None
+    try:
+        return keys.unlock(archive.private_key(kid), passphrase), kid
+    except (keys.KeyError_, ArchiveError):
+        raise ArchiveError(UNLOCK_FAILED.format(person=person)) from None
+
+
+def _unlock(w: Writer, library: Library, person: str, passphrase: str, early=None):
+    """``person``'s signing key, unlocked: ``early`` (:func:`_unlock_early`'s) when it is still
+    their active key in the state the turn holds, else unlocked now. One message for an
+    unknown person, a person with no key and a wrong passphrase, so a failed attempt tells a
+    guesser nothing."""
     kid = store_active(w.key_table(_trust(library)), person)
+    if early is not None and early[1] == kid:
+        return early
     try:
         if kid is None:
             raise keys.KeyError_("no key")
@@ -206,9 +226,10 @@ def _unlock(w: Writer, library: Library, person: str, passphrase: str):
 def revoke_key(archive: Archive, library: Library, person: str, passphrase: str,
                by: str | None = None) -> str:
     """Revoke ``person``'s active key, signed by ``person`` or (``by``) a registrar."""
+    signer = by or person
+    early = _unlock_early(archive, library, signer, passphrase)
     with archive.writing() as w:
-        signer = by or person
-        private, skid = _unlock(w, library, signer, passphrase)
+        private, skid = _unlock(w, library, signer, passphrase, early)
         book = _book(w, library, _org_in_force(w))
         kid = store_active(book.keys, person) or next(
             (k for k, v in book.keys.items() if v["person"] == person and v["revoked"] is None),
@@ -241,7 +262,7 @@ def _reading_book(archive: Archive, library: Library, flow_of) -> Book:
     """The rule book's view for a reader (no writer, no lock): the committed key table and
     代理 grants, and the org of ``library`` (the one a signature now is checked against)."""
     entries = archive.key_entries()
-    table = key_table(entries, _trust(library))
+    table = committed_key_table(entries, _trust(library))
     grants = [d for e in entries if e["type"] == "delegate"
               and table.get(e["sig"]["key"], {}).get("person") == e["person"]
               and (d := rulebook.delegation_of(e)) is not None]
@@ -459,8 +480,9 @@ def import_records(archive: Archive, library: Library, items: list[tuple[RecordI
                                               if len(problems) > 1 else ""))
         raise ArchiveError(f"{len(problems)} problem(s), nothing imported; first: {problems[0]}")
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    early = _unlock_early(archive, library, person, passphrase)
     with archive.writing() as w:
-        private, kid = _unlock(w, library, person, passphrase)
+        private, kid = _unlock(w, library, person, passphrase, early)
         org = _register_org(w, library, person, private, kid, moment.isoformat())
         book = _book(w, library, org)
         numbers = _append_submissions(w, book, checked, person, moment, private, kid,
@@ -528,8 +550,9 @@ def _act(archive: Archive, library: Library, number: str, person: str, passphras
     the event closed gets its rendition archived with it)."""
     assert library.org is not None
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    early = _unlock_early(archive, library, person, passphrase)
     with archive.writing() as w:
-        private, kid = _unlock(w, library, person, passphrase)
+        private, kid = _unlock(w, library, person, passphrase, early)
         state = _record(w, number)
         org = _register_org(w, library, person, private, kid, moment.isoformat())
         book = _book(w, library, org)
@@ -622,8 +645,9 @@ def delegate(archive: Archive, library: Library, person: str, deputy: str, start
     """代理: ``person`` names ``deputy`` to sign for them from ``start`` to ``until``."""
     assert library.org is not None
     moment = now()
+    early = _unlock_early(archive, library, person, passphrase)
     with archive.writing() as w:
-        private, kid = _unlock(w, library, person, passphrase)
+        private, kid = _unlock(w, library, person, passphrase, early)
         org = _register_org(w, library, person, private, kid, moment)
         book = _book(w, library, org)
         _append_checked(w, book, {"type": "delegate", "person": person, "deputy": deputy,
@@ -654,8 +678,9 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
     the history (21 CFR 11.10(e): an audit trail never hides what was there before), and the
     decisions taken on the old values no longer count: those steps are signed again."""
     assert library.org is not None
+    early = _unlock_early(archive, library, person, passphrase)
     with archive.writing() as w:
-        private, kid = _unlock(w, library, person, passphrase)
+        private, kid = _unlock(w, library, person, passphrase, early)
         state = _record(w, number)
         org = _register_org(w, library, person, private, kid, now())
         book = _book(w, library, org)
@@ -674,8 +699,9 @@ def correct(archive: Archive, library: Library, number: str, person: str, passph
 
 def void(archive: Archive, library: Library, number: str, person: str, passphrase: str,
          reason: str) -> None:
+    early = _unlock_early(archive, library, person, passphrase)
     with archive.writing() as w:
-        private, kid = _unlock(w, library, person, passphrase)
+        private, kid = _unlock(w, library, person, passphrase, early)
         state = _record(w, number)
         book = _book(w, library, _org_in_force(w))
         _append_checked(w, book, {"type": "void", "record": number, "person": person,

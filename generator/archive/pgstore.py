@@ -9,6 +9,8 @@ for writers on many machines (:class:`~generator.archive.store.Store`).
                           the signed root before use)
     flowdoc.private_keys  people's private keys, each encrypted with its owner's passphrase
     flowdoc.cosignatures  witnesses' co-signatures, newest last
+    flowdoc.durable       a sequence holding nothing: its setval is how a session waits for
+                          the WAL to be on disk (schema version 2)
 
 Serialisation: a writer takes a transaction-level advisory lock (``pg_advisory_xact_lock``)
 first thing in its transaction, and every read its state check makes (the record's entries,
@@ -23,7 +25,35 @@ UPDATE privilege (a ``SELECT … FOR UPDATE`` on a head row would), so the appli
 keeps INSERT and SELECT only; it is released by the server when a writer's connection dies
 (a killed process leaves no lock and no half transaction). ``entries.position`` is the
 primary key besides: a writer that somehow skipped the lock could not commit a second entry
-at a position. Durability: ``synchronous_commit = on``; concurrent commits share WAL flushes.
+at a position.
+
+The turn is kept short, since writers on every server wait for it. What does not depend on
+the head happens before it: the record's values checked, the signer's key unlocked (the
+passphrase's key derivation, checked again under the lock to be the signer's active key), key
+tables folded (remembered by the process, extended by the entries appended since). The turn
+itself is two round trips: one takes the lock and reads the head, frontier, org.yaml in force
+and the key entries and record numbers appended since this process last looked; the other,
+after the rule book has checked and the event is signed (its signature covers its position
+and the record's state, so it can only be made under the lock), sends blobs, entries, the
+signed checkpoint and COMMIT.
+
+Durability and group commit: the turn's transaction commits with ``synchronous_commit = off``
+for itself alone, so the lock is released as soon as the commit record is in the WAL, not
+after the fsync; the writer then waits, outside the lock, for the WAL to be on disk (a
+synchronous commit of a ``setval`` on ``flowdoc.durable``, which flushes the WAL up to itself
+and so over every commit before it) and only then returns: an acknowledged entry is durable.
+Writers waiting at once share one fsync (PostgreSQL's group commit), where a lock held through
+a synchronous commit would make every writer wait for every other's fsync in turn. A crash
+before the flush loses the unacknowledged commit and every commit after it (the WAL is
+replayed in order), so the log stays a prefix of what was committed, never with a hole.
+Readers are kept from showing a head that could still be lost: :meth:`PgArchive.raw_checkpoint`
+waits for the same flush when it sees a head it has not seen before. Each commit still signs
+its own checkpoint (an Ed25519 signature costs 0.05 ms, not worth batching away): every
+acknowledged entry is covered by a checkpoint signed when it was committed. Batching several
+writers' entries under one commit (a holder committing entries queued by others) is not done:
+an event's signature covers its position and the record's state before it, which only its
+own signer under the lock can sign, so a queue would cost a round trip back to each signer —
+the database's group commit gives the sharing of fsyncs without it.
 
 Rows are append-only: triggers refuse UPDATE, DELETE and TRUNCATE, even for the owner,
 unless the session sets ``flowdoc.maintenance = 'on'``; a row changed anyway is found by
@@ -54,6 +84,7 @@ from .store import (
     Checkpoint,
     check_import,
     checkpoint_message,
+    committed_key_table,
     key_table,
     parse_checkpoint,
     stored_checkpoint,
@@ -65,7 +96,7 @@ if TYPE_CHECKING:
     from ..seal.signoff import Signer
     from ..trust import TrustRoot
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the flowdoc.durable sequence (a synchronous flush after a turn)
 LOCK_KEY = 0x666C6F77646F63  # "flowdoc": the one advisory lock of the writers
 LOCK_TIMEOUT = "10s"
 APP_ROLE = "flowdoc_app"
@@ -92,6 +123,7 @@ CREATE TABLE IF NOT EXISTS flowdoc.checkpoints (
 CREATE TABLE IF NOT EXISTS flowdoc.private_keys (key_id text PRIMARY KEY, data bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS flowdoc.cosignatures (
     n bigserial PRIMARY KEY, witness text NOT NULL, raw bytea NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS flowdoc.durable;
 CREATE OR REPLACE FUNCTION flowdoc.append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF coalesce(current_setting('flowdoc.maintenance', true), '') <> 'on' THEN
@@ -223,8 +255,17 @@ class PgArchive:
             return db.execute("SELECT to_regclass('flowdoc.entries')").fetchone()[0] is not None
 
     def raw_checkpoint(self) -> bytes | None:
+        """The head, once it is on disk: a writer's commit is visible a moment before its
+        WAL is flushed (see the module's docstring), so a head this process has not seen yet
+        is waited for (one flush, shared with the writers') before anyone is shown it."""
         row = self._one("SELECT raw FROM flowdoc.checkpoints ORDER BY n DESC LIMIT 1")
-        return bytes(row[0]) if row else None
+        raw = bytes(row[0]) if row else None
+        known = _known(self.url)
+        if raw is not None and raw != known.durable_raw:
+            with self._db() as db:
+                _flush(db)
+            known.durable_raw = raw
+        return raw
 
     def checkpoint(self) -> Checkpoint | None:
         return stored_checkpoint(self.raw_checkpoint(), f"{self.name} (its last checkpoint)")
@@ -287,17 +328,33 @@ class PgArchive:
         return [json.loads(line) for _, line in self.lines(0, cp.bytes)]
 
     def key_entries(self) -> list[dict[str, Any]]:
-        cp = self.checkpoint()
-        if cp is None:
-            return []
+        """The committed key entries: those this process read before, and the ones appended
+        since (one query; rows never change, verify finds one that did)."""
+        known = _known(self.url)
         with self._db() as db:
-            return _key_entries(db, cp.size)
+            row = db.execute(_KEYS_SINCE, (list(KEY_TYPES), known.keys_upto)).fetchone()
+            if row is None:
+                return []
+            size, lines = row
+            if size < known.keys_upto:  # a smaller log than before (another database restored)
+                known.reset()
+                size, lines = db.execute(_KEYS_SINCE, (list(KEY_TYPES), 0)).fetchone()
+        return known.add_keys(lines, size)
 
     def blob(self, digest: str) -> bytes:
+        """The blob; small ones are kept in this process once their hash was checked (flows
+        and the org.yaml are read by every event; a blob never changes its name's bytes)."""
+        known = _known(self.url)
+        data = known.blob_bytes.get(digest)
+        if data is not None:
+            return data
         row = self._one("SELECT data FROM flowdoc.blobs WHERE digest = %s", (digest,))
         if row is None:
             raise ArchiveError(f"blob {digest[:12]}… is missing from the archive")
-        return bytes(row[0])
+        data = bytes(row[0])
+        if len(data) <= BLOB_CACHE_MAX and hashlib.sha256(data).hexdigest() == digest:
+            known.keep_blob(digest, data)
+        return data
 
     def blob_problem(self, digest: str) -> str | None:
         row = self._one("SELECT data FROM flowdoc.blobs WHERE digest = %s", (digest,))
@@ -347,27 +404,31 @@ class PgArchive:
             db.execute("INSERT INTO flowdoc.cosignatures (witness, raw) VALUES (%s, %s)",
                        (key_id_, data))
 
-    def checkpoints(self) -> list[bytes]:
-        """Every checkpoint committed, oldest first (the history a folder does not keep)."""
+    def checkpoint_history(self) -> list[bytes]:
+        """Every checkpoint committed, oldest first."""
         with self._db() as db:
             return [bytes(r[0]) for r in db.execute("SELECT raw FROM flowdoc.checkpoints "
                                                     "ORDER BY n")]
 
+    def cosignatures(self) -> list[tuple[str, bytes]]:
+        with self._db() as db:
+            return [(w, bytes(r)) for w, r in db.execute(
+                "SELECT witness, raw FROM flowdoc.cosignatures ORDER BY n")]
+
     # -- writing ----------------------------------------------------------------------------
     @contextlib.contextmanager
     def _turn(self) -> Iterator[psycopg.Connection]:
-        """A transaction holding the writers' lock; rolled back unless committed inside."""
+        """A transaction of this process's writing connection, rolled back unless committed
+        inside (the lock with it); the caller takes the lock (:func:`_take_turn`)."""
         psycopg = _psycopg()
         conn = self._writer_connection()
         try:
-            try:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            except psycopg.errors.LockNotAvailable:
-                raise ArchiveError("another writer holds the archive lock; try again") from None
-            except psycopg.errors.UndefinedTable:
-                raise ArchiveError(f"{self.name}: no flowdoc archive in this database (run "
-                                   "flowdoc archive init)") from None
             yield conn
+        except psycopg.errors.LockNotAvailable:
+            raise ArchiveError("another writer holds the archive lock; try again") from None
+        except psycopg.errors.UndefinedTable:
+            raise ArchiveError(f"{self.name}: no flowdoc archive in this database (run "
+                               "flowdoc archive init)") from None
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.name}: {self._why(exc)}; nothing was written") from None
         finally:
@@ -389,6 +450,16 @@ class PgArchive:
             self._wpid = os.getpid()
         return self._wconn
 
+    def _durable(self, conn: psycopg.Connection) -> None:
+        """Return once what ``conn`` committed is on disk; the commit itself was made under the
+        lock, so a failure here is not "nothing was written" but "not confirmed"."""
+        psycopg = _psycopg()
+        try:
+            _flush(conn)
+        except psycopg.Error as exc:
+            raise ArchiveError(f"{self.name}: committed, but the server did not confirm it is "
+                               f"on disk ({self._why(exc)}); see flowdoc verify") from None
+
     @contextlib.contextmanager
     def writing(self) -> Iterator[PgWriter]:
         """The writers' turn: a transaction holding the lock, its state read after it."""
@@ -398,21 +469,26 @@ class PgArchive:
         with self._turn() as conn:
             yield PgWriter(self, conn)
 
-    def import_log(self, new_lines: list[bytes], raw_checkpoint: bytes) -> None:
+    def import_log(self, new_lines: list[bytes], checkpoints: list[bytes]) -> None:
         with self._turn() as conn:
+            _take_turn(conn)
             head = _head(conn)
             frontier = head.frontier if head else merkle.Frontier()
             size, nbytes = (head.cp.size, head.cp.bytes) if head else (0, 0)
             if head is not None and frontier.root().hex() != head.cp.root:
                 frontier = _rebuild_frontier(conn, head.cp)
-            check_import(frontier.copy(), size, nbytes, new_lines, raw_checkpoint)
+            check_import(frontier.copy(), size, nbytes, new_lines, checkpoints)
             for line in new_lines:
                 frontier.append(merkle.leaf_hash(line))
             _insert(conn, size, nbytes, new_lines, [json.loads(line) for line in new_lines])
-            conn.execute("INSERT INTO flowdoc.checkpoints (size, raw, frontier) VALUES "
-                         "(%s, %s, %s)", (frontier.size, raw_checkpoint,
-                                          b"".join(frontier.hashes)))
+            # the earlier checkpoints' frontiers are not kept: only the head's is read
+            sizes = [parse_checkpoint(raw).size for raw in checkpoints]
+            with conn.cursor() as cur:
+                cur.executemany(_CHECKPOINT_IN, [
+                    (n, raw, b"".join(frontier.hashes) if i == len(checkpoints) - 1 else None)
+                    for i, (n, raw) in enumerate(zip(sizes, checkpoints, strict=True))])
             conn.commit()
+            self._durable(conn)
 
     def put_copied(self, kind: str, name: str, data: bytes) -> None:
         table, column = (("blobs", "digest") if kind == "blob" else ("private_keys", "key_id"))
@@ -430,6 +506,135 @@ def _password(url: str) -> str | None:
     return None
 
 
+def _take_turn(conn: psycopg.Connection, query: str | None = None,
+               params: tuple = ()) -> tuple | None:
+    """Start the writers' turn in ``conn``'s new transaction, in one round trip: its commit
+    made asynchronous (the flush is waited for after the lock is released), the lock, and
+    ``query`` (read after the lock was granted: its snapshot sees every commit before); the
+    query's one row."""
+    with conn.pipeline():
+        conn.execute("SET LOCAL synchronous_commit = off")
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        cur = conn.execute(query, params) if query else None
+    return cur.fetchone() if cur is not None else None
+
+
+def _flush(conn: psycopg.Connection) -> None:
+    """Wait until the WAL is on disk up to everything ``conn``'s session committed or saw. A
+    transaction that writes WAL (``setval`` of the ``flowdoc.durable`` sequence: it holds no
+    data) committed synchronously flushes the WAL up to its own commit record, which comes
+    after every commit made before it; concurrent flushes share one fsync (the server's group
+    commit). A role without UPDATE on the sequence (schema 1, a read-only role) waits for the
+    server's WAL writer to pass the insert position instead."""
+    import psycopg
+
+    try:
+        if conn.autocommit:
+            conn.execute("SELECT setval('flowdoc.durable', 1)")
+        else:
+            with conn.pipeline():
+                conn.execute("SELECT setval('flowdoc.durable', 1)")
+                conn.commit()
+        return
+    except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
+        if not conn.autocommit:
+            conn.rollback()
+    import time
+
+    lsn = conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
+    deadline = time.monotonic() + 10
+    while not conn.execute("SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn",
+                           (lsn,)).fetchone()[0]:
+        if time.monotonic() > deadline:
+            raise psycopg.OperationalError("the WAL was not flushed within 10 s")
+        time.sleep(0.002)
+    if not conn.autocommit:
+        conn.rollback()
+
+
+BLOB_CACHE_MAX = 256 * 1024
+_BLOBS_IN = ("INSERT INTO flowdoc.blobs (digest, data) SELECT * FROM unnest(%s::text[], "
+             "%s::bytea[]) ON CONFLICT DO NOTHING")
+_CHECKPOINT_IN = "INSERT INTO flowdoc.checkpoints (size, raw, frontier) VALUES (%s, %s, %s)"
+
+_KEYS_SINCE = ("SELECT c.size, ARRAY(SELECT line FROM flowdoc.entries WHERE kind = ANY(%s) AND "
+               "position >= %s AND position < c.size ORDER BY position) FROM (SELECT size "
+               "FROM flowdoc.checkpoints ORDER BY n DESC LIMIT 1) c")
+
+# what a writer reads first, under the lock, in the round trip that takes it: the head, the
+# Merkle frontier, the org.yaml in force, and the key entries and record numbers this process
+# has not seen yet
+_START = ("SELECT c.raw, c.frontier, c.size, (SELECT line FROM flowdoc.entries WHERE kind = "
+          "'org' AND position < c.size ORDER BY position DESC LIMIT 1), ARRAY(SELECT line FROM "
+          "flowdoc.entries WHERE kind = ANY(%s) AND position >= %s AND position < c.size ORDER "
+          "BY position), ARRAY(SELECT record FROM flowdoc.entries WHERE kind = 'submit' AND "
+          "position >= %s AND position < c.size) FROM (SELECT raw, frontier, size FROM "
+          "flowdoc.checkpoints ORDER BY n DESC LIMIT 1) c")
+
+
+class _Known:
+    """What this process has read of one archive and need not read again, rows being
+    append-only: the committed key entries up to a position, the highest record number of
+    each prefix up to a position, blobs known to be there, small blobs' bytes, and the last
+    head known to be on disk. Derived: a writer reads only what was appended since."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.keys_upto = 0
+        self.keys: list[dict[str, Any]] = []
+        self.numbers_upto = 0
+        self.highest: dict[str, int] = {}  # a record number's prefix: its highest number
+        self.blobs_there: set[str] = set()
+        self.blob_bytes: dict[str, bytes] = {}
+        self.durable_raw: bytes | None = None
+
+    def add_keys(self, lines: list, size: int) -> list[dict[str, Any]]:
+        """Fold in the key entries read from ``keys_upto`` to ``size``; the entries before
+        ``size``."""
+        with self.lock:
+            if size > self.keys_upto:
+                for line in lines:
+                    e = json.loads(bytes(line))
+                    if e.get("type") in KEY_TYPES and e.get("seq", -1) >= self.keys_upto:
+                        self.keys.append(e)
+                self.keys_upto = size
+            if self.keys and self.keys[-1].get("seq", -1) >= size:
+                return [e for e in self.keys if e.get("seq", -1) < size]
+            return list(self.keys)
+
+    def add_numbers(self, records: list, size: int) -> None:
+        """Fold in the numbers of the records submitted from ``numbers_upto`` to ``size``."""
+        with self.lock:
+            if size <= self.numbers_upto:
+                return
+            for number in records:
+                prefix, _, tail = (number or "").rpartition("-")
+                if prefix and len(tail) >= 4 and tail.isdigit() and tail.isascii():
+                    self.highest[prefix] = max(self.highest.get(prefix, 0), int(tail))
+            self.numbers_upto = size
+
+    def keep_blob(self, digest: str, data: bytes) -> None:
+        with self.lock:
+            if len(self.blob_bytes) >= 32:
+                self.blob_bytes.pop(next(iter(self.blob_bytes)))
+            self.blob_bytes[digest] = data
+
+
+_KNOWN: dict[str, _Known] = {}
+
+
+def _known(url: str) -> _Known:
+    known = _KNOWN.get(url)
+    if known is None:
+        known = _KNOWN.setdefault(url, _Known())
+    return known
+
+
 class _Head:
     def __init__(self, cp: Checkpoint, frontier: merkle.Frontier) -> None:
         self.cp, self.frontier = cp, frontier
@@ -438,14 +643,16 @@ class _Head:
 def _head(conn: psycopg.Connection) -> _Head | None:
     row = conn.execute("SELECT raw, frontier FROM flowdoc.checkpoints ORDER BY n DESC "
                        "LIMIT 1").fetchone()
-    if row is None:
-        return None
+    return None if row is None else _parse_head(row[0], row[1])
+
+
+def _parse_head(raw, stored_frontier) -> _Head:
     try:
-        cp = parse_checkpoint(bytes(row[0]))
+        cp = parse_checkpoint(bytes(raw))
     except ValueError as exc:
         raise ArchiveError(f"the last checkpoint is not one ({exc}); run flowdoc verify; "
                            "nothing was written") from None
-    blob = bytes(row[1] or b"")
+    blob = bytes(stored_frontier or b"")
     try:
         frontier = merkle.Frontier(cp.size, [blob[i:i + 32] for i in range(0, len(blob), 32)])
     except ValueError:
@@ -468,101 +675,108 @@ def _rebuild_frontier(conn: psycopg.Connection, cp: Checkpoint) -> merkle.Fronti
     return frontier
 
 
-def _key_entries(db: psycopg.Connection, size: int) -> list[dict[str, Any]]:
-    out = []
-    for (line,) in db.execute("SELECT line FROM flowdoc.entries WHERE kind = ANY(%s) AND "
-                              "position < %s ORDER BY position", (list(KEY_TYPES), size)):
-        e = json.loads(bytes(line))
-        if e.get("type") in KEY_TYPES:
-            out.append(e)
-    return out
-
-
 def _insert(conn: psycopg.Connection, size: int, nbytes: int, lines: list[bytes],
             entries: list[dict[str, Any]]) -> None:
     """The rows of ``lines`` after ``size`` entries / ``nbytes`` bytes, by COPY (one round
     trip for a whole import)."""
     with conn.cursor() as cur, cur.copy("COPY flowdoc.entries (position, byte_offset, line, "
                                         "record, kind) FROM STDIN") as copy:
-        for line, e in zip(lines, entries, strict=True):
-            record = e.get("record") if isinstance(e.get("record"), str) else None
-            copy.write_row((size, nbytes, line, record, str(e.get("type"))))
-            size += 1
-            nbytes += len(line) + 1
+        for row in _rows(size, nbytes, lines, entries):
+            copy.write_row(row)
+
+
+def _rows(size: int, nbytes: int, lines: list[bytes], entries: list[dict[str, Any]]):
+    for line, e in zip(lines, entries, strict=True):
+        record = e.get("record") if isinstance(e.get("record"), str) else None
+        yield size, nbytes, line, record, str(e.get("type"))
+        size += 1
+        nbytes += len(line) + 1
 
 
 class PgWriter:
     """The folder :class:`~generator.archive.store.Writer`'s operations on one transaction
     that holds the writers' lock: what it reads is the state as committed when the lock was
     granted, and :meth:`commit` inserts the entries, blobs and the signed checkpoint and
-    commits them as one; the next turn starts at once (the lock is taken again)."""
+    commits them as one. The turn is taken in one round trip with the reads every event makes
+    (head, frontier, org.yaml, new key entries); blobs wait in memory for the commit, which
+    sends blobs, entries, checkpoint and COMMIT in one round trip; after a commit the next
+    turn is taken only if the writer appends again."""
 
     def __init__(self, archive: PgArchive, conn: psycopg.Connection) -> None:
         self.archive = archive
         self.conn = conn
+        self.known = _known(archive.url)
         self.flows: dict[str, Any] = {}
         self.pending: list[dict[str, Any]] = []
+        self._blobs: dict[str, bytes] = {}
+        self._open = False
         self._start()
 
     def _start(self) -> None:
-        head = _head(self.conn)
-        if head is None:
+        upto, numbers_upto = self.known.keys_upto, self.known.numbers_upto
+        row = _take_turn(self.conn, _START, (list(KEY_TYPES), upto, numbers_upto))
+        self._counts: dict[str, int] = {}
+        self._open = True
+        if row is None:
             self.size, self.bytes, self.last_time = 0, 0, ""
             self.frontier = merkle.Frontier()
-        else:
-            self.size, self.bytes, self.last_time = head.cp.size, head.cp.bytes, head.cp.time
-            self.frontier = head.frontier
-            if self.frontier.root().hex() != head.cp.root:
-                self.frontier = _rebuild_frontier(self.conn, head.cp)
-        self._key_entries: list[dict[str, Any]] | None = None
-        self._counts: dict[str, int] = {}
+            self._keys, self._org = [], None
+            return
+        raw, stored, size, org, lines, numbers = row
+        head = _parse_head(raw, stored)
+        self.size, self.bytes, self.last_time = head.cp.size, head.cp.bytes, head.cp.time
+        self.frontier = head.frontier
+        if self.frontier.root().hex() != head.cp.root:
+            self.frontier = _rebuild_frontier(self.conn, head.cp)
+        if size < max(upto, numbers_upto):  # a smaller log than this process saw: afresh
+            self.known.reset()
+            return self._start()  # the lock is held already: taking it again is a no-op
+        self._keys = self.known.add_keys(lines, size)
+        self.known.add_numbers(numbers, size)
+        self._org = json.loads(bytes(org)).get("blob") if org is not None else None
+
+    def _turn(self) -> None:
+        if not self._open:  # appending again after a commit: the next turn
+            self._start()
 
     @property
     def next_seq(self) -> int:
+        self._turn()
         return self.size + len(self.pending)
 
     @property
     def entries(self) -> list[dict[str, Any]]:
+        self._turn()
         return [json.loads(bytes(r[0])) for r in self.conn.execute(
             "SELECT line FROM flowdoc.entries WHERE position < %s ORDER BY position",
             (self.size,))]
 
-    def _keys(self) -> list[dict[str, Any]]:
-        if self._key_entries is None:
-            self._key_entries = _key_entries(self.conn, self.size)
-        return self._key_entries
-
     def key_table(self, trust: TrustRoot) -> dict[str, dict[str, Any]]:
-        return key_table([*self._keys(), *self.pending], trust)
+        self._turn()
+        return key_table(self.pending, trust, committed_key_table(self._keys, trust))
 
     def delegations(self) -> list[dict[str, Any]]:
-        return [e for e in [*self._keys(), *self.pending] if e["type"] == "delegate"]
+        self._turn()
+        return [e for e in [*self._keys, *self.pending] if e["type"] == "delegate"]
 
     def org_blob(self) -> str | None:
+        self._turn()
         pending = [e["blob"] for e in self.pending if e["type"] == "org"]
-        if pending:
-            return pending[-1]
-        row = self.conn.execute("SELECT line FROM flowdoc.entries WHERE kind = 'org' AND "
-                                "position < %s ORDER BY position DESC LIMIT 1",
-                                (self.size,)).fetchone()
-        return json.loads(bytes(row[0]))["blob"] if row else None
+        return pending[-1] if pending else self._org
 
     def submitted(self, prefix: str) -> int:
         """Records numbered ``prefix-NNNN`` so far: the highest number in the log (numbers
-        have no gaps; verify proves it), pending ones included."""
+        have no gaps; verify proves it), pending ones included. Read with the turn: the
+        numbers submitted since this process last looked came with the head."""
+        self._turn()
         pending = sum(1 for e in self.pending
                       if e["type"] == "submit" and e["record"].rsplit("-", 1)[0] == prefix)
         if prefix not in self._counts:
-            pattern = re.compile(re.escape(prefix) + r"-(\d{4,})")
-            rows = self.conn.execute(
-                "SELECT record FROM flowdoc.entries WHERE kind = 'submit' AND "
-                "left(record, %s) = %s AND position < %s",
-                (len(prefix) + 1, prefix + "-", self.size))
-            self._counts[prefix] = max((int(m.group(1)) for (r,) in rows
-                                        if (m := pattern.fullmatch(r))), default=0)
+            self._counts[prefix] = self.known.highest.get(prefix, 0)
         return self._counts[prefix] + pending
 
     def record_entries(self, number: str) -> list[dict[str, Any]]:
+        self._turn()
         found = []
         for (line,) in self.conn.execute(
                 "SELECT line FROM flowdoc.entries WHERE record = %s AND position < %s "
@@ -573,13 +787,16 @@ class PgWriter:
         return [*found, *(e for e in self.pending if e.get("record") == number)]
 
     def put_blob(self, data: bytes, durable: bool = True) -> str:
-        """In this transaction: durable at :meth:`commit`, gone with a refused event."""
+        """Kept until :meth:`commit` sends it with the entries (gone with a refused event); a
+        blob this process knows is there is not sent again."""
+        self._turn()
         digest = hashlib.sha256(data).hexdigest()
-        self.conn.execute("INSERT INTO flowdoc.blobs (digest, data) VALUES (%s, %s) "
-                          "ON CONFLICT DO NOTHING", (digest, data))
+        if digest not in self.known.blobs_there:
+            self._blobs[digest] = data
         return digest
 
     def put_key(self, key_id_: str, pem: bytes) -> None:
+        self._turn()
         if self.conn.execute("SELECT 1 FROM flowdoc.private_keys WHERE key_id = %s",
                              (key_id_,)).fetchone():
             raise ArchiveError(f"key {key_id_} exists already")
@@ -593,8 +810,10 @@ class PgWriter:
         return entry
 
     def commit(self) -> Checkpoint:
-        """Insert the pending entries and a checkpoint signed by the operator key, and commit
-        (durable when this returns: synchronous_commit is on)."""
+        """Insert the blobs, the pending entries and a checkpoint signed by the operator key,
+        and commit, in one round trip; return once the commit is on disk (the lock is released
+        before: the module's docstring says why that keeps every guarantee)."""
+        self._turn()
         operator = self.archive.operator
         assert operator is not None  # writing() refuses an archive without one
         lines = [canonical(e) for e in self.pending]
@@ -605,20 +824,40 @@ class PgWriter:
         time = max(self.last_time, now())  # checkpoint times never go back
         cp = Checkpoint(frontier.size, nbytes, frontier.root().hex(), time, operator.key.id, "")
         cp = Checkpoint(**{**cp.body(), "signature": operator.sign(checkpoint_message(cp))})
-        _insert(self.conn, self.size, self.bytes, lines, self.pending)
-        self.conn.execute("INSERT INTO flowdoc.checkpoints (size, raw, frontier) VALUES "
-                          "(%s, %s, %s)", (cp.size, canonical(cp.as_dict()),
-                                           b"".join(frontier.hashes)))
-        self.conn.commit()  # the commit point
-        if self._key_entries is not None:
-            self._key_entries += [e for e in self.pending if e["type"] in KEY_TYPES]
-        self.size, self.bytes, self.pending = frontier.size, nbytes, []
+        head = (cp.size, canonical(cp.as_dict()), b"".join(frontier.hashes))
+        if len(lines) <= 16 and sum(map(len, self._blobs.values())) <= BLOB_CACHE_MAX:
+            rows = list(zip(*_rows(self.size, self.bytes, lines, self.pending), strict=True)) \
+                if lines else [[], [], [], [], []]
+            with self.conn.pipeline():  # an event: one round trip
+                if self._blobs:
+                    self.conn.execute(_BLOBS_IN, [list(self._blobs), list(self._blobs.values())])
+                self.conn.execute("INSERT INTO flowdoc.entries (position, byte_offset, line, "
+                                  "record, kind) SELECT * FROM unnest(%s::bigint[], "
+                                  "%s::bigint[], %s::bytea[], %s::text[], %s::text[])",
+                                  [list(c) for c in rows])
+                self.conn.execute(_CHECKPOINT_IN, head)
+                self.conn.commit()  # the commit point; the lock is released
+        else:  # a batch: blobs in chunks, the entries by COPY (a pipeline of megabytes stalls)
+            chunk: list[tuple[str, bytes]] = []
+            held = 0
+            for item in [*self._blobs.items(), None]:
+                if item is not None:
+                    chunk.append(item)
+                    held += len(item[1])
+                if chunk and (item is None or held > 8 << 20):
+                    self.conn.execute(_BLOBS_IN, [[d for d, _ in chunk], [b for _, b in chunk]])
+                    chunk, held = [], 0
+            _insert(self.conn, self.size, self.bytes, lines, self.pending)
+            self.conn.execute(_CHECKPOINT_IN, head)
+            self.conn.commit()  # the commit point; the lock is released
+        self._open = False
+        self.known.blobs_there.update(self._blobs)
+        if self.known.keys_upto == self.size:
+            self.known.add_keys([canonical(e) for e in self.pending if e["type"] in KEY_TYPES],
+                                frontier.size)
+        self.size, self.bytes, self.pending, self._blobs = frontier.size, nbytes, [], {}
         self.frontier, self.last_time = frontier, time
-        # the next turn, at once: another writer may have committed in between
-        self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-        head = _head(self.conn)
-        if head is not None and head.cp.size != self.size:
-            self._start()
+        self.archive._durable(self.conn)  # acknowledged once on disk
         return cp
 
 
@@ -642,8 +881,8 @@ def init(url: str, app_role: str = APP_ROLE) -> str:
                                f"knows {SCHEMA_VERSION}: upgrade flowdoc")
         conn.execute(_SCHEMA)
         conn.execute(_triggers())
-        conn.execute("INSERT INTO flowdoc.meta VALUES (0, %s) ON CONFLICT (id) DO NOTHING",
-                     (SCHEMA_VERSION,))
+        conn.execute("INSERT INTO flowdoc.meta VALUES (0, %s) ON CONFLICT (id) DO UPDATE "
+                     "SET version = excluded.version", (SCHEMA_VERSION,))
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
                             (app_role,)).fetchone():
             conn.execute(f"CREATE ROLE {app_role} NOLOGIN")
@@ -653,6 +892,8 @@ def init(url: str, app_role: str = APP_ROLE) -> str:
         conn.execute(f"GRANT SELECT, INSERT ON {tables} TO {app_role}")
         conn.execute(f"GRANT SELECT ON flowdoc.meta TO {app_role}")
         conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA flowdoc TO {app_role}")
+        # setval of this sequence (no data) is how a session waits for the WAL to be flushed
+        conn.execute(f"GRANT UPDATE ON SEQUENCE flowdoc.durable TO {app_role}")
         conn.commit()
     except psycopg.Error as exc:
         raise ArchiveError(f"{store.name}: {store._why(exc)}; nothing was changed") from None

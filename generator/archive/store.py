@@ -2,14 +2,17 @@
 
     records/log.jsonl         one canonical JSON entry a line, never rewritten
     records/checkpoint.json   size, byte length and Merkle root of the log, signed
+    records/checkpoints.jsonl every checkpoint committed, one a line (the last is the head's)
+    records/witness/          each witness's last co-signature, and cosignatures.jsonl: all
     records/blobs/ab/cdef…    files by their sha256 (filled forms, renditions, flow sources)
     records/keys/KEYID.key    private keys, each encrypted with its owner's passphrase
     records/index.sqlite      derived, never trusted: what writers need of the past (index.py)
 
 Writers hold an exclusive lock. An append writes and fsyncs the new lines, then replaces the
 checkpoint atomically (write, fsync, rename, fsync the folder): that rename is the commit
-point. A crash before it leaves lines past the checkpoint's byte length; the next writer drops
-them before it appends, so a half-written event never becomes part of the record.
+point. A crash before it leaves lines past the checkpoint's byte length (and the history a
+line past the head); the next writer drops them before it appends, so a half-written event
+never becomes part of the record.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
 
 LOG = "log.jsonl"
 CHECKPOINT = "checkpoint.json"
+HISTORY = "checkpoints.jsonl"  # every committed checkpoint, one a line, the last the head's
+COSIGNED = "cosignatures.jsonl"  # in witness/: every co-signature, {"witness", "raw"} a line
 LOCK = "lock"
 LOCK_TIMEOUT = 10.0
 WITNESS_DIR = "witness"
@@ -74,6 +79,35 @@ def key_table(entries: Iterable[dict[str, Any]], trust: TrustRoot,
         elif t == "revoke" and e["key_id"] in table and table[e["key_id"]]["revoked"] is None:
             table[e["key_id"]]["revoked"] = e["seq"]
     return table
+
+
+_FOLDS: dict[int, tuple[Any, int, str, dict[str, dict[str, Any]]]] = {}
+
+
+def committed_key_table(entries: list[dict[str, Any]], trust: TrustRoot
+                        ) -> dict[str, dict[str, Any]]:
+    """:func:`key_table` of ``entries`` (committed key entries, in log order), remembered in
+    this process: a fold checks every registrar's countersignature again, and writers and
+    readers ask for the same, growing, table on every event. A remembered fold is reused when
+    ``entries`` still start with what it folded (same length's last signature: the log is
+    append-only, so the same last entry means the same prefix) and only the entries after it
+    are folded in; anything else is folded anew. A copy is returned (callers fold more in)."""
+    last = entries[-1]["sig"]["value"] if entries else ""
+    hit = _FOLDS.get(id(trust))  # the trust root is kept in the value: its id is not reused
+    if hit is not None and hit[0] is trust and hit[1] <= len(entries) and (
+            hit[1] == 0 or entries[hit[1] - 1]["sig"]["value"] == hit[2]):
+        table = _copy_table(hit[3])
+        key_table(entries[hit[1]:], trust, table)
+    else:
+        table = key_table(entries, trust)
+    if len(_FOLDS) > 8:
+        _FOLDS.clear()
+    _FOLDS[id(trust)] = (trust, len(entries), last, _copy_table(table))
+    return table
+
+
+def _copy_table(table: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {k: dict(v) for k, v in table.items()}
 
 
 def vouch_valid(e: dict[str, Any], k: dict[str, Any], trust: TrustRoot) -> bool:
@@ -310,12 +344,23 @@ class Store(Protocol):
         ...
 
     def put_cosignature(self, key_id_: str, data: bytes) -> None:
-        """Keep a witness's co-signature (replacing its previous one)."""
+        """Keep a witness's co-signature (the last one a witness made is its
+        :meth:`cosignature`; every one is kept, in order, for :meth:`cosignatures`)."""
         ...
 
-    def import_log(self, lines: list[bytes], raw_checkpoint: bytes) -> None:
-        """Append lines copied from another store and their (signed) checkpoint, as one
-        commit; refused when the checkpoint is not the root of the log they make."""
+    def cosignatures(self) -> list[tuple[str, bytes]]:
+        """Every co-signature kept, ``(witness key id, bytes)``, oldest first."""
+        ...
+
+    def checkpoint_history(self) -> list[bytes]:
+        """Every committed checkpoint's bytes, oldest first; the last is the head. (A folder
+        made before the history was kept has its head alone.)"""
+        ...
+
+    def import_log(self, lines: list[bytes], checkpoints: list[bytes]) -> None:
+        """Append lines copied from another store and the (signed) checkpoints committed
+        over them, oldest first, the last the new head, as one commit; refused when a
+        checkpoint is not the root of the log up to its size."""
         ...
 
     def put_copied(self, kind: str, name: str, data: bytes) -> None:
@@ -521,27 +566,60 @@ class Archive:
         return path.read_bytes() if path.exists() else None
 
     def put_cosignature(self, key_id_: str, data: bytes) -> None:
+        """The history line first (appended, fsynced), then the witness's file: a crash
+        between leaves the history one ahead, which is still a co-signature it made."""
         from ..fileio import write_atomic
 
         folder = self.root / WITNESS_DIR
         folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / COSIGNED).exists():  # a folder from before: its last ones start it
+            for witness, raw in self.cosignatures():
+                _append_line(folder / COSIGNED, _cosigned_line(witness, raw))
+        _append_line(folder / COSIGNED, _cosigned_line(key_id_, data))
         write_atomic(folder / f"{key_id_}.json", data)
 
-    def import_log(self, new_lines: list[bytes], raw_checkpoint: bytes) -> None:
+    def cosignatures(self) -> list[tuple[str, bytes]]:
+        path = self.root / WITNESS_DIR / COSIGNED
+        if not path.exists():  # a folder from before the history: the last of each witness
+            folder = self.root / WITNESS_DIR
+            return [(p.stem, p.read_bytes()) for p in sorted(folder.glob("*.json"))] \
+                if folder.exists() else []
+        out = []
+        for line in path.read_bytes().splitlines():
+            if line:
+                item = json.loads(line)
+                out.append((item["witness"], item["raw"].encode("utf-8")))
+        return out
+
+    def checkpoint_history(self) -> list[bytes]:
+        head = self.raw_checkpoint()
+        path = self.root / HISTORY
+        if head is None:
+            return []
+        if not path.exists():
+            return [head]
+        lines = [line for line in path.read_bytes().splitlines() if line]
+        # lines past the head are a crashed writer's, never committed (cut by the next one)
+        while lines and lines[-1] != head:
+            lines.pop()
+        return lines or [head]
+
+    def import_log(self, new_lines: list[bytes], checkpoints: list[bytes]) -> None:
         with self.writing_unsigned():
             cp = self.checkpoint()
             size, nbytes = (cp.size, cp.bytes) if cp else (0, 0)
             frontier = merkle.Frontier()
             for _, line in self.lines(0, nbytes):
                 frontier.append(merkle.leaf_hash(line))
-            check_import(frontier, size, nbytes, new_lines, raw_checkpoint)
+            check_import(frontier, size, nbytes, new_lines, checkpoints)
             log = self.root / LOG
             with open(log, "ab") as f:
                 f.write(b"".join(line + b"\n" for line in new_lines))
                 f.flush()
                 os.fsync(f.fileno())
             _fsync_dir(self.root)
-            _replace(self.root / CHECKPOINT, raw_checkpoint)
+            _add_history(self, checkpoints)
+            _replace(self.root / CHECKPOINT, checkpoints[-1])
 
     def put_copied(self, kind: str, name: str, data: bytes) -> None:
         if kind == "blob":
@@ -593,8 +671,69 @@ class Archive:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _cosigned_line(witness: str, raw: bytes) -> bytes:
+    return canonical({"raw": raw.decode("utf-8"), "witness": witness})
+
+
+def _append_line(path: Path, line: bytes) -> None:
+    created = not path.exists()
+    with open(path, "ab") as f:
+        f.write(line + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+    if created:
+        _fsync_dir(path.parent)
+
+
+def _add_history(archive: Archive, checkpoints: list[bytes]) -> None:
+    """Append ``checkpoints`` to the history, before the head is replaced (the commit point):
+    a crash between leaves history lines past the head, which :func:`_drop_tail` cuts. A
+    folder from before the history starts it with its head."""
+    path = archive.root / HISTORY
+    head = archive.raw_checkpoint()
+    lines = list(checkpoints)
+    if not path.exists() and head is not None:
+        lines.insert(0, head)
+    created = not path.exists()
+    with open(path, "ab") as f:
+        f.write(b"".join(line + b"\n" for line in lines))
+        f.flush()
+        os.fsync(f.fileno())
+    if created:
+        _fsync_dir(archive.root)
+
+
+def _drop_history_tail(archive: Archive) -> None:
+    """Cut history lines a crashed writer appended past the head (read from the end: the
+    history grows with every commit, and its last line is the head but after a crash)."""
+    path = archive.root / HISTORY
+    head = archive.raw_checkpoint()
+    if head is None or not path.exists():
+        return
+    want = head + b"\n"
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        tail = min(size, 64 * 1024)
+        while True:
+            f.seek(size - tail)
+            chunk = f.read(tail)
+            whole = tail == size
+            i = (b"\n" + chunk if whole else chunk).rfind(b"\n" + want)
+            if i >= 0:  # the last line that is the head ends at ``end``
+                end = size - tail + i + len(want) + (0 if whole else 1)
+                if end < size:
+                    f.truncate(end)
+                    f.flush()
+                    os.fsync(f.fileno())
+                return
+            if whole:
+                return  # the head is not in the history: left for verify to report
+            tail = min(size, tail * 4)
+
+
 def _drop_tail(archive: Archive) -> None:
-    """Cut a crashed writer's uncommitted lines past the checkpoint."""
+    """Cut a crashed writer's uncommitted lines past the checkpoint (and its history line)."""
+    _drop_history_tail(archive)
     cp = archive.checkpoint()
     log = archive.root / LOG
     committed = cp.bytes if cp else 0
@@ -606,14 +745,31 @@ def _drop_tail(archive: Archive) -> None:
 
 
 def check_import(frontier: merkle.Frontier, size: int, nbytes: int, new_lines: list[bytes],
-                  raw_checkpoint: bytes) -> Checkpoint:
-    """The checkpoint a copy brings, checked to be the one of the log it makes: its entries
-    continue the destination's numbering, and count, length and Merkle root agree."""
+                 checkpoints: list[bytes]) -> Checkpoint:
+    """The checkpoints a copy brings (oldest first, the last the new head), checked to be the
+    ones of the log they make: its entries continue the destination's numbering, and each
+    checkpoint's count, length and Merkle root are those of the log up to it. The head."""
+    if not checkpoints:
+        raise ArchiveError("the copy brings no checkpoint; nothing was written")
     try:
-        cp = parse_checkpoint(raw_checkpoint)
+        cps = [parse_checkpoint(raw) for raw in checkpoints]
     except ValueError as exc:
-        raise ArchiveError(f"the copied checkpoint is not one ({exc}); nothing was written"
+        raise ArchiveError(f"a copied checkpoint is not one ({exc}); nothing was written"
                            ) from None
+    at = {}
+    for cp in cps:
+        if cp.size < size or (at and cp.size < max(at)):
+            raise ArchiveError("the copied checkpoints are not in order after the destination's "
+                               "head; nothing was written")
+        at.setdefault(cp.size, []).append(cp)
+
+    def check(cps_here: list[Checkpoint]) -> None:
+        for cp in cps_here:
+            if (frontier.size, nbytes, frontier.root().hex()) != (cp.size, cp.bytes, cp.root):
+                raise ArchiveError("the copied lines do not give a copied checkpoint's size, "
+                                   "length and root; nothing was written")
+
+    check(at.get(size, []))
     for i, line in enumerate(new_lines):
         frontier.append(merkle.leaf_hash(line))
         nbytes += len(line) + 1
@@ -623,10 +779,11 @@ def check_import(frontier: merkle.Frontier, size: int, nbytes: int, new_lines: l
             seq = None
         if seq != size + i:
             raise ArchiveError(f"copied entry {size + i} is not numbered so; nothing was written")
-    if (frontier.size, nbytes, frontier.root().hex()) != (cp.size, cp.bytes, cp.root):
+        check(at.get(size + i + 1, []))
+    if cps[-1].size != frontier.size:
         raise ArchiveError("the copied lines do not give the checkpoint's size, length and "
                            "root; nothing was written")
-    return cp
+    return cps[-1]
 
 
 def _lock(handle) -> None:
@@ -717,7 +874,7 @@ class Writer:
         at memchr speed), once a writer: nothing else commits while it holds the lock."""
         if self._key_entries is None:
             self._key_entries = self.archive.key_entries()
-        return key_table([*self._key_entries, *self.pending], trust)
+        return key_table(self.pending, trust, committed_key_table(self._key_entries, trust))
 
     def delegations(self) -> list[dict[str, Any]]:
         """The committed and pending 代理 grants, read with the key entries."""
@@ -839,7 +996,9 @@ class Writer:
         time = max(self.last_time, now())  # checkpoint times never go back
         cp = Checkpoint(frontier.size, nbytes, frontier.root().hex(), time, operator.key.id, "")
         cp = Checkpoint(**{**cp.body(), "signature": operator.sign(checkpoint_message(cp))})
-        _replace(self.archive.root / CHECKPOINT, canonical(cp.as_dict()))
+        raw = canonical(cp.as_dict())
+        _add_history(self.archive, [raw])
+        _replace(self.archive.root / CHECKPOINT, raw)
         # committed; the index follows (a failure here only leaves it behind, to catch up)
         offsets, at = [], self.bytes
         for line in lines:

@@ -40,7 +40,17 @@ def _plain(value: Any) -> bool:
     stack = [value]
     while stack:
         v = stack.pop()
-        if v is None or v is True or v is False or isinstance(v, str):
+        t = type(v)  # the exact types first: an entry is mostly text, dicts and lists
+        if t is str or v is None or t is bool:
+            continue
+        if t is dict:
+            for k, x in v.items():
+                if type(k) is not str or (not k.isascii() and max(k) >= _BMP_END):
+                    return False
+                if type(x) is not str:
+                    stack.append(x)
+            continue
+        if isinstance(v, str):
             continue
         if isinstance(v, int):
             if abs(v) > MAX_SAFE_INTEGER:
