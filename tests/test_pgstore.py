@@ -376,16 +376,51 @@ def test_the_application_role_may_insert_and_select_but_not_update_or_delete(pg_
                           "DELETE FROM flowdoc.entries",
                           "DELETE FROM flowdoc.checkpoints",
                           "UPDATE flowdoc.blobs SET data = ''::bytea",
-                          "TRUNCATE flowdoc.entries"):
+                          "TRUNCATE flowdoc.entries",
+                          "DELETE FROM flowdoc.private_keys",
+                          "UPDATE flowdoc.private_keys SET key_id = 'another'"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
+        # a private key's wrapping may be replaced (a new passphrase): its owner's secret,
+        # not evidence
+        conn.execute("UPDATE flowdoc.private_keys SET data = data")
     # the owner is refused too, unless the named maintenance switch is set
     with psycopg.connect(url, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("DELETE FROM flowdoc.entries WHERE position = 0")
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("TRUNCATE flowdoc.blobs")
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("DELETE FROM flowdoc.private_keys")
     assert verify(PgArchive(url), LIBRARY).ok
+
+
+def test_a_key_in_the_database_is_rewrapped_and_its_passphrase_changed(pg_server, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+
+    from generator.archive import keyring
+    from generator.archive.store import active_key, key_table
+    from generator.seal import keys
+
+    folder = TRUSTED.fresh(tmp_path / "a", ("赵敏",))
+    url = new_database(pg_server)
+    copy_archive(folder, PgArchive(url, folder.operator))
+    store = PgArchive(url, folder.operator)
+    kid = active_key(key_table(store.key_entries(), LIBRARY.trust), "赵敏")
+    private = keys.unlock(store.private_key(kid), secret("赵敏"))
+    legacy = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.BestAvailableEncryption(secret("赵敏").encode()))
+    store.replace_private_key(kid, legacy)  # as a key an older flowdoc wrapped
+    assert any("wrapped with PBKDF2" in m for _, m in verify(store, LIBRARY).findings)
+    R.submit(store, LIBRARY, leave(1), b"x", "赵敏", secret("赵敏"), T0)
+    data = store.private_key(kid)
+    assert json.loads(data)["kdf"]["name"] == "argon2id"  # re-wrapped when she signed
+    assert verify(store, LIBRARY).ok
+    keyring.change_passphrase(store, kid, secret("赵敏"), "a brand new passphrase 2027")
+    with pytest.raises(keys.KeyError_):
+        keys.unlock(store.private_key(kid), secret("赵敏"))
+    R.submit(store, LIBRARY, leave(2), b"y", "赵敏", "a brand new passphrase 2027", T0)
+    assert verify(store, LIBRARY).ok
 
 
 TAMPERING = {
@@ -437,7 +472,7 @@ def test_the_command_line_works_on_a_database_and_never_shows_its_password(pg_se
                   f"THEN CREATE ROLE owner2 LOGIN SUPERUSER PASSWORD '{password}'; END IF; END $$")
     good = pg_server.tcp_url(database, "owner2", password)
     out = cli(["archive", "init", good], tmp_path)
-    assert out.returncode == 0 and "schema already at version 2" in out.stdout, out.stderr
+    assert out.returncode == 0 and "schema already at version 3" in out.stdout, out.stderr
     assert cli(["archive", "copy", "--from", tmp_path / "a", "--to", good],
                tmp_path).returncode == 0
     shutil.copytree(FLOWS, tmp_path / "flows")
@@ -500,6 +535,29 @@ def _drain(queue) -> list:
             return out
 
 
+def _join(procs, timeout: float, *queues) -> list[list]:
+    """Wait for the writers while reading what they put: a process that has put more than a
+    pipe holds does not exit until it is read (multiprocessing's "joining processes that use
+    queues"), so reading only after join() waited out every timeout. Each queue's items."""
+    import queue as q
+    import time
+
+    got: list[list] = [[] for _ in queues]
+    deadline = time.monotonic() + timeout
+    while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
+        for items, queue in zip(got, queues, strict=True):
+            try:
+                while True:
+                    items.append(queue.get(timeout=0.05))
+            except q.Empty:
+                pass
+    for p in procs:
+        p.join(1)
+    for items, queue in zip(got, queues, strict=True):
+        items.extend(_drain(queue))
+    return got
+
+
 def _contiguous_and_verified(url: str, acknowledged: list[str]) -> None:
     store = PgArchive(url)
     positions = [r[0] for r in psycopg.connect(url).execute(
@@ -526,9 +584,8 @@ def test_writers_killed_mid_transaction_leave_no_half_record(pg_server, tmp_path
     for victim in procs[:2]:
         time.sleep(rng.uniform(1.0, 3.0))
         os.kill(victim.pid, signal.SIGKILL)
-    for p in procs:
-        p.join(60)
-    acknowledged = [n for n, _ in _drain(acked)]
+    [acks] = _join(procs, 60, acked)
+    acknowledged = [n for n, _ in acks]
     assert len(acknowledged) >= 4
     _contiguous_and_verified(url, acknowledged)
 
@@ -544,9 +601,7 @@ def test_a_server_crash_under_load_loses_nothing_acknowledged(pg_server, tmp_pat
     pg_server.restart()
     restarted = time.time()
     stop_at.value = restarted + 5  # writing on for a while after the server is back
-    for p in procs:
-        p.join(90)
-    acks, refusals = _drain(acked), _drain(errors)
+    acks, refusals = _join(procs, 90, acked, errors)
     acknowledged = [n for n, _ in acks]
     assert refusals, "the writers noticed the server was down"
     assert all("\n" not in r for r in refusals), refusals[:3]  # one line each
@@ -566,9 +621,8 @@ def test_eight_writers_on_two_servers_lose_nothing_and_keep_positions_contiguous
     url = new_database(pg_server)
     copy_archive(folder, PgArchive(url, folder.operator))
     procs, acked, errors, _ = _writers(url, people * 2, 6)
-    for p in procs:
-        p.join(120)
-    acknowledged = [n for n, _ in _drain(acked)]
+    acks, refusals = _join(procs, 120, acked, errors)
+    acknowledged = [n for n, _ in acks]
     assert len(acknowledged) == len(set(acknowledged)) >= 8
-    assert _drain(errors) == []  # losing the race is waiting for the lock, never an error
+    assert refusals == []  # losing the race is waiting for the lock, never an error
     _contiguous_and_verified(url, acknowledged)

@@ -202,7 +202,7 @@ def _unlock_early(archive: Archive, library: Library, person: str, passphrase: s
     if kid is None:
         return None
     try:
-        return keys.unlock(archive.private_key(kid), passphrase), kid
+        return unlock_stored(archive, kid, passphrase), kid
     except (keys.KeyError_, ArchiveError):
         raise ArchiveError(UNLOCK_FAILED.format(person=person)) from None
 

@@ -96,7 +96,9 @@ if TYPE_CHECKING:
     from ..seal.signoff import Signer
     from ..trust import TrustRoot
 
-SCHEMA_VERSION = 2  # 2: the flowdoc.durable sequence (a synchronous flush after a turn)
+# 2: the flowdoc.durable sequence (a synchronous flush after a turn); 3: a private key's
+# wrapping may be replaced (a new passphrase, a stronger cost), never its row deleted
+SCHEMA_VERSION = 3
 LOCK_KEY = 0x666C6F77646F63  # "flowdoc": the one advisory lock of the writers
 LOCK_TIMEOUT = "10s"
 APP_ROLE = "flowdoc_app"
@@ -137,10 +139,14 @@ END $$;
 
 
 def _triggers() -> str:
+    """Every table append-only, but a private key: it is its owner's secret, not evidence
+    (verify never reads it but to see how it is kept), and changing the passphrase or moving
+    to a stronger wrapping replaces it. Its row is never deleted."""
     out = []
     for t in _TABLES:
+        refused = "DELETE" if t == "private_keys" else "UPDATE OR DELETE"
         out.append(f"DROP TRIGGER IF EXISTS {t}_append_only ON flowdoc.{t};"
-                   f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON flowdoc.{t} "
+                   f"CREATE TRIGGER {t}_append_only BEFORE {refused} ON flowdoc.{t} "
                    "FOR EACH ROW EXECUTE FUNCTION flowdoc.append_only();"
                    f"DROP TRIGGER IF EXISTS {t}_no_truncate ON flowdoc.{t};"
                    f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON flowdoc.{t} "
@@ -388,6 +394,13 @@ class PgArchive:
         weak = keys.wrap_problem(bytes(row[0])) if row is not None else None
         # who may read it is the database's grants, not a file mode
         return [f"private key {key_id_} is {weak}"] if weak else []
+
+    def replace_private_key(self, key_id_: str, data: bytes) -> None:
+        with self._db() as db:
+            done = db.execute("UPDATE flowdoc.private_keys SET data = %s WHERE key_id = %s",
+                              (data, key_id_)).rowcount
+        if not done:
+            raise ArchiveError(f"the private key {key_id_} is not in {self.name}")
 
     def private_key_ids(self) -> list[str]:
         with self._db() as db:
@@ -894,6 +907,7 @@ def init(url: str, app_role: str = APP_ROLE) -> str:
         conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA flowdoc TO {app_role}")
         # setval of this sequence (no data) is how a session waits for the WAL to be flushed
         conn.execute(f"GRANT UPDATE ON SEQUENCE flowdoc.durable TO {app_role}")
+        conn.execute(f"GRANT UPDATE (data) ON flowdoc.private_keys TO {app_role}")
         conn.commit()
     except psycopg.Error as exc:
         raise ArchiveError(f"{store.name}: {store._why(exc)}; nothing was changed") from None
@@ -903,5 +917,5 @@ def init(url: str, app_role: str = APP_ROLE) -> str:
     what = "migrated to" if had and version < SCHEMA_VERSION else (
         "already at" if had else "created at")
     return f"{store.name}: schema {what} version {SCHEMA_VERSION}; role {app_role} may " \
-           "INSERT and SELECT only"
+           "INSERT and SELECT only (and re-wrap a private key)"
 
