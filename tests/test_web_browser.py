@@ -202,6 +202,9 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.go("/passphrase")
     assert "修改口令" in v.text("h1")
     v.shoot("passphrase")
+    v.go("/delegate")
+    assert "设置代理" in v.text("h1")
+    v.shoot("delegate")
 
     # the exports, fetched with the auditor's session
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
@@ -242,4 +245,4 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     fonts = browser.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
     families = {f["familyName"] for f in fonts["fonts"]}
     assert "Flowdoc Sans SC" in families, families
-    assert len(list(shots.glob("*.png"))) >= 36
+    assert len(list(shots.glob("*.png"))) >= 38
