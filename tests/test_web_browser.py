@@ -104,6 +104,12 @@ class Visit:
         self.d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         WebDriverWait(self.d, 20).until(lambda d: "/login" not in d.current_url)
 
+    def open_record(self, number: str) -> None:
+        """Follow the link to a record and wait for its page (a click only starts it)."""
+        self.d.find_element(By.LINK_TEXT, number).click()
+        WebDriverWait(self.d, 30).until(
+            lambda d: d.current_url.endswith(f"/records/{number}") and d.find_elements(By.ID, "history"))
+
     def text(self, css: str) -> str:
         return self.d.find_element(By.CSS_SELECTOR, css).text
 
@@ -140,7 +146,8 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     browser.find_element(By.ID, "passphrase").send_keys(mine)
     browser.find_element(By.ID, "again").send_keys(mine)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert "已登记" in v.text("h1")
+    # a submit's page comes when the server has answered: wait for it, never read the old one
+    WebDriverWait(browser, 30).until(lambda d: "已登记" in d.find_element(By.TAG_NAME, "h1").text)
 
     # 王芳, the registrar, approves her key
     v.login("王芳")
@@ -148,7 +155,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.shoot("keys")
     browser.find_element(By.ID, "pp-1").send_keys(secret("王芳"))
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    assert "已批准 赵敏" in browser.page_source
+    WebDriverWait(browser, 30).until(lambda d: "已批准 赵敏" in d.page_source)
 
     # 赵敏 fills a 10-day leave: the days and the route appear as she types
     v.login("赵敏", mine)
@@ -165,6 +172,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     assert v.text("#route").startswith("部门负责人（李强） → 分管总监（张伟）")
     v.shoot("fill")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "passphrase"))
     v.shoot("confirm")
     browser.find_element(By.ID, "passphrase").send_keys(mine)
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
@@ -178,7 +186,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
         v.login(person)
         assert number in v.text("#waiting")
         v.shoot(f"inbox-{person}")
-        browser.find_element(By.LINK_TEXT, number).click()
+        v.open_record(number)
         v.sign(secret(person))
         assert "error=" not in browser.current_url, browser.current_url
     v.shoot("record-approved")
@@ -190,7 +198,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.shoot("search")
     assert v.text("#total") == "共 1 条记录"
     assert "【就医】" in v.text("#hits")
-    browser.find_element(By.LINK_TEXT, number).click()
+    v.open_record(number)
     assert "填写请假条 → 审批（部门负责人） → 审批（分管总监） → 审批（人力资源部）" in v.text("#path")
     assert v.text("#integrity").startswith("已验证：提交条目为档案第")
     v.shoot("record-auditor")
