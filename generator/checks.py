@@ -136,7 +136,7 @@ class _FlowChecker:
             where = f"signoff.{key}"
             again = (f"sign it with flowdoc flow sign {self.flow.code} --as {entry.by} "
                      f"--meaning {meaning}")
-            if entry.hash is not None and entry.hash != now:
+            if entry.given_to_other(now):
                 message = (f"{meaning} by {entry.by} was given to other content "
                            f"({entry.hash[:12]}…); the flow has changed since (now {now[:12]}…): "
                            f"sign it again{draft}")

@@ -215,6 +215,11 @@ class Signature:
     def valid(self) -> bool:
         return self.invalid is None
 
+    def given_to_other(self, content_hash: str) -> bool:
+        """Whether it was given to other content than ``content_hash`` (stale: the document
+        changed after it was signed). A signature naming no content is not stale, only bare."""
+        return self.hash is not None and self.hash != content_hash
+
 
 @dataclass(frozen=True)
 class Signoff:

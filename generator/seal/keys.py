@@ -143,20 +143,6 @@ def _parsed(data: bytes) -> tuple[dict, Cost]:
     return wrapped, cost
 
 
-def wrapping(data: bytes) -> str:
-    """How a key file is wrapped, for a person to read: ``Argon2id t=3 m=65536 p=4``,
-    ``PKCS#8 (PBKDF2)`` or ``unencrypted``/``unreadable``."""
-    if data.startswith(LEGACY):
-        return "PKCS#8 (PBKDF2)"
-    if b"PRIVATE KEY-----" in data[:64]:
-        return "unencrypted"
-    try:
-        _, cost = _parsed(data)
-    except KeyError_:
-        return "unreadable"
-    return f"argon2id t={cost.t} m={cost.m} p={cost.p}"
-
-
 def wrap_problem(data: bytes) -> str | None:
     """What is weak about how a key file is wrapped (None: wrapped at the cost in force)."""
     if data.startswith(LEGACY):
@@ -176,7 +162,7 @@ def wrap_problem(data: bytes) -> str | None:
 
 def needs_rewrap(data: bytes) -> bool:
     """Whether a key file that unlocked should be wrapped again at the cost in force."""
-    return data.startswith(LEGACY) or wrap_problem(data) is not None
+    return wrap_problem(data) is not None
 
 
 def unlock(data: bytes, passphrase: str) -> Ed25519PrivateKey:

@@ -89,11 +89,11 @@ def integrity(ws: Workspace, number: str) -> Integrity:
     cp = archive.checkpoint()
     if cp is None:
         return Integrity(number, None, 0, "", "the archive has no checkpoint")
-    line = next((raw for raw in archive.record_lines(number, cp.bytes)
-                 if _is_submit_of(loads_canonical(raw), number)), None)
-    if line is None:
+    found = next(((raw, entry) for raw in archive.record_lines(number, cp.bytes)
+                  if _is_submit_of(entry := loads_canonical(raw), number)), None)
+    if found is None:
         return Integrity(number, None, cp.size, cp.root, f"no record {number}")
-    index = loads_canonical(line)["seq"]
+    line, index = found[0], found[1]["seq"]
     tree = _TREES.current(archive, cp)
     try:
         proof = tree.inclusion_proof(index, cp.size)
@@ -210,9 +210,7 @@ def results_csv(results) -> bytes:
     text = io.StringIO()
     out = csv.writer(text, lineterminator="\r\n")
     out.writerow(CSV_COLUMNS)
-    for h in results.hits:
-        out.writerow([h.number, h.flow, h.flow_name, h.status_text,
-                      h.applicant, h.created, h.snippet])
+    out.writerows(_rows(results))
     return "\ufeff".encode() + text.getvalue().encode("utf-8")
 
 
@@ -220,8 +218,13 @@ def results_xlsx(results) -> bytes:
     """Search results as an XLSX workbook (the CSV's columns; the header row bold and frozen)."""
     from ..xlsx import workbook
 
-    return workbook(CSV_COLUMNS, ([h.number, h.flow, h.flow_name, h.status_text, h.applicant,
-                                   h.created, h.snippet] for h in results.hits), "检索结果")
+    return workbook(CSV_COLUMNS, _rows(results), "检索结果")
+
+
+def _rows(results):
+    """Each hit as a row of :data:`CSV_COLUMNS`: one mapping for every export."""
+    return ([h.number, h.flow, h.flow_name, h.status_text, h.applicant, h.created, h.snippet]
+            for h in results.hits)
 
 
 def export(ws: Workspace, index, tree, query_text: str, output: Path,

@@ -60,7 +60,7 @@ def sign_folder(flows_dir: Path, archive_root: Path, secret: Callable[[str], str
         path = Path(flow.origin.source)
         current = load_flow(path)
         for _, meaning, entry in flow.signoff.entries():
-            if entry is None or entry.hash not in (None, current.content_hash):
+            if entry is None or entry.given_to_other(current.content_hash):
                 continue
             # signing changes the sign-off block only: the file's content hash stays, and the
             # sign-off written (and read back by sign_file) is the one the next entry builds on

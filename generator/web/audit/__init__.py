@@ -85,29 +85,22 @@ def _facets(counts: dict[str, list[tuple[str, int]]], flow_names: dict[str, str]
     return panel
 
 
-@bp.route("/search.csv")
+EXPORTS = {"csv": (audit.results_csv, "text/csv; charset=utf-8"),
+           "xlsx": (audit.results_xlsx,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+
+
+@bp.route("/search.<any(csv, xlsx):fmt>")
 @role_required("auditor", "doc_control")
-def search_csv():
+def search_export(fmt: str):
+    """The current search's matches (up to 10,000) as CSV with a BOM or as an Excel workbook."""
     try:
         _, _, _, results = _results(10_000, 1)
     except FlowdocError as exc:
         abort(400, str(exc))
-    return Response(audit.results_csv(results), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="search.csv"'})
-
-
-@bp.route("/search.xlsx")
-@role_required("auditor", "doc_control")
-def search_xlsx():
-    try:
-        _, _, _, results = _results(10_000, 1)
-    except FlowdocError as exc:
-        abort(400, str(exc))
-    return Response(audit.results_xlsx(results), mimetype=XLSX,
-                    headers={"Content-Disposition": 'attachment; filename="search.xlsx"'})
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    render, mimetype = EXPORTS[fmt]
+    return Response(render(results), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="search.{fmt}"'})
 
 
 @bp.route("/search/package", methods=["POST"])

@@ -39,9 +39,6 @@ def flows():
     return render_template("control/flows.html", rows=rows)
 
 
-MEANINGS = ("编制", "审核", "批准")
-
-
 @bp.route("/flows/<code>", methods=["GET", "POST"])
 @login_required
 def flow(code: str):
@@ -60,15 +57,15 @@ def flow(code: str):
             done = documents.sign_flow(ws, code, g.person.name, chosen, lambda: passphrase)
         except FlowdocError as exc:
             error = str(exc)
-        else:
-            ws.refresh()
+        else:  # the next request reads the signed file back (security._refresh_flows)
             flash(f"已签署 {code} 的{chosen}（{_STATE.get(done.state, done.state)}）")
             return redirect(url_for("control.flow", code=code))
     problems = [str(p) for p in ws.checked.problems if p.file == found.origin.file]
     signoff = [(meaning, entry, _entry_state(found, entry))
                for _, meaning, entry in found.signoff.entries()]
     return render_template("control/flow.html", flow=found, signoff=signoff, problems=problems,
-                           meanings=MEANINGS, chosen=chosen, error=error), 422 if error else 200
+                           meanings=[meaning for meaning, _, _ in signoff], chosen=chosen,
+                           error=error), 422 if error else 200
 
 
 _STATE = {"受控": "流程受控", "complete": "签署齐全", "incomplete": "尚缺签署"}
@@ -77,7 +74,7 @@ _STATE = {"受控": "流程受控", "complete": "签署齐全", "incomplete": "�
 def _entry_state(flow, entry) -> str:
     if entry is None:
         return ""
-    if entry.hash is not None and entry.hash != flow.content_hash:
+    if entry.given_to_other(flow.content_hash):
         return "内容已改动，需重新签署"
     return "签名已验证" if entry.valid else "未签名或签名未验证"
 
