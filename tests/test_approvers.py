@@ -582,6 +582,62 @@ def test_verify_accepts_every_history_the_writer_accepts(repo, seeded, tmp_path_
     assert_verified(archive, repo)
 
 
+@given(ACTIONS)
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_waiting_list_follows_every_history_as_the_rule_book_answers_it(
+        repo, seeded, tmp_path_factory, actions):
+    """The 待办 screens read a waiting list kept by a long-running reader of its own, folding
+    only what was committed since its last look. After every act on two records (a 会签 claim
+    and a leave whose head has a deputy today), everyone's 待办 and its count, 我发起的 and
+    已处理 are what the rule book answers for each record from scratch."""
+    from generator.archive.waitlist import Waitlist
+    from generator.records.authority import local_day
+    from generator.trust import now
+
+    target = tmp_path_factory.mktemp("waitlist") / "records"
+    shutil.copytree(seeded, target)
+    archive = Archive(target, unlock_operator(target, OPERATOR_SECRET))
+    listed = Waitlist(Archive(target))
+    today = local_day(now())
+    R.delegate(archive, repo.library, "李强", "吴刚", today, today, secret("李强"), "出差")
+    numbers = [R.submit(archive, repo.library, claim(), b"x", "赵敏", secret("赵敏"), T0),
+               R.submit(archive, repo.library, leave(), b"x", "赵敏", secret("赵敏"), T0)]
+    listed.refresh(repo.library)
+    assert listed.lists("吴刚", 10, lambda s, f, w: (s.number, w.on_behalf("吴刚")))[0] == [
+        (n, "李强") for n in numbers]  # the deputy's 待办 holds both, in 李强's stead
+    for i, (act, person) in enumerate(actions):
+        number = numbers[i % 2]
+        _, _, who = R.waiting(archive, repo.library, number)
+        step = who.step if who is not None else "head_approve"
+        try:
+            if act in ("sign", "refuse"):
+                sign(repo, archive, number, step, person, "同意" if act == "sign" else "不同意")
+            elif act == "return":
+                R.return_step(archive, repo.library, number, step, "fill", person,
+                              secret(person), "退回")
+            elif act == "transfer":
+                R.transfer(archive, repo.library, number, step, "马超", person, secret(person),
+                           "转交")
+            elif act == "withdraw":
+                R.withdraw(archive, repo.library, number, person, secret(person), "撤销")
+            else:
+                R.resubmit(archive, repo.library, number, person, secret(person), {}, "")
+        except ArchiveError:
+            pass
+        listed.refresh(repo.library)
+        answers = {n: R.waiting(archive, repo.library, n)[2] for n in numbers}
+        states = {n: R.record_state(archive, n) for n in numbers}
+        for someone in PEOPLE:
+            waiting, total, mine, done, _ = listed.lists(someone, 10, lambda s, f, w: s.number)
+            expected = [n for n in sorted(numbers) if answers[n] is not None and (
+                someone in answers[n].people or answers[n].on_behalf(someone))]
+            assert sorted(waiting) == expected and total == len(expected), (someone, act)
+            assert sorted(mine) == (sorted(numbers) if someone == "赵敏" else [])
+            assert sorted(done) == [n for n in sorted(numbers) if someone != "赵敏" and any(
+                e.get("person") == someone and e["type"] in ("sign", "return", "transfer")
+                for e in states[n].history)], someone
+
+
 def test_separated_steps_are_signed_by_different_people_and_a_forgery_is_reported(repo, archive):
     """朱莉 (人力资源部) claims: her head 马超 approves; 马超 also holds the 人力资源部 role of the
     会签, but the flow separates the two steps, so the 会签 is 周婷's alone."""

@@ -515,6 +515,54 @@ def test_one_record_read_alone_ignores_an_uncommitted_tail(small, tmp_path):
     assert committed is not None and committed.status == "complete"
 
 
+def test_a_long_running_reader_reads_what_was_committed_since_and_never_a_stale_index(
+        small, tmp_path):
+    """The web server keeps one archive object: it remembers how far it read the key
+    entries and finds a record's lines through the derived index. What it answers is always
+    what a fresh reader of the whole log answers: after new commits, after the folder was
+    restored from an older copy under it, and with an index of another, longer log."""
+    import sqlite3
+
+    archive = copy(small, tmp_path)
+    root = archive.root
+    reader = Archive(root)
+    number = "EC-HR-015-2026-0002"  # waits for 人力资源部
+
+    def fresh_answers():
+        whole = Archive(root)
+        return whole.key_entries(), R.states(whole.entries()).get(number)
+
+    before = fresh_answers()
+    assert before[1].status == "in progress"
+    assert (reader.key_entries(), R.record_state(reader, number)) == before
+    old = tmp_path / "old"
+    shutil.copytree(root, old)
+    day = dt.date(2026, 11, 20)
+    R.delegate(archive, LIBRARY, "周婷", "吴刚", day, day, secret("周婷"), "年假")
+    R.sign_step(archive, LIBRARY, number, "hr_approve", "周婷", secret("周婷"), "同意", "",
+                T0 + dt.timedelta(hours=5))
+    fourth = R.submit(archive, LIBRARY, leave(2), b"leave: 2 days", "赵敏", secret("赵敏"), T0)
+    after = fresh_answers()
+    assert after[0][-1]["type"] == "delegate" and len(after[0]) == len(before[0]) + 1
+    assert after[1].status == "complete"
+    assert (reader.key_entries(), R.record_state(reader, number)) == after
+    assert R.record_state(reader, fourth) == R.states(Archive(root).entries())[fourth]
+
+    with sqlite3.connect(root / "index.sqlite") as db:  # the newer index, whole in one file
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    newer_index = (root / "index.sqlite").read_bytes()
+    shutil.rmtree(root)
+    shutil.copytree(old, root)  # the folder restored from the older copy
+    assert (reader.key_entries(), R.record_state(reader, number)) == before == fresh_answers()
+    assert R.record_state(reader, fourth) is None
+
+    for suffix in ("-wal", "-shm"):
+        Path(f"{root / 'index.sqlite'}{suffix}").unlink(missing_ok=True)
+    (root / "index.sqlite").write_bytes(newer_index)  # an index of a longer, other log
+    assert R.record_state(reader, number) == before[1]
+    assert R.record_state(Archive(root), fourth) is None
+
+
 def _library_where_李强_left(tmp_path: Path, signed: bool = True):
     """The trusted flows with org.yaml changed: 李强 no longer heads 电子商务部 (吴刚 does),
     and (``signed``) the change signed off again by 周婷, 王芳 and 陈静."""

@@ -18,7 +18,6 @@ from typing import Any
 from ..loader import flow_from_bytes
 from ..model import Flow, Library, Org
 from ..records import RecordInput, check_record
-from ..records.authority import local_day
 from ..records.routing import RouteError, rewind, route
 from ..seal import keys
 from ..seal.canonical import canonical
@@ -258,7 +257,7 @@ def record_state(archive: Archive, number: str) -> RecordState | None:
     return out.get(number)
 
 
-def _reading_book(archive: Archive, library: Library, flow_of) -> Book:
+def reading_book(archive: Archive, library: Library, flow_of) -> Book:
     """The rule book's view for a reader (no writer, no lock): the committed key table and
     代理 grants, and the org of ``library`` (the one a signature now is checked against)."""
     entries = archive.key_entries()
@@ -267,113 +266,6 @@ def _reading_book(archive: Archive, library: Library, flow_of) -> Book:
               and table.get(e["sig"]["key"], {}).get("person") == e["person"]
               and (d := rulebook.delegation_of(e)) is not None]
     return Book(_trust(library), {}, table, library.org, flow_of, delegations=grants)
-
-
-class LiveStates:
-    """Every record's state, kept current by folding only the committed lines added since the
-    last look (a long-running reader — the web app — pays for a new event, not for the whole
-    log on every page). Also who applied for and who signed which records, and which are still
-    open, so a person's lists never walk the closed ones."""
-
-    def __init__(self, archive: Archive) -> None:
-        import threading
-
-        self.archive = archive
-        self.lock = threading.Lock()
-        self._reset()
-
-    def _reset(self) -> None:
-        self.bytes = 0
-        self.size = 0
-        self.states: dict[str, RecordState] = {}
-        self.open: set[str] = set()
-        self.by_applicant: dict[str, list[str]] = {}
-        self.by_signer: dict[str, list[str]] = {}
-        self.generation = 0  # changes when a key, 代理 grant or org entry arrives
-        # who may sign each open record now, by (events, generation, day, org): a record that
-        # did not change is not routed and resolved again on the next page
-        self.answers: dict[str, tuple[tuple, Any]] = {}
-
-    def refresh(self) -> None:
-        """Fold the committed lines after the last look (start again if the log shrank)."""
-        with self.lock:
-            cp = self.archive.checkpoint()
-            if cp is None:
-                self._reset()
-                return
-            if cp.bytes < self.bytes or cp.size < self.size:
-                self._reset()
-            if cp.bytes == self.bytes:
-                return
-            for _, line in self.archive.lines(self.bytes, cp.bytes):
-                if not line:
-                    continue
-                e = json.loads(line)
-                number = e.get("record")
-                if number is None:
-                    self.generation += 1
-                    continue
-                known = number in self.states
-                apply(self.states, e)
-                state = self.states.get(number)
-                if state is None:
-                    continue
-                if not known:
-                    self.by_applicant.setdefault(state.applicant, []).append(number)
-                person = e.get("person")
-                if person and e["type"] in ("sign", "return", "transfer") and \
-                        number not in self.by_signer.get(person, ()):
-                    self.by_signer.setdefault(person, []).append(number)
-                if state.status in ("in progress", "returned"):
-                    self.open.add(number)
-                else:
-                    self.open.discard(number)
-            self.bytes, self.size = cp.bytes, cp.size
-
-
-def waiting_all(archive: Archive, library: Library, live: LiveStates | None = None,
-                numbers=None):
-    """``(state, flow, signers)`` of the records ``numbers`` (default: every record), in log
-    order (``signers`` None for a record that waits for nobody). With ``live``, the states it
-    keeps current; else one pass over the committed log."""
-    flows: dict[str, Flow | None] = {}
-
-    def flow_of(digest: str) -> Flow | None:
-        if digest not in flows:
-            try:
-                flows[digest] = parsed_flow(archive.blob(digest))
-            except ArchiveError:
-                flows[digest] = None
-        return flows[digest]
-
-    book = _reading_book(archive, library, flow_of)
-    cp = archive.checkpoint()
-    at = {"seq": cp.size if cp else 0, "time": now()}
-    if live is not None:
-        live.refresh()
-        every = live.states
-    else:
-        every = states(archive.entries())
-    chosen = every.values() if numbers is None else (every[n] for n in numbers if n in every)
-    limits = library.org.limits if library.org is not None else None
-    today = local_day(at["time"])  # once a call: the same day for every record of it
-    for state in chosen:
-        flow = flow_of(state.flow_blob)
-        if flow is None:
-            continue
-        key = (len(state.history), live.generation if live else 0, today, id(library.org))
-        if live is not None and live.answers.get(state.number, (None,))[0] == key:
-            yield state, flow, live.answers[state.number][1]
-            continue
-        who = None
-        if state.status == "in progress" and library.org is not None:
-            step = route(flow, typed_fields(flow, state.fields), state.decisions,
-                         limits).waiting_for
-            if step is not None:
-                who = rulebook.signers_now(flow, book, state, step, at)
-        if live is not None:
-            live.answers[state.number] = (key, who)
-        yield state, flow, who
 
 
 def waiting(archive: Archive, library: Library, number: str):
@@ -391,7 +283,7 @@ def waiting(archive: Archive, library: Library, number: str):
                  library.org.limits).waiting_for
     if step is None:
         return state, flow, None
-    book = _reading_book(archive, library, lambda _d: flow)
+    book = reading_book(archive, library, lambda _d: flow)
     cp = archive.checkpoint()
     return state, flow, rulebook.signers_now(flow, book, state, step,
                                              {"seq": cp.size if cp else 0, "time": now()})

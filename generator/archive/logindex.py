@@ -76,6 +76,21 @@ class Index:
             self._remove()
             self.db = self._open()
 
+    @classmethod
+    def reader(cls, root: Path) -> Index:
+        """The index opened read-only, for a reader that must leave the archive as it is (a
+        writer creates, repairs and extends it)."""
+        self = cls.__new__(cls)
+        self.path = root / INDEX
+        self.db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=ro", uri=True,
+                                  isolation_level=None, check_same_thread=False)
+        return self
+
+    def record_offsets(self, number: str) -> list[tuple[int, int, int]]:
+        """``(seq, offset, length)`` of record ``number``'s entries in the log, in order."""
+        return self.db.execute("SELECT seq, offset, length FROM events WHERE record = ? "
+                               "ORDER BY seq", (number,)).fetchall()
+
     def _remove(self) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)

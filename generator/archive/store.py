@@ -36,6 +36,7 @@ from ..seal.canonical import canonical
 from ..seal.keys import verify as verify_signature
 from ..trust import now
 from . import merkle
+from .logindex import INDEX as INDEX_FILE
 from .logindex import Index, Stale, lines
 
 if TYPE_CHECKING:
@@ -409,13 +410,44 @@ class StoreWriter(Protocol):
     def commit(self) -> Checkpoint: ...
 
 
+def _key_entries_in(f, start: int, end: int) -> list[dict[str, Any]]:
+    """The key, approve, revoke and delegate entries of the log ``f`` between bytes ``start``
+    and ``end`` (line boundaries), found by their type's bytes without parsing the others."""
+    import mmap
+
+    if end <= start:
+        return []
+    found: dict[int, dict[str, Any]] = {}
+    with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        end = min(end, len(m))
+        for mark in KEY_MARKS:
+            at = m.find(mark, start, end)
+            while at >= 0:
+                first = m.rfind(b"\n", start, at) + 1 or start
+                stop = m.find(b"\n", at, end)
+                stop = end if stop < 0 else stop
+                e = json.loads(m[max(first, start):stop])
+                if e.get("type") == mark[8:-1].decode():  # not a field that says so
+                    found[first] = e
+                at = m.find(mark, stop, end)
+    return [found[k] for k in sorted(found)]
+
+
 class Archive:
     """The archive folder. ``operator``: the archive's operator key, unlocked, which signs the
     checkpoint of every commit; an archive opened without it can be read, not written."""
 
     def __init__(self, root: Path, operator: Signer | None = None) -> None:
+        import threading
+
         self.root = Path(root)
         self.operator = operator
+        # what a long-running reader (the web app) has read of the log already, so a page
+        # pays for the entries added since, not for the whole log (see key_entries)
+        self._reading = threading.Lock()
+        self._keys_seen: tuple[int, int, bytes, list[dict[str, Any]]] = (0, 0, b"", [])
+        self._reader_index: Index | None = None
+        self._reader_index_file = (0, 0)
 
     @property
     def name(self) -> str:
@@ -430,6 +462,13 @@ class Archive:
 
     def with_operator(self, operator: Signer | None) -> Archive:
         return Archive(self.root, operator)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # sent to verify's worker processes: the folder and the key, not what was read
+        return {"root": self.root, "operator": self.operator}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["root"], state["operator"])  # type: ignore[misc]
 
     # -- reading ----------------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint | None:
@@ -461,9 +500,49 @@ class Archive:
     def record_lines(self, number: str, end: int) -> Iterator[bytes]:
         # a canonical entry of the record always holds its "record":"NUMBER" bytes
         mark = b'"record":' + json.dumps(number, ensure_ascii=False).encode()
-        for _, line in self.lines(0, end):
+        indexed, start = self._indexed_lines(number, end)
+        yield from (line for line in indexed if mark in line)
+        for _, line in self.lines(start, end):
             if mark in line:
                 yield line
+
+    def _indexed_lines(self, number: str, end: int) -> tuple[list[bytes], int]:
+        """The record's lines as the derived index places them, up to ``end``, and the byte
+        from which the caller reads the log itself. The index is used only when its Merkle
+        frontier gives the root of the checkpoint signed now (so it describes this very log,
+        not one restored over it); else ``([], 0)``, read it all: the index saves the reading,
+        it is never believed over the log."""
+        if not (self.root / INDEX_FILE).exists():
+            return [], 0
+        try:
+            with self._reading:
+                file = os.stat(self.root / INDEX_FILE)
+                if self._reader_index is None or self._reader_index_file != \
+                        (file.st_dev, file.st_ino):  # a new file: a restore, a rebuild
+                    if self._reader_index is not None:
+                        self._reader_index.close()
+                    self._reader_index = Index.reader(self.root)
+                    self._reader_index_file = (file.st_dev, file.st_ino)
+                size, covered, frontier = self._reader_index.position()
+                rows = self._reader_index.record_offsets(number)
+            cp = self.checkpoint()
+            if cp is None or cp.size != size or frontier.root().hex() != cp.root:
+                return [], 0
+        except (Stale, sqlite3.Error, OSError, ValueError):
+            return [], 0
+        covered = min(covered, end)
+        out = []
+        with open(self.root / LOG, "rb") as f:
+            for seq, offset, length in rows:
+                if offset + length > covered:
+                    break
+                f.seek(offset)
+                line = f.read(length)
+                if not line.startswith(b'{"') or \
+                        f'"seq":{seq}'.encode() not in line:
+                    return [], 0
+                out.append(line)
+        return out, covered
 
     def ends_whole(self, end: int) -> bool:
         if end <= 0:
@@ -486,27 +565,29 @@ class Archive:
         return [json.loads(line) for line in data.splitlines()]
 
     def key_entries(self) -> list[dict[str, Any]]:
-        """The committed key, approve, revoke and delegate entries, read from the log itself."""
+        """The committed key, approve, revoke and delegate entries, read from the log itself.
+
+        The same object remembers how far it read (and the hash of the last line it read
+        there): the next call reads only what was committed since, unless the log is no
+        longer the one it read (shorter, or another line at that place), when it reads it all
+        again."""
         cp = self.checkpoint()
         path = self.root / LOG
         if cp is None or cp.bytes == 0 or not path.exists():
             return []
-        import mmap
-
-        found: dict[int, dict[str, Any]] = {}
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            end = min(cp.bytes, len(m))
-            for mark in KEY_MARKS:
-                at = m.find(mark, 0, end)
-                while at >= 0:
-                    start = m.rfind(b"\n", 0, at) + 1
-                    stop = m.find(b"\n", at, end)
-                    stop = end if stop < 0 else stop
-                    e = json.loads(m[start:stop])
-                    if e.get("type") == mark[8:-1].decode():  # not a field that says so
-                        found[start] = e
-                    at = m.find(mark, stop, end)
-        return [found[k] for k in sorted(found)]
+        with self._reading, open(path, "rb") as f:
+            seen, last_at, last_hash, found = self._keys_seen
+            if seen:
+                f.seek(last_at)
+                if cp.bytes < seen or hashlib.sha256(f.read(seen - last_at)).digest() != last_hash:
+                    seen, found = 0, []
+            if cp.bytes > seen:
+                found = found + _key_entries_in(f, seen, cp.bytes)
+                last_at = max(0, cp.bytes - 4096)
+                f.seek(last_at)
+                self._keys_seen = (cp.bytes, last_at,
+                                   hashlib.sha256(f.read(cp.bytes - last_at)).digest(), found)
+            return list(found)
 
     def blob(self, digest: str) -> bytes:
         """The blob named by its sha256, read whole (ArchiveError if missing)."""

@@ -9,10 +9,11 @@ here without a rule of their own.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 
-from ..archive import events
 from ..archive.state import RecordState, status_text
+from ..archive.waitlist import Waitlist, since
 from ..model import Flow
 from ..records import Signers
 from .people import Person
@@ -54,61 +55,35 @@ class Inbox:
     waiting_total: int = 0  # how many wait for me in all
 
 
-def _since(state: RecordState) -> str:
-    """When it came to the step it is at: its last event's time."""
-    return state.history[-1]["time"] if state.history else state.created
-
-
 def _item(state: RecordState, flow: Flow, who: Signers | None, me: str | None = None) -> Item:
     text = f"{who.text}（{who.lane}）" if who is not None else ""
-    since = _since(state)
     return Item(state.number, flow.code, flow.name, state.applicant, state.created,
                 status_text(state.status), who.step if who else None, text,
-                since, who.on_behalf(me) if who is not None and me else None)
+                since(state), who.on_behalf(me) if who is not None and me else None)
 
 
-_LIVE: dict[str, events.LiveStates] = {}
+_WAITLISTS: dict[str, Waitlist] = {}
+_MAKING = threading.Lock()
 
 
-def live_states(ws: Workspace) -> events.LiveStates:
-    """The archive's record states, kept current across requests of one process."""
+def waitlist(ws: Workspace) -> Waitlist:
+    """The archive's waiting list (:mod:`archive.waitlist`), one per archive and process, kept
+    current across requests."""
     key = str(ws.archive_dir)
-    if key not in _LIVE:
-        _LIVE[key] = events.LiveStates(ws.archive())
-    return _LIVE[key]
+    with _MAKING:
+        if key not in _WAITLISTS:
+            _WAITLISTS[key] = Waitlist(ws.archive())
+        return _WAITLISTS[key]
 
 
 def inbox(ws: Workspace, person: str) -> Inbox:
-    """``person``'s lists: the open records (for 待办 and 抄送), and their own and signed
-    ones by the indexes the live states keep — never a walk of every closed record."""
-    from ..archive.state import typed_fields
-    from ..records import route
-    from ..records.authority import copied_to
-
-    live = live_states(ws)
-    live.refresh()
-    org = ws.library.org
-    limits = org.limits if org is not None else None
-    waiting, copied = [], []
-    for state, flow, who in events.waiting_all(ws.archive(), ws.library, live,
-                                               sorted(live.open)):
-        if who is not None and (person in who.people or who.on_behalf(person)):
-            waiting.append((_since(state), state, flow, who))
-        elif org is not None and state.applicant != person:
-            reached = route(flow, typed_fields(flow, state.fields), state.decisions,
-                            limits).steps
-            if person in copied_to(flow, org, reached):
-                copied.append(_item(state, flow, who))
-    waiting.sort(key=lambda row: row[0])
-    oldest = [_item(s, f, w, person) for _, s, f, w in waiting[:LIST]]
-    mine = [_item(s, f, w) for s, f, w in events.waiting_all(
-        ws.archive(), ws.library, live, live.by_applicant.get(person, [])[-LIST:])]
-    signed = [n for n in live.by_signer.get(person, []) if live.states[n].applicant != person]
-    done = [_item(s, f, w) for s, f, w in events.waiting_all(
-        ws.archive(), ws.library, live, signed[-LIST:])]
-    for rows in (mine, done, copied):
-        rows.sort(key=lambda i: i.created, reverse=True)
-    return Inbox(oldest, mine, done, copied, len(waiting))
+    """``person``'s lists, read from the waiting list brought up to the log: their rows only,
+    never a walk of every record."""
+    wl = waitlist(ws)
+    wl.refresh(ws.library)
+    waiting, total, mine, done, copied = wl.lists(
+        person, LIST, lambda s, f, w: _item(s, f, w, person))
+    return Inbox(waiting, mine, done, copied, total)
 
 
 LIST = 200  # the newest of 我发起的 and 已处理 a page shows
