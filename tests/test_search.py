@@ -218,6 +218,41 @@ def test_facets_count_the_matches_by_value_the_same_in_both_backends(corpus, tmp
         "flow": [], "status": [], "department": [], "signer": [], "month": []}
 
 
+def test_an_index_kept_open_across_commits_counts_and_orders_what_a_new_one_does(
+        corpus, tmp_path):
+    """A server keeps one index open: its facet and order columns are kept per segment,
+    and a commit adds segments and deletes the documents of records that changed. After
+    each round of signatures and new records, what it answers — totals, facets, the first
+    page newest and oldest first — is what an index opened afresh answers."""
+    archive = fresh_copy(corpus, tmp_path)
+    kept = RecordIndex(archive, LIBRARY, "whoosh")
+    queries = ["", "同意", "status:完成", "-破损 flow:EC-CS-021", "病假 OR 事假"]
+
+    def answers(index):
+        return [(index.facets(parse(q)), [(r.total, [h.number for h in r.hits])
+                                          for r in (index.search(parse(q), limit=7),
+                                                    index.search(parse(q), limit=7,
+                                                                 newest_first=False),
+                                                    index.search(parse(q), limit=5, offset=5))])
+                for q in queries]
+
+    first = answers(kept)
+    rng = random.Random(3)
+    for round_ in range(3):
+        for i in range(16 + 4 * round_, 20 + 4 * round_):
+            R.sign_step(archive, LIBRARY, f"EC-HR-015-2026-{i:04d}", "head_approve", "李强",
+                        pw("李强"), "同意", "", T0 + dt.timedelta(days=20 + i))
+        R.import_records(archive, LIBRARY, [(leave(100 + round_, rng), b"n")], "赵敏", pw("赵敏"),
+                         T0 + dt.timedelta(days=30 + round_))
+        now = answers(kept)
+        fresh = RecordIndex(archive, LIBRARY, "whoosh")
+        assert now == answers(fresh), round_
+        fresh.close()
+    assert now != first  # the commits changed what it answers
+    agreed = dict(now[1][0]["status"])  # 同意: at least the 12 records signed so since
+    assert sum(agreed.values()) == now[1][1][0][0] >= first[1][1][0][0] + 12
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_index_catches_up_and_rebuilds_from_the_archive(corpus, tmp_path, backend):
     archive = fresh_copy(corpus, tmp_path)

@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import json
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,18 @@ def open_backend(name: str, folder: Path):
     raise SearchError(f"unknown search backend '{name}'; choose {' or '.join(BACKENDS)}")
 
 
+def _serialised(method: Callable) -> Callable:
+    """The method under the index's lock (the backend's searcher and its caches are one
+    thread's at a time)."""
+    import functools
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class RecordIndex:
     """The index of one archive, in ``ARCHIVE/index/BACKEND``."""
 
@@ -99,6 +112,7 @@ class RecordIndex:
         self.folder = archive.local_dir / "index" / backend  # derived: each machine its own
         self._flows: dict[str, Flow | None] = {}
         self._open = None  # the backend, kept open between searches
+        self.lock = threading.RLock()  # one thread at a time: a web server shares one index
 
     def _backend(self):
         if self._open is None:
@@ -153,6 +167,7 @@ class RecordIndex:
         line = next(self._lines_at([meta["last_at"]]), b"")
         return hashlib.sha256(line).hexdigest() == meta["last"]
 
+    @_serialised
     def catch_up(self, progress: Progress | None = None) -> int:
         """Index the entries committed since the index was last written; their count."""
         cp = self.archive.checkpoint()
@@ -231,6 +246,7 @@ class RecordIndex:
         shutil.rmtree(old, ignore_errors=True)
         return count
 
+    @_serialised
     def reindex(self, progress: Progress | None = None) -> int:
         """Rebuild the index from the log; the number of entries read."""
         cp = self.archive.checkpoint()
@@ -238,6 +254,7 @@ class RecordIndex:
             self.close()
             return self._rebuild(cp.bytes if cp else 0, progress)
 
+    @_serialised
     def repair(self) -> list[str]:
         """Put back every record of the log that the index lost (a document deleted from it,
         a half-copied index folder) and return their numbers. The index only selects: what
@@ -267,6 +284,7 @@ class RecordIndex:
                           backend.meta())
         return sorted(lost)
 
+    @_serialised
     def pending(self) -> int:
         """How many committed entries the index does not hold yet (an estimate for progress)."""
         cp = self.archive.checkpoint()
@@ -278,6 +296,7 @@ class RecordIndex:
         return cp.size - (meta["seq"] if meta else 0)
 
     # -- searching ------------------------------------------------------------------------------
+    @_serialised
     def facets(self, tree: Node, catch_up: bool = True) -> dict[str, list[tuple[str, int]]]:
         """How many records ``tree`` matches have each flow, status, department and signer,
         most first, and were created in each month (``2026-11``), newest first: what a search
@@ -296,6 +315,7 @@ class RecordIndex:
         out["month"] = sorted(months.items(), reverse=True)
         return out
 
+    @_serialised
     def search(self, tree: Node, limit: int = 20, offset: int = 0, newest_first: bool = True,
                catch_up: bool = True) -> Results:
         if catch_up:

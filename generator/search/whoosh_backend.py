@@ -7,8 +7,10 @@ schema, and Whoosh and tantivy index the same tokens.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,11 @@ class WhooshBackend:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._open, self._generation = None, -1
+        # each document's facet values and order, per segment (segments never change but for
+        # deletions, which a match leaves out anyway) and joined for the open searcher
+        self._segments: dict[str, dict[str, list]] = {}
+        self._values: dict[str, list] | None = None
+        self._last: tuple[Any, list[int]] | None = None  # the last query's matches
         if index.exists_in(folder):
             self.ix = index.open_dir(folder)
         else:
@@ -84,7 +91,35 @@ class WhooshBackend:
             self._open = None
         if self._open is None:
             self._open, self._generation = self.ix.searcher(), generation
+            self._values = self._last = None
         return self._open
+
+    def _columns(self) -> dict[str, list]:
+        """For the open searcher: each document's facet values (a tuple for a keyword field)
+        and its order, by document number. Made from arrays kept per segment, so a commit
+        costs the reading of its new segments only."""
+        searcher = self._searcher()
+        if self._values is None:
+            values: dict[str, list] = {f: [] for f in (*FACETS, "order")}
+            kept = {}
+            for reader, base in searcher.reader().leaf_readers():
+                sid = reader.segment().segment_id()
+                arrays = self._segments.get(sid) or _segment_values(reader)
+                kept[sid] = arrays
+                for f, column in values.items():
+                    assert len(column) == base
+                    column.extend(arrays[f])
+            self._segments, self._values = kept, values
+        return self._values
+
+    def _matches(self, node: Node) -> list[int]:
+        """The document numbers of the live documents ``node`` matches (the last query's kept:
+        a page asks for its hits and then its facets)."""
+        searcher = self._searcher()
+        q = translate(node)
+        if self._last is None or self._last[0] != q:
+            self._last = (q, list(searcher.docs_for_query(q)))
+        return self._last[1]
 
     def meta(self) -> dict[str, Any] | None:
         found = self._searcher().document(number=META)
@@ -126,26 +161,50 @@ class WhooshBackend:
 
     def search(self, node: Node, limit: int, offset: int, newest_first: bool
                ) -> tuple[int, list[dict[str, Any]]]:
+        """The matches' count and the stored records of ``limit`` of them from ``offset``,
+        newest (highest order) first or oldest first: the top ones picked by the order column
+        (whoosh's sorting collector scores and sorts every match in Python)."""
+        docs = self._matches(node)
+        order = self._columns()["order"]
+        pick = heapq.nlargest if newest_first else heapq.nsmallest
+        top = pick(offset + limit, docs, key=order.__getitem__)[offset:offset + limit]
         searcher = self._searcher()
-        offset = min(offset, searcher.doc_count())  # as tantivy: no room for hits that cannot be
-        limit = max(1, min(limit, searcher.doc_count() - offset))
-        results = searcher.search(translate(node), limit=offset + limit, sortedby="order",
-                                  reverse=newest_first)
-        return len(results), [json.loads(h["data"]) for h in results[offset:offset + limit]]
+        return len(docs), [json.loads(searcher.stored_fields(d)["data"]) for d in top]
 
     def facets(self, node: Node) -> dict[str, dict[Any, int]]:
         """How many of the records ``node`` matches have each flow, status, department, signer
-        and creation day (one pass over the matches: whoosh's grouping)."""
-        from whoosh import sorting
-
-        groups = {f: sorting.FieldFacet(f, allow_overlap=f in KEYWORDS) for f in FACETS}
-        results = self._searcher().search(translate(node), limit=None, groupedby=groups,
-                                          maptype=sorting.Count, scored=False)
-        return {f: {k: n for k, n in results.groups(f).items() if k not in ("", None)}
-                for f in FACETS}
+        and creation day: the matches' values counted from the columns."""
+        docs = self._matches(node)
+        columns = self._columns()
+        out = {}
+        for f in FACETS:
+            column = columns[f]
+            if f in KEYWORDS:
+                counts = Counter(v for d in docs for v in column[d])
+            else:
+                counts = Counter(map(column.__getitem__, docs))
+            out[f] = {k: n for k, n in counts.items() if k not in ("", None)}
+        return out
 
     def close(self) -> None:
         if self._open is not None:
             self._open.close()
             self._open = None
         self.ix.close()
+
+
+def _segment_values(reader) -> dict[str, list]:
+    """Each document's values of the facet fields and its order in one segment, read from
+    the terms' postings (a keyword field's values as a tuple)."""
+    n = reader.doc_count_all()
+    out: dict[str, list] = {}
+    for f in (*FACETS, "order"):
+        field = reader.schema[f]
+        multi = f in KEYWORDS
+        column: list = [() if multi else None] * n
+        for token in field.sortable_terms(reader, f):
+            value = field.from_bytes(token)
+            for d in reader.postings(f, token).all_ids():
+                column[d] = column[d] + (value,) if multi else value
+        out[f] = column
+    return out

@@ -3,6 +3,7 @@ search, and export an audit package."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -184,6 +185,23 @@ def open_index(ws: Workspace, backend: str = "whoosh"):
     if not ws.archive().exists():
         raise NotFound(f"{ws.archive().name}: no archive here (give --archive)")
     return RecordIndex(ws.archive(), ws.library, backend)
+
+
+_KEPT: dict[tuple[str, str], Any] = {}
+_KEEPING = threading.Lock()
+
+
+def kept_index(ws: Workspace, backend: str = "whoosh"):
+    """The archive's search index kept open for the process (a server's): opening one reads
+    every segment's term index, and its facet columns are made once a segment, costs a page
+    must not pay again. Thread-safe (the index serialises its callers)."""
+    key = (str(ws.archive_dir), backend)
+    with _KEEPING:
+        index = _KEPT.get(key)
+        if index is None:
+            index = _KEPT[key] = open_index(ws, backend)
+        index.library = ws.library  # the flows as checked now
+        return index
 
 
 def search(index, tree, limit: int = 20, page: int = 1, newest_first: bool = True):

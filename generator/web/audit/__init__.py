@@ -29,7 +29,7 @@ def _query():
 def _results(limit: int, page: int):
     text, tree = _query()
     ws = workspace()
-    index = audit.open_index(ws)
+    index = audit.kept_index(ws)
     index.catch_up()
     return text, tree, index, audit.search(index, tree, limit, page)
 
