@@ -141,6 +141,14 @@ def in_process(base: Path, rounds: int) -> None:
     print(f"{'login':18} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
 
 
+def rss_mib(pid: int) -> float:
+    """A process's resident memory (Linux), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 class Client:
     """One browser: its own cookies, CSRF token and connection."""
 
@@ -187,20 +195,21 @@ def load(base: Path, clients: int, seconds: float) -> None:
         t = time.perf_counter()
         warm = Client(url, "李强")
         inbox = warm.get("/")
-        Client(url, "方圆").get("/search?q=发烧")
-        print(f"server up; first 待办 and search: {time.perf_counter() - t:.1f} s")
+        Client(url, "方圆").get("/search?q=" + urllib.parse.quote("发烧"))
+        print(f"server up; first 待办 and search: {time.perf_counter() - t:.1f} s; "
+              f"server memory {rss_mib(server.pid):.0f} MiB")
         waiting = re.findall(r'/records/(EC-HR-015-[0-9-]+)"', inbox)
         to_sign = list(reversed(waiting))  # the newest first: the oldest stay on the page
         lock = threading.Lock()
         times: dict[str, list[float]] = {"page": [], "search": [], "sign": []}
         errors: list[str] = []
-        stop = time.perf_counter() + seconds
+        sessions = [(Client(url, "李强"), Client(url, "方圆")) for _ in range(clients)]
         print(f"reference loop: {reference() * 1000:.0f} ms; {clients} clients for {seconds:.0f} s")
+        stop = time.perf_counter() + seconds
 
         def run(k: int) -> None:
             rng = random.Random(k)
-            li = Client(url, "李强")
-            auditor = Client(url, "方圆")
+            li, auditor = sessions[k]
             while time.perf_counter() < stop:
                 roll = rng.random()
                 t = time.perf_counter()
@@ -245,6 +254,7 @@ def load(base: Path, clients: int, seconds: float) -> None:
                 print(f"{kind:8} n {len(values):6}   p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
         for e in errors[:10]:
             print("error:", e)
+        print(f"server memory after the load: {rss_mib(server.pid):.0f} MiB")
     finally:
         server.terminate()
         server.wait(10)

@@ -891,10 +891,15 @@ def trust_show(flows_dir: Path, as_json: bool) -> None:
 @click.option("--build", "build_dir", default=Path("build"), show_default=True,
               type=click.Path(path_type=Path),
               help="Where the publication is built from the web page and downloaded from.")
+@click.option("--session-secret-file", "secret_file", envvar="FLOWDOC_SESSION_SECRET_FILE",
+              type=click.Path(path_type=Path),
+              help="A file of at least 32 random bytes that signs session cookies; give every "
+                   "server behind one load balancer the same (default: one kept with the archive "
+                   "on this machine).")
 @archive_option
 @flows_option
-def serve(host: str, port: int, behind_proxy: bool, build_dir: Path, archive_dir: Path,
-          flows_dir: Path) -> None:
+def serve(host: str, port: int, behind_proxy: bool, build_dir: Path, secret_file: Path | None,
+          archive_dir: Path, flows_dir: Path) -> None:
     """Serve the web application (waitress): staff fill and sign, auditors search and export,
     document controllers see the flows. The archive's operator passphrase comes from
     FLOWDOC_OPERATOR_PASSPHRASE (or _FILE), as for every command that writes."""
@@ -903,9 +908,22 @@ def serve(host: str, port: int, behind_proxy: bool, build_dir: Path, archive_dir
     from .web import create_app
 
     _workspace(flows_dir, archive_dir, warn=True)  # stop here on broken flows, as all commands
+    secret_key = None
+    if secret_file is not None:
+        try:
+            secret_key = secret_file.read_bytes()
+        except OSError as exc:
+            click.echo(f"flowdoc: {secret_file}: cannot read the session secret "
+                       f"({exc.strerror})", err=True)
+            sys.exit(2)
+        if len(secret_key) < 32:
+            click.echo(f"flowdoc: {secret_file}: a session secret needs at least 32 bytes "
+                       f"(head -c 32 /dev/urandom > {secret_file})", err=True)
+            sys.exit(2)
     app = _call(create_app, flows_dir, archive_dir,
                 operator_passphrase=_secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"),
-                behind_proxy=behind_proxy, build_dir=build_dir)
+                behind_proxy=behind_proxy, build_dir=build_dir, warm=True,
+                secret_key=secret_key)
     click.echo(f"flowdoc: serving {flows_dir} and {archive_dir} at http://{host}:{port}/ "
                "(Ctrl-C stops)")
     waitress_serve(app, host=host, port=port, threads=8, ident="flowdoc")

@@ -704,3 +704,89 @@ def test_the_inbox_counts_every_step_waiting_and_lists_the_oldest(site, monkeypa
     assert "待我审批（3）" in waiting and "仅显示等待最久的 2 条" in waiting
     assert numbers[0] in waiting and numbers[1] in waiting and numbers[2] not in waiting
     assert waiting.index(numbers[0]) < waiting.index(numbers[1])
+
+
+def test_two_servers_with_one_session_secret_share_logins_and_each_catches_up_with_the_log(
+        trusted, seeded, tmp_path, request):
+    """Two `flowdoc serve` behind one load balancer, over one archive in PostgreSQL, each with
+    its own machine folder: started with the same --session-secret-file, a login made on one
+    is a login on the other; a record archived by a third writer shows in 李强's 待办 on both
+    (each server's waiting list catches up with the shared log by position). A secret too
+    short to sign with stops the server, naming it."""
+    import datetime as dt
+    import http.cookiejar
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.parse
+    import urllib.request
+
+    from conftest import ROOT, as_store, cli, location
+
+    from generator.archive import events
+    from generator.archive.trusting import unlock_operator
+    from generator.records import RecordInput
+
+    shutil.copytree(seeded, tmp_path / "records")
+    archive = as_store(Archive(tmp_path / "records",
+                               unlock_operator(tmp_path / "records", OPERATOR_SECRET)),
+                       "postgresql", request)
+    short = tmp_path / "short.secret"
+    short.write_bytes(b"0123456789")
+    result = cli(["serve", "--archive", str(tmp_path / "records"), "--flows", str(trusted.flows),
+                  "--session-secret-file", str(short)], tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == (f"flowdoc: {short}: a session secret needs at least 32 "
+                                     f"bytes (head -c 32 /dev/urandom > {short})")
+    shared = tmp_path / "session.secret"
+    shared.write_bytes(os.urandom(32))
+
+    def start(k: int):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(ROOT),
+               "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET,
+               "FLOWDOC_SESSION_SECRET_FILE": str(shared),
+               "FLOWDOC_OPERATOR_KEY": str(tmp_path / "records" / "operator.key"),
+               "FLOWDOC_STATE_DIR": str(tmp_path / f"machine{k}")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "generator", "serve", "--port", str(port), "--archive",
+             location(archive), "--flows", str(trusted.flows)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert f":{port}/" in proc.stdout.readline(), proc.stderr.read()
+        return proc, f"http://127.0.0.1:{port}"
+
+    servers = [start(1), start(2)]
+    try:
+        for _, url in servers:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(url + "/login", timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        (_, a), (_, b) = servers
+        page = opener.open(a + "/login").read()
+        opener.open(a + "/login", urllib.parse.urlencode(
+            {"csrf": token(page), "name": "李强", "passphrase": secret("李强")}).encode())
+        # the jar sends the session cookie to either: a cookie is the host's, not the port's
+        before = [opener.open(url + "/").read().decode() for url in (a, b)]
+        assert all("待我审批" in page and "李强" in page for page in before)
+
+        number = events.submit(
+            archive, trusted.library, RecordInput("EC-HR-015", {
+                "leave_type": "事假", "start": "2026-12-01", "end": "2026-12-02",
+                "reason": "两台服务器"}, "leave.yaml"), b"x", "赵敏", secret("赵敏"),
+            dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC))
+        after = [opener.open(url + "/").read().decode() for url in (a, b)]
+        assert all(number in page for page in after) and not any(number in p for p in before)
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(timeout=10)

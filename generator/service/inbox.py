@@ -86,6 +86,21 @@ def inbox(ws: Workspace, person: str) -> Inbox:
     return Inbox(waiting, mine, done, copied, total)
 
 
+def warm(ws: Workspace) -> None:
+    """Bring the waiting list and the search index up to the log (a server's start, in the
+    background), so the first person to open 待办 or search does not wait for a whole
+    archive to be read. An archive that cannot be read yet is left for the pages to report."""
+    from ..errors import FlowdocError
+    from . import audit
+
+    try:
+        inbox(ws, "")
+        if ws.archive().exists():
+            audit.kept_index(ws).catch_up()
+    except FlowdocError:
+        pass
+
+
 LIST = 200  # the newest of 我发起的 and 已处理 a page shows
 
 

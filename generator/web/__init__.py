@@ -23,13 +23,15 @@ from . import security
 
 def create_app(flows_dir: Path, archive_dir: Path | str, *, operator_passphrase: str | None = None,
                secret_key: bytes | None = None, behind_proxy: bool = False,
-               testing: bool = False, build_dir: Path | None = None) -> Flask:
+               testing: bool = False, build_dir: Path | None = None, warm: bool = False
+               ) -> Flask:
     """The application for the flows of ``flows_dir`` and the archive at ``archive_dir``.
 
     ``secret_key`` signs session cookies; by default it is kept in the archive folder
     (``web.secret``, 0600) so sessions survive a restart. ``operator_passphrase`` unlocks the
     archive's operator key for the signatures the app commits. ``build_dir``: where a document
-    controller's rebuild writes the publication (``build`` beside the flows folder)."""
+    controller's rebuild writes the publication (``build`` beside the flows folder).
+    ``warm``: read the archive for 待办 and search in a background thread now (a server)."""
     app = Flask(__name__)
     ws = open_workspace(flows_dir, archive_dir, operator_passphrase=operator_passphrase)
     app.config.update(
@@ -65,5 +67,12 @@ def create_app(flows_dir: Path, archive_dir: Path | str, *, operator_passphrase:
 
         return send_from_directory(Path(fonts.__file__).parent, name, max_age=86400)
 
+    if warm:
+        import threading
+
+        from ..service import inbox as inbox_service
+
+        threading.Thread(target=inbox_service.warm, args=(ws,), daemon=True,
+                         name="flowdoc-warm").start()
     return app
 
