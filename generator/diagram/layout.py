@@ -39,6 +39,7 @@ class Style:
     line_height: float = 1.25  # × size
     margin: float = 34.0  # page margin of the standalone chart
     title_band: float = 26.0  # above the chart: flow name and code
+    header_pad: float = 7.0  # a lane header's lines and 3.5 pt above and below them
     pad_x: float = 5.0
     pad_y: float = 3.0
     side_margin: float = 3.0  # lane border to its outermost side track
@@ -49,9 +50,14 @@ class Style:
     side_spacing: float = 5.0
     gap_tracks: int = 3  # horizontal tracks available in each gap (unused ones take no space)
     gap_spacing: float = 6.0
-    label_zone: float = 6.0  # room at the top of each gap for exit labels
+    # room at the top of each gap for exit labels: a label finding no place by its exit gets
+    # a line more there (see _page_geometry), so the zone itself need not hold one
+    label_zone: float = 4.0
+    # the same below a row that sends no label: with the row's padding, 9 pt between two
+    # boxes, an arrowhead (6 pt) and a little of its line
+    plain_zone: float = 7.0
     gap_pad: float = 5.0  # last track to the shapes below
-    row_pad: float = 2.0
+    row_pad: float = 1.0  # with gap_pad, 6 pt from a gap track to a box: an arrowhead's length
     corridor_spacing: float = 6.0
     min_box_width: float = 52.0
     min_box_height: float = 22.0  # a line of 10 pt text and 4.75 pt above and below
@@ -412,7 +418,8 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         raise LayoutError(f"{flow.code}: lanes too narrow on a {orientation} page")
     # lane headers
     header_lines = [_block(lane.name, lane_w - 8, style.header_size, style) for lane in lanes]
-    header_h = max(len(h) for h in header_lines) * style.header_size * style.line_height + 10
+    header_h = (max(len(h) for h in header_lines) * style.header_size * style.line_height
+                + style.header_pad)
     n_rows = max(rows.values()) + 1
     small = len(flow.steps) <= SMALL_FLOW
     # The search for the cuts meets the same page (the same steps and connectors) again and
@@ -694,7 +701,8 @@ def _plan_page(flow: Flow, step_ids: list[str], connectors: dict, rows: dict[str
         row_h[n.row] = max(row_h[n.row], sizes[n.id][1])
     # room for labels only in gaps below a row that sends a labelled edge
     labelled_rows = {row_of[src] for src, _, label, _ in edges if label}
-    zones = {r: style.label_zone if r - 1 in labelled_rows else 6.0 for r in gap_lines}
+    zones = {r: style.label_zone if r - 1 in labelled_rows else style.plain_zone
+             for r in gap_lines}
     return _PagePlan(nodes, sizes, edges, n_rows, xs, ys, gap_lines, row_line, center_x,
                      left_corridor, right_corridor, lane_index, row_of, requests,
                      sorted(range(len(edges)), key=natural), row_h, zones,
