@@ -801,6 +801,11 @@ def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style:
                 used[gap_of[y1]].append(y1)
     xs, left_w, width = _compact_corridors(plan.xs, paths, plan.left_corridor,
                                            plan.right_corridor, style, len(flow.lanes) * lane_w)
+    room = _stub_room(flow, plan, paths, xs, style, lane_w, width)
+    if room != (0.0, 0.0):
+        xs, left_w, width = _compact_corridors(plan.xs, paths, plan.left_corridor,
+                                               plan.right_corridor, style,
+                                               len(flow.lanes) * lane_w, room)
     zones = dict(plan.zones)
     bends = {i: routing.corners(path) for i, path in paths.items()}  # the same every attempt
     # Each label wants a place by the segment that leaves its decision, clear of the lane
@@ -1003,16 +1008,49 @@ def _crossing_pairs(paths: dict) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
+def _stub_room(flow: Flow, plan: _PagePlan, paths: dict, xs: list[float], style: Style,
+               lane_w: float, width: float) -> tuple[float, float]:
+    """Room to add between the lanes and the corridor left of them, and right of them, so
+    that a labelled loop back leaving an outer lane's shape sideways into the corridor runs
+    long enough for its label to stand by it (EC-MK-022's 不合格: 16 pt from 素材合规审核 to
+    the corridor held no label, which went 40 pt away) - as much as the page's width allows."""
+    need = [0.0, 0.0]
+    corridors = set(plan.left_corridor) | set(plan.right_corridor)
+    for i, path in paths.items():
+        label = plan.edges[i][2]
+        if not label or len(path) < 2 or path[0][1] != path[1][1]:
+            continue
+        end = next((p for p in path[1:] if p[1] == path[0][1] and p[0] in corridors), None)
+        if end is None or any(q[1] != path[0][1] for q in path[:path.index(end)]):
+            continue  # the first segment does not run into a corridor
+        side = 0 if end[0] in plan.left_corridor else 1
+        box_w = plan.sizes[plan.edges[i][0]][0]
+        stub = abs(xs[path[0][0]] - xs[end[0]]) - box_w / 2
+        # a label of four characters or more may stand on two lines
+        lines = _two_lines(label, style.label_size) or [label]
+        label_w = max(fonts.text_width(line, style.label_size) for line in lines) + 2
+        need[side] = max(need[side], label_w + 6.0 - stub)
+    if need == [0.0, 0.0]:
+        return 0.0, 0.0
+    back = back_edges(flow)
+    frame_w = len(flow.lanes) * lane_w + (8.0 + style.corridor_spacing * len(back) if back else 0.0)
+    spare = frame_w - width
+    left = min(need[0], spare)
+    return max(0.0, left), max(0.0, min(need[1], spare - max(0.0, left)))
+
+
 def _compact_corridors(xs: list[float], paths: dict, left: list[int], right: list[int],
-                       style: Style, lanes_width: float) -> tuple[list[float], float, float]:
+                       style: Style, lanes_width: float,
+                       room: tuple[float, float] = (0.0, 0.0)) -> tuple[list[float], float, float]:
     """Real x of every vertical line, the corridor left of the lanes, and the page width:
-    corridor tracks that no edge runs along take no room."""
+    corridor tracks that no edge runs along take no room; ``room`` more between the lanes
+    and each corridor (see :func:`_stub_room`)."""
     runs = {x1 for path in paths.values() for (x1, y1), (x2, y2) in pairwise(path)
             if x1 == x2 and y1 != y2}
     out = list(xs)
     used_left = [i for i in reversed(left) if i in runs]  # innermost first
-    left_w = (len(used_left) * style.corridor_spacing + 4) if used_left else 0.0
-    x = left_w
+    left_w = (len(used_left) * style.corridor_spacing + 4 + room[0]) if used_left else 0.0
+    x = left_w - (room[0] if used_left else 0.0)
     for i in reversed(left):
         if i in runs:
             x -= style.corridor_spacing
@@ -1021,7 +1059,8 @@ def _compact_corridors(xs: list[float], paths: dict, left: list[int], right: lis
     last_lane = right[0] if right else len(xs)
     for i in range(first_lane, last_lane):
         out[i] = xs[i] + left_w
-    x = left_w + lanes_width - 1
+    used_right = any(i in runs for i in right)
+    x = left_w + lanes_width - 1 + (room[1] if used_right else 0.0)
     for i in right:
         if i in runs:
             x += style.corridor_spacing
