@@ -27,13 +27,11 @@ def current_umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it into place.
-
-    A reader (or a crash) sees either the old file or the whole new one, never a prefix. The
-    file gets the mode any file the user writes gets (0644 under umask 022): ``mkstemp``
-    creates it 0600, which would keep a manual on a shared folder from its readers.
-    """
+def stage(path: Path, data: bytes | str) -> Path:
+    """The first half of :func:`write_atomic`: ``data`` written and fsynced to a temporary
+    file beside ``path``, whose name is returned for :func:`os.replace` onto ``path`` later
+    (or for removal): a build stages its files while it is still making others, and puts them
+    all in place only once every one is made."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -44,9 +42,24 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             out.write(payload)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it into place.
+
+    A reader (or a crash) sees either the old file or the whole new one, never a prefix. The
+    file gets the mode any file the user writes gets (0644 under umask 022): ``mkstemp``
+    creates it 0600, which would keep a manual on a shared folder from its readers.
+    """
+    tmp = stage(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 

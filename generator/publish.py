@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from .buildstamp import STAMP, inputs_digest, options_text, up_to_date
 from .diagram import FORMATS, Chart, layout, outputs
-from .fileio import write_atomic
+from .fileio import stage, write_atomic
 from .model import Flow, Library
 
 Progress = Callable[[int, int, str], None]
@@ -119,45 +120,68 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
         return BuildResult([], 0, True)
     workers = workers or min(2, os.cpu_count() or 1)
     flows = list(library.flows)
-    files: list[tuple[Path, bytes]] = []
     charts: dict[str, Chart] = {}
     pictures: dict[str, Pictures] = {}
     notes: list[str] = []
     _warm(forms=manual)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-        for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress, manual):
-            charts[flow.code] = chart
-            pictures[flow.code] = drawn
-            files += [(out / name, data) for name, data in flow_outputs]
-        if manual:
-            forms = []
-
-            def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
-                company = library.manual.company if library.manual else None
-                limits = library.org.limits if library.org else None  # for the route sentence
-                forms.append(pool.map(partial(form_file, templates=templates, company=company,
-                                              limits=limits), flows, chunksize=3))
-
-            files += [(out / name, data) for name, data in
-                      build_manual(library, templates, out, copy, charts, pictures, pool, queue_forms,
-                                   notes)]
-            files += [(out / name, data) for name, data in forms[0]]
-    # Only once everything is made (a build that fails writes nothing), by a few threads: each
-    # write waits on its fsync, one after the other the hundred files of the bundled flows
-    # took half a second. The stamp comes last, once every file is in place.
+    # Each file is staged (written beside its place and fsynced, by a few threads: one after
+    # the other the hundred fsyncs of the bundled flows took half a second) as soon as it is
+    # made, while the rest is still being made; only once everything is made are they renamed
+    # into place (a build that fails writes nothing). The stamp comes last.
+    staged: list[tuple[Path, Future]] = []
+    new_dirs = [] if out.exists() else [out]  # made by this build: removed if it fails
     with ThreadPoolExecutor(max_workers=4) as writers:
-        done = list(writers.map(lambda item: _put(*item), files))
-    written = [path for (path, _), wrote in zip(files, done, strict=True) if wrote]
+
+        def put(items) -> None:
+            for name, data in items:
+                path = out / name
+                if path.parent not in new_dirs and not path.parent.exists():
+                    new_dirs.append(path.parent)
+                staged.append((path, writers.submit(_stage_changed, path, data)))
+
+        try:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+                for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress, manual):
+                    charts[flow.code] = chart
+                    pictures[flow.code] = drawn
+                    put(flow_outputs)
+                if manual:
+                    forms = []
+
+                    def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
+                        company = library.manual.company if library.manual else None
+                        limits = library.org.limits if library.org else None  # route sentence
+                        forms.append(pool.map(partial(form_file, templates=templates,
+                                                      company=company, limits=limits),
+                                              flows, chunksize=3))
+
+                    put(build_manual(library, templates, out, copy, charts, pictures, pool,
+                                     queue_forms, notes))
+                    put(forms[0])
+            temps = [(path, future.result()) for path, future in staged]
+        except BaseException:
+            for _, future in staged:
+                with suppress(BaseException):
+                    if (tmp := future.result()) is not None:
+                        tmp.unlink(missing_ok=True)
+            for folder in sorted(new_dirs, key=lambda d: len(d.parts), reverse=True):
+                with suppress(OSError):
+                    folder.rmdir()  # only if empty: nothing of anyone else's goes
+            raise
+    for path, tmp in temps:
+        if tmp is not None:
+            os.replace(tmp, path)
+    written = [path for path, tmp in temps if tmp is not None]
     write_atomic(stamp, digest)
-    return BuildResult(written, len(files) - len(written), False, tuple(notes))
+    return BuildResult(written, len(temps) - len(written), False, tuple(notes))
 
 
-def _put(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` unless it holds those bytes already; whether it wrote."""
+def _stage_changed(path: Path, data: bytes) -> Path | None:
+    """``data`` staged for ``path`` (see :func:`fileio.stage`), or None if the file holds
+    those bytes already."""
     if path.exists() and path.read_bytes() == data:
-        return False
-    write_atomic(path, data)
-    return True
+        return None
+    return stage(path, data)
 
 
 def build_diagrams(library: Library, out: Path, progress: Progress | None = None,

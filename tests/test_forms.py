@@ -375,6 +375,20 @@ def test_labels_fit_their_rows_and_rows_take_handwriting(flow):
                     assert text.x + fonts.text_width(text.text, text.size) <= box.x + box.w + 0.5
 
 
+def test_labels_break_before_a_bracketed_phrase_not_inside_it():
+    from generator.forms.layout import LABEL_W, label_lines
+
+    assert label_lines("权重合计（%）（自动计算）", LABEL_W - 8, 9.5) == ["权重合计（%）",
+                                                                    "（自动计算）"]
+    for flow in LIBRARY.flows:
+        for f in flow.fields:
+            label = f.label + (f"（{f.unit}）" if f.unit else "") + ("（自动计算）" if f.derive else "")
+            lines = label_lines(label, LABEL_W - 8, 9.5)
+            assert "".join(lines) == label
+            for line in lines[:-1]:  # no line ends inside a bracket that fits on one line
+                assert line.count("（") == line.count("）"), (flow.code, lines)
+
+
 def test_item_table_columns_are_sized_to_their_content():
     from generator.forms.layout import column_widths
 

@@ -39,6 +39,7 @@ class Style:
     line_height: float = 1.25  # × size
     margin: float = 34.0  # page margin of the standalone chart
     title_band: float = 26.0  # above the chart: flow name and code
+    header_pad: float = 7.0  # a lane header's lines and 3.5 pt above and below them
     pad_x: float = 5.0
     pad_y: float = 3.0
     side_margin: float = 3.0  # lane border to its outermost side track
@@ -49,9 +50,14 @@ class Style:
     side_spacing: float = 5.0
     gap_tracks: int = 3  # horizontal tracks available in each gap (unused ones take no space)
     gap_spacing: float = 6.0
-    label_zone: float = 6.0  # room at the top of each gap for exit labels
+    # room at the top of each gap for exit labels: a label finding no place by its exit gets
+    # a line more there (see _page_geometry), so the zone itself need not hold one
+    label_zone: float = 4.0
+    # the same below a row that sends no label: with the row's padding, 9 pt between two
+    # boxes, an arrowhead (6 pt) and a little of its line
+    plain_zone: float = 7.0
     gap_pad: float = 5.0  # last track to the shapes below
-    row_pad: float = 2.0
+    row_pad: float = 1.0  # with gap_pad, 6 pt from a gap track to a box: an arrowhead's length
     corridor_spacing: float = 6.0
     min_box_width: float = 52.0
     min_box_height: float = 22.0  # a line of 10 pt text and 4.75 pt above and below
@@ -412,7 +418,8 @@ def _layout_ranked(flow: Flow, style: Style, orientation: str, frame_w: float, f
         raise LayoutError(f"{flow.code}: lanes too narrow on a {orientation} page")
     # lane headers
     header_lines = [_block(lane.name, lane_w - 8, style.header_size, style) for lane in lanes]
-    header_h = max(len(h) for h in header_lines) * style.header_size * style.line_height + 10
+    header_h = (max(len(h) for h in header_lines) * style.header_size * style.line_height
+                + style.header_pad)
     n_rows = max(rows.values()) + 1
     small = len(flow.steps) <= SMALL_FLOW
     # The search for the cuts meets the same page (the same steps and connectors) again and
@@ -694,7 +701,8 @@ def _plan_page(flow: Flow, step_ids: list[str], connectors: dict, rows: dict[str
         row_h[n.row] = max(row_h[n.row], sizes[n.id][1])
     # room for labels only in gaps below a row that sends a labelled edge
     labelled_rows = {row_of[src] for src, _, label, _ in edges if label}
-    zones = {r: style.label_zone if r - 1 in labelled_rows else 6.0 for r in gap_lines}
+    zones = {r: style.label_zone if r - 1 in labelled_rows else style.plain_zone
+             for r in gap_lines}
     return _PagePlan(nodes, sizes, edges, n_rows, xs, ys, gap_lines, row_line, center_x,
                      left_corridor, right_corridor, lane_index, row_of, requests,
                      sorted(range(len(edges)), key=natural), row_h, zones,
@@ -793,6 +801,11 @@ def _page_geometry(flow: Flow, number: int, plan: _PagePlan, paths: dict, style:
                 used[gap_of[y1]].append(y1)
     xs, left_w, width = _compact_corridors(plan.xs, paths, plan.left_corridor,
                                            plan.right_corridor, style, len(flow.lanes) * lane_w)
+    room = _stub_room(flow, plan, paths, xs, style, lane_w, width)
+    if room != (0.0, 0.0):
+        xs, left_w, width = _compact_corridors(plan.xs, paths, plan.left_corridor,
+                                               plan.right_corridor, style,
+                                               len(flow.lanes) * lane_w, room)
     zones = dict(plan.zones)
     bends = {i: routing.corners(path) for i, path in paths.items()}  # the same every attempt
     # Each label wants a place by the segment that leaves its decision, clear of the lane
@@ -995,16 +1008,49 @@ def _crossing_pairs(paths: dict) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
+def _stub_room(flow: Flow, plan: _PagePlan, paths: dict, xs: list[float], style: Style,
+               lane_w: float, width: float) -> tuple[float, float]:
+    """Room to add between the lanes and the corridor left of them, and right of them, so
+    that a labelled loop back leaving an outer lane's shape sideways into the corridor runs
+    long enough for its label to stand by it (EC-MK-022's 不合格: 16 pt from 素材合规审核 to
+    the corridor held no label, which went 40 pt away) - as much as the page's width allows."""
+    need = [0.0, 0.0]
+    corridors = set(plan.left_corridor) | set(plan.right_corridor)
+    for i, path in paths.items():
+        label = plan.edges[i][2]
+        if not label or len(path) < 2 or path[0][1] != path[1][1]:
+            continue
+        end = next((p for p in path[1:] if p[1] == path[0][1] and p[0] in corridors), None)
+        if end is None or any(q[1] != path[0][1] for q in path[:path.index(end)]):
+            continue  # the first segment does not run into a corridor
+        side = 0 if end[0] in plan.left_corridor else 1
+        box_w = plan.sizes[plan.edges[i][0]][0]
+        stub = abs(xs[path[0][0]] - xs[end[0]]) - box_w / 2
+        # a label of four characters or more may stand on two lines
+        lines = _two_lines(label, style.label_size) or [label]
+        label_w = max(fonts.text_width(line, style.label_size) for line in lines) + 2
+        need[side] = max(need[side], label_w + 6.0 - stub)
+    if need == [0.0, 0.0]:
+        return 0.0, 0.0
+    back = back_edges(flow)
+    frame_w = len(flow.lanes) * lane_w + (8.0 + style.corridor_spacing * len(back) if back else 0.0)
+    spare = frame_w - width
+    left = min(need[0], spare)
+    return max(0.0, left), max(0.0, min(need[1], spare - max(0.0, left)))
+
+
 def _compact_corridors(xs: list[float], paths: dict, left: list[int], right: list[int],
-                       style: Style, lanes_width: float) -> tuple[list[float], float, float]:
+                       style: Style, lanes_width: float,
+                       room: tuple[float, float] = (0.0, 0.0)) -> tuple[list[float], float, float]:
     """Real x of every vertical line, the corridor left of the lanes, and the page width:
-    corridor tracks that no edge runs along take no room."""
+    corridor tracks that no edge runs along take no room; ``room`` more between the lanes
+    and each corridor (see :func:`_stub_room`)."""
     runs = {x1 for path in paths.values() for (x1, y1), (x2, y2) in pairwise(path)
             if x1 == x2 and y1 != y2}
     out = list(xs)
     used_left = [i for i in reversed(left) if i in runs]  # innermost first
-    left_w = (len(used_left) * style.corridor_spacing + 4) if used_left else 0.0
-    x = left_w
+    left_w = (len(used_left) * style.corridor_spacing + 4 + room[0]) if used_left else 0.0
+    x = left_w - (room[0] if used_left else 0.0)
     for i in reversed(left):
         if i in runs:
             x -= style.corridor_spacing
@@ -1013,7 +1059,8 @@ def _compact_corridors(xs: list[float], paths: dict, left: list[int], right: lis
     last_lane = right[0] if right else len(xs)
     for i in range(first_lane, last_lane):
         out[i] = xs[i] + left_w
-    x = left_w + lanes_width - 1
+    used_right = any(i in runs for i in right)
+    x = left_w + lanes_width - 1 + (room[1] if used_right else 0.0)
     for i in right:
         if i in runs:
             x += style.corridor_spacing

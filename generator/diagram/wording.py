@@ -62,8 +62,13 @@ def phrase_wrap(text: str, width: float, size: float, measure: Measure) -> tuple
     found = _best(units, len(greedy), cost, width, size, measure)
     if found is None:
         return tuple(greedy)
-    # a line more would often spare a break inside a word (制定晋升制/度及各级人/员任职资格),
-    # but rows grow with their boxes, and on the bundled flows it cost one section its page
+    if any(cost[k] >= INSIDE for k in found[1]):
+        # no way of setting it in as few lines breaks between words: a line more, where that
+        # spares every word (培训 in 制定整体电商/培训计划/内容大纲, not 培/训). Only a text
+        # that would break inside a word grows: one box on the bundled flows.
+        more = _best(units, len(greedy) + 1, cost, width, size, measure)
+        if more is not None and all(cost[k] < INSIDE for k in more[1]):
+            return more[0]
     return found[0]
 
 

@@ -158,7 +158,7 @@ def form_layout(flow: Flow, instructions: list[str], status: str,
             _table(c, f, label, width)
             continue
         kind = {"choice": "combo", "bool": "check"}.get(f.type, "multiline" if f.multiline else "text")
-        lines = wrap(label, LABEL_W - 8, 9.5, fonts.text_width)
+        lines = label_lines(label, LABEL_W - 8, 9.5)
         # the row grows with its label: a long label wraps, it never runs out of its cell
         h = max(MULTI_H if kind == "multiline" else ROW_H, len(lines) * LABEL_LEADING + 8)
         c.need(h)
@@ -425,6 +425,22 @@ def _section_title(c: _Cursor, title: str) -> None:
     c.need(40)
     c.page.texts.append(Text(MARGIN, c.y - 14, title, 11))
     c.y -= 22
+
+
+def label_lines(label: str, width: float, size: float) -> list[str]:
+    """A field's label in lines of ``width``, broken before a bracketed phrase (its unit,
+    （自动计算）) rather than inside one: 权重合计（%）/（自动计算）, never 权重合计（%）（自动/
+    计算）. A phrase wider than a line is wrapped on its own."""
+    phrases = [p for p in re.split(r"(?=（)", label) if p]
+    lines: list[str] = []
+    for phrase in phrases:
+        if lines and fonts.text_width(lines[-1] + phrase, size) <= width:
+            lines[-1] += phrase
+        elif fonts.text_width(phrase, size) <= width:
+            lines.append(phrase)
+        else:
+            lines += wrap(phrase, width, size, fonts.text_width)
+    return lines or [""]
 
 
 def _label_row(c: _Cursor, lines: list[str], h: float, width: float) -> None:

@@ -44,7 +44,7 @@ from .pdf import (
     history_widths,
     running_header,
 )
-from .plan import Plan, Section, notes_rows, signoff_rows
+from .plan import Plan, Section, notes_rows, notes_widths, signoff_rows, signoff_widths
 
 # Every run names the bundled font, which the DOCX carries embedded (see EMBEDDED_NAMES):
 # the PDF is set in it, so Word and LibreOffice set the same glyphs at the same widths on any
@@ -471,9 +471,8 @@ def _flow_section(document, plan: Plan, sec: Section, n: int,
     spacer = _para(document, "", 4, after=4)
     if not sec.one_page:
         spacer.paragraph_format.page_break_before = True
-    _table(document, notes_rows(f), [col] * 6, merge=NOTES_MERGES, keep=True)
-    _para(document, "", 4, after=4).paragraph_format.keep_with_next = True
-    _table(document, signoff_rows(f.signoff, f.content_hash), [col] * 6,
+    _table(document, notes_rows(f), notes_widths(width), merge=NOTES_MERGES, keep=True)
+    _table(document, signoff_rows(f.signoff, f.content_hash), signoff_widths(width),
            header_cols=(0, 2, 4), keep=True)
 
 

@@ -44,7 +44,9 @@ from .plan import (  # noqa: F401  (lanes_text and HEADER_COLUMNS: the DOCX writ
     flow_header_rows,
     lanes_text,
     notes_rows,
+    notes_widths,
     signoff_rows,
+    signoff_widths,
 )
 
 MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
@@ -438,14 +440,14 @@ def _section(section: Section, width: float) -> list[Flowable]:
         if number:
             story.append(PageBreak())
         # the caption and its chart page are one block: a caption never ends a page
-        story.append(KeepTogether([Spacer(1, 6), Lines("管理行为" + ("（续）" if number else ""),
-                                                       CELL), Spacer(1, 4), ChartPage(page)]))
+        story.append(KeepTogether([Spacer(1, 4), Lines("管理行为" + ("（续）" if number else ""),
+                                                       CELL), Spacer(1, 2), ChartPage(page)]))
     tail: list[Flowable] = [
-        Spacer(1, 8),
-        _table(notes_rows(f), [col] * 6,
-               spans=[((first, r), (last, r)) for r, first, last in NOTES_MERGES]),
         Spacer(1, 6),
-        _table(signoff_rows(f.signoff, f.content_hash), [col] * 6, header_cols=(0, 2, 4))]
+        _table(notes_rows(f), notes_widths(width),
+               spans=[((first, r), (last, r)) for r, first, last in NOTES_MERGES]),
+        _table(signoff_rows(f.signoff, f.content_hash), signoff_widths(width),
+               header_cols=(0, 2, 4))]
     if not section.one_page:
         story.append(PageBreak())
     return [*story, KeepTogether(tail)]

@@ -30,7 +30,7 @@ class Copy:
         return self.number is not None
 
 
-CAPTION_ABOVE = 24.0  # 管理行为 above a chart: 6 pt, its line, 4 pt
+CAPTION_ABOVE = 20.0  # 管理行为 above a chart: 4 pt, its line, 2 pt
 # A section that fits its page by less than this goes on two pages in both writers, so that a
 # reader who sets the DOCX a little taller than the PDF never paginates a page apart. Measured
 # on the bundled manual, LibreOffice sets every flow section of the DOCX 4-10 pt shorter than
@@ -38,10 +38,12 @@ CAPTION_ABOVE = 24.0  # 管理行为 above a chart: 6 pt, its line, 4 pt
 # no cell padding): 8 pt is kept for a reader who does otherwise (it was 24, which pushed
 # 相关说明 and the sign-off of sections that fitted onto a page of their own).
 FIT_MARGIN = 8.0
-CAPTION = 24.0  # 管理行为（续） above a continued chart
+CAPTION = 20.0  # 管理行为（续） above a continued chart
 CELL_LEADING = 14.0  # the tables' line height, as both writers set it
 CELL_PADDING = 6.0  # above and below a cell's text
-TAIL_SPACE = 14.0  # between the chart, 相关说明 and the sign-off block
+# between the chart and 相关说明; the sign-off block follows 相关说明 with no gap, one block
+# whose label column lines up with the header table's (it was 8 + 6 pt)
+TAIL_SPACE = 6.0
 
 
 @dataclass(frozen=True)
@@ -98,18 +100,33 @@ def notes_rows(flow: Flow) -> list[list[str]]:
 NOTES_MERGES = ((0, 1, 5), (1, 1, 5))
 
 
+def notes_widths(width: float) -> list[float]:
+    """The columns of 相关说明: the label as wide as the header table's first column, the
+    text the rest (a line less for a long note than in a sixth of the width)."""
+    label = width / 6 * HEADER_COLUMNS[0]
+    return [label] + [(width - label) / 5] * 5
+
+
+def signoff_widths(width: float) -> list[float]:
+    """The sign-off block's columns: each label as wide as the header table's first column,
+    lined up with it and with 相关说明 above, the names and dates (wet signatures) the rest."""
+    label = width / 6 * HEADER_COLUMNS[0]
+    return [label, width / 3 - label] * 3
+
+
 def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
     """The lanes joined by arrows, broken between lanes only (a lane's name is a word: 总经理
-    办公会议 never ends one line and starts the next); both writers keep the breaks."""
+    办公会议 never ends one line and starts the next); both writers keep the breaks. The arrow
+    has a space each side, not an ideographic one: five lanes then take one line, not two."""
     from .. import fonts
 
     lines: list[str] = []
     for name in names:
-        candidate = f"{lines[-1]}　→　{name}" if lines else name
+        candidate = f"{lines[-1]} → {name}" if lines else name
         if lines and fonts.text_width(candidate, size) <= width:
             lines[-1] = candidate
         elif lines:
-            lines[-1] += "　→"
+            lines[-1] += " →"
             lines.append(name)
         else:
             lines.append(name)
@@ -146,8 +163,8 @@ def tail_height(flow: Flow, width: float) -> float:
     from .. import fonts
     from ..typography import wrap
 
-    lines = sum(len(wrap(row[1], width * 5 / 6 - 8, 10, fonts.text_width))
-                for row in notes_rows(flow))
+    text = width - notes_widths(width)[0] - 8
+    lines = sum(len(wrap(row[1], text, 10, fonts.text_width)) for row in notes_rows(flow))
     return (TAIL_SPACE + lines * CELL_LEADING + 2 * CELL_PADDING
             + 2 * (CELL_LEADING + CELL_PADDING))
 
