@@ -79,6 +79,7 @@ class Waitlist:
         self.basis: tuple | None = None  # what the answers were given under
         self.touched: dict[str, None] = {}  # records with events not answered yet, in order
         self.flows: dict[str, Flow | None] = {}
+        self.moment = ""
 
     # -- keeping current ---------------------------------------------------------------------
     def refresh(self, library: Library) -> None:
@@ -86,7 +87,8 @@ class Waitlist:
         answer again what they, the 代理 grants in force today or ``library``'s org changed."""
         with self.lock:
             self._fold()
-            day = local_day(now())
+            self.moment = now()  # one moment for every answer of this look
+            day = local_day(self.moment)
             if not self.touched and self.basis is not None and \
                     self.basis[:3] == (self.generation, id(library.org), day):
                 return
@@ -171,8 +173,8 @@ class Waitlist:
         path = route(flow, typed_fields(flow, state.fields), state.decisions, org.limits)
         who = None
         if state.status == "in progress" and path.waiting_for is not None:
-            cp_at = {"seq": self.size, "time": now()}
-            who = rulebook.signers_now(flow, book, state, path.waiting_for, cp_at)
+            who = rulebook.signers_now(flow, book, state, path.waiting_for,
+                                       {"seq": self.size, "time": self.moment})
         answer = Answer(who, tuple(p for p in copied_to(flow, org, path.steps)
                                    if p != state.applicant))
         self.answers[number] = answer
