@@ -120,7 +120,8 @@ def in_process(base: Path, rounds: int) -> None:
     auditor = login("方圆")
     first = li.get("/")  # the live states and the waiting list are made once
     print(f"first 待办 (folds the log once): {time.perf_counter() - t:.1f} s")
-    numbers = re.findall(rb'/records/(EC-HR-015-[0-9-]+)"', first.data)
+    waiting = first.data.split(b'id="waiting"')[1].split(b'id="mine"')[0]
+    numbers = re.findall(rb'/records/(EC-HR-015-[0-9-]+)"', waiting)
     target = numbers[len(numbers) // 2].decode()
     t = time.perf_counter()
     auditor.get("/search?q=发烧")
@@ -143,6 +144,19 @@ def in_process(base: Path, rounds: int) -> None:
     print(f"{'search in process':18} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
     p50, p95 = timed(lambda: login("李强"), 10)
     print(f"{'login':18} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
+    to_sign = iter(numbers[-20:])  # the newest waiting: the oldest stay on the page
+
+    def sign():
+        number = next(to_sign).decode()
+        page = li.get(f"/records/{number}").data.decode()
+        step = re.search(r'name="step" value="([^"]+)"', page).group(1)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        after = li.post(f"/records/{number}/sign", data={
+            "csrf": csrf, "step": step, "decision": "同意", "passphrase": SECRET},
+            follow_redirects=True)
+        assert "已签署" in after.data.decode(), number
+    p50, p95 = timed(sign, 10)
+    print(f"{'sign (page+post)':18} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
 
 
 def rss_mib(pid: int) -> float:
