@@ -285,16 +285,20 @@ class PgArchive:
         """Streamed through a server-side cursor in position order (memory flat)."""
         if end <= start:
             return
+        for offset, line in self._stream("SELECT byte_offset, line FROM flowdoc.entries "
+                                         "WHERE byte_offset >= %s AND byte_offset < %s "
+                                         "ORDER BY position", (start, end)):
+            yield offset, bytes(line)
+
+    def _stream(self, sql: str, args: tuple) -> Iterator[tuple]:
+        """The rows of ``sql`` through a server-side cursor of a connection of its own."""
         psycopg = _psycopg()
         conn = self.connect(autocommit=False)  # a named cursor lives in a transaction
         try:
-            with conn.cursor(name="flowdoc_lines") as cur:
+            with conn.cursor(name="flowdoc_stream") as cur:
                 cur.itersize = CHUNK
-                cur.execute("SELECT byte_offset, line FROM flowdoc.entries WHERE "
-                            "byte_offset >= %s AND byte_offset < %s ORDER BY position",
-                            (start, end))
-                for offset, line in cur:
-                    yield offset, bytes(line)
+                cur.execute(sql, args)
+                yield from cur
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.name}: {self._why(exc)}") from None
         finally:
@@ -422,6 +426,11 @@ class PgArchive:
         with self._db() as db:
             return [bytes(r[0]) for r in db.execute("SELECT raw FROM flowdoc.checkpoints "
                                                     "ORDER BY n")]
+
+    def history_lines(self) -> Iterator[bytes]:
+        """Streamed through a server-side cursor in commit order, each with a newline."""
+        for (raw,) in self._stream("SELECT raw FROM flowdoc.checkpoints ORDER BY n", ()):
+            yield bytes(raw) + b"\n"
 
     def cosignatures(self) -> list[tuple[str, bytes]]:
         with self._db() as db:
