@@ -167,3 +167,32 @@ def test_a_history_verifies_in_worker_processes_too(archive):
     two = verify(archive, LIBRARY, workers=2).findings
     assert one == two and [m.split(":")[0] for _, m in one] == [
         "checkpoint 2 of the history", "checkpoint 5 of the history"], one
+
+
+def test_a_line_a_witness_cosigned_removed_from_the_history_is_found(trusted, tmp_path):
+    """A line removed from the middle of the history says nothing by itself (the lines
+    around it still give their roots); when a witness of the trust root co-signed the
+    checkpoint it held, the co-signature names a checkpoint the history no longer has."""
+    import shutil
+
+    from generator.archive.trusting import add_key, unlock_key_file, witness
+    from generator.checks import check_paths
+    from generator.trust import TRUST_FILE
+
+    shutil.copytree(trusted.flows, tmp_path / "flows")
+    store = trusted.fresh(tmp_path / "records", ("赵敏",))
+    add_key(tmp_path / "flows" / TRUST_FILE, store, LIBRARY, "王芳", secret("王芳"), "witness",
+            "审计部见证机", "witness-pass-2026", tmp_path / "witness.key")
+    lib = check_paths([tmp_path / "flows"], base=tmp_path).library
+    R.submit(store, lib, leave(1), b"x", "赵敏", secret("赵敏"), T0)
+    signer = unlock_key_file(tmp_path / "witness.key", "witness-pass-2026", "witness")
+    witness(store, lib.trust, signer, tmp_path / "witness-state.json")
+    R.submit(store, lib, leave(2), b"y", "赵敏", secret("赵敏"), T0)
+    witness(store, lib.trust, signer, tmp_path / "witness-state.json")
+    assert verify(store, lib).ok
+    lines = history(store)
+    cosigned = lines[-2]  # the checkpoint the witness co-signed first
+    rewrite(store, [line for line in lines if line != cosigned])
+    found = [m for _, m in verify(store, lib).findings]
+    assert found == ["witness 审计部见证机 co-signed a checkpoint the checkpoint history does not "
+                     "hold (a line of it was removed or altered)"], found
