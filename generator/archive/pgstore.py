@@ -915,8 +915,8 @@ class PgWriter:
     def _commit_event(self, lines: list[bytes], head: tuple) -> bool:
         """An event's commit and the wait for it to be on disk, in one round trip: its blobs,
         entries and checkpoint, COMMIT (the commit point, asynchronous: the lock is released
-        as soon as it is in the WAL), then the flush's own synchronous transaction
-        (:func:`_flush`), which the server runs after it. Whether the flush was waited for;
+        as soon as it is in the WAL), then the flush's ``setval`` (:func:`_flush`) in the
+        implicit transaction the pipeline's sync commits, synchronously. Whether the flush was waited for;
         False when the commit was made but the flush must be waited for apart (a role that
         may not use the sequence). A failure before COMMIT raises (nothing was written)."""
         psycopg = _psycopg()
@@ -927,10 +927,13 @@ class PgWriter:
                 conn.execute(_event_insert(len(self._blobs), len(lines)),
                              [*(v for item in self._blobs.items() for v in item), *rows, *head])
                 conn.execute("COMMIT")  # the commit point; the lock is released
-                conn.execute("BEGIN")
+                # in the implicit transaction the pipeline's sync ends: committed then,
+                # synchronously (the session's setting), the sync answered once on disk
                 conn.execute(_DURABLE)
-                conn.execute("COMMIT")  # synchronous: returns once the WAL is on disk
-            return True
+            if conn.info.transaction_status == _psycopg().pq.TransactionStatus.IDLE:
+                return True
+            conn.rollback()  # a transaction was opened around it after all: flushed apart
+            return False
         except psycopg.Error as exc:
             if conn.broken:
                 raise ArchiveError(f"{self.archive.name}: the connection was lost at the commit "
