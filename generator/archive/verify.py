@@ -444,12 +444,16 @@ class _History:
             return
         if self.want == frontier.size:
             self.reached(frontier, nbytes)
-        while self.next is not None:  # checkpoints of more entries than the log holds
+        beyond = []  # checkpoints of more entries than the log holds
+        while self.next is not None:
             j, cp, is_head = self.next
             if not is_head:
-                self._add(j, "完整性", f"it counts {cp.size} entries; the log holds "
-                                     f"{frontier.size} (entries were removed)")
+                beyond.append((j, cp.size))
             self._advance()
+        for j, size in beyond:  # those past the head are its uncommitted tail (said below)
+            if self.head_at is None or j < self.head_at:
+                self._add(j, "完整性", f"it counts {size} entries; the log holds "
+                                     f"{frontier.size} (entries were removed)")
         last = self.count - 1
         if self.head_at is None:
             self.findings.append((HISTORY, LAST, "完整性", "the checkpoint history does not hold "
