@@ -49,12 +49,13 @@ def reference() -> float:
 
 
 def _hold_times(store, holds: list[float]) -> None:
-    """Record in ``holds`` how long each PostgreSQL turn holds the writers' lock: from the
-    round trip that takes it to the commit that releases it (the flush that follows is
-    outside it)."""
+    """Record in ``holds`` how long each PostgreSQL turn holds the writers' lock on the
+    writer's side: from the reply to the round trip that takes it to the moment its COMMIT
+    is sent (the commit and the flush are one more round trip, the lock released by the
+    server at the COMMIT, before the flush)."""
     from generator.archive import pgstore
 
-    take, durable = pgstore._take_turn, pgstore.PgArchive._durable
+    take = pgstore._take_turn
     began: list[float] = []
 
     def timed_take(*args, **kwargs):
@@ -62,12 +63,24 @@ def _hold_times(store, holds: list[float]) -> None:
         began.append(time.perf_counter())
         return row
 
-    def timed_durable(self, conn):
-        if began:
-            holds.append(time.perf_counter() - began.pop())
-        return durable(self, conn)
+    pgstore._take_turn = timed_take
+    sent = getattr(pgstore.PgWriter, "_commit_event", None)
+    if sent is not None:
+        def timed_sent(self, *args, **kwargs):
+            if began:
+                holds.append(time.perf_counter() - began.pop())
+            return sent(self, *args, **kwargs)
 
-    pgstore._take_turn, pgstore.PgArchive._durable = timed_take, timed_durable
+        pgstore.PgWriter._commit_event = timed_sent
+    else:  # a tree before it: until the commit's round trip returned
+        durable = pgstore.PgArchive._durable
+
+        def timed_durable(self, conn):
+            if began:
+                holds.append(time.perf_counter() - began.pop())
+            return durable(self, conn)
+
+        pgstore.PgArchive._durable = timed_durable
 
 
 def _writer(store, library, n: int, tag: str, start, done) -> None:

@@ -100,7 +100,7 @@ def test_a_change_to_any_member_or_kind_of_byte_of_log_and_checkpoint_is_detecte
     """Every entry, every member's name and value, every kind of byte (tests/tamper.py says
     which); test_every_single_byte_change… tries them all (``-m exhaustive``)."""
     archive = copy(small, tmp_path)
-    for name in ("log.jsonl", "checkpoint.json"):
+    for name in ("log.jsonl", "checkpoint.json", "checkpoints.jsonl"):
         path = archive.root / name
         original = path.read_bytes()
         chosen = tamper.changes(original)
@@ -140,7 +140,7 @@ def test_truncation_inside_and_between_entries_and_appended_bytes_are_detected(s
 @pytest.mark.exhaustive
 def test_every_single_byte_change_of_log_and_checkpoint_is_detected(small, tmp_path):
     archive = copy(small, tmp_path)
-    for name in ("log.jsonl", "checkpoint.json"):
+    for name in ("log.jsonl", "checkpoint.json", "checkpoints.jsonl"):
         path = archive.root / name
         original = path.read_bytes()
         missed = []
@@ -326,7 +326,7 @@ def test_verify_only_reports_on_random_bytes_cut_files_and_shuffled_lines(small,
 
     with tempfile.TemporaryDirectory() as tmp:
         archive = copy(small, Path(tmp))
-        name = data.draw(st.sampled_from(["log.jsonl", "checkpoint.json"]))
+        name = data.draw(st.sampled_from(["log.jsonl", "checkpoint.json", "checkpoints.jsonl"]))
         path = archive.root / name
         original = path.read_bytes()
         how = data.draw(st.sampled_from(["random", "cut", "shuffle", "splice"]))

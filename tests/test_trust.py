@@ -178,7 +178,10 @@ def test_log_and_checkpoint_rolled_back_together_are_a_rollback_for_a_kept_check
     kept.write_text(proc.stdout, encoding="utf-8")
     for name in ("log.jsonl", CHECKPOINT):  # the insider puts back an earlier pair
         shutil.copy(earlier / name, archive.root / name)
-    assert verify(archive, lib).ok  # alone, an earlier archive is a valid archive
+    # the checkpoint history still holds the later checkpoint: the head was rolled back
+    assert any("of the history follow the head" in m for m in findings(archive, lib))
+    shutil.copy(earlier / "checkpoints.jsonl", archive.root / "checkpoints.jsonl")
+    assert verify(archive, lib).ok  # alone, an earlier archive (history too) is a valid one
     proc = flowdoc(["verify", "--since", str(kept)], root, flows=root / "flows")
     assert proc.returncode == 1 and "rollback: the archive holds" in proc.stdout, proc.stdout
     proc = flowdoc(["verify", "--since", str(kept), "--json"], root, flows=root / "flows")

@@ -34,14 +34,20 @@ tables folded (remembered by the process, extended by the entries appended since
 itself is two round trips: one takes the lock and reads the head, frontier, org.yaml in force
 and the key entries and record numbers appended since this process last looked; the other,
 after the rule book has checked and the event is signed (its signature covers its position
-and the record's state, so it can only be made under the lock), sends blobs, entries, the
-signed checkpoint and COMMIT.
+and the record's state, so it can only be made under the lock), sends blobs, entries and the
+signed checkpoint as one statement, COMMIT, and the flush below, in one round trip. The
+writer's CPU is what the machine runs out of first with many writers, so statements are
+few and their parameters scalar (psycopg dumps an array element by element in Python); a
+batch sends its blobs as two texts the server splits, its entries by COPY.
 
 Durability and group commit: the turn's transaction commits with ``synchronous_commit = off``
 for itself alone, so the lock is released as soon as the commit record is in the WAL, not
 after the fsync; the writer then waits, outside the lock, for the WAL to be on disk (a
 synchronous commit of a ``setval`` on ``flowdoc.durable``, which flushes the WAL up to itself
-and so over every commit before it) and only then returns: an acknowledged entry is durable.
+and so over every commit before it; sent in the same round trip, after the COMMIT, and run by
+the server once the lock is released) and only then returns: an acknowledged entry is
+durable. A connection lost during that round trip leaves the writer not knowing whether its
+event was committed: it says so (verify and the log tell), never "nothing was written".
 Writers waiting at once share one fsync (PostgreSQL's group commit), where a lock held through
 a synchronous commit would make every writer wait for every other's fsync in turn. A crash
 before the flush loses the unacknowledged commit and every commit after it (the WAL is
@@ -66,6 +72,7 @@ printed: :attr:`PgArchive.name` is the URL without it, and every error is reword
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -285,16 +292,21 @@ class PgArchive:
         """Streamed through a server-side cursor in position order (memory flat)."""
         if end <= start:
             return
+        for offset, line in self._stream("SELECT byte_offset, line FROM flowdoc.entries "
+                                         "WHERE byte_offset >= %s AND byte_offset < %s "
+                                         "ORDER BY position", (start, end)):
+            yield offset, bytes(line)
+
+    def _stream(self, sql: str, args: tuple) -> Iterator[tuple]:
+        """The rows of ``sql`` through a server-side cursor of a connection of its own."""
         psycopg = _psycopg()
         conn = self.connect(autocommit=False)  # a named cursor lives in a transaction
         try:
-            with conn.cursor(name="flowdoc_lines") as cur:
+            # binary rows: bytea as is, half the bytes of hex and no decoding on either side
+            with conn.cursor(name="flowdoc_stream", binary=True) as cur:
                 cur.itersize = CHUNK
-                cur.execute("SELECT byte_offset, line FROM flowdoc.entries WHERE "
-                            "byte_offset >= %s AND byte_offset < %s ORDER BY position",
-                            (start, end))
-                for offset, line in cur:
-                    yield offset, bytes(line)
+                cur.execute(sql, args)
+                yield from cur
         except psycopg.Error as exc:
             raise ArchiveError(f"{self.name}: {self._why(exc)}") from None
         finally:
@@ -423,6 +435,11 @@ class PgArchive:
             return [bytes(r[0]) for r in db.execute("SELECT raw FROM flowdoc.checkpoints "
                                                     "ORDER BY n")]
 
+    def history_lines(self) -> Iterator[bytes]:
+        """Streamed through a server-side cursor in commit order, each with a newline."""
+        for (raw,) in self._stream("SELECT raw FROM flowdoc.checkpoints ORDER BY n", ()):
+            yield bytes(raw) + b"\n"
+
     def cosignatures(self) -> list[tuple[str, bytes]]:
         with self._db() as db:
             return [(w, bytes(r)) for w, r in db.execute(
@@ -526,8 +543,8 @@ def _take_turn(conn: psycopg.Connection, query: str | None = None,
     ``query`` (read after the lock was granted: its snapshot sees every commit before); the
     query's one row."""
     with conn.pipeline():
-        conn.execute("SET LOCAL synchronous_commit = off")
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        conn.execute("SELECT set_config('synchronous_commit', 'off', true), "
+                     "pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         cur = conn.execute(query, params) if query else None
     return cur.fetchone() if cur is not None else None
 
@@ -543,10 +560,10 @@ def _flush(conn: psycopg.Connection) -> None:
 
     try:
         if conn.autocommit:
-            conn.execute("SELECT setval('flowdoc.durable', 1)")
+            conn.execute(_DURABLE)
         else:
             with conn.pipeline():
-                conn.execute("SELECT setval('flowdoc.durable', 1)")
+                conn.execute(_DURABLE)
                 conn.commit()
         return
     except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
@@ -566,8 +583,38 @@ def _flush(conn: psycopg.Connection) -> None:
 
 
 BLOB_CACHE_MAX = 256 * 1024
-_BLOBS_IN = ("INSERT INTO flowdoc.blobs (digest, data) SELECT * FROM unnest(%s::text[], "
-             "%s::bytea[]) ON CONFLICT DO NOTHING")
+_DURABLE = "SELECT setval('flowdoc.durable', 1)"
+
+
+# many blobs in one statement: their digests and their bytes (in hex, each after an "x", so
+# that none is empty) as two comma-separated texts, split by the server — a parameter a blob,
+# or an array, costs the client ten times the CPU (psycopg dumps them one by one in Python)
+_BLOBS_IN = ("INSERT INTO flowdoc.blobs (digest, data) SELECT d, decode(substr(x, 2), 'hex') "
+             "FROM unnest(string_to_array(%s, ','), string_to_array(%s, ',')) AS t(d, x) "
+             "ON CONFLICT DO NOTHING")
+
+
+def _blob_texts(blobs: list[tuple[str, bytes]]) -> tuple[str, str]:
+    return ",".join(d for d, _ in blobs), ",".join("x" + b.hex() for _, b in blobs)
+
+
+@functools.cache
+def _event_insert(blobs: int, lines: int) -> str:
+    """One statement inserting ``blobs`` blobs, ``lines`` entries and the checkpoint (each
+    statement costs the client more than its rows), with scalar parameters: the blobs'
+    digests and bytes, the entries' five columns, the checkpoint's size, bytes and frontier
+    (an array would be dumped element by element in Python)."""
+    def values(rows: int, columns: int) -> str:
+        return ", ".join(["(" + ", ".join(["%s"] * columns) + ")"] * rows)
+
+    parts = []
+    if blobs:
+        parts.append(f"b AS (INSERT INTO flowdoc.blobs (digest, data) VALUES {values(blobs, 2)} "
+                     "ON CONFLICT DO NOTHING)")
+    if lines:
+        parts.append("e AS (INSERT INTO flowdoc.entries (position, byte_offset, line, record, "
+                     f"kind) VALUES {values(lines, 5)})")
+    return ("WITH " + ", ".join(parts) + " " if parts else "") + _CHECKPOINT_IN
 _CHECKPOINT_IN = "INSERT INTO flowdoc.checkpoints (size, raw, frontier) VALUES (%s, %s, %s)"
 
 _KEYS_SINCE = ("SELECT c.size, ARRAY(SELECT line FROM flowdoc.entries WHERE kind = ANY(%s) AND "
@@ -838,18 +885,9 @@ class PgWriter:
         cp = Checkpoint(frontier.size, nbytes, frontier.root().hex(), time, operator.key.id, "")
         cp = Checkpoint(**{**cp.body(), "signature": operator.sign(checkpoint_message(cp))})
         head = (cp.size, canonical(cp.as_dict()), b"".join(frontier.hashes))
+        flushed = False
         if len(lines) <= 16 and sum(map(len, self._blobs.values())) <= BLOB_CACHE_MAX:
-            rows = list(zip(*_rows(self.size, self.bytes, lines, self.pending), strict=True)) \
-                if lines else [[], [], [], [], []]
-            with self.conn.pipeline():  # an event: one round trip
-                if self._blobs:
-                    self.conn.execute(_BLOBS_IN, [list(self._blobs), list(self._blobs.values())])
-                self.conn.execute("INSERT INTO flowdoc.entries (position, byte_offset, line, "
-                                  "record, kind) SELECT * FROM unnest(%s::bigint[], "
-                                  "%s::bigint[], %s::bytea[], %s::text[], %s::text[])",
-                                  [list(c) for c in rows])
-                self.conn.execute(_CHECKPOINT_IN, head)
-                self.conn.commit()  # the commit point; the lock is released
+            flushed = self._commit_event(lines, head)
         else:  # a batch: blobs in chunks, the entries by COPY (a pipeline of megabytes stalls)
             chunk: list[tuple[str, bytes]] = []
             held = 0
@@ -858,7 +896,7 @@ class PgWriter:
                     chunk.append(item)
                     held += len(item[1])
                 if chunk and (item is None or held > 8 << 20):
-                    self.conn.execute(_BLOBS_IN, [[d for d, _ in chunk], [b for _, b in chunk]])
+                    self.conn.execute(_BLOBS_IN, _blob_texts(chunk))
                     chunk, held = [], 0
             _insert(self.conn, self.size, self.bytes, lines, self.pending)
             self.conn.execute(_CHECKPOINT_IN, head)
@@ -870,8 +908,45 @@ class PgWriter:
                                 frontier.size)
         self.size, self.bytes, self.pending, self._blobs = frontier.size, nbytes, [], {}
         self.frontier, self.last_time = frontier, time
-        self.archive._durable(self.conn)  # acknowledged once on disk
+        if not flushed:
+            self.archive._durable(self.conn)  # acknowledged once on disk
         return cp
+
+    def _commit_event(self, lines: list[bytes], head: tuple) -> bool:
+        """An event's commit and the wait for it to be on disk, in one round trip: its blobs,
+        entries and checkpoint, COMMIT (the commit point, asynchronous: the lock is released
+        as soon as it is in the WAL), then the flush's ``setval`` (:func:`_flush`) in the
+        implicit transaction the pipeline's sync commits, synchronously. Whether the flush was waited for;
+        False when the commit was made but the flush must be waited for apart (a role that
+        may not use the sequence). A failure before COMMIT raises (nothing was written)."""
+        psycopg = _psycopg()
+        conn = self.conn
+        rows = [v for row in _rows(self.size, self.bytes, lines, self.pending) for v in row]
+        try:
+            with conn.pipeline():
+                conn.execute(_event_insert(len(self._blobs), len(lines)),
+                             [*(v for item in self._blobs.items() for v in item), *rows, *head])
+                conn.execute("COMMIT")  # the commit point; the lock is released
+                # in the implicit transaction the pipeline's sync ends: committed then,
+                # synchronously (the session's setting), the sync answered once on disk
+                conn.execute(_DURABLE)
+            if conn.info.transaction_status == _psycopg().pq.TransactionStatus.IDLE:
+                return True
+            conn.rollback()  # a transaction was opened around it after all: flushed apart
+            return False
+        except psycopg.Error as exc:
+            if conn.broken:
+                raise ArchiveError(f"{self.archive.name}: the connection was lost at the commit "
+                                   f"({self.archive._why(exc)}): the event may or may not have "
+                                   "been written; see flowdoc verify") from None
+            with contextlib.suppress(psycopg.Error):
+                conn.rollback()
+            row = conn.execute("SELECT raw FROM flowdoc.checkpoints ORDER BY n DESC "
+                               "LIMIT 1").fetchone()
+            conn.rollback()
+            if row is None or bytes(row[0]) != head[1]:
+                raise  # nothing was committed: reported by the turn as such
+            return False
 
 
 # -- the schema -------------------------------------------------------------------------------

@@ -174,9 +174,14 @@ def states(entries: list[dict[str, Any]]) -> dict[str, RecordState]:
 
 
 def state_digest(state: RecordState | None) -> str:
-    return digest(None if state is None else {
+    if state is None:  # every submission is signed over it
+        return _NO_STATE
+    return digest({
         "number": state.number, "fields": state.fields, "decisions": state.decisions,
         "status": state.status, "events": len(state.history)})
+
+
+_NO_STATE = digest(None)
 
 
 

@@ -358,6 +358,14 @@ class Store(Protocol):
         made before the history was kept has its head alone.)"""
         ...
 
+    def history_lines(self) -> Iterator[bytes] | None:
+        """The checkpoint history exactly as kept, for ``verify``: each checkpoint's bytes
+        with the newline that ends it in a folder's checkpoints.jsonl (a database adds it),
+        oldest first, streamed (memory flat), nothing skipped or cut — not even a crashed
+        writer's line past the head. None when the store keeps no history (a folder made
+        before it was kept)."""
+        ...
+
     def import_log(self, lines: list[bytes], checkpoints: list[bytes]) -> None:
         """Append lines copied from another store and the (signed) checkpoints committed
         over them, oldest first, the last the new head, as one commit; refused when a
@@ -685,6 +693,12 @@ class Archive:
             lines.pop()
         return lines or [head]
 
+    def history_lines(self) -> Iterator[bytes] | None:
+        path = self.root / HISTORY
+        if not path.exists():
+            return None
+        return _file_lines(path)
+
     def import_log(self, new_lines: list[bytes], checkpoints: list[bytes]) -> None:
         with self.writing_unsigned():
             cp = self.checkpoint()
@@ -750,6 +764,12 @@ class Archive:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _file_lines(path: Path) -> Iterator[bytes]:
+    """The lines of ``path`` with their newlines (the last without one if it lacks it)."""
+    with open(path, "rb") as f:
+        yield from f
 
 
 def _cosigned_line(witness: str, raw: bytes) -> bytes:

@@ -80,7 +80,7 @@ IN_MEMORY = 4096  # record states a process keeps in memory; the others wait in 
 
 # Findings are reported by check, then by entry, as if each check were a pass of its own over
 # the log, whichever process found them.
-INTEGRITY, AUTHENTICITY, BLOBS, RECORDS = range(4)
+INTEGRITY, AUTHENTICITY, BLOBS, RECORDS, HISTORY = range(5)  # HISTORY: by line of it
 LAST = 1 << 62  # findings about the whole log, after those about one entry
 
 
@@ -129,9 +129,16 @@ def verify(archive: Store, library: Library, workers: int | None = None,
     table, findings = _keys(log, committed, keys_context)
     parts = workers if workers is not None else (
         (os.cpu_count() or 1) if cp.size >= PARALLEL_FROM else 1)
+    kept_history = log.history_lines()
+    if kept_history is None:
+        report.notes.append("the archive keeps no checkpoint history (a folder from before "
+                            "it was kept): only its head checkpoint was checked")
+    else:
+        kept_history.close()  # each process reads it again, as it reads the log
     summaries = _run(max(1, parts), log, committed,
                      _Context(table, log, trust, signoff_keys, renditions,
-                              keys_context.delegations))
+                              keys_context.delegations, raw_cp if kept_history is not None
+                              else None, _cosigned(archive, trust)))
     first = summaries[0]
     report.lines = first.lines
     if first.lines != cp.size:
@@ -242,6 +249,8 @@ class _Context:
     signoff_keys: dict[str, Any]
     renditions: bool = False  # render every closed record again and compare bytes
     delegations: list = field(default_factory=list)  # 代理 grants that passed, from the key pass
+    head: bytes | None = None  # the head checkpoint's bytes; None: no history to check
+    cosigned: dict[bytes, str] = field(default_factory=dict)  # checkpoints witnesses signed
 
 
 @dataclass
@@ -305,10 +314,16 @@ def _check_share(part: int, parts: int, log: Store, committed: int,
     frontier = merkle.Frontier() if part == 0 else None
     leaf = merkle.leaf_hash
     counts: dict[str, int] = {}
+    history = _History(log, context, part, parts) if context.head is not None else None
+    want = history.want if history is not None and frontier is not None else -1
+    nbytes = 0
     try:
         for i, line in enumerate(_lines(log, committed)):
             if frontier is not None:
+                if i == want:  # the next checkpoint of the history is of these i lines
+                    want = history.reached(frontier, nbytes)
                 frontier.append(leaf(line))
+                nbytes += len(line) + 1
                 summary.lines += 1
                 if _SUBMIT_MARK in line:  # numbers run without gaps across every record
                     number = _number_of(line)
@@ -320,14 +335,160 @@ def _check_share(part: int, parts: int, log: Store, committed: int,
             if parts == 1 or _share_of(line, parts) == part:
                 checker.check(i, line)
         checker.blobs.flush()
+        if history is not None:
+            history.finish(frontier, nbytes)
+            summary.findings += history.findings
     finally:
         checker.states.close()
+        if history is not None:
+            history.lines.close()
     if frontier is not None:
         summary.root = frontier.root().hex()
     for number in sorted(checker.unrendered):
         summary.findings.append((RECORDS, LAST, "可用性",
                                  f"{number}: closed without an archived rendition"))
     return summary
+
+
+class _History:
+    """The checkpoint history (every checkpoint committed, oldest first, the head last),
+    checked as it is read beside the log: each line a canonical checkpoint, signed by an
+    operator key of the trust root in office at its time, its size and length never less than
+    the one's before it, its length and root those of the log's first ``size`` lines —
+    computed from the frontier when the pass has folded that many (O(log n) a checkpoint, no
+    leaf kept) —, the head its last line, and every checkpoint a witness co-signed in it. The
+    process that builds the tree checks all that; the signatures are shared between the
+    processes by line (line j by process j mod parts), each reading the history itself.
+    Lines equal to the head are checked as the head is. Findings name the line (1 = the
+    first checkpoint committed)."""
+
+    def __init__(self, log: Store, context: _Context, part: int, parts: int) -> None:
+        self.lines = log.history_lines() or iter(())
+        self.head = context.head
+        self.trust = context.trust
+        self.part, self.parts = part, parts
+        self.cosigned = dict(context.cosigned) if part == 0 else {}
+        self.findings: list[tuple] = []
+        self.count = 0  # lines read
+        self.head_at: int | None = None  # the last line that is the head
+        self.size = self.bytes = 0  # of the last checkpoint in order
+        self.next: tuple[int, Checkpoint, bool] | None = None
+        self.want = -1  # the size of the next checkpoint to check against the log's prefix
+        if part != 0:  # only signatures: read it all now
+            while self._read() is not None:
+                pass
+        else:
+            self._advance()
+
+    def _add(self, j: int, prop: str, message: str) -> None:
+        self.findings.append((HISTORY, j, prop, f"checkpoint {j + 1} of the history: {message}"))
+
+    def _read(self) -> tuple[int, Checkpoint, bool] | None:
+        """The next line that is a checkpoint in order, ``(line, checkpoint, whether it is
+        the head)``; the first process reports those that are not, and each process checks
+        the signatures that fall to it."""
+        first = self.part == 0
+        for raw in self.lines:
+            j = self.count
+            self.count += 1
+            body = raw[:-1] if raw[-1:] == b"\n" else raw
+            is_head = body == self.head
+            if is_head:
+                self.head_at = j
+            if first:
+                if body is raw:
+                    self._add(j, "完整性", "the line is cut (no newline ends it)")
+                self.cosigned.pop(body, None)
+            try:
+                cp = parse_checkpoint(body)
+                if not is_canonical(body):
+                    raise ValueError("not canonical")
+            except ValueError:
+                if first:
+                    self._add(j, "完整性", "not a canonical checkpoint")
+                continue
+            if j % self.parts == self.part and not is_head:
+                why = checkpoint_problem(cp, self.trust)
+                if why:
+                    self._add(j, "真实性", why)
+            if not first:
+                continue
+            if cp.size < self.size or cp.bytes < self.bytes:
+                self._add(j, "完整性", f"out of order: {cp.size} entries ({cp.bytes} bytes) "
+                                     f"after a checkpoint of {self.size} ({self.bytes})")
+                continue
+            self.size, self.bytes = cp.size, cp.bytes
+            return j, cp, is_head
+        return None
+
+    def _advance(self) -> None:
+        self.next = self._read()
+        self.want = self.next[1].size if self.next is not None else -1
+
+    def reached(self, frontier: merkle.Frontier, nbytes: int) -> int:
+        """The pass has folded ``frontier.size`` lines, ``nbytes`` bytes: the checkpoints of
+        that size are checked; the size the next one waits for."""
+        root = None
+        while self.next is not None and self.next[1].size == frontier.size:
+            j, cp, is_head = self.next
+            if not is_head:
+                root = root or frontier.root().hex()
+                if cp.bytes != nbytes or cp.root != root:
+                    self._add(j, "完整性", "its length or root is not that of the log's first "
+                                         f"{cp.size} entries")
+            self._advance()
+        return self.want
+
+    def finish(self, frontier: merkle.Frontier | None, nbytes: int) -> None:
+        if self.part != 0 or frontier is None:
+            return
+        if self.want == frontier.size:
+            self.reached(frontier, nbytes)
+        beyond = []  # checkpoints of more entries than the log holds
+        while self.next is not None:
+            j, cp, is_head = self.next
+            if not is_head:
+                beyond.append((j, cp.size))
+            self._advance()
+        for j, size in beyond:  # those past the head are its uncommitted tail (said below)
+            if self.head_at is None or j < self.head_at:
+                self._add(j, "完整性", f"it counts {size} entries; the log holds "
+                                     f"{frontier.size} (entries were removed)")
+        last = self.count - 1
+        if self.head_at is None:
+            self.findings.append((HISTORY, LAST, "完整性", "the checkpoint history does not hold "
+                                  "the head checkpoint (its last line was removed or altered)"))
+        elif self.head_at < last:
+            self.findings.append((HISTORY, LAST, "完整性", f"{last - self.head_at} checkpoint(s) "
+                                  f"of the history follow the head (line {self.head_at + 1}): "
+                                  "a commit that did not finish, or the head was rolled back"))
+        for witness in sorted(set(self.cosigned.values())):
+            self.findings.append((HISTORY, LAST, "完整性", f"witness {witness} co-signed a "
+                                  "checkpoint the checkpoint history does not hold (a line of "
+                                  "it was removed or altered)"))
+
+
+def _cosigned(archive: Store, trust: TrustRoot) -> dict[bytes, str]:
+    """The checkpoints (canonical bytes) the trust root's witnesses co-signed, with a
+    signature that verifies: each must be in the checkpoint history."""
+    from .trusting import cosign_message
+
+    witnesses = {k.id: k for k in trust.of_role("witness")}
+    if not witnesses:
+        return {}
+    out: dict[bytes, str] = {}
+    for kid, raw in archive.cosignatures():
+        k = witnesses.get(kid)
+        if k is None:
+            continue
+        try:
+            data = json.loads(raw)
+            signed = parse_checkpoint(canonical(data["checkpoint"]))
+            if keys.verify(k.public, cosign_message(signed), data["signature"]):
+                out[canonical(signed.as_dict())] = k.holder
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
 
 
 class _Tally:
