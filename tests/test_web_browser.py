@@ -24,9 +24,20 @@ if not (CHROMIUM.exists() and DRIVER.exists()):
                 pytrace=False)
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+def waiting(driver, seconds: float) -> WebDriverWait:
+    """A wait that looks again when the page it read went away under it: a submit's answer
+    can replace the page between finding an element and reading its text."""
+    return WebDriverWait(driver, seconds, ignored_exceptions=(NoSuchElementException,
+                                                              StaleElementReferenceException))
 
 
 def free_port() -> int:
@@ -102,12 +113,12 @@ class Visit:
         self.d.find_element(By.ID, "name").send_keys(name)
         self.d.find_element(By.ID, "passphrase").send_keys(passphrase or secret(name))
         self.d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        WebDriverWait(self.d, 20).until(lambda d: "/login" not in d.current_url)
+        waiting(self.d, 20).until(lambda d: "/login" not in d.current_url)
 
     def open_record(self, number: str) -> None:
         """Follow the link to a record and wait for its page (a click only starts it)."""
         self.d.find_element(By.LINK_TEXT, number).click()
-        WebDriverWait(self.d, 30).until(
+        waiting(self.d, 30).until(
             lambda d: d.current_url.endswith(f"/records/{number}") and d.find_elements(By.ID, "history"))
 
     def text(self, css: str) -> str:
@@ -124,7 +135,7 @@ class Visit:
         Select(self.d.find_element(By.ID, "decision")).select_by_visible_text(decision)
         self.d.find_element(By.ID, "sign-passphrase").send_keys(passphrase)
         self.d.find_element(By.CSS_SELECTOR, "#sign button[type=submit]").click()
-        WebDriverWait(self.d, 30).until(lambda d: "已签署" in d.page_source
+        waiting(self.d, 30).until(lambda d: "已签署" in d.page_source
                                         or "error=" in d.current_url)
 
 
@@ -147,7 +158,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     browser.find_element(By.ID, "again").send_keys(mine)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # a submit's page comes when the server has answered: wait for it, never read the old one
-    WebDriverWait(browser, 30).until(lambda d: "已登记" in d.find_element(By.TAG_NAME, "h1").text)
+    waiting(browser, 30).until(lambda d: "已登记" in d.find_element(By.TAG_NAME, "h1").text)
 
     # 王芳, the registrar, approves her key
     v.login("王芳")
@@ -155,7 +166,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.shoot("keys")
     browser.find_element(By.ID, "pp-1").send_keys(secret("王芳"))
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 30).until(lambda d: "已批准 赵敏" in d.page_source)
+    waiting(browser, 30).until(lambda d: "已批准 赵敏" in d.page_source)
 
     # 赵敏 fills a 10-day leave: the days and the route appear as she types
     v.login("赵敏", mine)
@@ -167,16 +178,16 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.set("f-start", "2026-12-01")
     v.set("f-end", "2026-12-10")
     browser.find_element(By.ID, "f-reason").send_keys("陪同家人赴外地就医复诊")
-    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "f-days").text == "10")
-    WebDriverWait(browser, 20).until(lambda d: "分管总监（张伟）" in d.find_element(By.ID, "route").text)
+    waiting(browser, 20).until(lambda d: d.find_element(By.ID, "f-days").text == "10")
+    waiting(browser, 20).until(lambda d: "分管总监（张伟）" in d.find_element(By.ID, "route").text)
     assert v.text("#route").startswith("部门负责人（李强） → 分管总监（张伟）")
     v.shoot("fill")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "passphrase"))
+    waiting(browser, 30).until(lambda d: d.find_elements(By.ID, "passphrase"))
     v.shoot("confirm")
     browser.find_element(By.ID, "passphrase").send_keys(mine)
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    WebDriverWait(browser, 30).until(lambda d: "/records/" in d.current_url)
+    waiting(browser, 30).until(lambda d: "/records/" in d.current_url)
     number = browser.current_url.rsplit("/", 1)[1]
     assert "已提交" in browser.page_source
     v.shoot("record-submitted")
@@ -204,7 +215,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.shoot("record-auditor")
     v.go("/archive")
     browser.find_element(By.ID, "verify").click()  # in the background; the page follows it
-    WebDriverWait(browser, 120).until(lambda d: d.find_elements(By.ID, "report"))
+    waiting(browser, 120).until(lambda d: d.find_elements(By.ID, "report"))
     assert "通过" in v.text("#report")
     v.shoot("archive")
     v.go("/passphrase")
@@ -235,9 +246,9 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.go("/publication")
     v.shoot("publication-empty")
     browser.find_element(By.ID, "rebuild").click()
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.ID, "job-progress"))
+    waiting(browser, 20).until(lambda d: d.find_elements(By.ID, "job-progress"))
     v.shoot("publication-building")
-    WebDriverWait(browser, 300).until(lambda d: d.find_elements(By.ID, "files"))
+    waiting(browser, 300).until(lambda d: d.find_elements(By.ID, "files"))
     assert "manual.pdf" in v.text("#files") and "forms/EC-HR-015.pdf" in v.text("#files")
     v.shoot("publication")
     v.go("/flows/EC-HR-015")

@@ -178,8 +178,8 @@ def _register_org(w: Writer, library: Library, person: str, private, kid: str,
     assert library.org is not None
     source = Path(library.org.origin.source).read_bytes()
     digest_ = hashlib.sha256(source).hexdigest()
-    if w.org_blob() == digest_:
-        return _org_in_force(w) or library.org
+    if w.org_blob() == digest_:  # the bytes in force are these: no need to read them back
+        return parsed_org(source) or library.org
     org = parsed_org(source)
     book = _book(w, library, org)
     why = rulebook.org_governs(org, book) if org is not None else "org.yaml does not load"

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from ..model import Flow, Org, PublicKey, Signature, Signoff
@@ -58,12 +59,19 @@ def why_invalid(entry: Signature, code: str, meaning: str,
         return f"was signed with key {entry.key}, which is not in keys.yaml"
     if key.person != entry.by:
         return f"was signed with key {entry.key}, which is {key.person}'s, not {entry.by}'s"
-    from .keys import verify_once
-
-    if not verify_once(key.public, signoff_message(code, meaning, entry.by, entry.on, entry.hash),
-                       entry.sig):
+    if not _verifies(key.public, code, meaning, entry.by, entry.on, entry.hash, entry.sig):
         return "has a signature that does not verify (the entry was altered or forged)"
     return None
+
+
+@lru_cache(maxsize=4096)
+def _verifies(public: bytes, code: str, meaning: str, by: str, on: dt.date, content_hash: str,
+              sig: str) -> bool:
+    """Whether the signature verifies, remembered: every event a writer checks asks again
+    whether its flow is signed off, and the message alone costs a canonical encoding."""
+    from .keys import verify_once
+
+    return verify_once(public, signoff_message(code, meaning, by, on, content_hash), sig)
 
 
 def verified(signoff: Signoff, code: str, keys: Mapping[str, PublicKey]) -> Signoff:
