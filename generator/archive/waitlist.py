@@ -37,6 +37,7 @@ from .store import ArchiveError
 from .store import Store as Archive
 
 OPEN = ("in progress", "returned")
+_NOTHING = object()  # the org of a list that answered nothing yet
 T = TypeVar("T")
 
 
@@ -76,7 +77,9 @@ class Waitlist:
         self.waiting: dict[str, dict[str, None]] = {}  # person -> numbers, oldest first
         self.copied: dict[str, dict[str, None]] = {}  # person -> numbers, in log order
         self.generation = 0  # counts the key, org and 代理 entries folded
-        self.basis: tuple | None = None  # what the answers were given under
+        # what the answers were given under: the org, and (generation, day, grants in force)
+        self.org: object = _NOTHING
+        self.basis: tuple = (-1, None, frozenset())
         self.touched: dict[str, None] = {}  # records with events not answered yet, in order
         self.flows: dict[str, Flow | None] = {}
         self.moment = ""
@@ -89,19 +92,20 @@ class Waitlist:
             self._fold()
             self.moment = now()  # one moment for every answer of this look
             day = local_day(self.moment)
-            if not self.touched and self.basis is not None and \
-                    self.basis[:3] == (self.generation, id(library.org), day):
+            # the org by identity, held: an id() of a freed org could be a new org's
+            if not self.touched and self.org is library.org and \
+                    (self.generation, day) == self.basis[:2]:
                 return
             book = reading_book(self.archive, library, self._flow)
             in_force = frozenset(d.seq for d in book.delegations if d.in_force(day))
-            basis = (self.generation, id(library.org), day, in_force)
-            if self.basis is None or (basis[:2], basis[3]) != (self.basis[:2], self.basis[3]):
+            if self.org is not library.org or (self.generation, in_force) != \
+                    (self.basis[0], self.basis[2]):
                 self._answer_all(book, library)
             else:
                 for number in self.touched:
                     self._answer(number, book, library)
             self.touched.clear()
-            self.basis = basis
+            self.org, self.basis = library.org, (self.generation, day, in_force)
 
     def _fold(self) -> None:
         cp = self.archive.checkpoint()
