@@ -118,7 +118,7 @@ def in_process(base: Path, rounds: int) -> None:
 
     li = login("李强")
     auditor = login("方圆")
-    first = li.get("/")  # the live states and the waiting list are made once
+    first = li.get("/")  # the waiting list is made once (the whole log folded)
     print(f"first 待办 (folds the log once): {time.perf_counter() - t:.1f} s")
     waiting = first.data.split(b'id="waiting"')[1].split(b'id="mine"')[0]
     numbers = re.findall(rb'/records/(EC-HR-015-[0-9-]+)"', waiting)
