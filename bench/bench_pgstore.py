@@ -1,5 +1,6 @@
-"""The two stores side by side: durable events/s with 1 and 8 concurrent writers, and verify
-entries/s, on the folder store and on PostgreSQL.
+"""The two stores side by side: durable events/s with 1 and 8 concurrent writers, bulk import,
+verify entries/s, on the folder store and on PostgreSQL, and a second server's search index
+caught up from PostgreSQL beside one rebuilt from the local folder.
 
     python bench/bench_pgstore.py [--events 400] [--records 3000] [--url postgresql://…]
 
@@ -144,6 +145,25 @@ def verify_rate(store, library, workers: int | None) -> tuple[int, float]:
     return report.entries, report.entries / elapsed
 
 
+def index_rates(folder, pg, library, tmp: Path) -> tuple[float, float]:
+    """Entries/s of a search index rebuilt from the folder's log on this machine, and of a
+    new server's index (its own machine folder) caught up from nothing from PostgreSQL."""
+    import os
+
+    from generator.archive.pgstore import PgArchive
+    from generator.search import RecordIndex
+
+    entries = folder.checkpoint().size
+    began = time.perf_counter()
+    RecordIndex(folder, library).reindex()
+    local = entries / (time.perf_counter() - began)
+    os.environ["FLOWDOC_STATE_DIR"] = str(tmp / "second-server")
+    began = time.perf_counter()
+    RecordIndex(PgArchive(pg.url), library).catch_up()
+    remote = entries / (time.perf_counter() - began)
+    return local, remote
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=400, help="events per measurement")
@@ -202,6 +222,10 @@ def main() -> None:
                     entries, rate = verify_rate(store, library, workers)
                     print(f"{name:10} verify ({how}): {entries} entries at {rate:.0f} "
                           "entries/s")
+            if {"folder", "postgresql"} <= {n for n, _ in chosen}:
+                local, remote = index_rates(folder, pg, library, Path(tmp))
+                print(f"search index: rebuilt from the local folder at {local:.0f} entries/s; "
+                      f"a second server's, caught up from PostgreSQL, at {remote:.0f} entries/s")
     finally:
         if server is not None:
             server.stop()
