@@ -299,6 +299,24 @@ def parsed_flow(raw: bytes) -> Flow | None:
         return None
 
 
+class ArchivedFlows:
+    """The flows an archive's records name, by the digest of their archived source, each read
+    and parsed once (None for a blob that is missing or does not parse): every record of a
+    flow names the same blob, so a pass over many records reads it once, not once a record."""
+
+    def __init__(self, archive: Any) -> None:
+        self.archive = archive
+        self.known: dict[str, Flow | None] = {}
+
+    def __call__(self, digest: str) -> Flow | None:
+        if digest not in self.known:
+            try:
+                self.known[digest] = parsed_flow(self.archive.blob(digest))
+            except FlowdocError:
+                self.known[digest] = None
+        return self.known[digest]
+
+
 @lru_cache(maxsize=8)
 def parsed_org(raw: bytes) -> Org | None:
     """An org.yaml by its archived source (None if it does not parse)."""

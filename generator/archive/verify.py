@@ -27,16 +27,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import FlowdocError
-from ..model import Flow, Library, Org
+from ..model import Library, Org
 from ..seal import keys
 from ..seal.canonical import NOT_CANONICAL, canonical, is_canonical, loads_canonical
 from ..trust import TrustRoot
 from . import merkle, rulebook
 from .rulebook import Book
 from .state import (
+    ArchivedFlows,
     RecordState,
     apply,
-    parsed_flow,
     parsed_org,
     render_key,
     render_state,
@@ -596,7 +596,7 @@ class _Checker:
         self.archive = context.store
         self.summary = summary
         self.states = _States(IN_MEMORY)
-        self.flows: dict[str, Flow | None] = {}  # by the digest of the archived source
+        self.flow = ArchivedFlows(context.store)
         self.publics: dict[str, bytes] = {}
         self.unrendered: set[str] = set()  # closed records still waiting for their rendition
         self.blobs = _Blobs(context.store, self.emit)
@@ -674,14 +674,6 @@ class _Checker:
                 found.append(("可用性", f"{entry['record']}: entry {i} cannot be re-checked "
                                        f"({type(exc).__name__})"))
             self.emit(RECORDS, i, found)
-
-    def flow(self, digest: str) -> Flow | None:
-        if digest not in self.flows:
-            try:
-                self.flows[digest] = parsed_flow(self.archive.blob(digest))
-            except FlowdocError:
-                self.flows[digest] = None
-        return self.flows[digest]
 
     def record_event(self, out: list, e: dict) -> None:
         """Check one event with the writer's rule book against the state it was signed over,

@@ -32,8 +32,7 @@ from ..records.routing import route
 from ..trust import now
 from . import rulebook
 from .events import reading_book
-from .state import RecordState, apply, parsed_flow, typed_fields
-from .store import ArchiveError
+from .state import ArchivedFlows, RecordState, apply, typed_fields
 from .store import Store as Archive
 
 OPEN = ("in progress", "returned")
@@ -81,7 +80,7 @@ class Waitlist:
         self.org: object = _NOTHING
         self.basis: tuple = (-1, None, frozenset())
         self.touched: dict[str, None] = {}  # records with events not answered yet, in order
-        self.flows: dict[str, Flow | None] = {}
+        self._flow = ArchivedFlows(self.archive)
         self.moment = ""
 
     # -- keeping current ---------------------------------------------------------------------
@@ -140,14 +139,6 @@ class Waitlist:
             self.touched.pop(number, None)  # to the end: the order of the last events
             self.touched[number] = None
         self.bytes, self.size = cp.bytes, cp.size
-
-    def _flow(self, digest: str) -> Flow | None:
-        if digest not in self.flows:
-            try:
-                self.flows[digest] = parsed_flow(self.archive.blob(digest))
-            except ArchiveError:
-                self.flows[digest] = None
-        return self.flows[digest]
 
     def _answer_all(self, book: rulebook.Book, library: Library) -> None:
         """Answer every open record again, the one whose last event is oldest first, and the

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..archive.state import RecordState, apply, parsed_flow, status_text
+from ..archive.state import ArchivedFlows, RecordState, apply, status_text
 from ..archive.store import Store as Archive  # any store: a folder, a database
 from ..errors import FlowdocError
 from ..fileio import lock_exclusive
-from ..model import Flow, Library
+from ..model import Library
 from .documents import record_document
 from .query import Node, text_terms
 from .snippet import snippet
@@ -110,7 +110,7 @@ class RecordIndex:
             raise SearchError(f"unknown search backend '{backend}'; choose {' or '.join(BACKENDS)}")
         self.archive, self.library, self.backend_name = archive, library, backend
         self.folder = archive.local_dir / "index" / backend  # derived: each machine its own
-        self._flows: dict[str, Flow | None] = {}
+        self._flow = ArchivedFlows(archive)
         self._open = None  # the backend, kept open between searches
         self.lock = threading.RLock()  # one thread at a time: a web server shares one index
 
@@ -133,14 +133,6 @@ class RecordIndex:
     def _lines_at(self, offsets: list[int]) -> Iterator[bytes]:
         """The lines starting at ``offsets``, read together."""
         return self.archive.lines_at(offsets)
-
-    def _flow(self, digest: str) -> Flow | None:
-        if digest not in self._flows:  # by digest: the blob is read once, not once a record
-            try:
-                self._flows[digest] = parsed_flow(self.archive.blob(digest))
-            except FlowdocError:  # a missing blob: the record is indexed without its flow
-                self._flows[digest] = None
-        return self._flows[digest]
 
     def _document(self, state: RecordState, offsets: list[int]) -> dict[str, Any]:
         return record_document(state, self._flow(state.flow_blob), self.library.org, offsets)
