@@ -86,11 +86,6 @@ class Index:
                                   isolation_level=None, check_same_thread=False)
         return self
 
-    def record_offsets(self, number: str) -> list[tuple[int, int, int]]:
-        """``(seq, offset, length)`` of record ``number``'s entries in the log, in order."""
-        return self.db.execute("SELECT seq, offset, length FROM events WHERE record = ? "
-                               "ORDER BY seq", (number,)).fetchall()
-
     def _remove(self) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(self.path) + suffix).unlink(missing_ok=True)
@@ -220,15 +215,29 @@ class Index:
 
     def record_entries(self, log: Path, number: str) -> list[dict[str, Any]]:
         """The committed entries of record ``number``, in order, read from the log itself."""
+        return [e for _, e in self._record_rows(log, number)]
+
+    def record_lines(self, log: Path, number: str, end: int) -> list[bytes]:
+        """The lines of record ``number`` that end by byte ``end`` of the log, in order, read
+        from the log itself."""
+        return [line for line, _ in self._record_rows(log, number, end)]
+
+    def _record_rows(self, log: Path, number: str, end: int | None = None
+                     ) -> list[tuple[bytes, dict[str, Any]]]:
+        """``(line, entry)`` of the record's entries the index places (up to byte ``end``),
+        each checked to be that record's entry of that number: Stale when one is not."""
         rows = self.db.execute("SELECT seq, offset, length FROM events WHERE record = ? "
                                "ORDER BY seq", (number,)).fetchall()
         out = []
         if rows:
             with open(log, "rb") as f:
                 for seq, offset, length in rows:
+                    if end is not None and offset + length > end:
+                        break
                     f.seek(offset)
-                    e = json.loads(f.read(length))
+                    line = f.read(length)
+                    e = json.loads(line)
                     if e.get("seq") != seq or e.get("record") != number:
                         raise Stale
-                    out.append(e)
+                    out.append((line, e))
         return out

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -434,7 +435,7 @@ def _key_entries_in(f, start: int, end: int) -> list[dict[str, Any]]:
                 first = m.rfind(b"\n", start, at) + 1 or start
                 stop = m.find(b"\n", at, end)
                 stop = end if stop < 0 else stop
-                e = json.loads(m[max(first, start):stop])
+                e = json.loads(m[first:stop])
                 if e.get("type") == mark[8:-1].decode():  # not a field that says so
                     found[first] = e
                 at = m.find(mark, stop, end)
@@ -446,8 +447,6 @@ class Archive:
     checkpoint of every commit; an archive opened without it can be read, not written."""
 
     def __init__(self, root: Path, operator: Signer | None = None) -> None:
-        import threading
-
         self.root = Path(root)
         self.operator = operator
         # what a long-running reader (the web app) has read of the log already, so a page
@@ -532,25 +531,14 @@ class Archive:
                     self._reader_index = Index.reader(self.root)
                     self._reader_index_file = (file.st_dev, file.st_ino)
                 size, covered, frontier = self._reader_index.position()
-                rows = self._reader_index.record_offsets(number)
             cp = self.checkpoint()
             if cp is None or cp.size != size or frontier.root().hex() != cp.root:
                 return [], 0
+            covered = min(covered, end)
+            with self._reading:
+                return self._reader_index.record_lines(self.root / LOG, number, covered), covered
         except (Stale, sqlite3.Error, OSError, ValueError):
             return [], 0
-        covered = min(covered, end)
-        out = []
-        with open(self.root / LOG, "rb") as f:
-            for seq, offset, length in rows:
-                if offset + length > covered:
-                    break
-                f.seek(offset)
-                line = f.read(length)
-                if not line.startswith(b'{"') or \
-                        f'"seq":{seq}'.encode() not in line:
-                    return [], 0
-                out.append(line)
-        return out, covered
 
     def ends_whole(self, end: int) -> bool:
         if end <= 0:
