@@ -905,21 +905,11 @@ def serve(host: str, port: int, behind_proxy: bool, build_dir: Path, secret_file
     FLOWDOC_OPERATOR_PASSPHRASE (or _FILE), as for every command that writes."""
     from waitress import serve as waitress_serve
 
+    from .service import people
     from .web import create_app
 
     _workspace(flows_dir, archive_dir, warn=True)  # stop here on broken flows, as all commands
-    secret_key = None
-    if secret_file is not None:
-        try:
-            secret_key = secret_file.read_bytes()
-        except OSError as exc:
-            click.echo(f"flowdoc: {secret_file}: cannot read the session secret "
-                       f"({exc.strerror})", err=True)
-            sys.exit(2)
-        if len(secret_key) < 32:
-            click.echo(f"flowdoc: {secret_file}: a session secret needs at least 32 bytes "
-                       f"(head -c 32 /dev/urandom > {secret_file})", err=True)
-            sys.exit(2)
+    secret_key = _call(people.session_secret_from, secret_file) if secret_file else None
     app = _call(create_app, flows_dir, archive_dir,
                 operator_passphrase=_secret_from_env("FLOWDOC_OPERATOR_PASSPHRASE"),
                 behind_proxy=behind_proxy, build_dir=build_dir, warm=True,

@@ -23,6 +23,7 @@ from ..archive.keyring import unlock_stored
 from ..archive.store import ArchiveError, active_key, key_table, write_private
 from ..errors import FlowdocError
 from ..seal import keys
+from .records import UsageError
 from .workspace import Workspace
 
 INVITES = "invites.json"
@@ -184,6 +185,23 @@ def session_secret(ws: Workspace) -> bytes:
         finally:
             tmp.unlink()
     return path.read_bytes()
+
+
+SESSION_SECRET_MIN = 32  # bytes: an HMAC key as long as its hash
+
+
+def session_secret_from(path: Path) -> bytes:
+    """A session secret given as a file, which every server behind one load balancer shares
+    (else a login made on one is not a login on the other); a usage error naming the file when
+    it cannot be read or is too short to sign with."""
+    try:
+        secret = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the session secret ({exc.strerror})") from None
+    if len(secret) < SESSION_SECRET_MIN:
+        raise UsageError(f"{path}: a session secret needs at least {SESSION_SECRET_MIN} bytes "
+                         f"(head -c {SESSION_SECRET_MIN} /dev/urandom > {path})")
+    return secret
 
 
 def _folder(ws: Workspace) -> Path:
