@@ -3,7 +3,6 @@ search, and export an audit package."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,7 +79,7 @@ class Integrity:
 def integrity(ws: Workspace, number: str) -> Integrity:
     """The record's inclusion proof against the latest checkpoint, checked: what a record page
     shows as its integrity line (the whole archive is ``verify``'s). The proof's other hashes
-    come from this process's tree of the log (:class:`_Trees`, extended as the log grows); the
+    come from the workspace's tree of the log (:class:`_LogTree`, extended as the log grows); the
     record's own submission is read and hashed afresh each time, so an edit of it shows."""
     from ..archive import merkle
     from ..archive.store import checkpoint_problem
@@ -95,7 +94,7 @@ def integrity(ws: Workspace, number: str) -> Integrity:
     if found is None:
         return Integrity(number, None, cp.size, cp.root, f"no record {number}")
     line, index = found[0], found[1]["seq"]
-    tree = _TREES.current(archive, cp)
+    tree = ws.kept("log tree", _LogTree).current(archive, cp)
     try:
         proof = tree.inclusion_proof(index, cp.size)
     except ValueError:
@@ -112,31 +111,28 @@ def _is_submit_of(entry: Any, number: str) -> bool:
         entry.get("record") == number and isinstance(entry.get("seq"), int)
 
 
-class _Trees:
-    """Per store, the Merkle tree of its log's lines as far as this process has read them,
-    extended by the lines committed since (a log that shrank is read again from the start)."""
+class _LogTree:
+    """The Merkle tree of the log's lines as far as this workspace has read them, extended by
+    the lines committed since (a log that shrank is read again from the start)."""
 
     def __init__(self) -> None:
         import threading
 
         self.lock = threading.Lock()
-        self.trees: dict[str, tuple[Any, int]] = {}
+        self.tree: Any = None
+        self.offset = 0
 
     def current(self, archive, cp):
         from ..archive import merkle
 
         with self.lock:
-            tree, offset = self.trees.get(archive.name, (None, 0))
-            if tree is None or cp.bytes < offset or cp.size < tree.size:
-                tree, offset = merkle.Tree(), 0
-            for _, line in archive.lines(offset, cp.bytes):
+            if self.tree is None or cp.bytes < self.offset or cp.size < self.tree.size:
+                self.tree, self.offset = merkle.Tree(), 0
+            for _, line in archive.lines(self.offset, cp.bytes):
                 if line:
-                    tree.append(merkle.leaf_hash(line))
-            self.trees[archive.name] = (tree, cp.bytes)
-            return tree
-
-
-_TREES = _Trees()
+                    self.tree.append(merkle.leaf_hash(line))
+            self.offset = cp.bytes
+            return self.tree
 
 
 # -- search and audit export ------------------------------------------------------------------
@@ -187,21 +183,13 @@ def open_index(ws: Workspace, backend: str = "whoosh"):
     return RecordIndex(ws.archive(), ws.library, backend)
 
 
-_KEPT: dict[tuple[str, str], Any] = {}
-_KEEPING = threading.Lock()
-
-
 def kept_index(ws: Workspace, backend: str = "whoosh"):
-    """The archive's search index kept open for the process (a server's): opening one reads
+    """The archive's search index kept open by the workspace (a server's): opening one reads
     every segment's term index, and its facet columns are made once a segment, costs a page
     must not pay again. Thread-safe (the index serialises its callers)."""
-    key = (str(ws.archive_dir), backend)
-    with _KEEPING:
-        index = _KEPT.get(key)
-        if index is None:
-            index = _KEPT[key] = open_index(ws, backend)
-        index.library = ws.library  # the flows as checked now
-        return index
+    index = ws.kept(f"index/{backend}", lambda: open_index(ws, backend))
+    index.library = ws.library  # the flows as checked now
+    return index
 
 
 def search(index, tree, limit: int = 20, page: int = 1, newest_first: bool = True):

@@ -9,7 +9,6 @@ here without a rule of their own.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 
 from ..archive.state import RecordState, status_text
@@ -62,18 +61,10 @@ def _item(state: RecordState, flow: Flow, who: Signers | None, me: str | None = 
                 since(state), who.on_behalf(me) if who is not None and me else None)
 
 
-_WAITLISTS: dict[str, Waitlist] = {}
-_MAKING = threading.Lock()
-
-
 def waitlist(ws: Workspace) -> Waitlist:
-    """The archive's waiting list (:mod:`archive.waitlist`), one per archive and process, kept
-    current across requests."""
-    key = str(ws.archive_dir)
-    with _MAKING:
-        if key not in _WAITLISTS:
-            _WAITLISTS[key] = Waitlist(ws.archive())
-        return _WAITLISTS[key]
+    """The archive's waiting list (:mod:`archive.waitlist`), kept by the workspace and
+    brought up to the log by each request."""
+    return ws.kept("waitlist", lambda: Waitlist(ws.archive()))
 
 
 def inbox(ws: Workspace, person: str) -> Inbox:
@@ -94,7 +85,7 @@ def warm(ws: Workspace) -> None:
     from . import audit
 
     try:
-        inbox(ws, "")
+        waitlist(ws).refresh(ws.library)
         if ws.archive().exists():
             audit.kept_index(ws).catch_up()
     except FlowdocError:

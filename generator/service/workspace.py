@@ -8,8 +8,11 @@ more finding, never a reason not to look at the log.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..archive.location import is_database_url, open_store
 from ..archive.store import Store
@@ -18,6 +21,8 @@ from ..checks import CheckResult, check_paths
 from ..errors import Problem, ProblemsError
 from ..loader import ORG_FILE, load_library
 from ..model import Library
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +38,9 @@ class Workspace:
     _reader: Store | None = field(default=None, repr=False)
     _seen: tuple = field(default=(), repr=False)  # the flows folder's files when checked
     refused: list[Problem] = field(default_factory=list, repr=False)  # a later, broken check
+    # what a long-running front door derives from the archive once (see kept)
+    _kept: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _keeping: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def library(self) -> Library:
@@ -56,6 +64,15 @@ class Workspace:
                 unlock_operator(store.local_dir, self.operator_passphrase))
         return self._archive
 
+
+    def kept(self, name: str, make: Callable[[], T]) -> T:
+        """What ``make`` derives from the archive (a search index, the waiting list), made
+        once and kept while this workspace lives: a server's requests share it, each bringing
+        it up to the log itself."""
+        with self._keeping:
+            if name not in self._kept:
+                self._kept[name] = make()
+            return self._kept[name]
 
     def refresh(self) -> bool:
         """Check the flows folder again if a file in it changed since (a sign-off written, a
