@@ -53,6 +53,35 @@ def cli(args: list[str], cwd: Path, env: dict[str, str] | None = None, input: st
                                        result.stderr)
 
 
+def start_server(cwd: Path, *args: str, env: dict[str, str] | None = None):
+    """``flowdoc serve ARGS`` on a free port, as a user starts it (the operator passphrase
+    from the environment), returned once it answers: ``(process, its URL)``."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "--port", str(port), *args], cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET,
+             **(env or {})},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    banner = proc.stdout.readline()
+    assert f"{url}/" in banner, proc.stderr.read()
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/login", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, url
+
+
 @pytest.fixture(scope="session")
 def library():
     return bundled_library()

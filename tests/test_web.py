@@ -717,14 +717,10 @@ def test_two_servers_with_one_session_secret_share_logins_and_each_catches_up_wi
     import http.cookiejar
     import os
     import shutil
-    import socket
-    import subprocess
-    import sys
-    import time
     import urllib.parse
     import urllib.request
 
-    from conftest import ROOT, as_store, cli, location
+    from conftest import as_store, cli, location, start_server
 
     from generator.archive import events
     from generator.archive.trusting import unlock_operator
@@ -744,31 +740,14 @@ def test_two_servers_with_one_session_secret_share_logins_and_each_catches_up_wi
     shared = tmp_path / "session.secret"
     shared.write_bytes(os.urandom(32))
 
-    def start(k: int):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "PYTHONPATH": str(ROOT),
-               "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET,
-               "FLOWDOC_SESSION_SECRET_FILE": str(shared),
-               "FLOWDOC_OPERATOR_KEY": str(tmp_path / "records" / "operator.key"),
-               "FLOWDOC_STATE_DIR": str(tmp_path / f"machine{k}")}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "generator", "serve", "--port", str(port), "--archive",
-             location(archive), "--flows", str(trusted.flows)],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert f":{port}/" in proc.stdout.readline(), proc.stderr.read()
-        return proc, f"http://127.0.0.1:{port}"
-
-    servers = [start(1), start(2)]
+    servers = []
     try:
-        for _, url in servers:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(url + "/login", timeout=2)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        for k in (1, 2):
+            servers.append(start_server(
+                tmp_path, "--archive", location(archive), "--flows", str(trusted.flows),
+                env={"FLOWDOC_SESSION_SECRET_FILE": str(shared),
+                     "FLOWDOC_OPERATOR_KEY": str(tmp_path / "records" / "operator.key"),
+                     "FLOWDOC_STATE_DIR": str(tmp_path / f"machine{k}")}))
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         (_, a), (_, b) = servers

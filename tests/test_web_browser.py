@@ -5,17 +5,12 @@ and verified. Every page is saved as a screenshot, desktop and phone width."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import OPERATOR_SECRET, ROOT, cli, secret
+from conftest import cli, secret, start_server
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 if not (CHROMIUM.exists() and DRIVER.exists()):
@@ -40,34 +35,14 @@ def waiting(driver, seconds: float) -> WebDriverWait:
                                                               StaleElementReferenceException))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(trusted, tmp_path_factory):
     """`flowdoc serve` on a free port over a copy of the trusted archive (李强, 张伟 and the
     auditor 方圆 have vouched keys; 赵敏 has none yet)."""
     root = tmp_path_factory.mktemp("served")
     trusted.archive(root / "records", ("李强", "张伟", "方圆"))
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "FLOWDOC_OPERATOR_PASSPHRASE": OPERATOR_SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--port", str(port),
-                             "--archive", str(root / "records"), "--flows", str(trusted.flows),
-                             "--build", str(root / "build")],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    banner = proc.stdout.readline()
-    assert f"http://127.0.0.1:{port}/" in banner, proc.stderr.read()
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/login", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.1)
+    proc, url = start_server(root, "--archive", str(root / "records"), "--flows",
+                             str(trusted.flows), "--build", str(root / "build"))
     yield url, root
     proc.terminate()
     proc.wait(timeout=10)
