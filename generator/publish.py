@@ -2,9 +2,11 @@
 
 Charts are independent of each other, so they are laid out and drawn in worker processes (two
 on the two-core machines this runs on) and their geometry comes back for the manual, which
-draws the same charts. Each file is written atomically, and only when its bytes change; a
-build whose inputs (flows, templates, the generator itself, the options) hash the same as the
-last one's writes nothing at all.
+draws the same charts. This process, which would only wait for them, makes the forms
+meanwhile; the forms it has not made when the last chart comes back go to the workers, behind
+the manual's PDF. Each file is written atomically, and only when its bytes change; a build
+whose inputs (flows, templates, the generator itself, the options) hash the same as the last
+one's writes nothing at all.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from .buildstamp import STAMP, inputs_digest, options_text, up_to_date
 from .diagram import FORMATS, Chart, layout, outputs
+from .errors import FlowdocError
 from .fileio import stage, write_atomic
 from .model import Flow, Library
 
@@ -61,21 +64,35 @@ def chart_files(flow: Flow, manual: bool = True) -> tuple[list[tuple[str, bytes]
 
 
 def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | None,
-            manual: bool = True):
+            manual: bool = True, meanwhile: Callable[[], bool] | None = None):
     """Each flow with its chart files and geometry, made in ``pool``, reporting progress;
-    with ``manual``, also the chart as the manual prints it and its pictures."""
+    with ``manual``, also the chart as the manual prints it and its pictures. While charts are
+    still being made, ``meanwhile`` is called (one small piece of other work a call) until it
+    says there is no more."""
     make = partial(chart_files, manual=manual)
-    for done, (flow, result) in enumerate(
-            zip(flows, pool.map(make, flows, chunksize=2), strict=True), start=1):
-        if progress:
-            progress(done, len(flows), flow.code)
+    futures = [pool.submit(make, flow) for flow in flows]
+    done = 0
+
+    def report() -> None:
+        nonlocal done
+        while done < len(flows) and futures[done].done():
+            done += 1
+            if progress:
+                progress(done, len(flows), flows[done - 1].code)
+
+    while meanwhile is not None and not futures[-1].done() and meanwhile():
+        report()
+    for flow, future in zip(flows, futures, strict=True):
+        result = future.result()
+        report()
         yield flow, result
 
 
 def _warm(forms: bool) -> None:
     """Import the writers and read the font once, here, before the workers are forked: each
     worker would otherwise spend 0.5-1 s of the two cores doing the same (reportlab, Pillow,
-    pypdf, the font registered with reportlab and made into the forms' Type0 font)."""
+    the font registered with reportlab); with ``forms``, also pypdf and the forms' Type0 font
+    (a build makes them so in this process, after the workers are forked, while they draw)."""
     from . import fonts
     from .diagram import png, svg  # noqa: F401
 
@@ -118,12 +135,14 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     stamp = out / STAMP
     if up_to_date(out, digest):
         return BuildResult([], 0, True)
+    if manual:
+        _templates_present(templates)
     workers = workers or min(2, os.cpu_count() or 1)
     flows = list(library.flows)
     charts: dict[str, Chart] = {}
     pictures: dict[str, Pictures] = {}
     notes: list[str] = []
-    _warm(forms=manual)
+    _warm(forms=False)
     # Each file is staged (written beside its place and fsynced, by a few threads: one after
     # the other the hundred fsyncs of the bundled flows took half a second) as soon as it is
     # made, while the rest is still being made; only once everything is made are they renamed
@@ -139,25 +158,32 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
                     new_dirs.append(path.parent)
                 staged.append((path, writers.submit(_stage_changed, path, data)))
 
+        company = library.manual.company if library.manual else None
+        limits = library.org.limits if library.org else None  # for the route sentence
+        make_form = partial(form_file, templates=templates, company=company, limits=limits)
+        forms: list[tuple[str, bytes]] = []  # made here while the workers draw
+
+        def one_form() -> bool:
+            forms.append(make_form(flows[len(forms)]))
+            return len(forms) < len(flows)
+
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-                for flow, (flow_outputs, chart, drawn) in _charts(flows, pool, progress, manual):
+                for flow, (flow_outputs, chart, drawn) in _charts(
+                        flows, pool, progress, manual, one_form if manual else None):
                     charts[flow.code] = chart
                     pictures[flow.code] = drawn
                     put(flow_outputs)
                 if manual:
-                    forms = []
+                    put(forms)
+                    rest = []
 
                     def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
-                        company = library.manual.company if library.manual else None
-                        limits = library.org.limits if library.org else None  # route sentence
-                        forms.append(pool.map(partial(form_file, templates=templates,
-                                                      company=company, limits=limits),
-                                              flows, chunksize=3))
+                        rest.append(pool.map(make_form, flows[len(forms):]))
 
                     put(build_manual(library, templates, out, copy, charts, pictures, pool,
                                      queue_forms, notes))
-                    put(forms[0])
+                    put(rest[0])
             temps = [(path, future.result()) for path, future in staged]
         except BaseException:
             for _, future in staged:
@@ -174,6 +200,18 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     written = [path for path, tmp in temps if tmp is not None]
     write_atomic(stamp, digest)
     return BuildResult(written, len(temps) - len(written), False, tuple(notes))
+
+
+def _templates_present(templates: Path) -> None:
+    """Refuse a build whose templates folder lacks one the manual or the forms read, before
+    anything is made: the forms are made first, and the manual's would otherwise be found
+    missing only seconds later, after them."""
+    from .forms import TEMPLATE
+    from .manual import TEMPLATES
+
+    for name in (*TEMPLATES, TEMPLATE):
+        if not (templates / name).is_file():
+            raise FlowdocError(f"{templates}/{name}: template not found")
 
 
 def _stage_changed(path: Path, data: bytes) -> Path | None:

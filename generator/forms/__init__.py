@@ -18,12 +18,14 @@ from ..model import Flow
 from .layout import form_layout
 from .pdf import render_form
 
+TEMPLATE = "form_instructions.j2"  # the lines under a form's title
+
 
 def instructions(templates: Path, flow: Flow) -> list[str]:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
                              undefined=jinja2.StrictUndefined, autoescape=False)
     try:
-        text = env.get_template("form_instructions.j2").render(flow=flow)
+        text = env.get_template(TEMPLATE).render(flow=flow)
     except jinja2.TemplateNotFound as exc:
         raise FlowdocError(f"{templates}/{exc.name}: template not found") from None
     except jinja2.TemplateError as exc:
@@ -39,4 +41,4 @@ def make_form(flow: Flow, templates: Path, company: str | None = None,
                                    company, limits))
 
 
-__all__ = ["instructions", "make_form"]
+__all__ = ["TEMPLATE", "instructions", "make_form"]

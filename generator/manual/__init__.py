@@ -12,10 +12,10 @@ from ..model import Library
 from .docx import fill_toc, render_manual_docx
 from .history import manifest_of, manifest_text, next_history, read_manifest
 from .pdf import render_manual_pdf
-from .plan import Copy, Plan, make_plan, split_reasons, watermark
+from .plan import TEMPLATES, Copy, Plan, make_plan, split_reasons, watermark
 
-__all__ = ["Copy", "Plan", "build_manual", "make_plan", "render_manual_docx", "render_manual_pdf",
-           "watermark"]
+__all__ = ["TEMPLATES", "Copy", "Plan", "build_manual", "make_plan", "render_manual_docx",
+           "render_manual_pdf", "watermark"]
 
 
 def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None,

@@ -38,6 +38,7 @@ CAPTION_ABOVE = 20.0  # 管理行为 above a chart: 4 pt, its line, 2 pt
 # no cell padding): 8 pt is kept for a reader who does otherwise (it was 24, which pushed
 # 相关说明 and the sign-off of sections that fitted onto a page of their own).
 FIT_MARGIN = 8.0
+TEMPLATES = ("preface.j2", "control.j2")  # the manual's 前言 and its 文件控制页
 CAPTION = 20.0  # 管理行为（续） above a continued chart
 CELL_LEADING = 14.0  # the tables' line height, as both writers set it
 CELL_PADDING = 6.0  # above and below a cell's text
@@ -287,8 +288,8 @@ def make_plan(library: Library, templates: Path, copy: Copy, history: list[Revis
                "holder": copy.holder,
                "controlled": sum(1 for f in flows if f.effective_status == "受控")}
     try:
-        preface = env.get_template("preface.j2").render(context)
-        control = env.get_template("control.j2").render(context)
+        preface = env.get_template(TEMPLATES[0]).render(context)
+        control = env.get_template(TEMPLATES[1]).render(context)
     except jinja2.TemplateNotFound as exc:
         raise FlowdocError(f"{templates}/{exc.name}: template not found") from None
     except jinja2.TemplateError as exc:
