@@ -6,16 +6,33 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..diagram import Chart
 from ..model import Library
-from .docx import fill_toc, render_manual_docx
 from .history import manifest_of, manifest_text, next_history, read_manifest
-from .pdf import render_manual_pdf
 from .plan import TEMPLATES, Copy, Plan, make_plan, split_reasons, watermark
+
+if TYPE_CHECKING:
+    from .docx import render_manual_docx
+    from .pdf import render_manual_pdf
 
 __all__ = ["TEMPLATES", "Copy", "Plan", "build_manual", "make_plan", "render_manual_docx",
            "render_manual_pdf", "watermark"]
+
+
+def __getattr__(name: str) -> Any:
+    # the writers (python-docx, reportlab's platypus) are imported when first used: a build
+    # imports them after its chart workers have started, not before, while they wait
+    if name == "render_manual_docx":
+        from .docx import render_manual_docx
+
+        return render_manual_docx
+    if name == "render_manual_pdf":
+        from .pdf import render_manual_pdf
+
+        return render_manual_pdf
+    raise AttributeError(name)
 
 
 def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None,
@@ -28,6 +45,9 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     the DOCX's contents get the PDF's page numbers afterwards; ``then`` is called once the PDF
     is queued, to queue more work behind it; ``notes`` receives a line for each chart printed
     on more than one page, saying why."""
+    from .docx import fill_toc, render_manual_docx
+    from .pdf import render_manual_pdf
+
     current = manifest_of(library)
     history = next_history(read_manifest(out), current)
     plan = make_plan(library, templates, copy or Copy(), history, charts)

@@ -12,15 +12,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..archive.location import is_database_url, open_store
-from ..archive.store import Store
-from ..archive.trusting import unlock_operator
 from ..checks import CheckResult, check_paths
 from ..errors import Problem, ProblemsError
 from ..loader import ORG_FILE, load_library
 from ..model import Library
+
+if TYPE_CHECKING:  # the archive's modules load when an archive is opened: a build,
+    # a check or a form needs none of them (nor the cryptography they import)
+    from ..archive.store import Store
 
 T = TypeVar("T")
 
@@ -54,6 +55,9 @@ class Workspace:
         """The archive (a folder or a PostgreSQL store, :func:`open_store`); for writing, with
         the operator key unlocked (an archive opened without it refuses to commit, with a
         message that says how to give it)."""
+        from ..archive.location import open_store
+        from ..archive.trusting import unlock_operator
+
         if not write:
             if self._reader is None:
                 self._reader = open_store(self.archive_dir)
@@ -103,6 +107,8 @@ def _files(folder: Path) -> tuple:
 def archive_location(value: str | Path) -> Path | str:
     """What ``--archive`` / ``FLOWDOC_ARCHIVE`` names: a ``postgresql://`` URL kept as text
     (a path would fold its ``//``), anything else a folder."""
+    from ..archive.location import is_database_url
+
     return str(value) if is_database_url(str(value)) else Path(value)
 
 
