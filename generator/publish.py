@@ -3,10 +3,10 @@
 Charts are independent of each other, so they are laid out and drawn in worker processes (two
 on the two-core machines this runs on) and their geometry comes back for the manual, which
 draws the same charts. This process, which would only wait for them, makes the forms
-meanwhile; the forms it has not made when the last chart comes back go to the workers, behind
-the manual's PDF. Each file is written atomically, and only when its bytes change; a build
-whose inputs (flows, templates, the generator itself, the options) hash the same as the last
-one's writes nothing at all.
+meanwhile, and the rest of them while the workers write the manual's PDF and DOCX. Each file
+is written atomically, and only when its bytes change; a build whose inputs (flows,
+templates, the generator itself, the options) hash the same as the last one's writes nothing
+at all.
 """
 
 from __future__ import annotations
@@ -175,15 +175,14 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
                     pictures[flow.code] = drawn
                     put(flow_outputs)
                 if manual:
-                    put(forms)
-                    rest = []
 
-                    def queue_forms() -> None:  # behind the manual's PDF, beside its DOCX
-                        rest.append(pool.map(make_form, flows[len(forms):]))
+                    def other_forms() -> None:  # while the workers write the manual
+                        while len(forms) < len(flows):
+                            one_form()
 
                     put(build_manual(library, templates, out, copy, charts, pictures, pool,
-                                     queue_forms, notes))
-                    put(rest[0])
+                                     other_forms, notes))
+                    put(forms)
             temps = [(path, future.result()) for path, future in staged]
         except BaseException:
             for _, future in staged:

@@ -38,16 +38,13 @@ def __getattr__(name: str) -> Any:
 def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None,
                  charts: dict[str, Chart] | None = None,
                  pictures: dict[str, list[tuple[bytes, bytes]]] | None = None, pool=None,
-                 then=None, notes: list[str] | None = None) -> list[tuple[str, bytes]]:
+                 meanwhile=None, notes: list[str] | None = None) -> list[tuple[str, bytes]]:
     """``manual.pdf``, ``manual.docx`` and the ``manifest.json`` the next build compares with.
 
-    With a process ``pool``, the PDF is made in a worker while this process makes the DOCX;
-    the DOCX's contents get the PDF's page numbers afterwards; ``then`` is called once the PDF
-    is queued, to queue more work behind it; ``notes`` receives a line for each chart printed
-    on more than one page, saying why."""
-    from .docx import fill_toc, render_manual_docx
-    from .pdf import render_manual_pdf
-
+    With a process ``pool``, the PDF and the DOCX are made in two workers at once, and
+    ``meanwhile`` is called here while they are; the DOCX's contents get the PDF's page
+    numbers afterwards. ``notes`` receives a line for each chart printed on more than one
+    page, saying why."""
     current = manifest_of(library)
     history = next_history(read_manifest(out), current)
     plan = make_plan(library, templates, copy or Copy(), history, charts)
@@ -57,13 +54,19 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     pictures = {s.flow.code: pictures[s.flow.code] for s in plan.sections
                 if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)}
     if pool is not None:
-        future = pool.submit(render_manual_pdf, plan)
-        if then is not None:
-            then()
-        draft = render_manual_docx(plan, None, pictures)
-        pdf, pages = future.result()
-        docx = fill_toc(draft, pages)
+        from .docx import fill_toc, render_manual_docx
+        from .pdf import render_manual_pdf
+
+        pdf_made = pool.submit(render_manual_pdf, plan)
+        draft = pool.submit(render_manual_docx, plan, None, pictures)
+        if meanwhile is not None:
+            meanwhile()
+        pdf, pages = pdf_made.result()
+        docx = fill_toc(draft.result(), pages)
     else:
+        from .docx import render_manual_docx
+        from .pdf import render_manual_pdf
+
         pdf, pages = render_manual_pdf(plan)
         docx = render_manual_docx(plan, pages, pictures)
     return [("manual.pdf", pdf), ("manual.docx", docx),
