@@ -135,7 +135,10 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     stamp = out / STAMP
     if up_to_date(out, digest):
         return BuildResult([], 0, True)
-    if manual:
+    if manual:  # what would refuse the manual, asked before anything is drawn
+        from .manual import Copy, check_copy
+
+        check_copy(library, copy or Copy())
         _templates_present(templates)
     workers = workers or min(2, os.cpu_count() or 1)
     flows = list(library.flows)

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from ..diagram import Chart
 from ..model import Library
 from .history import manifest_of, manifest_text, next_history, read_manifest
-from .plan import TEMPLATES, Copy, Plan, make_plan, split_reasons, watermark
+from .plan import TEMPLATES, Copy, Plan, check_copy, make_plan, split_reasons, watermark
 
 if TYPE_CHECKING:
     from .docx import render_manual_docx
     from .pdf import render_manual_pdf
 
-__all__ = ["TEMPLATES", "Copy", "Plan", "build_manual", "make_plan", "render_manual_docx",
+__all__ = ["TEMPLATES", "Copy", "Plan", "build_manual", "check_copy", "make_plan", "render_manual_docx",
            "render_manual_pdf", "watermark"]
 
 

@@ -266,20 +266,25 @@ def split_reasons(plan: Plan) -> list[str]:
     return out
 
 
-def make_plan(library: Library, templates: Path, copy: Copy, history: list[Revision],
-              charts: dict[str, Chart] | None = None) -> Plan:
-    """What the manual prints; ``charts`` gives flows' charts as the manual prints them (from
-    :func:`under_header`: the build lays them out in its workers), others are laid out here."""
+def check_copy(library: Library, copy: Copy) -> None:
+    """Refuse a manual that cannot be made: no manual.yaml or org.yaml, or a numbered copy
+    that the 分发清单 does not list, or lists for another holder (a second copy of one number
+    in circulation). A build asks before it draws anything."""
     if library.manual is None or library.org is None:
         raise FlowdocError("flows/manual.yaml and flows/org.yaml are needed to build the manual")
     listed = {d.copy: d.holder for d in library.manual.distribution}
     if copy.controlled and listed and listed.get(copy.number) != copy.holder:
-        # a numbered copy that the 分发清单 does not list, or lists for another holder, would
-        # be a second copy of one number in circulation
         raise FlowdocError(f"copy {copy.number} for {copy.holder} is not in the distribution "
                            f"list of flows/manual.yaml"
                            + (f" (it lists copy {copy.number} for {listed[copy.number]})"
                               if copy.number in listed else ""))
+
+
+def make_plan(library: Library, templates: Path, copy: Copy, history: list[Revision],
+              charts: dict[str, Chart] | None = None) -> Plan:
+    """What the manual prints; ``charts`` gives flows' charts as the manual prints them (from
+    :func:`under_header`: the build lays them out in its workers), others are laid out here."""
+    check_copy(library, copy)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
                              undefined=jinja2.StrictUndefined, autoescape=False,
                              keep_trailing_newline=True)
