@@ -35,9 +35,10 @@ CAPTION_ABOVE = 20.0  # 管理行为 above a chart: 4 pt, its line, 2 pt
 # reader who sets the DOCX a little taller than the PDF never paginates a page apart. Measured
 # on the bundled manual, LibreOffice sets every flow section of the DOCX 4-10 pt shorter than
 # the PDF with the bundled font and 9-23 pt shorter with a machine's own (its table rows have
-# no cell padding): 8 pt is kept for a reader who does otherwise (it was 24, which pushed
-# 相关说明 and the sign-off of sections that fitted onto a page of their own).
-FIT_MARGIN = 8.0
+# no cell padding): 3.5 pt is kept for a reader who does otherwise (it was 24, which pushed
+# 相关说明 and the sign-off of sections that fitted onto a page of their own, then 8, which
+# sent EC-HR-008's chart, 4 pt too tall for it, on to a second page).
+FIT_MARGIN = 3.5
 TEMPLATES = ("preface.j2", "control.j2")  # the manual's 前言 and its 文件控制页
 CAPTION = 20.0  # 管理行为（续） above a continued chart
 CELL_LEADING = 14.0  # the tables' line height, as both writers set it
