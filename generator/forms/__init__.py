@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,17 @@ from .pdf import render_form
 TEMPLATE = "form_instructions.j2"  # the lines under a form's title
 
 
+@lru_cache(maxsize=8)
+def _environment(templates: Path) -> jinja2.Environment:
+    # one a folder: a build makes two dozen forms from the same template, and jinja checks a
+    # file's modification time before it uses its compiled template again
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
+                              undefined=jinja2.StrictUndefined, autoescape=False)
+
+
 def instructions(templates: Path, flow: Flow) -> list[str]:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
-                             undefined=jinja2.StrictUndefined, autoescape=False)
     try:
-        text = env.get_template(TEMPLATE).render(flow=flow)
+        text = _environment(templates).get_template(TEMPLATE).render(flow=flow)
     except jinja2.TemplateNotFound as exc:
         raise FlowdocError(f"{templates}/{exc.name}: template not found") from None
     except jinja2.TemplateError as exc:
