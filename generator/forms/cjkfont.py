@@ -9,24 +9,15 @@ it out, and flowdoc writes appearance streams with it directly.
 
 from __future__ import annotations
 
-import io
 import zlib
 from functools import cache
 
 from fontTools.ttLib import TTFont
-from pypdf.generic import (
-    ArrayObject,
-    DictionaryObject,
-    EncodedStreamObject,
-    NameObject,
-    NumberObject,
-    StreamObject,
-    TextStringObject,
-)
 
 from .. import fonts
 
 RESOURCE_NAME = "/FdSC"
+FONT_NAME = "FlowdocSansSC-Regular"  # its /BaseFont
 
 
 @cache
@@ -82,8 +73,8 @@ def prepare() -> None:
     """Read the font and make its PDF objects' data now (a process that forks workers does
     it once for all of them)."""
     _font_data()
-    _widths_array()
-    _to_unicode_data()
+    widths_array()
+    to_unicode_map()
     _cid_to_gid_data()
 
 
@@ -102,94 +93,30 @@ def width(text: str, size: float) -> float:
     return sum(widths.get(g, 1000) for g in glyph_ids(text)) * size / 1000
 
 
-def add_type0_font(writer) -> object:
-    """Add the font to ``writer`` once and return its indirect reference."""
+def font_program() -> tuple[bytes, tuple[int, int, int, int], int]:
+    """The font program compressed (for /FontFile2), its bounding box and its length."""
     compressed, _, _, bbox, length = _font_data()
-    program = StreamObject()
-    program._data = compressed
-    program[NameObject("/Filter")] = NameObject("/FlateDecode")
-    program[NameObject("/Length1")] = NumberObject(length)
-    program_ref = writer._add_object(program)
-    descriptor = DictionaryObject({
-        NameObject("/Type"): NameObject("/FontDescriptor"),
-        NameObject("/FontName"): NameObject("/FlowdocSansSC-Regular"),
-        NameObject("/Flags"): NumberObject(4),
-        NameObject("/FontBBox"): ArrayObject([NumberObject(v) for v in bbox]),
-        NameObject("/ItalicAngle"): NumberObject(0),
-        NameObject("/Ascent"): NumberObject(880),
-        NameObject("/Descent"): NumberObject(-120),
-        NameObject("/CapHeight"): NumberObject(733),
-        NameObject("/StemV"): NumberObject(80),
-        NameObject("/FontFile2"): program_ref,
-    })
-    cid_font = DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/CIDFontType2"),
-        NameObject("/BaseFont"): NameObject("/FlowdocSansSC-Regular"),
-        NameObject("/CIDSystemInfo"): DictionaryObject({
-            NameObject("/Registry"): TextStringObject("Adobe"),
-            NameObject("/Ordering"): TextStringObject("Identity"),
-            NameObject("/Supplement"): NumberObject(0)}),
-        NameObject("/FontDescriptor"): writer._add_object(descriptor),
-        NameObject("/DW"): NumberObject(1000),
-        NameObject("/W"): _widths_array(),
-        NameObject("/CIDToGIDMap"): writer._add_object(_cid_to_gid_stream()),
-    })
-    type0 = DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type0"),
-        NameObject("/BaseFont"): NameObject("/FlowdocSansSC-Regular"),
-        NameObject("/Encoding"): NameObject("/Identity-H"),
-        NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
-        NameObject("/ToUnicode"): writer._add_object(_to_unicode_stream()),
-    })
-    return writer._add_object(type0)
-
-
-class _SerializedArray(ArrayObject):
-    """A direct array written from bytes serialized once. Every form carries the same widths
-    array of thousands of numbers, and pypdf writing it number by number was a fifth of the
-    time of a form; it holds no references, so its bytes never depend on the document."""
-
-    def __init__(self, items: list) -> None:
-        super().__init__(items)
-        out = io.BytesIO()
-        super().write_to_stream(out)
-        self._bytes = out.getvalue()
-
-    def write_to_stream(self, stream, encryption_key=None) -> None:
-        stream.write(self._bytes)
+    return compressed, bbox, length
 
 
 @cache
-def _widths_array() -> ArrayObject:
+def widths_array() -> bytes:
+    """The /W array, serialised once a process: every glyph not 1000 units wide (/DW)."""
     _, _, widths, *_ = _font_data()
-    w = []
-    for gid in sorted(widths):
-        if widths[gid] != 1000:
-            w += [NumberObject(gid), ArrayObject([NumberObject(widths[gid])])]
-    return _SerializedArray(w)
+    return b"[" + b" ".join(f"{gid} [{w}]".encode() for gid, w in sorted(widths.items())
+                            if w != 1000) + b"]"
+
+
+def cid_to_gid_map() -> bytes:
+    """The /CIDToGIDMap stream's data, compressed (FlateDecode)."""
+    return _cid_to_gid_data()
 
 
 @cache
-def _to_unicode_data() -> bytes:
+def to_unicode_map() -> bytes:
+    """The ToUnicode CMap, compressed (FlateDecode) once a process rather than once a form."""
     _, gids, *_ = _font_data()
-    return zlib.compress(_to_unicode(gids))  # as pypdf's flate_encode compresses it
-
-
-def _cid_to_gid_stream() -> StreamObject:
-    stream = EncodedStreamObject()
-    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
-    stream._data = _cid_to_gid_data()
-    return stream
-
-
-def _to_unicode_stream() -> StreamObject:
-    """The ToUnicode CMap, compressed once per process rather than once per form."""
-    stream = EncodedStreamObject()
-    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
-    stream._data = _to_unicode_data()
-    return stream
+    return zlib.compress(_to_unicode(gids))
 
 
 def _to_unicode(gids: dict[int, int]) -> bytes:

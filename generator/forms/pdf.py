@@ -1,27 +1,35 @@
-"""The fillable form of a flow: printed text by reportlab, AcroForm fields by pypdf.
+"""The fillable form of a flow: printed text and AcroForm fields in one reportlab document.
 
-Fields are built here, not with reportlab's acroform (it knows only the standard 14 fonts,
-so its /DA would name Helvetica and Chinese would show as ???). Every text and choice field's
-/DA names the embedded CJK font in /AcroForm/DR, and flowdoc writes each field's appearance
-stream itself (NeedAppearances stays off: poppler's own redraw drops full-width punctuation).
+Fields are built here as PDF objects, not with reportlab's acroform (it knows only the
+standard 14 fonts, so its /DA would name Helvetica and Chinese would show as ???). Every text
+and choice field's /DA names the embedded CJK font in /AcroForm/DR, and flowdoc writes each
+field's appearance stream itself (NeedAppearances stays off: poppler's own redraw drops
+full-width punctuation). Filling a form in (:mod:`.filled`) is pypdf's work.
 """
 
 from __future__ import annotations
 
 import io
 
-from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
-    BooleanObject,
     DecodedStreamObject,
     DictionaryObject,
     FloatObject,
     NameObject,
-    NumberObject,
-    TextStringObject,
 )
 from reportlab.lib.colors import HexColor
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFDate,
+    PDFDictionary,
+    PDFInfo,
+    PDFName,
+    PDFObject,
+    PDFObjectReference,
+    PDFStream,
+    PDFString,
+)
 from reportlab.pdfgen.canvas import Canvas
 
 from .. import fonts
@@ -33,43 +41,25 @@ FONT_SIZE = 10.0
 FLAGS = {"readonly": 1, "required": 2, "multiline": 1 << 12, "combo": 1 << 17}
 
 
-def _printed(layout: FormLayout) -> bytes:
-    out = io.BytesIO()
-    font = fonts.register()
-    canvas = Canvas(out, pagesize=(PAGE_W, PAGE_H), invariant=1, initialFontName=font)
-    flow = layout.flow
-    canvas.setTitle(f"{flow.code} {flow.name}记录表")
-    canvas.setAuthor("flowdoc")
-    canvas.setSubject(f"表单 {flow.code} 版本 {flow.revision}")
-    canvas.setCreator("flowdoc")
-    for number, page in enumerate(layout.pages, start=1):
-        for box in page.boxes:
-            canvas.setLineWidth(0.6)
-            canvas.setStrokeColor(HexColor("#555555"))
-            if box.fill:
-                canvas.setFillColor(HexColor(box.fill))
-            canvas.rect(box.x, box.y, box.w, box.h, stroke=1, fill=1 if box.fill else 0)
-        canvas.setFillColor(HexColor("#1a1a1a"))
-        for text in page.texts:
-            canvas.setFont(font, text.size)
-            draw = {"left": canvas.drawString, "center": canvas.drawCentredString,
-                    "right": canvas.drawRightString}[text.align]
-            draw(text.x, text.y, text.text)
-        for spec in page.fields:  # a light frame where a field is, so a printout shows it
-            if spec.kind != "hidden":
-                canvas.setStrokeColor(HexColor("#9aa4b2"))
-                canvas.setLineWidth(0.4)
-                canvas.rect(spec.x, spec.y, spec.w, spec.h, stroke=1, fill=0)
-        canvas.setFont(font, 8)
-        canvas.drawCentredString(PAGE_W / 2, 20, f"{flow.code} {flow.name}记录表　第 {number} 页 "
-                                                 f"共 {len(layout.pages)} 页")
-        canvas.showPage()
-    canvas.save()
-    return out.getvalue()
-
-
 def appearance(spec: FieldSpec, value: str, font_ref) -> DecodedStreamObject:
-    """The normal appearance of a text or choice field showing ``value``."""
+    """The normal appearance of a text or choice field showing ``value``, as a pypdf stream
+    (for a form being filled in, whose pages pypdf holds)."""
+    stream = DecodedStreamObject()
+    stream.set_data(appearance_content(spec, value))
+    stream.update({
+        NameObject("/Type"): NameObject("/XObject"),
+        NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(spec.w),
+                                          FloatObject(spec.h)]),
+        NameObject("/Resources"): DictionaryObject({NameObject("/Font"): DictionaryObject(
+            {NameObject(cjkfont.RESOURCE_NAME): font_ref})}),
+    })
+    return stream
+
+
+def appearance_content(spec: FieldSpec, value: str) -> bytes:
+    """The content stream of a text or choice field's normal appearance showing ``value``
+    (an empty choice shows its options to tick)."""
     w, h = spec.w, spec.h
     size = FONT_SIZE if spec.kind == "multiline" or h >= 14 else max(h - 4, 7)
     ops = [b"/Tx BMC", b"q", f"1 1 {w - 2:.2f} {h - 2:.2f} re W n".encode(), b"BT",
@@ -108,120 +98,182 @@ def appearance(spec: FieldSpec, value: str, font_ref) -> DecodedStreamObject:
             ops.append(f"2 {y:.2f} Td".encode())
             ops.append(b"<" + cjkfont.encode(value).hex().encode() + b"> Tj")
     ops += [b"ET", b"Q", b"EMC"]
-    stream = DecodedStreamObject()
-    stream.set_data(b"\n".join(ops))
-    stream.update({
-        NameObject("/Type"): NameObject("/XObject"),
-        NameObject("/Subtype"): NameObject("/Form"),
-        NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(w),
-                                          FloatObject(h)]),
-        NameObject("/Resources"): DictionaryObject({NameObject("/Font"): DictionaryObject(
-            {NameObject(cjkfont.RESOURCE_NAME): font_ref})}),
-    })
-    return stream
+    return b"\n".join(ops)
 
 
-def _check_appearances(spec: FieldSpec) -> DictionaryObject:
-    on = DecodedStreamObject()
+def _check_content(spec: FieldSpec) -> tuple[bytes, bytes]:
+    """A check box's two appearances: a tick, and nothing."""
     s = min(spec.w, spec.h)
-    on.set_data(f"q 0 g 1.2 w {s * .2:.2f} {s * .5:.2f} m {s * .42:.2f} {s * .22:.2f} l "
-                f"{s * .82:.2f} {s * .8:.2f} l S Q".encode())
-    off = DecodedStreamObject()
-    off.set_data(b"")
-    for stream in (on, off):
-        stream.update({NameObject("/Type"): NameObject("/XObject"),
-                       NameObject("/Subtype"): NameObject("/Form"),
-                       NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0),
-                                                         FloatObject(spec.w), FloatObject(spec.h)])})
-    return DictionaryObject({NameObject("/Yes"): on, NameObject("/Off"): off})
+    on = (f"q 0 g 1.2 w {s * .2:.2f} {s * .5:.2f} m {s * .42:.2f} {s * .22:.2f} l "
+          f"{s * .82:.2f} {s * .8:.2f} l S Q").encode()
+    return on, b""
+
+
+class _Raw(PDFObject):
+    """A PDF value written as the bytes given: the fonts' widths array, serialised once a
+    process (thousands of numbers every form carries), and the boolean reportlab lacks."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document) -> bytes:
+        return self.data
+
+
+class _Info(PDFInfo):
+    """The document information reportlab writes, with flowdoc as its producer and the flow
+    the form was made from (its code, revision and content hash) for a reader to check."""
+
+    def __init__(self, extra: dict[str, str]) -> None:
+        super().__init__()
+        self.extra = extra
+
+    def format(self, document) -> bytes:
+        date = PDFDate(ts=document._timeStamp, dateFormatter=self._dateFormatter)
+        entries = {"Title": PDFString(self.title), "Author": PDFString(self.author),
+                   "CreationDate": date, "ModDate": date, "Producer": PDFString("flowdoc"),
+                   "Creator": PDFString(self.creator), "Subject": PDFString(self.subject),
+                   "Trapped": PDFName(self.trapped)}
+        entries.update({key: PDFString(value) for key, value in self.extra.items()})
+        return PDFDictionary(entries).format(document)
+
+
+def _stream(content: bytes, entries: dict, compressed: bool = False) -> PDFStream:
+    if compressed:  # made once a process (the font program, its maps): written as they are
+        entries = {**entries, "Filter": PDFName("FlateDecode")}
+    return PDFStream(PDFDictionary(entries), content)
+
+
+def _type0_font(doc) -> PDFObjectReference:
+    """The CJK font as a Type0 font with Identity-H encoding (see :mod:`.cjkfont`)."""
+    compressed, bbox, length = cjkfont.font_program()
+    program = doc.Reference(_stream(compressed, {"Length1": length}, compressed=True))
+    descriptor = doc.Reference(PDFDictionary({
+        "Type": PDFName("FontDescriptor"), "FontName": PDFName(cjkfont.FONT_NAME),
+        "Flags": 4, "FontBBox": PDFArray(list(bbox)), "ItalicAngle": 0, "Ascent": 880,
+        "Descent": -120, "CapHeight": 733, "StemV": 80, "FontFile2": program}))
+    cid_font = doc.Reference(PDFDictionary({
+        "Type": PDFName("Font"), "Subtype": PDFName("CIDFontType2"),
+        "BaseFont": PDFName(cjkfont.FONT_NAME),
+        "CIDSystemInfo": PDFDictionary({"Registry": PDFString("Adobe"),
+                                        "Ordering": PDFString("Identity"), "Supplement": 0}),
+        "FontDescriptor": descriptor, "DW": 1000, "W": _Raw(cjkfont.widths_array()),
+        "CIDToGIDMap": doc.Reference(_stream(cjkfont.cid_to_gid_map(), {}, compressed=True))}))
+    return doc.Reference(PDFDictionary({
+        "Type": PDFName("Font"), "Subtype": PDFName("Type0"),
+        "BaseFont": PDFName(cjkfont.FONT_NAME), "Encoding": PDFName("Identity-H"),
+        "DescendantFonts": PDFArray([cid_font]),
+        "ToUnicode": doc.Reference(_stream(cjkfont.to_unicode_map(), {}, compressed=True))}))
 
 
 def render_form(layout: FormLayout) -> bytes:
-    """The A4 AcroForm PDF of ``layout``: printed text plus fields that type Chinese."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(_printed(layout))))
-    font_ref = cjkfont.add_type0_font(writer)
-    fields = ArrayObject()
-    parents: dict[str, object] = {}
-    da = TextStringObject(f"{cjkfont.RESOURCE_NAME} 0 Tf 0 g")
-    for page_number, page in enumerate(layout.pages):
-        pdf_page = writer.pages[page_number]
-        annots = pdf_page.get("/Annots") or ArrayObject()
+    """The A4 AcroForm PDF of ``layout``: printed text plus fields that type Chinese.
+
+    One reportlab document holds both, the fields as PDF objects of their own: the printed
+    page made by reportlab, read back and written again by pypdf with the fields added took
+    three times as long."""
+    out = io.BytesIO()
+    font = fonts.register()
+    canvas = Canvas(out, pagesize=(PAGE_W, PAGE_H), invariant=1, initialFontName=font)
+    flow = layout.flow
+    doc = canvas._doc
+    doc.info = _Info({"FlowdocFlow": flow.code, "FlowdocRevision": flow.revision,
+                      "FlowdocHash": flow.content_hash})
+    canvas.setTitle(f"{flow.code} {flow.name}记录表")
+    canvas.setAuthor("flowdoc")
+    canvas.setSubject(f"表单 {flow.code} 版本 {flow.revision}")
+    canvas.setCreator("flowdoc")
+    font_ref = _type0_font(doc)
+    resources = PDFDictionary({"Font": PDFDictionary({cjkfont.RESOURCE_NAME[1:]: font_ref})})
+    da = PDFString(f"{cjkfont.RESOURCE_NAME} 0 Tf 0 g")  # auto size, the CJK font
+    fields = PDFArray([])
+    parents: dict[str, tuple[PDFObjectReference, PDFArray]] = {}
+
+    def parent(path: tuple[str, ...]) -> tuple[PDFObjectReference, PDFArray]:
+        """The non-terminal field for ``path`` (``fields``, ``fields.items.3`` …)."""
+        if path not in parents:
+            kids = PDFArray([])
+            node = {"T": PDFString(path[-1]), "Kids": kids}
+            if len(path) > 1:
+                node["Parent"] = parent(path[:-1])[0]
+            ref = doc.Reference(PDFDictionary(node))
+            (fields if len(path) == 1 else parent(path[:-1])[1]).sequence.append(ref)
+            parents[path] = ref, kids
+        return parents[path]
+
+    number_of_pages = len(layout.pages)
+    for number, page in enumerate(layout.pages, start=1):
+        _draw_page(canvas, font, page, flow, number, number_of_pages)
         for spec in page.fields:
             *path, leaf = spec.name.split(".")
-            parent_ref = _parent(writer, parents, fields, path)
-            widget = DictionaryObject({
-                NameObject("/Type"): NameObject("/Annot"),
-                NameObject("/Subtype"): NameObject("/Widget"),
-                NameObject("/T"): TextStringObject(leaf),
-                NameObject("/TU"): TextStringObject(spec.tooltip),
-                NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (
-                    spec.x, spec.y, spec.x + spec.w, spec.y + spec.h)]),
-                NameObject("/F"): NumberObject(2 if spec.kind == "hidden" else 4),
-                NameObject("/P"): pdf_page.indirect_reference,
-                NameObject("/Parent"): parent_ref,
-            })
+            parent_ref, kids = parent(tuple(path))
+            widget = {
+                "Type": PDFName("Annot"), "Subtype": PDFName("Widget"),
+                "T": PDFString(leaf), "TU": PDFString(spec.tooltip),
+                "Rect": PDFArray([spec.x, spec.y, spec.x + spec.w, spec.y + spec.h]),
+                "F": 2 if spec.kind == "hidden" else 4,
+                "P": doc.thisPageRef(), "Parent": parent_ref,
+            }
             flags = FLAGS["readonly"] if spec.readonly else 0
+            box = PDFArray([0, 0, spec.w, spec.h])
             if spec.kind == "check":
-                widget[NameObject("/FT")] = NameObject("/Btn")
-                widget[NameObject("/V")] = NameObject("/Off")
-                widget[NameObject("/AS")] = NameObject("/Off")
-                widget[NameObject("/AP")] = DictionaryObject(
-                    {NameObject("/N"): _check_appearances(spec)})
-                widget[NameObject("/MK")] = DictionaryObject(
-                    {NameObject("/BC"): ArrayObject([FloatObject(0.4)] * 3)})
+                on, off = _check_content(spec)
+                widget.update({
+                    "FT": PDFName("Btn"), "V": PDFName("Off"), "AS": PDFName("Off"),
+                    "AP": PDFDictionary({"N": PDFDictionary({
+                        name: doc.Reference(_stream(content, {
+                            "Type": PDFName("XObject"), "Subtype": PDFName("Form"),
+                            "BBox": box}))
+                        for name, content in (("Yes", on), ("Off", off))})}),
+                    "MK": PDFDictionary({"BC": PDFArray([0.4, 0.4, 0.4])})})
             else:
                 if spec.kind == "combo":
-                    widget[NameObject("/FT")] = NameObject("/Ch")
+                    widget["FT"] = PDFName("Ch")
                     flags |= FLAGS["combo"]
-                    widget[NameObject("/Opt")] = ArrayObject(
-                        [TextStringObject(o) for o in spec.options])
+                    widget["Opt"] = PDFArray([PDFString(o) for o in spec.options])
                 else:
-                    widget[NameObject("/FT")] = NameObject("/Tx")
+                    widget["FT"] = PDFName("Tx")
                     if spec.kind == "multiline":
                         flags |= FLAGS["multiline"]
                     if spec.max_length:
-                        widget[NameObject("/MaxLen")] = NumberObject(spec.max_length)
-                widget[NameObject("/DA")] = da  # auto size, the CJK font
-                widget[NameObject("/V")] = TextStringObject(spec.value)
-                widget[NameObject("/AP")] = DictionaryObject(
-                    {NameObject("/N"): writer._add_object(appearance(spec, spec.value, font_ref))})
-            widget[NameObject("/Ff")] = NumberObject(flags)
-            ref = writer._add_object(widget)
-            annots.append(ref)
-            parent = parent_ref.get_object()
-            parent[NameObject("/Kids")].append(ref)
-        pdf_page[NameObject("/Annots")] = annots
-    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({
-        NameObject("/Fields"): fields,
-        NameObject("/DR"): DictionaryObject({NameObject("/Font"): DictionaryObject(
-            {NameObject(cjkfont.RESOURCE_NAME): font_ref})}),
-        NameObject("/DA"): da,
-        NameObject("/NeedAppearances"): BooleanObject(False),
-    })
-    flow = layout.flow
-    writer.add_metadata({"/Title": f"{flow.code} {flow.name}记录表", "/Author": "flowdoc",
-                         "/Subject": f"表单 {flow.code} 版本 {flow.revision}",
-                         "/Creator": "flowdoc", "/Producer": "flowdoc",
-                         "/FlowdocFlow": flow.code, "/FlowdocRevision": flow.revision,
-                         "/FlowdocHash": flow.content_hash})
-    out = io.BytesIO()
-    writer.write(out)
+                        widget["MaxLen"] = spec.max_length
+                widget["DA"] = da
+                widget["V"] = PDFString(spec.value)
+                widget["AP"] = PDFDictionary({"N": doc.Reference(_stream(
+                    appearance_content(spec, spec.value),
+                    {"Type": PDFName("XObject"), "Subtype": PDFName("Form"), "BBox": box,
+                     "Resources": resources}))})
+            widget["Ff"] = flags
+            annotation = PDFDictionary(widget)
+            canvas._addAnnotation(annotation, spec.name)
+            kids.sequence.append(doc.refAnnotation(spec.name))
+        canvas.showPage()
+    doc._catalog.AcroForm = PDFDictionary({
+        "Fields": fields, "DR": resources, "DA": da, "NeedAppearances": _Raw(b"false")})
+    canvas.save()
     return out.getvalue()
 
 
-def _parent(writer, parents: dict, fields: ArrayObject, path: list[str]):
-    """The non-terminal field for ``path`` (``fields``, ``fields.items``, ``fields.items.3`` …)."""
-    key = ".".join(path)
-    if key in parents:
-        return parents[key]
-    node = DictionaryObject({NameObject("/T"): TextStringObject(path[-1]),
-                             NameObject("/Kids"): ArrayObject()})
-    ref = writer._add_object(node)
-    if len(path) == 1:
-        fields.append(ref)
-    else:
-        up = _parent(writer, parents, fields, path[:-1])
-        node[NameObject("/Parent")] = up
-        up.get_object()[NameObject("/Kids")].append(ref)
-    parents[key] = ref
-    return ref
+def _draw_page(canvas: Canvas, font: str, page, flow, number: int, pages: int) -> None:
+    """The printed page: boxes, texts, a light frame where each field is (so a printout
+    shows it) and the footer."""
+    for box in page.boxes:
+        canvas.setLineWidth(0.6)
+        canvas.setStrokeColor(HexColor("#555555"))
+        if box.fill:
+            canvas.setFillColor(HexColor(box.fill))
+        canvas.rect(box.x, box.y, box.w, box.h, stroke=1, fill=1 if box.fill else 0)
+    canvas.setFillColor(HexColor("#1a1a1a"))
+    for text in page.texts:
+        canvas.setFont(font, text.size)
+        draw = {"left": canvas.drawString, "center": canvas.drawCentredString,
+                "right": canvas.drawRightString}[text.align]
+        draw(text.x, text.y, text.text)
+    for spec in page.fields:
+        if spec.kind != "hidden":
+            canvas.setStrokeColor(HexColor("#9aa4b2"))
+            canvas.setLineWidth(0.4)
+            canvas.rect(spec.x, spec.y, spec.w, spec.h, stroke=1, fill=0)
+    canvas.setFont(font, 8)
+    canvas.drawCentredString(PAGE_W / 2, 20, f"{flow.code} {flow.name}记录表　第 {number} 页 "
+                                             f"共 {pages} 页")
