@@ -427,46 +427,40 @@ def test_waiting_names_the_signers_and_the_copies(repo, archive):
 
 # -- writers at once -------------------------------------------------------------------------------
 
-RACER = r"""
-import sys
-sys.path.insert(0, {root!r})
-from pathlib import Path
-from generator.checks import check_paths
-from generator.archive.store import ArchiveError
-from generator.archive.location import open_store
-from generator.archive import events as R
-from generator.archive.trusting import unlock_operator
-lib = check_paths([Path({flows!r})], base=Path({base!r})).library
-archive = open_store({archive!r}, unlock_operator(Path({keys!r}), "operator-secret-2026"))
-print("ready", flush=True)
-sys.stdin.readline()
-try:
-    state = R.sign_step(archive, lib, {number!r}, {step!r}, {person!r}, {secret!r}, "同意")
-    print("ok", state.status, flush=True)
-except ArchiveError as exc:
-    print("refused", exc, flush=True)
-"""
+def _racer(repo, where: str, number: str, step: str, person: str, k: int, ready, go,
+           results) -> None:
+    """One signer, in a process forked from the test's (the flows already checked: a new
+    interpreter would spend a second on them): it opens the store, says it is ready, waits
+    for the others, signs and sends what came of it."""
+    from generator.archive.location import open_store
+
+    archive = open_store(where, unlock_operator(repo.seed, OPERATOR_SECRET))
+    ready.put(k)
+    go.wait(60)
+    try:
+        state = R.sign_step(archive, repo.library, number, step, person, secret(person), "同意")
+        results.put((k, f"ok {state.status}"))
+    except ArchiveError as exc:
+        results.put((k, f"refused {exc}"))
 
 
 def _race(repo, archive, number, step, people):
-    import subprocess
-    import sys
+    import multiprocessing
 
-    from conftest import ROOT
-
-    procs = [subprocess.Popen(
-        [sys.executable, "-c", RACER.format(root=str(ROOT), flows=str(repo.root / "flows"),
-                                            base=str(repo.root), archive=location(archive),
-                                            keys=str(repo.seed),
-                                            number=number, step=step, person=p,
-                                            secret=secret(p))],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for p in people]
+    fork = multiprocessing.get_context("fork")
+    ready, go, results = fork.Queue(), fork.Event(), fork.Queue()
+    procs = [fork.Process(target=_racer, args=(repo, location(archive), number, step, p, k,
+                                               ready, go, results))
+             for k, p in enumerate(people)]
     for p in procs:
-        assert p.stdout.readline().strip() == "ready"
-    for p in procs:  # all at once
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    return [p.communicate(timeout=120)[0].strip() for p in procs]
+        p.start()
+    assert sorted(ready.get(timeout=60) for _ in procs) == list(range(len(procs)))
+    go.set()  # all at once
+    answers = dict(results.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    return [answers[k] for k in range(len(procs))]
 
 
 def test_two_holders_of_an_or_step_at_once_one_signs_one_is_refused(repo, archive):

@@ -40,35 +40,34 @@ def make(root: Path, people=("赵敏", "李强")) -> Archive:
     return TRUSTED.fresh(root, people)
 
 
-LOOP = r"""
-import sys, datetime as dt
-sys.path.insert(0, {root!r})
-from pathlib import Path
-from generator.checks import check_paths
-from generator.archive.store import Archive
-from generator.archive import events as R
-from generator.records import RecordInput
-lib = check_paths([Path({flows!r})], base=Path({root!r})).library
-from generator.archive.trusting import unlock_operator
-archive = Archive(Path({archive!r}), unlock_operator(Path({archive!r}), "operator-secret-2026"))
-t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
-print("ready", flush=True)
-i = 0
-while True:
-    i += 1
-    rec = RecordInput("EC-HR-015", {{"leave_type": "事假", "start": "2026-11-02",
-                      "end": "2026-11-03", "reason": "writer {n} record " + str(i)}}, "w")
-    number = R.submit(archive, lib, rec, b"w{n}-" + str(i).encode(), "赵敏", "pass-赵敏-2026", t0)
-    if i % 3 == 0:
-        R.sign_step(archive, lib, number, "head_approve", "李强", "pass-李强-2026", "不同意", "", t0)
-    elif i % 3 == 1:
-        R.withdraw(archive, lib, number, "赵敏", "pass-赵敏-2026", "不需要了")
-    print(number, flush=True)  # acknowledged: submit returned, so it is committed
-"""
+def _write_on(root: Path, n: str, fd: int) -> None:
+    """A writer, in a process forked from the test's (the library already loaded, so it
+    starts in a moment instead of the second a new interpreter takes): it unlocks the archive
+    and says ``ready``, then submits in a loop, signing or withdrawing some, and writes each
+    number to ``fd`` once submit has returned (acknowledged: committed). Never returns."""
+    from generator.archive.trusting import unlock_operator
+
+    archive = Archive(root, unlock_operator(root, OPERATOR_SECRET))
+    t0 = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    os.write(fd, b"ready\n")
+    i = 0
+    while True:
+        i += 1
+        rec = RecordInput("EC-HR-015", {"leave_type": "事假", "start": "2026-11-02",
+                                        "end": "2026-11-03", "reason": f"writer {n} record {i}"},
+                          "w")
+        number = R.submit(archive, LIBRARY, rec, f"w{n}-{i}".encode(), "赵敏", secret("赵敏"),
+                          t0)
+        if i % 3 == 0:
+            R.sign_step(archive, LIBRARY, number, "head_approve", "李强", secret("李强"), "不同意",
+                        "", t0)
+        elif i % 3 == 1:
+            R.withdraw(archive, LIBRARY, number, "赵敏", secret("赵敏"), "不需要了")
+        os.write(fd, f"{number}\n".encode())  # one write, whole: a kill never cuts a line
 
 
-def _collect(proc: subprocess.Popen, into: list[str]) -> None:
-    for line in proc.stdout:
+def _collect(stream, into: list[str]) -> None:
+    for line in stream:
         into.append(line.strip())
 
 
@@ -76,19 +75,23 @@ def test_writers_killed_at_random_moments_lose_no_acknowledged_record(tmp_path):
     """Two writers submit and sign in a loop and are SIGKILLed at random moments, round after
     round: every number a writer printed is in the archive, which verifies once the next
     writer has dropped the killed one's uncommitted tail."""
+    import multiprocessing
+
     archive = make(tmp_path / "records")
     rng = random.Random(6)
     acknowledged: list[str] = []
+    fork = multiprocessing.get_context("fork")
     for rnd in range(4):
         procs, outputs, readers = [], [], []
         for n in range(2):
-            proc = subprocess.Popen(
-                [sys.executable, "-c", LOOP.format(root=str(ROOT), flows=str(FLOWS),
-                                                   archive=str(archive.root), n=f"{rnd}.{n}")],
-                stdout=subprocess.PIPE, text=True)
-            assert proc.stdout.readline().strip() == "ready"
+            r, w = os.pipe()
+            proc = fork.Process(target=_write_on, args=(archive.root, f"{rnd}.{n}", w))
+            proc.start()
+            os.close(w)  # the writer's is the only write end: its death ends the stream
+            stream = os.fdopen(r, encoding="utf-8")
+            assert stream.readline().strip() == "ready"
             out: list[str] = []
-            reader = threading.Thread(target=_collect, args=(proc, out), daemon=True)
+            reader = threading.Thread(target=_collect, args=(stream, out), daemon=True)
             reader.start()
             procs.append(proc)
             outputs.append(out)
@@ -97,7 +100,7 @@ def test_writers_killed_at_random_moments_lose_no_acknowledged_record(tmp_path):
             time.sleep(rng.uniform(0.05, 1.5))
             os.kill(proc.pid, signal.SIGKILL)
         for proc, reader in zip(procs, readers, strict=True):
-            proc.wait()
+            proc.join()
             reader.join(timeout=10)
         for out in outputs:
             acknowledged += [line for line in out if line.startswith("EC-HR-015-")]

@@ -6,6 +6,7 @@ never fires would prove nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
 
 import pytest
@@ -16,7 +17,31 @@ from generator.diagram.geometry import Chart, Edge, Label, LaneBox, Page, Rect, 
 from generator.diagram.quality import MIN_FONT_SIZE, Report, count_crossings, measure_page
 
 LIBRARY = bundled_library()  # collected once per flow: the session's checked library
-CHARTS = {f.code: layout(f) for f in LIBRARY.flows}
+
+
+class _Charts(Mapping):
+    """Each bundled flow's chart by code, laid out when a test first asks for it, not while
+    the module is collected: every worker collects every module, one runs these tests."""
+
+    def __init__(self, codes: list[str]) -> None:
+        self.codes = codes
+        self.laid: dict[str, Chart] = {}
+
+    def __getitem__(self, code: str) -> Chart:
+        if code not in self.laid:
+            if code not in self.codes:
+                raise KeyError(code)
+            self.laid[code] = layout(LIBRARY.flow(code))
+        return self.laid[code]
+
+    def __iter__(self):
+        return iter(self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+CHARTS = _Charts([f.code for f in LIBRARY.flows])
 
 
 @pytest.mark.parametrize("code", list(CHARTS))

@@ -236,14 +236,32 @@ def test_same_flow_same_form_bytes():
     assert make_form(LEAVE, TEMPLATES) == make_form(LEAVE, TEMPLATES)
 
 
+def _zeros_deflated(mib: int) -> bytes:
+    """A zlib stream of ``mib`` MiB of zero bytes, as compressing them all would give, made
+    without compressing more than 2 MiB: after a full flush the compressor starts afresh
+    (no back-reference crosses it), so each further MiB is the same bytes; the trailer is
+    the Adler-32 of ``mib`` MiB of zeros (its sum of bytes stays 1, its sum of sums is the
+    length). Checked below on a small count by inflating it."""
+    import zlib
+
+    z = zlib.compressobj(9)
+    first = z.compress(bytes(1 << 20)) + z.flush(zlib.Z_FULL_FLUSH)
+    again = z.compress(bytes(1 << 20)) + z.flush(zlib.Z_FULL_FLUSH)
+    end = z.flush()[:-4]  # the final empty block, without the checksum of 2 MiB
+    adler = ((mib << 20) % 65521) << 16 | 1
+    return first + again * (mib - 1) + end + adler.to_bytes(4, "big")
+
+
 def test_a_decompression_bomb_is_not_inflated(leave_form, tmp_path):
     import resource
     import zlib
 
+    for mib in (1, 3):  # the bomb's construction, on a size small enough to inflate
+        assert zlib.decompress(_zeros_deflated(mib)) == bytes(mib << 20)
+
     from pypdf.generic import StreamObject
 
-    z = zlib.compressobj(9)
-    packed = b"".join(z.compress(b"\0" * (1 << 20)) for _ in range(400)) + z.flush()  # 400 MiB
+    packed = _zeros_deflated(400)  # 400 MiB
 
     def plant(writer):
         bomb = StreamObject()

@@ -183,6 +183,10 @@ def test_headers_cookies_and_no_passphrase_in_the_session(site):
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
     assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
+    # the web font is the same for everyone: kept a day, not fetched again by every page
+    font = zhao.get("/fonts/FlowdocSansSC-Regular.ttf")
+    assert font.status_code == 200 and "max-age=86400" in font.headers["Cache-Control"]
+    font.close()
     client = site.test_client()
     page = client.get("/login").data
     r = client.post("/login", data={"csrf": token(page), "name": "赵敏",

@@ -34,7 +34,7 @@ from ..errors import FlowdocError
 from ..fileio import lock_exclusive
 from ..seal import keys
 from ..seal.canonical import canonical
-from ..seal.keys import verify as verify_signature
+from ..seal.keys import verify_once as verify_signature
 from ..trust import now
 from . import merkle
 from .logindex import INDEX as INDEX_FILE

@@ -823,7 +823,7 @@ def authenticity(out: list, e: dict, message: bytes, table: dict, publics: dict)
     public = publics.get(sig["key"])
     if public is None:
         public = publics[sig["key"]] = bytes.fromhex(k["public"])
-    if not keys.verify(public, message, sig["value"]):
+    if not keys.verify_once(public, message, sig["value"]):
         out.append(("真实性", f"entry {e['seq']} ({e.get('type')}): the signature does not match"))
     if e["type"] == "key" and keys.key_id(bytes.fromhex(e["public_key"])) != e["key_id"]:
         out.append(("真实性", f"entry {e['seq']}: key id does not name its public key"))

@@ -197,11 +197,16 @@ def sign(private: Ed25519PrivateKey, message: bytes) -> str:
     return private.sign(message).hex()
 
 
-@lru_cache(maxsize=4096)
 def verify_once(public_raw: bytes, message: bytes, signature_hex: str) -> bool:
-    """:func:`verify`, remembered: the few signatures every write looks at again (a key's
-    registrar countersignature, a flow's and org.yaml's sign-offs) are checked once a process."""
-    return verify(public_raw, message, signature_hex)
+    """:func:`verify`, remembered by its exact inputs (key, message bytes, signature text):
+    the few signatures every write looks at again (a key's registrar countersignature, a
+    flow's and org.yaml's sign-offs), and those a verify of the same archive checks again
+    (each entry's, each checkpoint's of the history) are checked once a process; any byte
+    changed is another question, answered anew."""
+    try:
+        return _remembered(public_raw, message, signature_hex)
+    except TypeError:  # a value that cannot be a key of the memory (a list read from JSON)
+        return verify(public_raw, message, signature_hex)
 
 
 def verify(public_raw: bytes, message: bytes, signature_hex: str) -> bool:
@@ -216,3 +221,6 @@ def verify(public_raw: bytes, message: bytes, signature_hex: str) -> bool:
     except (CryptoError, ValueError, TypeError):
         return False
     return True
+
+
+_remembered = lru_cache(maxsize=4096)(verify)

@@ -84,7 +84,10 @@ def _headers(response: Any) -> Any:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if not request.path.startswith("/static/"):
+    # pages may show records: never kept; the stylesheet, script and the 2 MB web font are
+    # not, and keep the caching their routes ask for (the font a day), or every page would
+    # fetch and parse the font again
+    if not request.path.startswith(("/static/", "/fonts/")):
         response.headers["Cache-Control"] = "no-store"
     return response
 
