@@ -16,8 +16,6 @@ import jinja2
 
 from ..errors import FlowdocError
 from ..model import Flow
-from .layout import form_layout
-from .pdf import render_form
 
 TEMPLATE = "form_instructions.j2"  # the lines under a form's title
 
@@ -44,6 +42,11 @@ def make_form(flow: Flow, templates: Path, company: str | None = None,
               limits: Mapping[str, Mapping[str, Any]] | None = None) -> bytes:
     """The fillable form of ``flow``; ``company`` (the manual's) heads it; ``limits`` (the
     org's authority matrix, ``Org.limits``) gives the bounds its route sentence reads there."""
+    # the writer (reportlab's document objects, pypdf for filling in) is imported here: a
+    # build asks this package for its template's name before its chart workers start
+    from .layout import form_layout
+    from .pdf import render_form
+
     return render_form(form_layout(flow, instructions(templates, flow), flow.effective_status,
                                    company, limits))
 
