@@ -88,21 +88,16 @@ def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | N
         yield flow, result
 
 
-def _warm(forms: bool) -> None:
-    """Import the writers and read the font once, here, before the workers are forked: each
-    worker would otherwise spend 0.5-1 s of the two cores doing the same (reportlab, Pillow,
-    the font registered with reportlab); with ``forms``, also pypdf and the forms' Type0 font
-    (a build makes them so in this process, after the workers are forked, while they draw)."""
+def _warm() -> None:
+    """Import the chart writers and read the font once, here, before the workers are forked:
+    each worker would otherwise spend 0.5-1 s of the two cores doing the same (reportlab,
+    Pillow, the font registered with reportlab). The forms' font is read by this process
+    after the fork, while the workers draw: only this process makes forms."""
     from . import fonts
     from .diagram import png, svg  # noqa: F401
 
     fonts.register()
     fonts.text_width("", 10)
-    if forms:
-        from .forms import cjkfont
-        from .forms import pdf as form_pdf  # noqa: F401
-
-        cjkfont.prepare()
 
 
 def _context():
@@ -145,7 +140,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     charts: dict[str, Chart] = {}
     pictures: dict[str, Pictures] = {}
     notes: list[str] = []
-    _warm(forms=False)
+    _warm()
     # Each file is staged (written beside its place and fsynced, by a few threads: one after
     # the other the hundred fsyncs of the bundled flows took half a second) as soon as it is
     # made, while the rest is still being made; only once everything is made are they renamed
@@ -228,7 +223,7 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
                    workers: int | None = None) -> list[Path]:
     """Only the charts (bench and tests): every file, written."""
     written = []
-    _warm(forms=False)
+    _warm()
     with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1),
                              mp_context=_context()) as pool:
         for _, (chart_outputs, _chart, _pictures) in _charts(list(library.flows), pool,

@@ -60,22 +60,14 @@ _SHARED: dict[int, int] = {}  # an extra CID → the glyph it shows (filled by _
 
 
 @cache
-def _cid_to_gid_data() -> bytes:
-    """The /CIDToGIDMap stream: two bytes a CID, its glyph id."""
+def cid_to_gid_map() -> bytes:
+    """The /CIDToGIDMap stream's data, compressed (FlateDecode): two bytes a CID, its glyph
+    id."""
     _, _, widths, *_ = _font_data()
     out = bytearray()
     for cid in range(max(widths) + 1):
         out += _SHARED.get(cid, cid).to_bytes(2, "big")
     return zlib.compress(bytes(out))
-
-
-def prepare() -> None:
-    """Read the font and make its PDF objects' data now (a process that forks workers does
-    it once for all of them)."""
-    _font_data()
-    widths_array()
-    to_unicode_map()
-    _cid_to_gid_data()
 
 
 def glyph_ids(text: str) -> list[int]:
@@ -105,11 +97,6 @@ def widths_array() -> bytes:
     _, _, widths, *_ = _font_data()
     return b"[" + b" ".join(f"{gid} [{w}]".encode() for gid, w in sorted(widths.items())
                             if w != 1000) + b"]"
-
-
-def cid_to_gid_map() -> bytes:
-    """The /CIDToGIDMap stream's data, compressed (FlateDecode)."""
-    return _cid_to_gid_data()
 
 
 @cache

@@ -15,14 +15,21 @@ from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError, PyPdfError
-from pypdf.generic import NameObject, TextStringObject
+from pypdf.generic import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    FloatObject,
+    NameObject,
+    TextStringObject,
+)
 
 from ..errors import FlowdocError
 from ..model import Flow
 from ..records.rules import RecordInput
 from . import cjkfont
 from .layout import FieldSpec, form_layout
-from .pdf import appearance
+from .pdf import appearance_content
 
 MAX_FORM_BYTES = 20 << 20  # a form is ~1.5 MB; a scanned attachment does not belong in it
 DANGEROUS = ("/JS", "/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToR", "/URI")
@@ -43,6 +50,22 @@ def _full_name(annot) -> str:
         node = node.get("/Parent")
         node = node.get_object() if node is not None else None
     return ".".join(reversed(parts))
+
+
+def _appearance(spec: FieldSpec, value: str, font_ref) -> DecodedStreamObject:
+    """The normal appearance of a text or choice field showing ``value``, as a pypdf stream
+    for the form being filled in (the content is the one the form was made with)."""
+    stream = DecodedStreamObject()
+    stream.set_data(appearance_content(spec, value))
+    stream.update({
+        NameObject("/Type"): NameObject("/XObject"),
+        NameObject("/Subtype"): NameObject("/Form"),
+        NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(spec.w),
+                                          FloatObject(spec.h)]),
+        NameObject("/Resources"): DictionaryObject({NameObject("/Font"): DictionaryObject(
+            {NameObject(cjkfont.RESOURCE_NAME): font_ref})}),
+    })
+    return stream
 
 
 def fill_form(pdf: bytes, values: dict[str, Any]) -> bytes:
@@ -70,7 +93,7 @@ def fill_form(pdf: bytes, values: dict[str, Any]) -> bytes:
             kind = "multiline" if int(annot.get("/Ff", 0)) & (1 << 12) else "text"
             spec = FieldSpec(name, kind, r[0], r[1], r[2] - r[0], r[3] - r[1], "")
             annot[NameObject("/AP")][NameObject("/N")] = writer._add_object(
-                appearance(spec, text, font_ref))
+                _appearance(spec, text, font_ref))
     if left:
         raise FormError(f"no field named {sorted(left)[0]} on this form")
     out = io.BytesIO()

@@ -45,6 +45,9 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     ``meanwhile`` is called here while they are; the DOCX's contents get the PDF's page
     numbers afterwards. ``notes`` receives a line for each chart printed on more than one
     page, saying why."""
+    from .docx import fill_toc, render_manual_docx
+    from .pdf import render_manual_pdf
+
     current = manifest_of(library)
     history = next_history(read_manifest(out), current)
     plan = make_plan(library, templates, copy or Copy(), history, charts)
@@ -54,9 +57,6 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     pictures = {s.flow.code: pictures[s.flow.code] for s in plan.sections
                 if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)}
     if pool is not None:
-        from .docx import fill_toc, render_manual_docx
-        from .pdf import render_manual_pdf
-
         pdf_made = pool.submit(render_manual_pdf, plan)
         draft = pool.submit(render_manual_docx, plan, None, pictures)
         if meanwhile is not None:
@@ -64,9 +64,6 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
         pdf, pages = pdf_made.result()
         docx = fill_toc(draft.result(), pages)
     else:
-        from .docx import render_manual_docx
-        from .pdf import render_manual_pdf
-
         pdf, pages = render_manual_pdf(plan)
         docx = render_manual_docx(plan, pages, pictures)
     return [("manual.pdf", pdf), ("manual.docx", docx),

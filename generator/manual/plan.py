@@ -105,15 +105,20 @@ NOTES_MERGES = ((0, 1, 5), (1, 1, 5))
 def notes_widths(width: float) -> list[float]:
     """The columns of 相关说明: the label as wide as the header table's first column, the
     text the rest (a line less for a long note than in a sixth of the width)."""
-    label = width / 6 * HEADER_COLUMNS[0]
+    label = _label_width(width)
     return [label] + [(width - label) / 5] * 5
 
 
 def signoff_widths(width: float) -> list[float]:
     """The sign-off block's columns: each label as wide as the header table's first column,
     lined up with it and with 相关说明 above, the names and dates (wet signatures) the rest."""
-    label = width / 6 * HEADER_COLUMNS[0]
+    label = _label_width(width)
     return [label, width / 3 - label] * 3
+
+
+def _label_width(width: float) -> float:
+    """The header table's first column, which the labels of the blocks below line up with."""
+    return width / 6 * HEADER_COLUMNS[0]
 
 
 def lanes_text(names: list[str], width: float, size: float = 10.0) -> str:
