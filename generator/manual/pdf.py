@@ -27,7 +27,6 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from .. import fonts
 from ..diagram import A4, DEFAULT_STYLE, draw_page
@@ -77,8 +76,8 @@ SUB = TextStyle(size=14, leading=22, align="center")
 
 @lru_cache(maxsize=4096)
 def _set(text: str, width: float, size: float, balanced: bool) -> list[str]:
-    # reportlab asks a paragraph its height again and again (tables measure each cell, the
-    # contents pass builds the whole story twice): broken once per width
+    # reportlab asks a paragraph its height again and again (a table measures each cell, and
+    # KeepTogether measures its content twice): broken once per width
     breaker = balanced_wrap if balanced else wrap
     return breaker(text, width, size, fonts.text_width)
 
@@ -126,11 +125,67 @@ class ChartPage(Flowable):
         return self.page.width, self.page.height
 
     def draw(self) -> None:
-        # the contents pass (the first of multiBuild's) only counts pages: its canvas is
-        # thrown away, and the charts were a third of the manual's drawing
-        if getattr(self.canv._doctemplate, "counting", False):
-            return
         draw_page(self.canv, self.page, 0, self.page.height)
+
+
+class Contents(Flowable):
+    """目录: one line per entry (title, dot leaders, page number) in a height known before any
+    page is: the titles are drawn where the contents fall, the numbers once the canvas is
+    saved (:class:`NumberedCanvas`), when every entry's page is known. One pass of the story
+    makes the manual; reportlab's TableOfContents needs two (a third of the PDF's time)."""
+
+    def __init__(self, entries: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.entries = entries  # (key, title)
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = avail_width
+        self.height = len(self.entries) * TOC_LEADING
+        return self.width, self.height
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        fit = int(avail_height // TOC_LEADING)
+        if fit < 1 or fit >= len(self.entries):
+            return []
+        return [Contents(self.entries[:fit]), Contents(self.entries[fit:])]
+
+    def drawOn(self, canvas, x: float, y: float, _sW: float = 0) -> None:
+        # absolute position on the page: the numbers are drawn after the story has been laid
+        # out, outside any flowable's translated coordinates
+        canvas.contents.append((canvas.getPageNumber(), x, y, self,
+                                canvas._doctemplate.entry_pages))
+        super().drawOn(canvas, x, y, _sW)
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFont(fonts.register(), TOC_SIZE)
+        c.setFillColor(INK)
+        for i, (_key, title) in enumerate(self.entries):
+            c.drawString(0, self.height - (i + 1) * TOC_LEADING + TOC_BASELINE, title)
+
+    def draw_numbers(self, canvas: Canvas, x: float, y: float, pages: dict[str, int]) -> None:
+        """Leaders and page numbers, at the absolute ``x``, ``y`` the flowable was drawn at."""
+        canvas.saveState()
+        canvas.setFont(fonts.register(), TOC_SIZE)
+        canvas.setFillColor(INK)
+        dot = fonts.text_width(".", TOC_SIZE)
+        for i, (key, title) in enumerate(self.entries):
+            baseline = y + self.height - (i + 1) * TOC_LEADING + TOC_BASELINE
+            number = str(pages[key])
+            canvas.drawRightString(x + self.width, baseline, number)
+            start = x + fonts.text_width(title, TOC_SIZE) + TOC_SIZE / 2
+            end = x + self.width - fonts.text_width(number, TOC_SIZE) - TOC_SIZE / 2
+            # on one grid for every line, so the leaders stand in columns
+            first = -(-(start - x) // TOC_DOT_PITCH) * TOC_DOT_PITCH + x
+            count = int((end - dot - first) // TOC_DOT_PITCH) + 1
+            if count > 0:
+                text = canvas.beginText(first, baseline)
+                text.setFont(fonts.register(), TOC_SIZE)
+                text.setCharSpace(TOC_DOT_PITCH - dot)
+                text.textOut("." * count)
+                text.setCharSpace(0)  # the spacing is the leaders' alone
+                canvas.drawText(text)
+        canvas.restoreState()
 
 
 class Marker(Flowable):
@@ -180,18 +235,10 @@ class ManualDoc(BaseDocTemplate):
                          pagesize=(A4[1], A4[0])),
         ])
 
-    counting = False  # True in the first pass of multiBuild (see ChartPage.draw)
-
-    def build(self, *args, **kwargs) -> None:
-        self.passes = getattr(self, "passes", 0) + 1
-        self.counting = self.passes == 1
-        super().build(*args, **kwargs)
-
     def afterFlowable(self, flowable: Flowable) -> None:
         # numbered as the footers are: the cover is not counted
         if isinstance(flowable, Marker) and flowable.key not in (None, "cover") \
                 and flowable.level == 0:
-            self.notify("TOCEntry", (0, flowable.title, self.page - 1, flowable.key))
             self.entry_pages[flowable.key] = self.page - 1
 
     def decorate(self, canvas, doc) -> None:
@@ -310,20 +357,9 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     story += [Spacer(1, 16), Marker("", plan.watermark, "修订记录", "history", 0),
               Lines("修订记录", H1)]
     story.append(_history_table(history_rows(plan), width))
-    toc = TableOfContents(dotsMinLevel=0)
-    from reportlab.lib.styles import ParagraphStyle
-
-    toc.levelStyles = [ParagraphStyle("toc0", fontName=fonts.register(), fontSize=10.5,
-                                      leading=TOC_LEADING, leftIndent=0, firstLineIndent=0)]
-    toc.tableStyle = TableStyle([("FONT", (0, 0), (-1, -1), fonts.register(), 10.5),
-                                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                 ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                                 ("TOPPADDING", (0, 0), (-1, -1), 0),
-                                 ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
     # 序章 follows the contents on their page, the legend and 授权审批权限表 share the next:
     # a page of its own each left two pages of the front matter half empty
-    story += [PageBreak(), Marker("", plan.watermark, "目录", "toc", 0), Lines("目　录", H1), toc,
+    story += [PageBreak(), Marker("", plan.watermark, "目录", "toc", 0), Lines("目　录", H1), Contents([]),
               Spacer(1, 16), Marker("", plan.watermark, "序章", "preface", 0),
               Lines("序　章", H1)]
     story += [Lines(p, BODY, indent_first=True) for p in plan.preface]
@@ -334,6 +370,9 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
 
 
 TOC_LEADING = 15.0  # a contents line (both writers)
+TOC_SIZE = 10.5
+TOC_BASELINE = 3.5  # above the bottom of its line
+TOC_DOT_PITCH = 5.25
 
 
 HISTORY_WIDTHS = (40, 66, None, 48, 48, 66)  # None: the rest of the width
@@ -465,15 +504,24 @@ def _story(plan: Plan) -> list[Flowable]:
         story.append(PageBreak())
         w = width if orientation == "portrait" else A4[1] - 2 * MARGIN_X
         story += _section(section, w)
+    # the contents list every part the story starts (its markers), known before any page is
+    entries = [(m.key, m.title) for m in story
+               if isinstance(m, Marker) and m.key not in (None, "cover") and m.level == 0]
+    for flowable in story:
+        if isinstance(flowable, Contents):
+            flowable.entries = entries
     return story
 
 
 class NumberedCanvas(Canvas):
-    """Holds every page back until the end, so each footer can say how many pages there are."""
+    """Holds every page back until the end, so each footer can say how many pages there are
+    and the contents which page each entry is on."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._pages: list[dict] = []
+        # page, x, y, flowable, and the entries' pages (complete when the canvas is saved)
+        self.contents: list[tuple[int, float, float, Contents, dict[str, int]]] = []
 
     def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
@@ -484,6 +532,9 @@ class NumberedCanvas(Canvas):
         total = len(self._pages) - 1
         for number, state in enumerate(self._pages):
             self.__dict__.update(state)
+            for page, x, y, contents, pages in self.contents:
+                if page == number + 1:
+                    contents.draw_numbers(self, x, y, pages)
             if number:
                 w = self._pagesize[0]
                 self.setFont(fonts.register(), 9)
@@ -497,7 +548,7 @@ def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
     """The manual as PDF bytes, and the page of every contents entry (for the DOCX)."""
     out = io.BytesIO()
     doc = ManualDoc(out, plan)
-    doc.multiBuild(_story(plan), canvasmaker=NumberedCanvas)
+    doc.build(_story(plan), canvasmaker=NumberedCanvas)
     return out.getvalue(), {**doc.entry_pages, TOTAL: doc.pages - 1}
 
 
