@@ -45,7 +45,7 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     ``meanwhile`` is called here while they are; the DOCX's contents get the PDF's page
     numbers afterwards. ``notes`` receives a line for each chart printed on more than one
     page, saying why."""
-    from .docx import fill_toc, render_manual_docx
+    from .docx import draft_manual_docx, fill_toc, render_manual_docx
     from .pdf import render_manual_pdf
 
     current = manifest_of(library)
@@ -58,7 +58,7 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
                 if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)}
     if pool is not None:
         pdf_made = pool.submit(render_manual_pdf, plan)
-        draft = pool.submit(render_manual_docx, plan, None, pictures)
+        draft = pool.submit(draft_manual_docx, plan, pictures)
         if meanwhile is not None:
             meanwhile()
         pdf, pages = pdf_made.result()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -22,6 +22,7 @@ from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
+from docx.oxml.shape import CT_Inline
 from docx.shared import Pt, RGBColor
 
 from .. import fonts as fonts_module
@@ -276,10 +277,31 @@ def _styles(document) -> None:
                 fonts.set(qn(k), v)
 
 
-def _heading(document, text: str):
-    p = document.add_paragraph(style="Heading 1")
-    _run(p, text, 16, HEI)
+def _heading(document, text: str, size: float = 16):
+    p = _heading_paragraph(document)
+    _run(p, text, size, HEI)
     return p
+
+
+def _heading_paragraph(document):
+    """A paragraph in Heading 1 (for the navigation pane and Word's own contents). The style
+    id is looked up once a document: python-docx's ``add_paragraph(style=...)`` looks up the
+    default style among all of them on every call (a tenth of the DOCX's time)."""
+    if not hasattr(document, "heading_style"):
+        document.heading_style = document.styles["Heading 1"].style_id
+    p = document.add_paragraph()
+    p._p.get_or_add_pPr().style = document.heading_style
+    return p
+
+
+def _picture(document, run, png: bytes, width: float) -> None:
+    """``run.add_picture``, numbering the document's pictures here: python-docx finds a free
+    shape id by reading every id in the document, once a picture. Numbered in order from 1,
+    the ids are those it would give."""
+    rid, image = document.part.get_or_add_image(io.BytesIO(png))
+    cx, cy = image.scaled_dimensions(Pt(width), None)
+    document.pictures = getattr(document, "pictures", 0) + 1
+    run._r.add_drawing(CT_Inline.new_pic_inline(document.pictures, rid, image.filename, cx, cy))
 
 
 def _page_break(document) -> None:
@@ -290,29 +312,39 @@ def _page_break(document) -> None:
 TOKEN = "\u2063"  # invisible separator: marks a contents page number still to be filled in
 
 
-def fill_toc(docx: bytes, pages: dict[str, int]) -> bytes:
-    """Put the contents' page numbers (from the PDF) into a DOCX made without them, so the two
-    documents can be made at the same time, and embed the font (left out of the draft: its
-    2 MB are compressed once, here)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(docx)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "word/document.xml" or info.filename.startswith("word/footer"):
-                text = data.decode("utf-8")
-                for key, page in pages.items():
-                    text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
-                data = text.encode("utf-8")
-            dst.writestr(info, _embedding_font(info.filename, data))
-        _write_font_parts(dst)
+@dataclass(frozen=True)
+class Draft:
+    """A DOCX still without the contents' page numbers (they come from the PDF, made at the
+    same time): a complete zip of every part that does not carry them (the font's included),
+    and the parts that do (the document and its footers), to be added last."""
+
+    head: bytes
+    pending: tuple[tuple[str, str], ...]  # (part name, XML with TOKEN-marked keys)
+
+
+def fill_toc(draft: Draft, pages: dict[str, int]) -> bytes:
+    """The DOCX of ``draft`` with every contents entry's page (and the total) put in: only
+    the pending parts are compressed here, the rest of the zip is taken as it is."""
+    out = io.BytesIO(draft.head)
+    with zipfile.ZipFile(out, "a") as dst:
+        for name, text in draft.pending:
+            for key, page in pages.items():
+                text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
+            dst.writestr(_entry(name), text.encode("utf-8"))
     return out.getvalue()
 
 
-def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
+def render_manual_docx(plan: Plan, toc_pages: dict[str, int],
                        pictures: dict[str, list[tuple[bytes, bytes]]] | None = None) -> bytes:
-    """The manual as DOCX bytes; ``toc_pages`` gives each entry's page (from the PDF), or
-    ``None`` to leave markers that :func:`fill_toc` replaces."""
+    """The manual as DOCX bytes; ``toc_pages`` gives each contents entry's page (from the
+    PDF: the DOCX paginates alike) and the total, under ``TOTAL``."""
+    return fill_toc(draft_manual_docx(plan, pictures), toc_pages)
+
+
+def draft_manual_docx(plan: Plan,
+                      pictures: dict[str, list[tuple[bytes, bytes]]] | None = None) -> Draft:
+    """The manual as a :class:`Draft`, whose page numbers :func:`fill_toc` puts in; each
+    chart's (PNG, SVG) pages from ``pictures`` where given, else drawn here."""
     m = plan.manual
     document = Document()
     _styles(document)
@@ -328,7 +360,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     section = document.sections[0]
     _page_setup(section, "portrait")
     _header(section, plan, "", plan.watermark, 0)
-    _footer(section, str(toc_pages[TOTAL]) if toc_pages is not None else f"{TOKEN}{TOTAL}{TOKEN}")
+    _footer(section, f"{TOKEN}{TOTAL}{TOKEN}")
     _cover_header(section, plan.watermark)
     number_from_zero = OxmlElement("w:pgNumType")
     number_from_zero.set(qn("w:start"), "0")
@@ -369,7 +401,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     _table(document, history_rows(plan), history_widths(width), header_cols=(), center=False)
     _page_break(document)
     _heading(document, "目　录")
-    _toc(document, plan, toc_pages)
+    _toc(document, plan)
     _para(document, "", 4, after=12)  # as the PDF: 序章 under the contents
     _heading(document, "序　章")
     for text in plan.preface:
@@ -382,7 +414,7 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
     p = document.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = p.add_run()
-    run.add_picture(io.BytesIO(render_png(chart, 1)), width=Pt(legend.width))
+    _picture(document, run, render_png(chart, 1), legend.width)
     _attach_svg(document, run, render_svg(chart, 1).encode("utf-8"), "legend")
     if plan.org.authority:  # as the PDF: 授权审批权限表 under the legend
         _para(document, "", 4, after=12)
@@ -394,10 +426,10 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int] | None,
         _flow_section(document, plan, sec, n, (pictures or {}).get(sec.flow.code))
     # no w:updateFields: Word would ask about updating fields on every opening; the contents
     # carry the PDF's page numbers, which the DOCX paginates alike (explicit page breaks)
-    return _reproducible(document, embed=toc_pages is not None)
+    return _draft(document)
 
 
-def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
+def _toc(document, plan: Plan) -> None:
     entries = [("文件控制页", "control"), ("修订记录", "history"),
                ("目录", "toc"), ("序章", "preface")]
     entries += [(f"{s.flow.code}　{s.flow.name}", s.flow.code) for s in plan.sections]
@@ -411,8 +443,7 @@ def _toc(document, plan: Plan, pages: dict[str, int] | None) -> None:
         if first:  # the field starts before the first entry and ends after the last
             _field_begin(p, 'TOC \\o "1-1" \\h \\z')
             first = False
-        page = pages.get(key) if pages is not None else f"{TOKEN}{key}{TOKEN}"
-        _run(p, f"{title}\t{page}", 10.5)
+        _run(p, f"{title}\t{TOKEN}{key}{TOKEN}", 10.5)
     end = document.paragraphs[-1]
     r = end.add_run()
     el = OxmlElement("w:fldChar")
@@ -449,8 +480,7 @@ def _flow_section(document, plan: Plan, sec: Section, n: int,
     _header(section, plan, f.code, sec.watermark, n)
     width = (A4[0] if orientation == "portrait" else A4[1]) - 2 * MARGIN_X
     col = width / 6
-    heading = document.add_paragraph(style="Heading 1")  # for the navigation pane and TOC
-    _run(heading, f"{f.code}　{f.name}", 11, HEI)
+    heading = _heading(document, f"{f.code}　{f.name}", 11)
     heading.paragraph_format.space_after = Pt(2)
     _table(document, header_rows(sec, width), [col * k for k in HEADER_COLUMNS], header_cols=(0,),
            merge=HEADER_MERGES)
@@ -465,7 +495,7 @@ def _flow_section(document, plan: Plan, sec: Section, n: int,
         p.paragraph_format.space_after = Pt(0)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         run = p.add_run()
-        run.add_picture(io.BytesIO(png), width=Pt(sec.charts.pages[i].width))
+        _picture(document, run, png, sec.charts.pages[i].width)
         _attach_svg(document, run, svg, f"{f.code}-{i + 1}")
     # as the PDF: 相关说明 and the sign-off follow the chart, on its page if they fit
     spacer = _para(document, "", 4, after=4)
@@ -497,38 +527,52 @@ def _attach_svg(document, run, svg: bytes, name: str) -> None:
         f'r:embed="{rid}"/></a:ext></a:extLst>'))
 
 
-def _reproducible(document, embed: bool = True) -> bytes:
-    raw = io.BytesIO()
-    document.save(raw)
+def _draft(document) -> Draft:
+    """The package written as a zip with fixed entry times, so the same input gives the same
+    bytes. Written here, not by ``Document.save``, whose zip deflates the charts' PNGs (and
+    SVGs) that are then read back to fix the times: the pictures are stored as they are."""
+    package = document.part.package
+    # the template's thumbnail is a picture of some other document
+    parts = sorted((part for part in package.iter_parts()
+                    if part.partname != "/docProps/thumbnail.jpeg"), key=lambda part: part.partname)
+    defaults = {"png": "image/png", "svg": "image/svg+xml", "odttf": FONT_TYPE,
+                "rels": "application/vnd.openxmlformats-package.relationships+xml",
+                "xml": "application/xml"}
+    types = "".join(f'<Default Extension="{ext}" ContentType="{kind}"/>'
+                    for ext, kind in defaults.items())
+    types += "".join(f'<Override PartName="{part.partname}" ContentType="{part.content_type}"/>'
+                     for part in parts if defaults.get(part.partname.ext) != part.content_type)
+    types = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns='
+             f'"http://schemas.openxmlformats.org/package/2006/content-types">{types}</Types>')
+    pending: list[tuple[str, str]] = []
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            if info.filename == "docProps/thumbnail.jpeg":
-                continue  # the template's picture of some other document
-            data = src.read(info.filename)
-            if info.filename == "_rels/.rels":
-                data = _drop_thumbnail_rel(data)
-            if embed:
-                data = _embedding_font(info.filename, data)
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
-            # the charts are PNGs, compressed already: deflating them again (here and in
-            # fill_toc, which keeps each entry's method) costs time and saves nothing
-            entry.compress_type = (zipfile.ZIP_STORED if info.filename.startswith("word/media/")
-                                   else zipfile.ZIP_DEFLATED)
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, data)
-        if embed:
-            _write_font_parts(dst)
-    return out.getvalue()
+    with zipfile.ZipFile(out, "w") as dst:
+        dst.writestr(_entry("[Content_Types].xml"), types.encode("utf-8"))
+        dst.writestr(_entry("_rels/.rels"), _drop_thumbnail_rel(package.rels.xml))
+        for part in parts:
+            name = part.partname.membername
+            if name == "word/document.xml" or name.startswith("word/footer"):
+                pending.append((name, part.blob.decode("utf-8")))
+            else:
+                dst.writestr(_entry(name), _embedding_font(name, part.blob))
+            if part.rels:
+                dst.writestr(_entry(part.partname.rels_uri.membername), part.rels.xml)
+        _write_font_parts(dst)
+    return Draft(out.getvalue(), tuple(pending))
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    # the charts are PNGs, compressed already: deflating them again costs time, saves nothing
+    entry.compress_type = (zipfile.ZIP_STORED if name.startswith("word/media/")
+                           else zipfile.ZIP_DEFLATED)
+    entry.external_attr = 0o644 << 16
+    return entry
 
 
 def _write_font_parts(dst: zipfile.ZipFile) -> None:
     for name, data in _font_parts():
-        entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-        entry.compress_type = zipfile.ZIP_DEFLATED
-        entry.external_attr = 0o644 << 16
-        dst.writestr(entry, data)
+        dst.writestr(_entry(name), data)
 
 
 # The bundled font, embedded (ECMA-376 Part 1, §17.8.3) under the one name every run uses,
@@ -576,10 +620,6 @@ def _font_parts() -> list[tuple[str, bytes]]:
 def _embedding_font(name: str, data: bytes) -> bytes:
     """The parts that name the embedded font: its content type, the font table's entries
     pointing at it, and the setting that says the document carries TrueType fonts."""
-    if name == "[Content_Types].xml":
-        return data.replace(b"<Default Extension=\"xml\"",
-                            f'<Default Extension="odttf" ContentType="{FONT_TYPE}"/>'
-                            '<Default Extension="xml"'.encode(), 1)
     if name == "word/fontTable.xml":
         entries = "".join(
             f'<w:font w:name="{font}"><w:altName w:val="宋体"/><w:charset w:val="86"/>'
