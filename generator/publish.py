@@ -159,11 +159,13 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
         company = library.manual.company if library.manual else None
         limits = library.org.limits if library.org else None  # for the route sentence
         make_form = partial(form_file, templates=templates, company=company, limits=limits)
-        forms: list[tuple[str, bytes]] = []  # made here while the workers draw
+        forms = 0  # made here while the workers draw, each staged as soon as it is made
 
         def one_form() -> bool:
-            forms.append(make_form(flows[len(forms)]))
-            return len(forms) < len(flows)
+            nonlocal forms
+            put([make_form(flows[forms])])
+            forms += 1
+            return forms < len(flows)
 
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
@@ -175,12 +177,11 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
                 if manual:
 
                     def other_forms() -> None:  # while the workers write the manual
-                        while len(forms) < len(flows):
+                        while forms < len(flows):
                             one_form()
 
                     put(build_manual(library, templates, out, copy, charts, pictures, pool,
                                      other_forms, notes))
-                    put(forms)
             temps = [(path, future.result()) for path, future in staged]
         except BaseException:
             for _, future in staged:
