@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagram import Chart
 from ..model import Library
+from .draft import fill_toc
 from .history import manifest_of, manifest_text, next_history, read_manifest
 from .plan import TEMPLATES, Copy, Plan, check_copy, make_plan, split_reasons, watermark
 
@@ -45,9 +46,6 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     ``meanwhile`` is called here while they are; the DOCX's contents get the PDF's page
     numbers afterwards. ``notes`` receives a line for each chart printed on more than one
     page, saying why."""
-    from .docx import draft_manual_docx, fill_toc, render_manual_docx
-    from .pdf import render_manual_pdf
-
     current = manifest_of(library)
     history = next_history(read_manifest(out), current)
     plan = make_plan(library, templates, copy or Copy(), history, charts)
@@ -57,14 +55,30 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     pictures = {s.flow.code: pictures[s.flow.code] for s in plan.sections
                 if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)}
     if pool is not None:
-        pdf_made = pool.submit(render_manual_pdf, plan)
-        draft = pool.submit(draft_manual_docx, plan, pictures)
+        pdf_made = pool.submit(_pdf, plan)
+        draft = pool.submit(_docx_draft, plan, pictures)
         if meanwhile is not None:
             meanwhile()
         pdf, pages = pdf_made.result()
         docx = fill_toc(draft.result(), pages)
     else:
-        pdf, pages = render_manual_pdf(plan)
-        docx = render_manual_docx(plan, pages, pictures)
+        pdf, pages = _pdf(plan)
+        docx = fill_toc(_docx_draft(plan, pictures), pages)
     return [("manual.pdf", pdf), ("manual.docx", docx),
             ("manifest.json", manifest_text(current, history).encode("utf-8"))]
+
+
+# The writers are imported where they run: in a build, the two workers, each one of them;
+# this process, which only fills the DOCX's page numbers in, imports neither (python-docx and
+# platypus took it 0.3 s while both workers waited for their work).
+
+def _pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
+    from .pdf import render_manual_pdf
+
+    return render_manual_pdf(plan)
+
+
+def _docx_draft(plan: Plan, pictures: dict[str, list[tuple[bytes, bytes]]]):
+    from .docx import draft_manual_docx
+
+    return draft_manual_docx(plan, pictures)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -28,6 +28,7 @@ from docx.shared import Pt, RGBColor
 from .. import fonts as fonts_module
 from ..diagram import A4, Chart, render_png, render_svg
 from ..diagram.legend import legend_page
+from .draft import TOKEN, Draft, entry, fill_toc
 from .pdf import (
     HEADER_COLUMNS,
     HEADER_MERGES,
@@ -54,7 +55,6 @@ from .plan import Plan, Section, notes_rows, notes_widths, signoff_rows, signoff
 # does take an embedded font for a non-ASCII name, but not under a C locale, where the file
 # it unpacks the font to cannot be named: an ASCII name works everywhere.)
 SONG = HEI = LATIN = fonts_module.FAMILY
-FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def _fonts(rpr_parent, east_asia: str) -> None:
@@ -309,31 +309,6 @@ def _page_break(document) -> None:
     p.add_run().add_break(WD_BREAK.PAGE)
 
 
-TOKEN = "\u2063"  # invisible separator: marks a contents page number still to be filled in
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A DOCX still without the contents' page numbers (they come from the PDF, made at the
-    same time): a complete zip of every part that does not carry them (the font's included),
-    and the parts that do (the document and its footers), to be added last."""
-
-    head: bytes
-    pending: tuple[tuple[str, str], ...]  # (part name, XML with TOKEN-marked keys)
-
-
-def fill_toc(draft: Draft, pages: dict[str, int]) -> bytes:
-    """The DOCX of ``draft`` with every contents entry's page (and the total) put in: only
-    the pending parts are compressed here, the rest of the zip is taken as it is."""
-    out = io.BytesIO(draft.head)
-    with zipfile.ZipFile(out, "a") as dst:
-        for name, text in draft.pending:
-            for key, page in pages.items():
-                text = text.replace(f"{TOKEN}{key}{TOKEN}", str(page))
-            dst.writestr(_entry(name), text.encode("utf-8"))
-    return out.getvalue()
-
-
 def render_manual_docx(plan: Plan, toc_pages: dict[str, int],
                        pictures: dict[str, list[tuple[bytes, bytes]]] | None = None) -> bytes:
     """The manual as DOCX bytes; ``toc_pages`` gives each contents entry's page (from the
@@ -547,32 +522,23 @@ def _draft(document) -> Draft:
     pending: list[tuple[str, str]] = []
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
-        dst.writestr(_entry("[Content_Types].xml"), types.encode("utf-8"))
-        dst.writestr(_entry("_rels/.rels"), _drop_thumbnail_rel(package.rels.xml))
+        dst.writestr(entry("[Content_Types].xml"), types.encode("utf-8"))
+        dst.writestr(entry("_rels/.rels"), _drop_thumbnail_rel(package.rels.xml))
         for part in parts:
             name = part.partname.membername
             if name == "word/document.xml" or name.startswith("word/footer"):
                 pending.append((name, part.blob.decode("utf-8")))
             else:
-                dst.writestr(_entry(name), _embedding_font(name, part.blob))
+                dst.writestr(entry(name), _embedding_font(name, part.blob))
             if part.rels:
-                dst.writestr(_entry(part.partname.rels_uri.membername), part.rels.xml)
+                dst.writestr(entry(part.partname.rels_uri.membername), part.rels.xml)
         _write_font_parts(dst)
     return Draft(out.getvalue(), tuple(pending))
 
 
-def _entry(name: str) -> zipfile.ZipInfo:
-    entry = zipfile.ZipInfo(name, date_time=FIXED_TIME)
-    # the charts are PNGs, compressed already: deflating them again costs time, saves nothing
-    entry.compress_type = (zipfile.ZIP_STORED if name.startswith("word/media/")
-                           else zipfile.ZIP_DEFLATED)
-    entry.external_attr = 0o644 << 16
-    return entry
-
-
 def _write_font_parts(dst: zipfile.ZipFile) -> None:
     for name, data in _font_parts():
-        dst.writestr(_entry(name), data)
+        dst.writestr(entry(name), data)
 
 
 # The bundled font, embedded (ECMA-376 Part 1, §17.8.3) under the one name every run uses,
