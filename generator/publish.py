@@ -70,7 +70,12 @@ def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | N
     still being made, ``meanwhile`` is called (one small piece of other work a call) until it
     says there is no more."""
     make = partial(chart_files, manual=manual)
-    futures = [pool.submit(make, flow) for flow in flows]
+    # the largest flows first (the most steps; laid out, and some laid out again under their
+    # header table, they take up to ten times a small one's time): the last to finish are
+    # small, and the two workers finish nearly together
+    futures: list[Future] = [None] * len(flows)  # type: ignore[list-item]
+    for i in sorted(range(len(flows)), key=lambda i: -len(flows[i].steps)):
+        futures[i] = pool.submit(make, flows[i])
     done = 0
 
     def report() -> None:
@@ -80,7 +85,7 @@ def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | N
             if progress:
                 progress(done, len(flows), flows[done - 1].code)
 
-    while meanwhile is not None and not futures[-1].done() and meanwhile():
+    while meanwhile is not None and not all(f.done() for f in futures) and meanwhile():
         report()
     for flow, future in zip(flows, futures, strict=True):
         result = future.result()
