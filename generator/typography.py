@@ -43,13 +43,26 @@ def _wrap_paragraph(text: str, width: float, size: float, measure: Measure) -> l
             units.extend(unit)  # a word longer than the box: break it anywhere
         else:
             units.append(unit)
+    # A measure that says how it adds up (``measure.em``: a text's width in integer units of
+    # 1/1000 em, the sum of its parts') keeps the line's sum as it grows, instead of measuring
+    # the whole line again with every unit (the same widths, bit for bit: the sum is exact).
+    em = getattr(measure, "em", None)
+    line_em = 0
+
+    def fits(unit: str) -> bool:
+        if em is None:
+            return _fits([*line, unit], width, size, measure)
+        return (line_em + em(unit)) * size / 1000 <= width + 1e-6
+
     lines: list[list[str]] = []
     line: list[str] = []
     for unit in units:
         if not line and unit.isspace():
             continue
-        if not line or _fits([*line, unit], width, size, measure):
+        if not line or fits(unit):
             line.append(unit)
+            if em is not None:
+                line_em += em(unit)
             continue
         # `unit` must open the next line. While that line would start with a mark that may
         # not start one, or this line ends with a mark that may not end one, carry the last
@@ -59,9 +72,11 @@ def _wrap_paragraph(text: str, width: float, size: float, measure: Measure) -> l
             following.insert(0, line.pop())
         if following[0][0] in NO_LINE_START or line[-1][-1] in NO_LINE_END:
             line.extend(following)
-            continue
-        lines.append(line)
-        line = following
+        else:
+            lines.append(line)
+            line = following
+        if em is not None:
+            line_em = sum(em(u) for u in line)
     if line:
         lines.append(line)
     return ["".join(x).strip() for x in lines] or [""]

@@ -85,6 +85,16 @@ def text_width(text: str, size: float) -> float:
     return _em(text) * size / 1000
 
 
+def em_width(text: str) -> int:
+    """Width of ``text`` in 1/1000 em: a whole number, the sum of its characters' (so of its
+    parts'), which ``text_width`` scales to a size. Line breaking adds these up as a line
+    grows (``text_width.em``, see :func:`typography.wrap`)."""
+    return _em(text)
+
+
+text_width.em = em_width  # type: ignore[attr-defined]
+
+
 @lru_cache(maxsize=1 << 16)
 def _em(text: str) -> int:
     # line breaking measures the same strings again and again (every trial width of a
