@@ -19,7 +19,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from generator.diagram import A4
-from generator.manual.pdf import MARGIN_X
+from generator.manual.plan import MARGIN_X
 
 A4_WIDTH = A4[0]
 

@@ -68,7 +68,7 @@ def test_breaks_are_legal_detects_each_violation():
 
 
 def test_a_header_table_breaks_the_lanes_between_names_only():
-    from generator.manual.pdf import lanes_text
+    from generator.manual.plan import lanes_text
 
     names = ["各用人部门", "电子商务部", "总经理办公会议", "总经理"]
     text = lanes_text(names, 190)

@@ -29,7 +29,7 @@ from .. import fonts as fonts_module
 from ..diagram import A4, Chart, render_png, render_svg
 from ..diagram.legend import legend_page
 from .draft import TOKEN, Draft, entry, fill_toc
-from .pdf import (
+from .plan import (
     HEADER_COLUMNS,
     HEADER_MERGES,
     MARGIN_BOTTOM,
@@ -38,15 +38,20 @@ from .pdf import (
     NOTES_MERGES,
     TOC_LEADING,
     TOTAL,
+    Plan,
+    Section,
     authority_rows,
     authority_widths,
     distribution_rows,
     header_rows,
     history_rows,
     history_widths,
+    notes_rows,
+    notes_widths,
     running_header,
+    signoff_rows,
+    signoff_widths,
 )
-from .plan import Plan, Section, notes_rows, notes_widths, signoff_rows, signoff_widths
 
 # Every run names the bundled font, which the DOCX carries embedded (see EMBEDDED_NAMES):
 # the PDF is set in it, so Word and LibreOffice set the same glyphs at the same widths on any

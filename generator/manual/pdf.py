@@ -29,28 +29,34 @@ from reportlab.platypus import (
 )
 
 from .. import fonts
-from ..diagram import A4, DEFAULT_STYLE, draw_page
+from ..diagram import A4, draw_page
 from ..diagram.geometry import Page
 from ..diagram.legend import legend_page
-from ..model import Flow
 from ..typography import balanced_wrap, wrap
-from .plan import (  # noqa: F401  (lanes_text and HEADER_COLUMNS: the DOCX writer's too)
+from .plan import (
     HEADER_COLUMNS,
     HEADER_MERGES,
+    MARGIN_BOTTOM,
+    MARGIN_TOP,
+    MARGIN_X,
     NOTES_MERGES,
+    TOC_LEADING,
+    TOTAL,
     Plan,
     Section,
-    flow_header_rows,
-    lanes_text,
+    authority_rows,
+    authority_widths,
+    distribution_rows,
+    header_rows,
+    history_rows,
+    history_widths,
     notes_rows,
     notes_widths,
+    running_header,
     signoff_rows,
     signoff_widths,
 )
 
-MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
-MARGIN_TOP = 50.0
-MARGIN_BOTTOM = DEFAULT_STYLE.margin + DEFAULT_STYLE.title_band - (MARGIN_TOP - DEFAULT_STYLE.margin)
 INK = HexColor("#1a1a1a")
 RULE = HexColor("#555555")
 RED = HexColor("#c0272d")
@@ -268,18 +274,6 @@ class ManualDoc(BaseDocTemplate):
         self.pages = doc.page
 
 
-def running_header(plan: Plan, code: str, mark: str) -> str:
-    """The right part of the running header: document number, revision, the section's flow
-    code and the page's status, the same words as its watermark (a numbered copy's number
-    included), so the two never disagree and the status shows where a picture hides the
-    watermark."""
-    m = plan.manual
-    text = f"文件编号：{m.document_number}　版本：{m.revision}"
-    if code:
-        text += f"　流程编码：{code}"
-    return f"{text}　{mark}"
-
-
 def _table(rows, widths, spans=(), header_cols=(0,), align_center=False) -> Table:
     style = [
         ("FONT", (0, 0), (-1, -1), fonts.register(), 10),  # else the table names Helvetica
@@ -369,57 +363,9 @@ def _front(plan: Plan, width: float) -> list[Flowable]:
     return story
 
 
-TOC_LEADING = 15.0  # a contents line (both writers)
 TOC_SIZE = 10.5
 TOC_BASELINE = 3.5  # above the bottom of its line
 TOC_DOT_PITCH = 5.25
-
-
-HISTORY_WIDTHS = (40, 66, None, 48, 48, 66)  # None: the rest of the width
-
-
-def history_rows(plan: Plan) -> list[list[str]]:
-    """修订记录, as both writers print it: what changed, who revised, who approved, from when."""
-    rows = [["版本", "日期", "修订内容", "修订人", "批准人", "生效日期"]]
-    for rev in plan.history:
-        rows.append([rev.revision, rev.date, "\n".join(rev.changes), rev.author, rev.approver,
-                     rev.effective])
-    return rows
-
-
-def history_widths(width: float) -> list[float]:
-    rest = width - sum(w for w in HISTORY_WIDTHS if w)
-    return [w or rest for w in HISTORY_WIDTHS]
-
-
-def distribution_rows(plan: Plan) -> list[list[str]]:
-    """分发清单: every numbered copy, its holder and issue date, and room to sign its return."""
-    rows = [["副本编号", "持有部门", "发放日期", "签收", "回收日期", "回收人"]]
-    for d in plan.manual.distribution:
-        rows.append([f"第 {d.copy} 号", d.holder, d.issued.isoformat(), "", "", ""])
-    return rows
-
-
-AUTHORITY_WIDTHS = (60, 30, None, 110)  # None: the rest of the width
-
-
-def authority_rows(plan: Plan) -> list[list[str]]:
-    """授权审批权限表 (org.yaml's ``authority``), as both writers print it: each kind of limit,
-    up to which amount each role approves it, and the flows whose conditions apply it."""
-    rows = [["类别", "单位", "审批权限（每级审批的最高金额，超过即上报下一级）", "适用流程"]]
-    for kind in plan.org.authority:
-        levels = "；".join(f"{plan.org.role(r).name if plan.org.role(r) else r} ≤ {n:,}"
-                          for r, n in kind.limits)
-        users = [s.flow.code for s in plan.sections
-                 if any(kind.id == k for e in _conditions(s.flow) for k, _ in e.limits)]
-        rows.append([kind.name, kind.unit, levels + (f"\n{kind.note}" if kind.note else ""),
-                     "、".join(users) or "—"])
-    return rows
-
-
-def _conditions(flow: Flow) -> list:
-    return [e.when for s in flow.steps for e in s.exits if e.when] + \
-        [f.derive for f in flow.fields if f.derive]
 
 
 def authority(plan: Plan, width: float) -> list[Flowable]:
@@ -428,11 +374,6 @@ def authority(plan: Plan, width: float) -> list[Flowable]:
     return [Spacer(1, 16), KeepTogether([
         Lines("授权审批权限表", H1),
         _table(authority_rows(plan), authority_widths(width), header_cols=())])]
-
-
-def authority_widths(width: float) -> list[float]:
-    rest = width - sum(w for w in AUTHORITY_WIDTHS if w)
-    return [w or rest for w in AUTHORITY_WIDTHS]
 
 
 def distribution(plan: Plan, width: float) -> list[Flowable]:
@@ -459,11 +400,6 @@ def _history_table(rows, width: float) -> Table:
                                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                                ("BACKGROUND", (0, 0), (-1, 0), HexColor("#eef1f5"))]))
     return table
-
-
-def header_rows(section: Section, width: float) -> list[list[str]]:
-    """The flow's header table, as both writers print it (``width`` the table's)."""
-    return flow_header_rows(section.flow, section.status, section.effective, width)
 
 
 def _section(section: Section, width: float) -> list[Flowable]:
@@ -552,4 +488,3 @@ def render_manual_pdf(plan: Plan) -> tuple[bytes, dict[str, int]]:
     return out.getvalue(), {**doc.entry_pages, TOTAL: doc.pages - 1}
 
 
-TOTAL = "~total"  # the key of the page count (the cover not counted) among the entries' pages

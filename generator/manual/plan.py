@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..diagram import Chart, LayoutError, layout
+from ..diagram import DEFAULT_STYLE, Chart, LayoutError, layout
 from ..errors import FlowdocError
 from ..model import Flow, Library, Manual, Org
 from .history import Revision
@@ -313,3 +313,81 @@ def make_plan(library: Library, templates: Path, copy: Copy, history: list[Revis
     front = watermark("受控", copy)
     return Plan(library.manual, library.org, copy, front, paragraphs(control), paragraphs(preface),
                 tuple(history), sections)
+
+
+# -- what both writers print alike: page geometry, the rows of the tables, the running header
+
+MARGIN_X = DEFAULT_STYLE.margin  # the charts are laid out for exactly this frame
+MARGIN_TOP = 50.0
+MARGIN_BOTTOM = DEFAULT_STYLE.margin + DEFAULT_STYLE.title_band - (MARGIN_TOP - DEFAULT_STYLE.margin)
+TOC_LEADING = 15.0  # a contents line
+TOTAL = "~total"  # the key of the page count (the cover not counted) among the entries' pages
+
+
+def running_header(plan: Plan, code: str, mark: str) -> str:
+    """The right part of the running header: document number, revision, the section's flow
+    code and the page's status, the same words as its watermark (a numbered copy's number
+    included), so the two never disagree and the status shows where a picture hides the
+    watermark."""
+    m = plan.manual
+    text = f"文件编号：{m.document_number}　版本：{m.revision}"
+    if code:
+        text += f"　流程编码：{code}"
+    return f"{text}　{mark}"
+
+
+HISTORY_WIDTHS = (40, 66, None, 48, 48, 66)  # None: the rest of the width
+
+
+def history_rows(plan: Plan) -> list[list[str]]:
+    """修订记录, as both writers print it: what changed, who revised, who approved, from when."""
+    rows = [["版本", "日期", "修订内容", "修订人", "批准人", "生效日期"]]
+    for rev in plan.history:
+        rows.append([rev.revision, rev.date, "\n".join(rev.changes), rev.author, rev.approver,
+                     rev.effective])
+    return rows
+
+
+def history_widths(width: float) -> list[float]:
+    rest = width - sum(w for w in HISTORY_WIDTHS if w)
+    return [w or rest for w in HISTORY_WIDTHS]
+
+
+def distribution_rows(plan: Plan) -> list[list[str]]:
+    """分发清单: every numbered copy, its holder and issue date, and room to sign its return."""
+    rows = [["副本编号", "持有部门", "发放日期", "签收", "回收日期", "回收人"]]
+    for d in plan.manual.distribution:
+        rows.append([f"第 {d.copy} 号", d.holder, d.issued.isoformat(), "", "", ""])
+    return rows
+
+
+AUTHORITY_WIDTHS = (60, 30, None, 110)  # None: the rest of the width
+
+
+def authority_rows(plan: Plan) -> list[list[str]]:
+    """授权审批权限表 (org.yaml's ``authority``), as both writers print it: each kind of limit,
+    up to which amount each role approves it, and the flows whose conditions apply it."""
+    rows = [["类别", "单位", "审批权限（每级审批的最高金额，超过即上报下一级）", "适用流程"]]
+    for kind in plan.org.authority:
+        levels = "；".join(f"{plan.org.role(r).name if plan.org.role(r) else r} ≤ {n:,}"
+                          for r, n in kind.limits)
+        users = [s.flow.code for s in plan.sections
+                 if any(kind.id == k for e in _conditions(s.flow) for k, _ in e.limits)]
+        rows.append([kind.name, kind.unit, levels + (f"\n{kind.note}" if kind.note else ""),
+                     "、".join(users) or "—"])
+    return rows
+
+
+def _conditions(flow: Flow) -> list:
+    return [e.when for s in flow.steps for e in s.exits if e.when] + \
+        [f.derive for f in flow.fields if f.derive]
+
+
+def authority_widths(width: float) -> list[float]:
+    rest = width - sum(w for w in AUTHORITY_WIDTHS if w)
+    return [w or rest for w in AUTHORITY_WIDTHS]
+
+
+def header_rows(section: Section, width: float) -> list[list[str]]:
+    """The flow's header table, as both writers print it (``width`` the table's)."""
+    return flow_header_rows(section.flow, section.status, section.effective, width)
