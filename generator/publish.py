@@ -128,7 +128,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
 
     Charts first, in worker processes; then the workers make the forms while this process
     writes the manual, which needs every chart."""
-    from .manual import build_manual
+    from .manual import LEGEND, build_manual, legend_pictures
 
     options = options_text(getattr(copy, "number", None), getattr(copy, "holder", None), manual)
     digest = inputs_digest([flows_dir, templates], options)
@@ -174,11 +174,14 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
 
         try:
             with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+                legend = pool.submit(legend_pictures) if manual else None
                 for flow, (flow_outputs, chart, drawn) in _charts(
                         flows, pool, progress, manual, one_form if manual else None):
                     charts[flow.code] = chart
                     pictures[flow.code] = drawn
                     put(flow_outputs)
+                if legend is not None:
+                    pictures[LEGEND] = legend.result()
                 if manual:
 
                     def other_forms() -> None:  # while the workers write the manual

@@ -6,8 +6,10 @@ the same writers as the charts, so the legend cannot show a shape the charts dra
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import fonts
-from .geometry import Edge, Label, Page, Rect, Shape, TextBlock
+from .geometry import Chart, Edge, Label, Page, Rect, Shape, TextBlock
 from .layout import DEFAULT_STYLE, Style
 
 ENTRIES = (  # (kind, text in the shape, what it means)
@@ -26,6 +28,13 @@ LINES = (  # (loop back?, what it means)
 )
 ROW = 40.0
 SHAPE_W, SHAPE_H = 64.0, 28.0
+
+
+def legend_chart(width: float) -> Chart:
+    """The legend as a one-page chart (for the writers that draw a chart, page by page)."""
+    page = legend_page(width)
+    return Chart("legend", "图例", "portrait", (page.width, page.height),
+                 (replace(page, number=1),), 9.0)
 
 
 def legend_page(width: float, style: Style = DEFAULT_STYLE) -> Page:

@@ -14,14 +14,35 @@ from ..diagram import Chart
 from ..model import Library
 from .draft import fill_toc
 from .history import manifest_of, manifest_text, next_history, read_manifest
-from .plan import TEMPLATES, Copy, Plan, check_copy, make_plan, split_reasons, watermark
+from .plan import (
+    LEGEND,
+    MARGIN_X,
+    TEMPLATES,
+    Copy,
+    Plan,
+    check_copy,
+    make_plan,
+    split_reasons,
+    watermark,
+)
 
 if TYPE_CHECKING:
     from .docx import render_manual_docx
     from .pdf import render_manual_pdf
 
-__all__ = ["TEMPLATES", "Copy", "Plan", "build_manual", "check_copy", "make_plan", "render_manual_docx",
-           "render_manual_pdf", "watermark"]
+__all__ = [
+    "LEGEND",
+    "TEMPLATES",
+    "Copy",
+    "Plan",
+    "build_manual",
+    "check_copy",
+    "legend_pictures",
+    "make_plan",
+    "render_manual_docx",
+    "render_manual_pdf",
+    "watermark",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -54,8 +75,9 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     if notes is not None:
         notes += split_reasons(plan)
     # the pictures drawn of exactly the charts the plan prints (PNG and SVG of each page)
-    pictures = {s.flow.code: pictures[s.flow.code] for s in plan.sections
-                if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)}
+    pictures = {**{s.flow.code: pictures[s.flow.code] for s in plan.sections
+                   if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)},
+                **({LEGEND: pictures[LEGEND]} if pictures and LEGEND in pictures else {})}
     if pool is not None:
         # pickled once for both workers, not once a submit
         sent = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
@@ -75,6 +97,17 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
 # The writers are imported where they run: in a build, the two workers, each one of them;
 # this process, which only fills the DOCX's page numbers in, imports neither (python-docx and
 # platypus took it 0.3 s while both workers waited for their work).
+
+def legend_pictures() -> list[tuple[bytes, bytes]]:
+    """The legend's picture for the DOCX (PNG, SVG), given to :func:`build_manual` among the
+    charts' under ``LEGEND``: a build draws it in a chart worker, not in the DOCX's task, the
+    build's last (its PNG, with every glyph rasterised afresh there, took 0.08 s)."""
+    from ..diagram import A4, render_png, render_svg
+    from ..diagram.legend import legend_chart
+
+    chart = legend_chart(A4[0] - 2 * MARGIN_X)
+    return [(render_png(chart, 1), render_svg(chart, 1).encode("utf-8"))]
+
 
 def _pdf(plan: Plan | bytes) -> tuple[bytes, dict[str, int]]:
     from .pdf import render_manual_pdf

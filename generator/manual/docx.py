@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from dataclasses import replace
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -26,12 +25,13 @@ from docx.oxml.shape import CT_Inline
 from docx.shared import Pt, RGBColor
 
 from .. import fonts as fonts_module
-from ..diagram import A4, Chart, render_png, render_svg
-from ..diagram.legend import legend_page
+from ..diagram import A4, render_png, render_svg
+from ..diagram.legend import legend_chart
 from .draft import TOKEN, Draft, entry, fill_toc
 from .plan import (
     HEADER_COLUMNS,
     HEADER_MERGES,
+    LEGEND,
     MARGIN_BOTTOM,
     MARGIN_TOP,
     MARGIN_X,
@@ -324,7 +324,8 @@ def render_manual_docx(plan: Plan, toc_pages: dict[str, int],
 def draft_manual_docx(plan: Plan,
                       pictures: dict[str, list[tuple[bytes, bytes]]] | None = None) -> Draft:
     """The manual as a :class:`Draft`, whose page numbers :func:`fill_toc` puts in; each
-    chart's (PNG, SVG) pages from ``pictures`` where given, else drawn here."""
+    chart's (PNG, SVG) pages, and the legend's under ``LEGEND``, from ``pictures`` where
+    given, else drawn here."""
     m = plan.manual
     document = Document()
     _styles(document)
@@ -388,14 +389,14 @@ def draft_manual_docx(plan: Plan,
         _para(document, text, indent=True)
     _page_break(document)  # the legend and the authority table share a page
     _heading(document, "图　例")
-    legend = legend_page(width)
-    chart = Chart("legend", "图例", "portrait", (legend.width, legend.height),
-                  (replace(legend, number=1),), 9.0)
+    legend = legend_chart(width)
+    (png, svg), = (pictures or {}).get(LEGEND) or [(render_png(legend, 1),
+                                                    render_svg(legend, 1).encode("utf-8"))]
     p = document.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = p.add_run()
-    _picture(document, run, render_png(chart, 1), legend.width)
-    _attach_svg(document, run, render_svg(chart, 1).encode("utf-8"), "legend")
+    _picture(document, run, png, legend.frame[0])
+    _attach_svg(document, run, svg, "legend")
     if plan.org.authority:  # as the PDF: 授权审批权限表 under the legend
         _para(document, "", 4, after=12)
         _heading(document, "授权审批权限表").paragraph_format.keep_with_next = True

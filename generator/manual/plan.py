@@ -322,6 +322,7 @@ MARGIN_TOP = 50.0
 MARGIN_BOTTOM = DEFAULT_STYLE.margin + DEFAULT_STYLE.title_band - (MARGIN_TOP - DEFAULT_STYLE.margin)
 TOC_LEADING = 15.0  # a contents line
 TOTAL = "~total"  # the key of the page count (the cover not counted) among the entries' pages
+LEGEND = "~legend"  # the key of the legend's (PNG, SVG) among the charts' pictures
 
 
 def running_header(plan: Plan, code: str, mark: str) -> str:
