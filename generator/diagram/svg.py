@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
+from html import escape
 
 from .. import fonts
 from . import draw
@@ -25,8 +25,8 @@ def render_page(chart: Chart, page: Page) -> str:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_f(w)}pt" height="{_f(h)}pt" '
-        f'viewBox="0 0 {_f(w)} {_f(h)}" font-family="{escape(FONT_FAMILY)}">',
-        f"<title>{escape(chart.code)} {escape(chart.title)}"
+        f'viewBox="0 0 {_f(w)} {_f(h)}" font-family="{escape(FONT_FAMILY, quote=False)}">',
+        f"<title>{escape(chart.code, quote=False)} {escape(chart.title, quote=False)}"
         + (f"（{page.number}/{len(chart.pages)}）" if len(chart.pages) > 1 else "") + "</title>",
         f'<rect x="0" y="0" width="{_f(w)}" height="{_f(h)}" fill="#ffffff"/>',
     ]
@@ -53,7 +53,7 @@ def render_page(chart: Chart, page: Page) -> str:
             out += _text(item.text)
         else:
             out += [f'<text x="{_f(x)}" y="{_f(y)}" font-size="{_f(item.size)}" '
-                    f'text-anchor="middle" fill="{draw.INK}">{escape(line)}</text>'
+                    f'text-anchor="middle" fill="{draw.INK}">{escape(line, quote=False)}</text>'
                     for line, x, y in draw.label_lines(item)]
     out.append("</svg>")
     return "\n".join(out) + "\n"
@@ -73,7 +73,7 @@ def _outline(shape) -> str:
 
 def _text(block) -> list[str]:
     return [f'<text x="{_f(x)}" y="{_f(y)}" font-size="{_f(block.size)}" text-anchor="middle" '
-            f'fill="{draw.INK}">{escape(line)}</text>' for line, x, y in draw.text_lines(block)]
+            f'fill="{draw.INK}">{escape(line, quote=False)}</text>' for line, x, y in draw.text_lines(block)]
 
 
 def render_svg(chart: Chart, page: int = 1) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from xml.sax.saxutils import escape
+from html import escape
 
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -151,7 +151,7 @@ def _header(section, plan: Plan, code: str, watermark: str, n: int) -> None:
 def _watermark(text: str, n: int):
     width = 420 if len(text) > 4 else 320
     return parse_xml(_WATERMARK.format(n=n, spid=2049 + n, w=width, h=width / len(text),
-                                       font=SONG, text=escape(text)))
+                                       font=SONG, text=escape(text, quote=False)))
 
 
 def _cover_header(section, watermark: str) -> None:
@@ -205,7 +205,7 @@ def _run_xml(text: str, font: str) -> str:
     if not text:
         return f'<w:r><w:rPr>{fonts}<w:sz w:val="20"/></w:rPr></w:r>'
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<w:r><w:rPr>{fonts}<w:sz w:val="20"/></w:rPr><w:t{space}>{escape(text)}</w:t></w:r>'
+    return f'<w:r><w:rPr>{fonts}<w:sz w:val="20"/></w:rPr><w:t{space}>{escape(text, quote=False)}</w:t></w:r>'
 
 
 def _table(document, rows: list[list[str]], widths: list[float], header_cols=(0,),
