@@ -73,9 +73,9 @@ def _charts(flows: list[Flow], pool: ProcessPoolExecutor, progress: Progress | N
     # the largest flows first (the most steps; laid out, and some laid out again under their
     # header table, they take up to ten times a small one's time): the last to finish are
     # small, and the two workers finish nearly together
-    futures: list[Future] = [None] * len(flows)  # type: ignore[list-item]
-    for i in sorted(range(len(flows)), key=lambda i: -len(flows[i].steps)):
-        futures[i] = pool.submit(make, flows[i])
+    largest_first = sorted(range(len(flows)), key=lambda i: -len(flows[i].steps))
+    submitted = {i: pool.submit(make, flows[i]) for i in largest_first}
+    futures = [submitted[i] for i in range(len(flows))]
     done = 0
 
     def report() -> None:
@@ -126,8 +126,8 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
           manual: bool = True) -> BuildResult:
     """Write charts, forms, manual and manifest into ``out``.
 
-    Charts first, in worker processes; then the workers make the forms while this process
-    writes the manual, which needs every chart."""
+    Charts first, in worker processes, while this process makes the forms; then the
+    workers write the manual's PDF and DOCX, which need every chart."""
     from .manual import LEGEND, build_manual, legend_pictures
 
     options = options_text(getattr(copy, "number", None), getattr(copy, "holder", None), manual)

@@ -231,12 +231,12 @@ def render_form(layout: FormLayout) -> bytes:
             widget: dict = {
                 "Type": b"/Annot", "Subtype": b"/Widget",
                 "T": PDFString(leaf), "TU": PDFString(spec.tooltip),
-                "Rect": fp_str(x0, y0, x1, y1).join("[]").encode(),
+                "Rect": f"[{fp_str(x0, y0, x1, y1)}]".encode(),
                 "F": b"2" if spec.kind == "hidden" else b"4",
                 "P": doc.thisPageRef(), "Parent": parent_ref,
             }
             flags = FLAGS["readonly"] if spec.readonly else 0
-            box = fp_str(0, 0, spec.w, spec.h).join("[]").encode()
+            box = f"[{fp_str(0, 0, spec.w, spec.h)}]".encode()
             if spec.kind == "check":
                 on, off = _check_content(spec)
                 widget.update({

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..diagram import Chart
 from ..model import Library
-from .draft import fill_toc
+from .draft import Draft, fill_toc
 from .history import manifest_of, manifest_text, next_history, read_manifest
 from .plan import (
     LEGEND,
@@ -115,7 +115,7 @@ def _pdf(plan: Plan | bytes) -> tuple[bytes, dict[str, int]]:
     return render_manual_pdf(_received(plan))
 
 
-def _docx_draft(plan: Plan | bytes, pictures: dict[str, list[tuple[bytes, bytes]]]):
+def _docx_draft(plan: Plan | bytes, pictures: dict[str, list[tuple[bytes, bytes]]]) -> Draft:
     from .docx import draft_manual_docx
 
     return draft_manual_docx(_received(plan), pictures)

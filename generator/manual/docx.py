@@ -390,8 +390,9 @@ def draft_manual_docx(plan: Plan,
     _page_break(document)  # the legend and the authority table share a page
     _heading(document, "图　例")
     legend = legend_chart(width)
-    (png, svg), = (pictures or {}).get(LEGEND) or [(render_png(legend, 1),
-                                                    render_svg(legend, 1).encode("utf-8"))]
+    given = (pictures or {}).get(LEGEND)
+    png, svg = given[0] if given else (render_png(legend, 1),
+                                       render_svg(legend, 1).encode("utf-8"))
     p = document.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = p.add_run()
