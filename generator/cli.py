@@ -93,8 +93,10 @@ def build(flows_dir: Path, out_dir: Path, templates_dir: Path | None, copy_numbe
     if documents.up_to_date(request):  # the last build read exactly these inputs
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return
-    ws = _workspace(flows_dir, warn=True)  # warnings: the build goes on, and says what is 草稿
-    result = _call(documents.build, ws, request, progress=_progress)
+    # the workers start first: they ready the writers while the flows are checked
+    with documents.start_workers() as pool:
+        ws = _workspace(flows_dir, warn=True)  # warnings: the build goes on, says what is 草稿
+        result = _call(documents.build, ws, request, progress=_progress, pool=pool)
     if result.skipped:
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -97,12 +97,24 @@ def _warm() -> None:
     """Import the chart writers and read the font once, here, before the workers are forked:
     each worker would otherwise spend 0.5-1 s of the two cores doing the same (reportlab,
     Pillow, the font registered with reportlab). The forms' font is read by this process
-    after the fork, while the workers draw: only this process makes forms."""
+    after the fork, while the workers draw: only this process makes forms. (Workers started
+    by :func:`start_workers` run this themselves, while this process checks the flows.)"""
     from . import fonts
-    from .diagram import png, svg  # noqa: F401
+    from .diagram import pdf, png, svg  # noqa: F401
 
     fonts.register()
     fonts.text_width("", 10)
+
+
+def start_workers(count: int | None = None) -> ProcessPoolExecutor:
+    """The build's worker processes, started now, each readying the chart writers: a build
+    that starts them before its flows are checked (``flowdoc build``) has them ready when the
+    check is done, the writers read on the core the check leaves idle (0.1-0.3 s of the
+    build). Give them to :func:`build`; shut them down (``with``) after it."""
+    pool = ProcessPoolExecutor(max_workers=count or min(2, os.cpu_count() or 1),
+                               mp_context=_context(), initializer=_warm)
+    pool.submit(int)  # processes are started at the first task: start them now
+    return pool
 
 
 def _context():
@@ -123,11 +135,12 @@ def form_file(flow: Flow, templates: Path, company: str | None = None,
 
 def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=None,
           progress: Progress | None = None, workers: int | None = None,
-          manual: bool = True) -> BuildResult:
+          manual: bool = True, pool: ProcessPoolExecutor | None = None) -> BuildResult:
     """Write charts, forms, manual and manifest into ``out``.
 
-    Charts first, in worker processes, while this process makes the forms; then the
-    workers write the manual's PDF and DOCX, which need every chart."""
+    Charts first, in worker processes (``pool``, from :func:`start_workers`, or ``workers`` of
+    them started here), while this process makes the forms; then the workers write the
+    manual's PDF and DOCX, which need every chart."""
     from .manual import LEGEND, build_manual, legend_pictures
 
     options = options_text(getattr(copy, "number", None), getattr(copy, "holder", None), manual)
@@ -140,12 +153,12 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
 
         check_copy(library, copy or Copy())
         _templates_present(templates)
-    workers = workers or min(2, os.cpu_count() or 1)
     flows = list(library.flows)
     charts: dict[str, Chart] = {}
     pictures: dict[str, Pictures] = {}
     notes: list[str] = []
-    _warm()
+    if pool is None:
+        _warm()
     # Each file is staged (written beside its place and fsynced, by a few threads: one after
     # the other the hundred fsyncs of the bundled flows took half a second) as soon as it is
     # made, while the rest is still being made; only once everything is made are they renamed
@@ -173,10 +186,12 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
             return forms < len(flows)
 
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-                legend = pool.submit(legend_pictures) if manual else None
+            with nullcontext(pool) if pool is not None else ProcessPoolExecutor(
+                    max_workers=workers or min(2, os.cpu_count() or 1),
+                    mp_context=_context()) as running:
+                legend = running.submit(legend_pictures) if manual else None
                 for flow, (flow_outputs, chart, drawn) in _charts(
-                        flows, pool, progress, manual, one_form if manual else None):
+                        flows, running, progress, manual, one_form if manual else None):
                     charts[flow.code] = chart
                     pictures[flow.code] = drawn
                     put(flow_outputs)
@@ -188,7 +203,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
                         while forms < len(flows):
                             one_form()
 
-                    put(build_manual(library, templates, out, copy, charts, pictures, pool,
+                    put(build_manual(library, templates, out, copy, charts, pictures, running,
                                      other_forms, notes))
             temps = [(path, future.result()) for path, future in staged]
         except BaseException:

@@ -73,15 +73,24 @@ def up_to_date(request: BuildRequest) -> bool:
     return stamped(request.out_dir, digest)
 
 
+def start_workers():
+    """The build's worker processes, started before the workspace is checked so that they
+    ready the writers meanwhile (a context manager; give it to :func:`build`)."""
+    from ..publish import start_workers
+
+    return start_workers()
+
+
 def build(ws: Workspace, request: BuildRequest,
-          progress: Callable[[int, int, str], None] | None = None):
+          progress: Callable[[int, int, str], None] | None = None, pool=None):
     """Write the publication (manual PDF and DOCX, charts, manifest) into ``out_dir``; the
-    publish result (files written, unchanged, notes)."""
+    publish result (files written, unchanged, notes). ``pool``: :func:`start_workers`, started
+    earlier, else the build starts its own."""
     from ..manual import Copy
     from ..publish import build as publish
 
     return publish(ws.library, request.out_dir, request.templates, ws.flows_dir,
-                   Copy(request.copy_number, request.holder), progress=progress)
+                   Copy(request.copy_number, request.holder), progress=progress, pool=pool)
 
 
 @dataclass(frozen=True)
