@@ -94,9 +94,9 @@ def build(flows_dir: Path, out_dir: Path, templates_dir: Path | None, copy_numbe
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return
     # the workers start first: they ready the writers while the flows are checked
-    with documents.start_workers() as pool:
+    with documents.start_workers() as started:
         ws = _workspace(flows_dir, warn=True)  # warnings: the build goes on, says what is 草稿
-        result = _call(documents.build, ws, request, progress=_progress, pool=pool)
+        result = _call(documents.build, ws, request, progress=_progress, started=started)
     if result.skipped:
         click.echo(f"{out_dir}: up to date (inputs unchanged since the last build)")
         return

@@ -106,15 +106,35 @@ def _warm() -> None:
     fonts.text_width("", 10)
 
 
-def start_workers(count: int | None = None) -> ProcessPoolExecutor:
-    """The build's worker processes, started now, each readying the chart writers: a build
-    that starts them before its flows are checked (``flowdoc build``) has them ready when the
-    check is done, the writers read on the core the check leaves idle (0.1-0.3 s of the
-    build). Give them to :func:`build`; shut them down (``with``) after it."""
+@dataclass
+class Workers:
+    """The build's worker processes, started before the flows are checked
+    (:func:`start_workers`), and the forms' font tables one of them reads meanwhile."""
+
+    pool: ProcessPoolExecutor
+    form_font: Future
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown()
+
+
+def start_workers(count: int | None = None) -> Workers:
+    """The build's worker processes, started now, each readying the chart writers, one of
+    them reading the forms' font tables for this process: a build that starts them before
+    its flows are checked (``flowdoc build``) has all that done on the core the check leaves
+    idle (0.2-0.4 s of the build). Give them to :func:`build`; shut them down (``with``)."""
     pool = ProcessPoolExecutor(max_workers=count or min(2, os.cpu_count() or 1),
                                mp_context=_context(), initializer=_warm)
-    pool.submit(int)  # processes are started at the first task: start them now
-    return pool
+    return Workers(pool, pool.submit(_form_font))  # the first task starts the processes
+
+
+def _form_font():
+    from .forms import cjkfont
+
+    return cjkfont.tables()
 
 
 def _context():
@@ -135,11 +155,11 @@ def form_file(flow: Flow, templates: Path, company: str | None = None,
 
 def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=None,
           progress: Progress | None = None, workers: int | None = None,
-          manual: bool = True, pool: ProcessPoolExecutor | None = None) -> BuildResult:
+          manual: bool = True, started: Workers | None = None) -> BuildResult:
     """Write charts, forms, manual and manifest into ``out``.
 
-    Charts first, in worker processes (``pool``, from :func:`start_workers`, or ``workers`` of
-    them started here), while this process makes the forms; then the workers write the
+    Charts first, in worker processes (``started`` by :func:`start_workers`, or ``workers``
+    of them started here), while this process makes the forms; then the workers write the
     manual's PDF and DOCX, which need every chart."""
     from .manual import LEGEND, build_manual, legend_pictures
 
@@ -157,7 +177,7 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
     charts: dict[str, Chart] = {}
     pictures: dict[str, Pictures] = {}
     notes: list[str] = []
-    if pool is None:
+    if started is None:
         _warm()
     # Each file is staged (written beside its place and fsynced, by a few threads: one after
     # the other the hundred fsyncs of the bundled flows took half a second) as soon as it is
@@ -181,12 +201,16 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
 
         def one_form() -> bool:
             nonlocal forms
+            if forms == 0 and started is not None:  # read by a worker while flows were checked
+                from .forms import cjkfont
+
+                cjkfont.adopt(started.form_font.result())
             put([make_form(flows[forms])])
             forms += 1
             return forms < len(flows)
 
         try:
-            with nullcontext(pool) if pool is not None else ProcessPoolExecutor(
+            with nullcontext(started.pool) if started is not None else ProcessPoolExecutor(
                     max_workers=workers or min(2, os.cpu_count() or 1),
                     mp_context=_context()) as running:
                 legend = running.submit(legend_pictures) if manual else None

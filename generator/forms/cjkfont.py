@@ -12,24 +12,46 @@ from __future__ import annotations
 import zlib
 from functools import cache
 
-from fontTools.ttLib import TTFont
-
 from .. import fonts
 
 RESOURCE_NAME = "/FdSC"
 FONT_NAME = "FlowdocSansSC-Regular"  # its /BaseFont
 
 
-@cache
-def _font_data() -> tuple[bytes, dict[int, int], dict[int, int], tuple[int, int, int, int], int]:
-    """Compressed font program, code point → CID, CID → width (1/1000 em), bbox, length.
+FontTables = tuple[bytes, dict[int, int], dict[int, int], tuple[int, int, int, int], int,
+                   dict[int, int]]
+_tables: FontTables | None = None
+
+
+def tables() -> FontTables:
+    """What a form takes from the font, read once a process: the compressed font program,
+    code point → CID, CID → width (1/1000 em), bbox, the program's length, and extra CID →
+    the glyph it shares.
 
     The CID is the glyph id, except that a glyph the font maps from several code points (its
     space from U+0020 and U+00A0, its hyphen from U+002D and U+2011, its dot from · • ‧ ・)
     gets a CID of its own for each after the first, past the last glyph: the ToUnicode map
     holds one code point a CID, and a viewer that draws a field itself (pdf.js, poppler with
-    NeedAppearances) finds a typed character's glyph through that map only. _cid_to_gid
-    sends those CIDs back to the shared glyph."""
+    NeedAppearances) finds a typed character's glyph through that map only. The CIDToGIDMap
+    sends those CIDs back to the shared glyph.
+
+    They pickle: a build has a worker read them (0.2 s: fontTools, the cmap, deflating 2 MB)
+    while its own process checks the flows, and hands them over with :func:`adopt`."""
+    global _tables
+    if _tables is None:
+        _tables = _read()
+    return _tables
+
+
+def adopt(made: FontTables) -> None:
+    """Use ``made`` (:func:`tables` of another process, the same font) instead of reading."""
+    global _tables
+    _tables = made
+
+
+def _read() -> FontTables:
+    from fontTools.ttLib import TTFont
+
     raw = fonts.FONT_PATH.read_bytes()
     font = TTFont(str(fonts.FONT_PATH), lazy=True)
     cmap = font.getBestCmap()
@@ -39,6 +61,7 @@ def _font_data() -> tuple[bytes, dict[int, int], dict[int, int], tuple[int, int,
     hmtx = font["hmtx"].metrics
     widths = {order[name]: round(hmtx[name][0] * 1000 / upem) for name in glyph_order}
     cids: dict[int, int] = {}
+    shared: dict[int, int] = {}
     seen: set[int] = set()
     extra = len(glyph_order)
     for cp in sorted(cmap):
@@ -46,32 +69,29 @@ def _font_data() -> tuple[bytes, dict[int, int], dict[int, int], tuple[int, int,
         if gid in seen:
             cids[cp] = extra
             widths[extra] = widths[gid]
-            _SHARED[extra] = gid
+            shared[extra] = gid
             extra += 1
         else:
             seen.add(gid)
             cids[cp] = gid
     head = font["head"]
     bbox = tuple(round(v * 1000 / upem) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
-    return zlib.compress(raw, 6), cids, widths, bbox, len(raw)
-
-
-_SHARED: dict[int, int] = {}  # an extra CID → the glyph it shows (filled by _font_data)
+    return zlib.compress(raw, 6), cids, widths, bbox, len(raw), shared
 
 
 @cache
 def cid_to_gid_map() -> bytes:
     """The /CIDToGIDMap stream's data, compressed (FlateDecode): two bytes a CID, its glyph
     id."""
-    _, _, widths, *_ = _font_data()
+    _, _, widths, _, _, shared = tables()
     out = bytearray()
     for cid in range(max(widths) + 1):
-        out += _SHARED.get(cid, cid).to_bytes(2, "big")
+        out += shared.get(cid, cid).to_bytes(2, "big")
     return zlib.compress(bytes(out))
 
 
 def glyph_ids(text: str) -> list[int]:
-    _, gids, *_ = _font_data()
+    _, gids, *_ = tables()
     return [gids.get(ord(ch), 0) for ch in text]
 
 
@@ -81,20 +101,20 @@ def encode(text: str) -> bytes:
 
 
 def width(text: str, size: float) -> float:
-    _, _, widths, *_ = _font_data()
+    _, _, widths, *_ = tables()
     return sum(widths.get(g, 1000) for g in glyph_ids(text)) * size / 1000
 
 
 def font_program() -> tuple[bytes, tuple[int, int, int, int], int]:
     """The font program compressed (for /FontFile2), its bounding box and its length."""
-    compressed, _, _, bbox, length = _font_data()
+    compressed, _, _, bbox, length, _ = tables()
     return compressed, bbox, length
 
 
 @cache
 def widths_array() -> bytes:
     """The /W array, serialised once a process: every glyph not 1000 units wide (/DW)."""
-    _, _, widths, *_ = _font_data()
+    _, _, widths, *_ = tables()
     return b"[" + b" ".join(f"{gid} [{w}]".encode() for gid, w in sorted(widths.items())
                             if w != 1000) + b"]"
 
@@ -102,7 +122,7 @@ def widths_array() -> bytes:
 @cache
 def to_unicode_map() -> bytes:
     """The ToUnicode CMap, compressed (FlateDecode) once a process rather than once a form."""
-    _, gids, *_ = _font_data()
+    _, gids, *_ = tables()
     return zlib.compress(_to_unicode(gids))
 
 

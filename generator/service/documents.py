@@ -75,22 +75,23 @@ def up_to_date(request: BuildRequest) -> bool:
 
 def start_workers():
     """The build's worker processes, started before the workspace is checked so that they
-    ready the writers meanwhile (a context manager; give it to :func:`build`)."""
+    ready the writers and the forms' font meanwhile (a context manager; give it to
+    :func:`build`)."""
     from ..publish import start_workers
 
     return start_workers()
 
 
 def build(ws: Workspace, request: BuildRequest,
-          progress: Callable[[int, int, str], None] | None = None, pool=None):
+          progress: Callable[[int, int, str], None] | None = None, started=None):
     """Write the publication (manual PDF and DOCX, charts, manifest) into ``out_dir``; the
-    publish result (files written, unchanged, notes). ``pool``: :func:`start_workers`, started
-    earlier, else the build starts its own."""
+    publish result (files written, unchanged, notes). ``started``: :func:`start_workers`,
+    called earlier, else the build starts its own workers."""
     from ..manual import Copy
     from ..publish import build as publish
 
     return publish(ws.library, request.out_dir, request.templates, ws.flows_dir,
-                   Copy(request.copy_number, request.holder), progress=progress, pool=pool)
+                   Copy(request.copy_number, request.holder), progress=progress, started=started)
 
 
 @dataclass(frozen=True)
