@@ -109,10 +109,12 @@ def _warm() -> None:
 @dataclass
 class Workers:
     """The build's worker processes, started before the flows are checked
-    (:func:`start_workers`), and the forms' font tables one of them reads meanwhile."""
+    (:func:`start_workers`), and what they make meanwhile that needs no flow: the forms'
+    font tables and the legend's picture."""
 
     pool: ProcessPoolExecutor
     form_font: Future
+    legend: Future
 
     def __enter__(self) -> Workers:
         return self
@@ -122,19 +124,29 @@ class Workers:
 
 
 def start_workers(count: int | None = None) -> Workers:
-    """The build's worker processes, started now, each readying the chart writers, one of
-    them reading the forms' font tables for this process: a build that starts them before
-    its flows are checked (``flowdoc build``) has all that done on the core the check leaves
-    idle (0.2-0.4 s of the build). Give them to :func:`build`; shut them down (``with``)."""
+    """The build's worker processes, started now, each readying the chart writers, and
+    between them reading the forms' font tables for this process and drawing the legend: a
+    build that starts them before its flows are checked (``flowdoc build``) has all that done
+    on the core the check leaves idle (0.2-0.4 s of the build). Give them to :func:`build`;
+    shut them down (``with``)."""
     pool = ProcessPoolExecutor(max_workers=count or min(2, os.cpu_count() or 1),
                                mp_context=_context(), initializer=_warm)
-    return Workers(pool, pool.submit(_form_font))  # the first task starts the processes
+    # the first task starts the processes
+    return Workers(pool, pool.submit(_form_font), pool.submit(_legend))
 
+
+# imported in the worker: this process starts its workers before it imports either
 
 def _form_font():
     from .forms import cjkfont
 
     return cjkfont.tables()
+
+
+def _legend():
+    from .manual import legend_pictures
+
+    return legend_pictures()
 
 
 def _context():
@@ -213,13 +225,14 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
             with nullcontext(started.pool) if started is not None else ProcessPoolExecutor(
                     max_workers=workers or min(2, os.cpu_count() or 1),
                     mp_context=_context()) as running:
-                legend = running.submit(legend_pictures) if manual else None
+                legend = (started.legend if started is not None else
+                          running.submit(legend_pictures) if manual else None)
                 for flow, (flow_outputs, chart, drawn) in _charts(
                         flows, running, progress, manual, one_form if manual else None):
                     charts[flow.code] = chart
                     pictures[flow.code] = drawn
                     put(flow_outputs)
-                if legend is not None:
+                if legend is not None and manual:
                     pictures[LEGEND] = legend.result()
                 if manual:
 
