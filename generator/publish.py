@@ -127,7 +127,7 @@ def start_workers(count: int | None = None) -> Workers:
     """The build's worker processes, started now, each readying the chart writers, and
     between them reading the forms' font tables for this process and drawing the legend: a
     build that starts them before its flows are checked (``flowdoc build``) has all that done
-    on the core the check leaves idle (0.2-0.4 s of the build). Give them to :func:`build`;
+    on the core the check leaves idle (0.1-0.3 s of the build). Give them to :func:`build`;
     shut them down (``with``)."""
     pool = ProcessPoolExecutor(max_workers=count or min(2, os.cpu_count() or 1),
                                mp_context=_context(), initializer=_warm)
