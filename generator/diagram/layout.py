@@ -1295,38 +1295,40 @@ def _reach(corner: Point, w: float, h: float, a: Point, b: Point) -> float:
 LABEL_REACH = 23.0  # points; the report allows 24: a point to spare for rounding
 
 
-def _near_first_segment(a: Point, b: Point, w: float, h: float) -> list[Point]:
+@lru_cache(maxsize=4096)
+def _near_first_segment(a: Point, b: Point, w: float, h: float) -> tuple[Point, ...]:
     """Top left corners of the places tried for a label by the segment that leaves its
     decision: beside it and round its ends (above a box's corner, short of a lane divider),
-    within LABEL_REACH of it, the nearest to the exit first."""
+    within LABEL_REACH of it, the nearest to the exit first. (The same segment and label
+    come back with every trial page: a quarter of the calls.)"""
     (x1, y1), (x2, y2) = a, b
+    reach = LABEL_REACH * LABEL_REACH
+    out = []
     if abs(y1 - y2) < 1e-6:  # horizontal: slide along x, at a few distances above and below
         lo, hi = min(x1, x2), max(x1, x2)
         hi = min(hi, lo + NEAR_LENGTH) if x2 > x1 else hi
         lo = max(lo, hi - NEAR_LENGTH) if x2 < x1 else lo
-        spots = [(x, y1 - h - d, d) for d in NEAR_GAPS for x in _steps(lo - w - LABEL_REACH,
-                                                                         hi + LABEL_REACH)]
-        spots += [(x, y1 + d, d) for d in NEAR_GAPS for x in _steps(lo - w - LABEL_REACH,
-                                                                    hi + LABEL_REACH)]
-        out = []
-        for x, y, d in spots:
-            off = max(lo - (x + w), x - hi, 0.0)
-            if off * off + d * d <= LABEL_REACH * LABEL_REACH:
-                out.append((off + d, abs(x + w / 2 - x1), x, y))
+        # how far from the segment along it, and from the exit, for each place along it
+        along = [(x, max(lo - (x + w), x - hi, 0.0), abs(x + w / 2 - x1))
+                 for x in _steps(lo - w - LABEL_REACH, hi + LABEL_REACH)]
+        for side in (-1, 1):  # above, then below
+            for d in NEAR_GAPS:
+                y = y1 - h - d if side < 0 else y1 + d
+                out += [(off + d, exit_off, x, y) for x, off, exit_off in along
+                        if off * off + d * d <= reach]
     else:  # vertical: slide along y, at a few distances left and right
         lo, hi = min(y1, y2), max(y1, y2)
         hi = min(hi, lo + NEAR_LENGTH) if y2 > y1 else hi
         lo = max(lo, hi - NEAR_LENGTH) if y2 < y1 else lo
-        ys = _steps(lo - h - LABEL_REACH, hi + LABEL_REACH)
-        out = []
+        along = [(y, max(lo - (y + h), y - hi, 0.0), abs(y + h / 2 - y1))
+                 for y in _steps(lo - h - LABEL_REACH, hi + LABEL_REACH)]
         for d in NEAR_GAPS:
-            for y in ys:
-                off = max(lo - (y + h), y - hi, 0.0)
-                if off * off + d * d <= LABEL_REACH * LABEL_REACH:
-                    out.append((off + d, abs(y + h / 2 - y1), x1 + d, y))
-                    out.append((off + d, abs(y + h / 2 - y1), x1 - d - w, y))
+            for y, off, exit_off in along:
+                if off * off + d * d <= reach:
+                    out.append((off + d, exit_off, x1 + d, y))
+                    out.append((off + d, exit_off, x1 - d - w, y))
     out.sort()
-    return [(x, y) for *_, x, y in out]
+    return tuple((t[2], t[3]) for t in out)
 
 
 NEAR_GAPS = (2.0, 7.0, 13.0, 19.0)  # points between a label and its segment, tried in turn
