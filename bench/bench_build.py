@@ -36,11 +36,9 @@ def main() -> None:
             out = Path(tmp) / "build"
             full.append(run(out))
             again.append(run(out))
-    files = sum(1 for _ in out.parent.glob("**/*")) if out.exists() else 0
     print(f"full build (24 charts in 3 formats, manual.pdf, manual.docx): best {min(full):.2f} s, "
           f"median {statistics.median(full):.2f} s")
     print(f"rebuild, nothing changed: best {min(again):.2f} s, median {statistics.median(again):.2f} s")
-    del files
 
 
 if __name__ == "__main__":
