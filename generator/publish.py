@@ -129,8 +129,7 @@ def start_workers(count: int | None = None) -> Workers:
     build that starts them before its flows are checked (``flowdoc build``) has all that done
     on the core the check leaves idle (0.1-0.3 s of the build). Give them to :func:`build`;
     shut them down (``with``)."""
-    pool = ProcessPoolExecutor(max_workers=count or min(2, os.cpu_count() or 1),
-                               mp_context=_context(), initializer=_warm)
+    pool = _pool(count, initializer=_warm)
     # the first task starts the processes
     return Workers(pool, pool.submit(_form_font), pool.submit(_legend))
 
@@ -147,6 +146,14 @@ def _legend():
     from .manual import legend_pictures
 
     return legend_pictures()
+
+
+def _pool(count: int | None, initializer: Callable[[], None] | None = None
+          ) -> ProcessPoolExecutor:
+    """``count`` worker processes; by default two, one a core on the two-core machines this
+    runs on (the build's own process makes the forms beside them)."""
+    return ProcessPoolExecutor(max_workers=count or min(2, os.cpu_count() or 1),
+                               mp_context=_context(), initializer=initializer)
 
 
 def _context():
@@ -222,17 +229,17 @@ def build(library: Library, out: Path, templates: Path, flows_dir: Path, copy=No
             return forms < len(flows)
 
         try:
-            with nullcontext(started.pool) if started is not None else ProcessPoolExecutor(
-                    max_workers=workers or min(2, os.cpu_count() or 1),
-                    mp_context=_context()) as running:
-                legend = (started.legend if started is not None else
-                          running.submit(legend_pictures) if manual else None)
+            with nullcontext(started.pool) if started is not None else _pool(workers) as running:
+                legend = None
+                if manual:
+                    legend = started.legend if started is not None else running.submit(
+                        legend_pictures)
                 for flow, (flow_outputs, chart, drawn) in _charts(
                         flows, running, progress, manual, one_form if manual else None):
                     charts[flow.code] = chart
                     pictures[flow.code] = drawn
                     put(flow_outputs)
-                if legend is not None and manual:
+                if legend is not None:
                     pictures[LEGEND] = legend.result()
                 if manual:
 
@@ -285,8 +292,7 @@ def build_diagrams(library: Library, out: Path, progress: Progress | None = None
     """Only the charts (bench and tests): every file, written."""
     written = []
     _warm()
-    with ProcessPoolExecutor(max_workers=workers or min(2, os.cpu_count() or 1),
-                             mp_context=_context()) as pool:
+    with _pool(workers) as pool:
         for _, (chart_outputs, _chart, _pictures) in _charts(list(library.flows), pool,
                                                               progress, manual=False):
             for name, data in chart_outputs:

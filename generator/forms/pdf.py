@@ -21,7 +21,6 @@ from reportlab.pdfbase.pdfdoc import (
     PDFName,
     PDFObject,
     PDFObjectReference,
-    PDFStream,
     PDFString,
 )
 from reportlab.pdfgen.canvas import Canvas
@@ -158,16 +157,12 @@ def _formatted(value, document) -> bytes:
     return value.format(document)
 
 
-def _stream(content: bytes, entries: dict, compressed: bool = False) -> PDFStream:
-    if compressed:  # made once a process (the font program, its maps): written as they are
-        entries = {**entries, "Filter": PDFName("FlateDecode")}
-    return PDFStream(PDFDictionary(entries), content)
-
-
 def _type0_font(doc) -> PDFObjectReference:
     """The CJK font as a Type0 font with Identity-H encoding (see :mod:`.cjkfont`)."""
     compressed, bbox, length = cjkfont.font_program()
-    program = doc.Reference(_stream(compressed, {"Length1": length}, compressed=True))
+    # the font program and its maps are compressed once a process: written as they are
+    deflated = {"Filter": b"/FlateDecode"}
+    program = doc.Reference(_Fast({**deflated, "Length1": str(length).encode()}, compressed))
     descriptor = doc.Reference(PDFDictionary({
         "Type": PDFName("FontDescriptor"), "FontName": PDFName(cjkfont.FONT_NAME),
         "Flags": 4, "FontBBox": PDFArray(list(bbox)), "ItalicAngle": 0, "Ascent": 880,
@@ -178,12 +173,12 @@ def _type0_font(doc) -> PDFObjectReference:
         "CIDSystemInfo": PDFDictionary({"Registry": PDFString("Adobe"),
                                         "Ordering": PDFString("Identity"), "Supplement": 0}),
         "FontDescriptor": descriptor, "DW": 1000, "W": _Raw(cjkfont.widths_array()),
-        "CIDToGIDMap": doc.Reference(_stream(cjkfont.cid_to_gid_map(), {}, compressed=True))}))
+        "CIDToGIDMap": doc.Reference(_Fast(deflated, cjkfont.cid_to_gid_map()))}))
     return doc.Reference(PDFDictionary({
         "Type": PDFName("Font"), "Subtype": PDFName("Type0"),
         "BaseFont": PDFName(cjkfont.FONT_NAME), "Encoding": PDFName("Identity-H"),
         "DescendantFonts": PDFArray([cid_font]),
-        "ToUnicode": doc.Reference(_stream(cjkfont.to_unicode_map(), {}, compressed=True))}))
+        "ToUnicode": doc.Reference(_Fast(deflated, cjkfont.to_unicode_map()))}))
 
 
 def render_form(layout: FormLayout) -> bytes:

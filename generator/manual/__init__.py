@@ -74,10 +74,13 @@ def build_manual(library: Library, templates: Path, out: Path, copy: Copy | None
     plan = make_plan(library, templates, copy or Copy(), history, charts)
     if notes is not None:
         notes += split_reasons(plan)
-    # the pictures drawn of exactly the charts the plan prints (PNG and SVG of each page)
-    pictures = {**{s.flow.code: pictures[s.flow.code] for s in plan.sections
-                   if pictures and len(pictures.get(s.flow.code, ())) == len(s.charts.pages)},
-                **({LEGEND: pictures[LEGEND]} if pictures and LEGEND in pictures else {})}
+    # the pictures drawn of exactly the charts the plan prints (PNG and SVG of each page),
+    # and the legend's
+    given = pictures or {}
+    pictures = {s.flow.code: given[s.flow.code] for s in plan.sections
+                if len(given.get(s.flow.code, ())) == len(s.charts.pages)}
+    if LEGEND in given:
+        pictures[LEGEND] = given[LEGEND]
     if pool is not None:
         # pickled once for both workers, not once a submit
         sent = pickle.dumps(plan, pickle.HIGHEST_PROTOCOL)
