@@ -20,6 +20,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 MAX_LENGTH = 500  # a condition is a line on a chart, not a program
@@ -203,6 +204,14 @@ def parse(source: str) -> Expr:
     """Parse ``source``; raise :class:`ExprError` naming what is not allowed."""
     if not isinstance(source, str) or not source.strip():
         raise ExprError("empty expression")
+    return _parsed(source)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(source: str) -> Expr:
+    """Remembered by its text: the checker and every record's rules parse the same few dozen
+    conditions again and again, and an ``Expr`` is not changed once made (:func:`bind` makes
+    a new one from a copy of the tree)."""
     if len(source) > MAX_LENGTH:
         raise ExprError(f"expression is {len(source)} characters; at most {MAX_LENGTH}")
     try:

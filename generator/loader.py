@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ from .model import (
 )
 from .seal.signoff import KEYS_FILE, key_id, verify_flow, verify_org
 from .trust import TRUST_FILE, load_trust
-from .yamlsource import Located, Path_, YamlProblem, parse_yaml, read_yaml
+from .yamlsource import Located, Path_, YamlProblem, file_bytes, parse_yaml
 
 ORG_FILE = "org.yaml"
 MANUAL_FILE = "manual.yaml"
@@ -179,7 +179,8 @@ def load_keys(home: Path | None, base: Path | None, problems: list[Problem],
         return ()
     if trust is None:
         trust = load_trust(home / TRUST_FILE)
-    keys = _load_one(home / KEYS_FILE, base, partial(_build_keys, org=org), problems) or ()
+    keys = _load_one(home / KEYS_FILE, base, partial(_build_keys, org=org), problems,
+                     remembered=False) or ()
     vouched = []
     for k in keys:
         vouch = dict(k.vouch) or None
@@ -197,7 +198,8 @@ def read_keys_file(home: Path, problems: list[Problem]) -> tuple[PublicKey, ...]
     """Every key keys.yaml lists, vouched for or not (for rewriting the file)."""
     if not (home / KEYS_FILE).exists():
         return ()
-    return _load_one(home / KEYS_FILE, None, partial(_build_keys, org=None), problems) or ()
+    return _load_one(home / KEYS_FILE, None, partial(_build_keys, org=None), problems,
+                     remembered=False) or ()
 
 
 def _key_line(path: Path, kid: str) -> int:
@@ -233,14 +235,9 @@ def org_from_bytes(raw: bytes, name: str) -> Org:
 def _from_bytes(raw: bytes, name: str, build: Any) -> Any:
     from .errors import ProblemsError
 
-    try:
-        located = parse_yaml(raw, name)
-    except YamlProblem as exc:
-        raise ProblemsError([exc.problem]) from None
-    reader = _Reader(located)
-    result = build(reader)
-    if reader.problems or result is None:
-        raise ProblemsError(reader.problems)
+    result, problems = _built(build, raw, name, None)
+    if problems or result is None:
+        raise ProblemsError(list(problems))
     return result
 
 
@@ -256,21 +253,40 @@ def _display(path: Path, base: Path | None) -> str:
         return str(path)
 
 
-def _load_one(path: Path, base: Path | None, build: Any, problems: list[Problem]) -> Any:
+def _load_one(path: Path, base: Path | None, build: Any, problems: list[Problem],
+              remembered: bool = True) -> Any:
     display = _display(path, base)
     try:
-        located = read_yaml(path, display)
+        raw = file_bytes(path, display)
     except YamlProblem as exc:
         problems.append(exc.problem)
         return None
-    reader = _Reader(located, str(path.resolve()))
+    made = _built if remembered else _built.__wrapped__
+    result, found = made(build, raw, display, str(path.resolve()))
+    problems.extend(found)
+    return None if found else result
+
+
+@lru_cache(maxsize=256)
+def _built(build: Any, raw: bytes, name: str, source: str | None
+           ) -> tuple[Any, tuple[Problem, ...]]:
+    """What ``build`` makes of a file's bytes, and the problems found in them (the thing is
+    None if there are any). A process that lives reads the same bytes again and again: the
+    web app its flows after every change to one of them, verify the flow archived with every
+    record of it. The model is frozen, so what was made once from the same bytes, under the
+    same name, is given again: only ``build`` functions of the file alone are remembered
+    (keys.yaml is read against org.yaml, and is not)."""
+    try:
+        located = parse_yaml(raw, name)
+    except YamlProblem as exc:
+        return None, (exc.problem,)
+    reader = _Reader(located, source)
     try:
         result = build(reader)
     except RecursionError:  # pragma: no cover - the YAML reader bounds depth long before this
         reader.problem((), "nested too deeply")
         result = None
-    problems.extend(reader.problems)
-    return None if reader.problems else result
+    return (None if reader.problems else result), tuple(reader.problems)
 
 
 class _Reader:

@@ -57,6 +57,12 @@ class YamlProblem(Exception):
 def read_yaml(path: Path, display: str | None = None) -> Located:
     """Read ``path``; raise :class:`YamlProblem` with a located message on any defect."""
     name = display or str(path)
+    return parse_yaml(file_bytes(path, name), name)
+
+
+def file_bytes(path: Path, name: str) -> bytes:
+    """The bytes of ``path``, refused with a located message (naming it ``name``) when it
+    cannot be read or is larger than any flow file: its size is asked before it is read."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -65,8 +71,10 @@ def read_yaml(path: Path, display: str | None = None) -> Located:
         raise YamlProblem(
             Problem(name, 0, "", f"file is {size / 2**20:.1f} MiB; a flow file may be at most 1 MiB")
         )
-    raw = path.read_bytes()
-    return parse_yaml(raw, name)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise YamlProblem(Problem(name, 0, "", f"cannot read: {exc.strerror}")) from None
 
 
 def parse_yaml(raw: bytes, name: str, *, exact_numbers: bool = False) -> Located:

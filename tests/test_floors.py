@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, package_trees
 
 PACKAGE = ROOT / "generator"
 
@@ -22,9 +23,10 @@ def _modules() -> dict[str, Path]:
 def _imports(modules: dict[str, Path]) -> dict[str, set[tuple[str, str]]]:
     """Each module's imports of the package: ``(module imported, name)``, lazy ones included."""
     found: dict[str, set[tuple[str, str]]] = {}
+    trees = package_trees()
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(trees[path]):
             if isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = package.split(".")[: len(package.split(".")) - node.level + 1]
@@ -39,6 +41,13 @@ def _imports(modules: dict[str, Path]) -> dict[str, set[tuple[str, str]]]:
                 found.setdefault(name, set()).update((a.name, "") for a in node.names)
     return {m: {(t, n) for t, n in targets if t.startswith("generator")}
             for m, targets in found.items()}
+
+
+@functools.cache
+def _package() -> tuple[dict[str, Path], dict[str, set[tuple[str, str]]]]:
+    """The package's modules and their imports, read once for the tests below."""
+    modules = _modules()
+    return modules, _imports(modules)
 
 
 def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
@@ -65,8 +74,7 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_no_import_cycle_between_modules_or_packages():
-    modules = _modules()
-    imports = _imports(modules)
+    modules, imports = _package()
     module_edges = {m: {t for t, _ in ts if t in modules and t != m} for m, ts in imports.items()}
     assert _cycle(module_edges) is None, " → ".join(_cycle(module_edges) or [])
 
@@ -85,7 +93,7 @@ def test_the_checker_itself_sees_a_cycle():
     """The test above could pass by seeing nothing: a made-up graph with a cycle is found."""
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
-    assert len(_imports(_modules())) > 50
+    assert len(_package()[1]) > 50
 
 
 # What a front door may import: the service, the errors it maps to an exit or a status, the
@@ -113,8 +121,7 @@ def _front_door_reaches(modules, imports) -> list[str]:
 def test_front_doors_hold_no_rule_of_their_own():
     """The CLI and the web app reach the capabilities only through the service, so the two
     cannot show one thing two ways (a status word, a value's text) or apply a rule twice."""
-    modules = _modules()
-    assert _front_door_reaches(modules, _imports(modules)) == []
+    assert _front_door_reaches(*_package()) == []
 
 
 def test_the_front_door_check_sees_a_reach_past_the_service():
