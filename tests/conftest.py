@@ -27,16 +27,6 @@ def bundled_library():
     return result.library
 
 
-@functools.cache
-def package_trees() -> dict[Path, object]:
-    """Every module of ``generator/`` parsed (``ast.Module`` by path), once a test process:
-    the checks of the house's floors and of borrowed private names read the same trees."""
-    import ast
-
-    return {path: ast.parse(path.read_text(encoding="utf-8"), str(path))
-            for path in sorted((ROOT / "generator").rglob("*.py"))}
-
-
 def cli(args: list[str], cwd: Path, env: dict[str, str] | None = None, input: str = ""):
     """Run ``flowdoc ARGS`` in this process as a user runs it in ``cwd``, with ``env`` as the
     only flowdoc variables (FLOWDOC_PASSPHRASE …): the command line's own code, options,

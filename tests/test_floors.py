@@ -7,7 +7,7 @@ import ast
 import functools
 from pathlib import Path
 
-from conftest import ROOT, package_trees
+from conftest import ROOT
 
 PACKAGE = ROOT / "generator"
 
@@ -23,10 +23,9 @@ def _modules() -> dict[str, Path]:
 def _imports(modules: dict[str, Path]) -> dict[str, set[tuple[str, str]]]:
     """Each module's imports of the package: ``(module imported, name)``, lazy ones included."""
     found: dict[str, set[tuple[str, str]]] = {}
-    trees = package_trees()
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        for node in ast.walk(trees[path]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = package.split(".")[: len(package.split(".")) - node.level + 1]
@@ -45,7 +44,9 @@ def _imports(modules: dict[str, Path]) -> dict[str, set[tuple[str, str]]]:
 
 @functools.cache
 def _package() -> tuple[dict[str, Path], dict[str, set[tuple[str, str]]]]:
-    """The package's modules and their imports, read once for the tests below."""
+    """The package's modules and their imports, read once for the tests below (the trees
+    themselves are not kept: a few hundred thousand objects every garbage collection of the
+    test process would go through)."""
     modules = _modules()
     return modules, _imports(modules)
 
