@@ -87,19 +87,43 @@ def library():
     return bundled_library()
 
 
+def made_once(tmp_path_factory, name: str, make) -> Path:
+    """A folder ``make(folder)`` fills once a run, whichever test process asks first: the
+    suite's processes (pytest-xdist's workers) share the run's base folder, and the others
+    wait for it under a lock rather than make it again. What is in it is read, never changed:
+    a test that changes it copies it first."""
+    import fcntl
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder = base / f"once-{name}"
+    with open(base / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / f"once-{name}.made").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a process that failed left it half
+            folder.mkdir()
+            make(folder)
+            (base / f"once-{name}.made").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def uncontrolled_build(tmp_path_factory) -> Path:
-    """``flowdoc build --out DIR`` of the bundled flows (no controlled copy), run once a
-    session as a user runs it: a build takes 5-10 s. A test that changes it copies it first."""
+    """``flowdoc build --out DIR`` of the bundled flows (no controlled copy), run once as a
+    user runs it: a build takes 5-10 s. A test that changes it copies it first."""
     import subprocess
     import sys
 
-    out = tmp_path_factory.mktemp("uncontrolled") / "build"
-    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **KEY_COST})
-    assert proc.returncode == 0, proc.stderr
-    return out
+    def build(folder: Path) -> None:
+        proc = subprocess.run(
+            [sys.executable, "-m", "generator", "build", "--out", str(folder / "build")],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", **KEY_COST})
+        assert proc.returncode == 0, proc.stderr
+
+    return made_once(tmp_path_factory, "uncontrolled", build) / "build"
 
 
 # -- a repository under a root of trust of the tests' own ----------------------------------------
@@ -118,10 +142,11 @@ def secret(person: str) -> str:
 
 
 class TrustedRepo:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, own: Path) -> None:
+        self.root = root  # shared by the run's test processes: read only
         self.flows = root / "flows"
         self.seed = root / "seed-records"
+        self._own = own  # this test process's folder, for the archives fresh() copies
         self._fresh: dict[tuple[str, ...], Path] = {}  # people -> an archive fresh() copies
 
     @functools.cached_property
@@ -165,7 +190,7 @@ class TrustedRepo:
 
         people = tuple(people)
         if people not in self._fresh:
-            made = self.root / "fresh" / str(len(self._fresh)) / "records"
+            made = self._own / str(len(self._fresh)) / "records"
             self._make_fresh(made, people)
             self._fresh[people] = made
         shutil.copytree(self._fresh[people], target)
@@ -195,11 +220,16 @@ class TrustedRepo:
 
 @pytest.fixture(scope="session")
 def trusted(tmp_path_factory) -> TrustedRepo:
+    """The trusted repository, made once a run (see :func:`made_once`)."""
+    return TrustedRepo(made_once(tmp_path_factory, "trusted", _make_trusted),
+                       tmp_path_factory.mktemp("fresh"))
+
+
+def _make_trusted(root: Path) -> None:
     import shutil
 
     from generator.service.bootstrap import sign_folder
 
-    root = tmp_path_factory.mktemp("trusted")
     shutil.copytree(FLOWS, root / "flows")
     shutil.copytree(ROOT / "templates", root / "templates")
     # the complaints flow, a draft in the bundled manual, is put under control here (as the
@@ -215,9 +245,7 @@ def trusted(tmp_path_factory) -> TrustedRepo:
                                    Signature("李强", dt.date(2026, 10, 22)),
                                    Signature("陈静", dt.date(2026, 10, 23))))
     complaints.write_text(replace_signoff_block(text, block), encoding="utf-8")
-    repo = TrustedRepo(root)
-    sign_folder(repo.flows, repo.seed, secret, OPERATOR_SECRET)
-    return repo
+    sign_folder(root / "flows", root / "seed-records", secret, OPERATOR_SECRET)
 
 
 # -- binding the trusted repository into test modules ---------------------------------------------
@@ -322,3 +350,20 @@ def store_of(store_kind, request, trusted, tmp_path):
         made.append(folder)
         return as_store(folder, store_kind, request)
     return make
+
+
+# -- the order the files run in ---------------------------------------------------------------
+
+# The files that take longest (each 15-35 s), started first: pytest-xdist gives a worker the
+# next file as it nears the end of the one before (tools/test runs the files in this order,
+# --no-loadscope-reorder), and a long file started last runs on one core alone at the end
+# while the other waits (the browser scenario, one test of 25 s, came last by its count of
+# tests, and the suite took 25 s longer). The others keep their order.
+LONGEST_FIRST = ("test_web_browser.py", "test_manual.py", "test_archive.py", "test_pgstore.py",
+                 "test_approvers.py", "test_archive_crash.py", "test_web.py", "test_search.py",
+                 "test_trust.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable within a file
