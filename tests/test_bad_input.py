@@ -52,6 +52,11 @@ def test_a_fifty_megabyte_file_is_refused_unread(folder):
     assert_one_line(proc, "flows/huge.yaml: file is 50.0 MiB; a flow file may be at most 1 MiB")
 
 
+def test_a_folder_named_like_a_flow_file_is_one_line_not_a_traceback(folder):
+    (folder / "flows/leave.yaml").mkdir()  # what an unpacked archive or a typo can leave
+    assert_one_line(run_check(folder, "flows"), "flows/leave.yaml: cannot read: Is a directory")
+
+
 def test_billion_laughs_is_refused_in_bounded_time_and_memory(folder):
     lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for i in range(1, 10):
