@@ -235,7 +235,7 @@ def org_from_bytes(raw: bytes, name: str) -> Org:
 def _from_bytes(raw: bytes, name: str, build: Any) -> Any:
     from .errors import ProblemsError
 
-    result, problems = _built(build, raw, name, None)
+    result, problems = _built(build, raw, name)
     if problems or result is None:
         raise ProblemsError(list(problems))
     return result
@@ -262,25 +262,25 @@ def _load_one(path: Path, base: Path | None, build: Any, problems: list[Problem]
         problems.append(exc.problem)
         return None
     made = _built if remembered else _built.__wrapped__
-    result, found = made(build, raw, display, str(path.resolve()))
+    result, found = made(build, raw, display)
     problems.extend(found)
-    return None if found else result
+    return None if found else _read_from(result, str(path.resolve()))
 
 
 @lru_cache(maxsize=256)
-def _built(build: Any, raw: bytes, name: str, source: str | None
-           ) -> tuple[Any, tuple[Problem, ...]]:
+def _built(build: Any, raw: bytes, name: str) -> tuple[Any, tuple[Problem, ...]]:
     """What ``build`` makes of a file's bytes, and the problems found in them (the thing is
     None if there are any). A process that lives reads the same bytes again and again: the
     web app its flows after every change to one of them, verify the flow archived with every
-    record of it. The model is frozen, so what was made once from the same bytes, under the
-    same name, is given again: only ``build`` functions of the file alone are remembered
-    (keys.yaml is read against org.yaml, and is not)."""
+    record of it, a test each copy of the flows. The model is frozen, so what was made once
+    from the same bytes, under the same name, is given again (:func:`_read_from` says from
+    which file): only ``build`` functions of the file alone are remembered (keys.yaml is read
+    against org.yaml, and is not)."""
     try:
         located = parse_yaml(raw, name)
     except YamlProblem as exc:
         return None, (exc.problem,)
-    reader = _Reader(located, source)
+    reader = _Reader(located)
     try:
         result = build(reader)
     except RecursionError:  # pragma: no cover - the YAML reader bounds depth long before this
@@ -289,12 +289,20 @@ def _built(build: Any, raw: bytes, name: str, source: str | None
     return (None if reader.problems else result), tuple(reader.problems)
 
 
+def _read_from(thing: Any, source: str) -> Any:
+    """``thing`` as read from the file at ``source``: a flow, org.yaml or manual.yaml keeps
+    the absolute path of its file (the archive reads its bytes again from there)."""
+    origin = getattr(thing, "origin", None)
+    if origin is None or origin.path == source:
+        return thing
+    return replace(thing, origin=replace(origin, path=source))
+
+
 class _Reader:
     """Typed access to located data that records a problem instead of raising."""
 
-    def __init__(self, located: Located, source: str | None = None) -> None:
+    def __init__(self, located: Located) -> None:
         self.located = located
-        self.source = source  # the absolute path of the file, when read from one
         self.problems: list[Problem] = []
         self.missing: set[Path_] = set()  # reported as missing once; not again as a bad value
 
@@ -504,7 +512,7 @@ def _build_flow(r: _Reader) -> Flow | None:
         notes=notes,
         signoff=r.signoff(("signoff",), data.get("signoff")),
         content_hash=content_hash(data),
-        origin=Origin(r.located.file, r.located.lines, r.source),
+        origin=Origin(r.located.file, r.located.lines),
         separate=separate,
         retention=r.text(("retention",), data.get("retention"), optional=True),
     )
@@ -787,7 +795,7 @@ def _build_org(r: _Reader) -> Org | None:
         company=r.text(("company",), data.get("company")) or "",
         department=r.text(("department",), data.get("department")) or "",
         roles=tuple(roles), people=tuple(people),
-        origin=Origin(r.located.file, r.located.lines, r.source),
+        origin=Origin(r.located.file, r.located.lines),
         signoff=r.signoff(("signoff",), data.get("signoff")),
         content_hash=content_hash(data),
         departments=departments,
@@ -928,7 +936,7 @@ def _build_manual(r: _Reader) -> Manual | None:
         confidentiality=r.text(("confidentiality",), data.get("confidentiality"), optional=True),
         preface=r.text(("preface",), data.get("preface")) or "",
         signoff=r.signoff(("signoff",), data.get("signoff")),
-        origin=Origin(r.located.file, r.located.lines, r.source),
+        origin=Origin(r.located.file, r.located.lines),
         distribution=_distribution(r, data.get("distribution")),
     )
 
