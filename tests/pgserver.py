@@ -144,6 +144,7 @@ class Server:
         with contextlib.suppress(subprocess.CalledProcessError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         # a few hundred files a database: removed by a process of its own, which the test
-        # session does not wait for
-        subprocess.Popen(["rm", "-rf", "--", str(self.folder)], start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # session does not wait for (a shell that starts it in the background and ends)
+        subprocess.run(["sh", "-c", 'rm -rf -- "$1" &', "sh", str(self.folder)],
+                       start_new_session=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
