@@ -549,7 +549,7 @@ def test_a_document_controller_rebuilds_the_publication_and_downloads_it(own_sit
     deadline = time.monotonic() + 300
     while (job := wang.get("/publication/progress.json").get_json())["running"]:
         assert time.monotonic() < deadline
-        time.sleep(0.5)
+        time.sleep(0.1)
     assert job["error"] == "" and job["total"] == job["done"] > 20, job
     page = wang.get("/publication").data.decode()
     for name in ("manual.pdf", "manual.docx", "forms/EC-HR-015.pdf"):
