@@ -535,36 +535,6 @@ def test_a_process_owner_signs_a_flow_in_its_signature_dialog(own_site):
     assert check_paths([path.parent]).ok
 
 
-def test_a_document_controller_rebuilds_the_publication_and_downloads_it(own_site):
-    import io
-    import time
-
-    from pypdf import PdfReader
-
-    assert login(own_site, "赵敏").get("/publication").status_code == 403
-    wang = login(own_site, "王芳")
-    assert "尚未生成" in wang.get("/publication").data.decode()
-    started = wang.post("/publication/build", data={"csrf": csrf_of(wang, "/publication")})
-    assert started.status_code == 302
-    deadline = time.monotonic() + 300
-    while (job := wang.get("/publication/progress.json").get_json())["running"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert job["error"] == "" and job["total"] == job["done"] > 20, job
-    page = wang.get("/publication").data.decode()
-    for name in ("manual.pdf", "manual.docx", "forms/EC-HR-015.pdf"):
-        assert f">{name}</a>" in page, name
-    manual = wang.get("/publication/files/manual.pdf")
-    assert manual.status_code == 200 and "attachment" in manual.headers["Content-Disposition"]
-    assert len(PdfReader(io.BytesIO(manual.data)).pages) > 20
-    auditor = login(own_site, "方圆")
-    assert auditor.get("/publication/files/forms/EC-HR-015.pdf").data[:5] == b"%PDF-"
-    # only what the build offers: no path from the URL reaches another file
-    for name in ("../records/log.jsonl", "..%2Frecords%2Flog.jsonl", "stamp.json", "x.pdf"):
-        assert wang.get(f"/publication/files/{name}").status_code == 404, name
-    assert login(own_site, "赵敏").get("/publication/files/manual.pdf").status_code == 403
-
-
 def test_the_applicant_corrects_a_value_and_the_history_shows_before_and_after(site):
     zhao = login(site, "赵敏")
     number = submit_leave(zhao, 3, "家中有事")

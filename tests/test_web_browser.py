@@ -1,19 +1,24 @@
 """The web application in a real browser (Debian's Chromium through Selenium) against a real
 `flowdoc serve` process: an invitation, an enrolment, a registrar's approval, a leave filled
 and signed, approved by the applicant's own head and director, found by an auditor, exported
-and verified. Every page must fit a 390 px phone's width (no sideways scrolling); with
-FLOWDOC_SHOTS naming a folder, each is also saved there as a screenshot, desktop and phone
-width, for a person to look at."""
+and verified, and the publication rebuilt and downloaded. Staff work at a phone's width, the
+registrar, the auditor and the document controller at a desk's. Every page must fit a 390 px
+phone's width (no sideways scrolling); with FLOWDOC_SHOTS naming a folder, each is also saved
+there as a screenshot, desktop and phone width, for a person to look at."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import cli, secret, start_server
+from pypdf import PdfReader
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 if not (CHROMIUM.exists() and DRIVER.exists()):
@@ -68,15 +73,37 @@ def browser():
     driver.quit()
 
 
+def fetch(url: str, cookie: str, data: bytes | None = None) -> tuple[int, dict, bytes]:
+    """A request as a logged-in person's own client makes it (their session's cookie):
+    status, headers, body, for an error status too."""
+    request = urllib.request.Request(url, data=data, headers={"Cookie": cookie})
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, dict(refused.headers), refused.read()
+
+
+PHONE, DESK = 390, 1280  # window widths, px
+
+
 class Visit:
     """The browser with the scenario's helpers: log in as someone, fill, shoot each page."""
 
     def __init__(self, driver, url: str, shots: Path | None) -> None:
         self.d, self.url, self.shots = driver, url, shots
         self.n = 0
+        self.width = DESK  # the browser fixture's window
 
     def go(self, path: str) -> None:
         self.d.get(self.url + path)
+
+    def use(self, width: int) -> None:
+        """The width the next steps happen at: staff enrol, fill and approve on a phone; the
+        registrar, the auditor and the document controller work at a desk."""
+        if width != self.width:
+            self.d.set_window_size(width, 900)
+            self.width = width
 
     def shoot(self, name: str) -> None:
         """The page at a 390 px phone width must not scroll sideways (a long hash or a table
@@ -84,16 +111,22 @@ class Visit:
         phone width (capturing them is a quarter of the scenario's time: asked for, not
         taken on every run)."""
         self.n += 1
-        self.d.set_window_size(390, 900)
+        if self.width != PHONE:
+            self.d.set_window_size(PHONE, 900)
         wide, seen = self.d.execute_script("return [document.documentElement.scrollWidth, "
                                            "document.documentElement.clientWidth]")
         assert wide <= seen, f"{name}: {wide} px wide on a {seen} px phone screen"
-        for width, label in ((1280, "desktop"), (390, "phone")) if self.shots else ():
+        for width, label in ((DESK, "desktop"), (PHONE, "phone")) if self.shots else ():
             self.d.set_window_size(width, 900)
             height = self.d.execute_script("return document.body.scrollHeight")
             self.d.set_window_size(width, min(max(height + 120, 600), 4000))
             self.d.save_screenshot(str(self.shots / f"{self.n:02d}-{name}-{label}.png"))
-        self.d.set_window_size(1280, 900)
+        if self.shots or self.width != PHONE:
+            self.d.set_window_size(self.width, 900)
+
+    def cookie(self) -> str:
+        """The session of whoever is logged in now, for :func:`fetch`."""
+        return "; ".join(f"{c['name']}={c['value']}" for c in self.d.get_cookies())
 
     def login(self, name: str, passphrase: str | None = None) -> None:
         self.d.delete_all_cookies()
@@ -140,6 +173,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     assert out.returncode == 0, out.stderr
     link = out.stdout.strip()
     assert link.startswith(url + "/enrol/")
+    v.use(PHONE)
     browser.get(link)
     v.shoot("enrol")
     mine = "春天的-口令-2026-盐"
@@ -150,6 +184,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     waiting(browser, 30).until(lambda d: "已登记" in d.find_element(By.TAG_NAME, "h1").text)
 
     # 王芳, the registrar, approves her key
+    v.use(DESK)
     v.login("王芳")
     v.go("/keys")
     v.shoot("keys")
@@ -158,7 +193,9 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     waiting(browser, 30).until(lambda d: "已批准 赵敏" in d.page_source)
 
     # 赵敏 fills a 10-day leave: the days and the route appear as she types
+    v.use(PHONE)
     v.login("赵敏", mine)
+    staff = v.cookie()  # hers, for what staff may not fetch
     v.shoot("inbox-empty")
     v.go("/new")
     v.shoot("new")
@@ -193,6 +230,7 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     assert "人力资源部" in v.text("#waiting")
 
     # the auditor finds exactly that record by a word of its reason
+    v.use(DESK)
     v.login("方圆")
     v.go("/search?q=就医")
     v.shoot("search")
@@ -215,31 +253,44 @@ def test_invite_enrol_fill_sign_approve_search_export(server, browser, tmp_path,
     v.shoot("delegate")
 
     # the exports, fetched with the auditor's session
-    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    auditor = v.cookie()
     q = urllib.parse.quote("就医")
-    csv = urllib.request.urlopen(urllib.request.Request(url + f"/search.csv?q={q}",
-                                                        headers={"Cookie": cookie})).read()
-    assert csv.startswith("\ufeff编号".encode()) and number.encode() in csv
+    status, _, csv = fetch(url + f"/search.csv?q={q}", auditor)
+    assert status == 200 and csv.startswith("\ufeff编号".encode()) and number.encode() in csv
     v.go("/search?q=就医")
     csrf = browser.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
-    package = urllib.request.urlopen(urllib.request.Request(
-        url + f"/search/package?q={q}", data=f"csrf={csrf}".encode(),
-        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})).read()
+    status, _, package = fetch(url + f"/search/package?q={q}", auditor, f"csrf={csrf}".encode())
+    assert status == 200, package[:300]
     (tmp_path / "package.zip").write_bytes(package)
     checked = cli(["verify", "--package", tmp_path / "package.zip", "--flows", trusted.flows],
                   tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
     # the document controller rebuilds the publication and watches it get made
+    assert fetch(url + "/publication", staff)[0] == 403  # staff do not publish
     v.login("王芳")
+    controller = v.cookie()
     v.go("/publication")
+    assert "尚未生成" in v.text("main")
     v.shoot("publication-empty")
     browser.find_element(By.ID, "rebuild").click()
     waiting(browser, 20).until(lambda d: d.find_elements(By.ID, "job-progress"))
     v.shoot("publication-building")
     waiting(browser, 300).until(lambda d: d.find_elements(By.ID, "files"))
-    assert "manual.pdf" in v.text("#files") and "forms/EC-HR-015.pdf" in v.text("#files")
+    for name in ("manual.pdf", "manual.docx", "forms/EC-HR-015.pdf"):
+        assert name in v.text("#files"), name
     v.shoot("publication")
+    job = json.loads(fetch(url + "/publication/progress.json", controller)[2])
+    assert not job["running"] and job["error"] == "" and job["total"] == job["done"] > 20, job
+    # the files are downloads: the manual as the document controller gets it, a form as the
+    # auditor does; staff get none, and no path a URL gives reaches another file
+    status, headers, manual = fetch(url + "/publication/files/manual.pdf", controller)
+    assert status == 200 and "attachment" in headers["Content-Disposition"]
+    assert len(PdfReader(io.BytesIO(manual)).pages) > 20
+    assert fetch(url + "/publication/files/forms/EC-HR-015.pdf", auditor)[2][:5] == b"%PDF-"
+    assert fetch(url + "/publication/files/manual.pdf", staff)[0] == 403
+    for name in ("../records/log.jsonl", "..%2Frecords%2Flog.jsonl", "stamp.json", "x.pdf"):
+        assert fetch(url + f"/publication/files/{name}", controller)[0] == 404, name
     v.go("/flows/EC-HR-015")
     assert "签署本流程" in v.text("#sign")
     v.shoot("flow")
