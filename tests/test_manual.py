@@ -30,14 +30,6 @@ def flowdoc(args: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return cli(args, cwd)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("build")
-    proc = flowdoc(["build", "--out", str(out), "--copy", "3", "--holder", "仓储物流中心"])
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
 def pages_of(pdf: Path) -> list[str]:
     """Each page's text in content order with all white space removed: the rotated watermark
     comes out a character a line, and Chinese has no spaces to lose."""
@@ -273,19 +265,16 @@ def test_same_input_same_bytes_and_a_rebuild_writes_nothing(built, tmp_path):
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
-def test_uncontrolled_print_is_marked_for_reference_only(uncontrolled_build):
-    pages = pages_of(uncontrolled_build / "manual.pdf")
-    assert "受控状态非受控" in pages[0] and "副本编号" not in pages[0]
-    assert "非受控文件仅供参考" in pages[1]
-
-
-def test_a_changed_or_forged_flow_is_in_the_history_and_prints_as_draft(tmp_path, library,
-                                                                        uncontrolled_build):
+@pytest.fixture(scope="module")
+def rebuilt(built, library, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """The publication rebuilt without a copy number after a flow was changed, one removed
+    and one's approval forged: the build folder, and what the build said."""
+    tmp_path = tmp_path_factory.mktemp("rebuilt")
     flows = tmp_path / "flows"
     shutil.copytree(FLOWS, flows)
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
     out = tmp_path / "build"
-    shutil.copytree(uncontrolled_build, out)  # the last published build, of these flows as they are
+    shutil.copytree(built, out)  # the last published build, of these flows as they are
     leave = flows / "15-leave.yaml"
     leave.write_text(leave.read_text(encoding="utf-8").replace("text: 填写请假条", "text: 填写请假单"),
                      encoding="utf-8")
@@ -294,7 +283,19 @@ def test_a_changed_or_forged_flow_is_in_the_history_and_prints_as_draft(tmp_path
     sig = library.flow("EC-HR-014").signoff.approved.sig
     overtime.write_text(overtime.read_text(encoding="utf-8").replace(sig, sig[::-1]),
                         encoding="utf-8")
-    proc = flowdoc(["build", "--flows", str(flows), "--out", str(out)], tmp_path)
+    return out, flowdoc(["build", "--flows", str(flows), "--out", str(out)], tmp_path)
+
+
+def test_uncontrolled_print_is_marked_for_reference_only(rebuilt):
+    out, proc = rebuilt
+    assert proc.returncode == 0, proc.stderr
+    pages = pages_of(out / "manual.pdf")
+    assert "受控状态非受控" in pages[0] and "副本编号" not in pages[0]
+    assert "非受控文件仅供参考" in pages[1]
+
+
+def test_a_changed_or_forged_flow_is_in_the_history_and_prints_as_draft(rebuilt, library):
+    out, proc = rebuilt
     assert proc.returncode == 0, proc.stderr
     assert "warning" in proc.stderr  # the approval no longer matches the content
     pages = pages_of(out / "manual.pdf")
@@ -365,15 +366,12 @@ def test_the_front_matter_explains_every_symbol_of_the_charts_once(pdf_text):
     assert len(holding) == 1
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
-def test_the_docx_paginates_as_the_pdf_with_the_machines_own_fonts(built, tmp_path):
+def test_the_docx_paginates_as_the_pdf_with_the_machines_own_fonts(docx_with_machine_fonts,
+                                                                    built):
     # a reader's LibreOffice or Word sets the text in whatever CJK font it has, a little
     # taller or shorter than the bundled one: the explicit breaks keep every page where the
     # PDF has it all the same (this machine's own fonts, no fontconfig pointing at ours)
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
-                    str(built / "manual.docx")], capture_output=True, timeout=300, check=True,
-                   env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
-    docx_pages = pages_of(tmp_path / "manual.pdf")
+    docx_pages = pages_of(docx_with_machine_fonts)
     pdf_pages = pages_of(built / "manual.pdf")
     assert len(docx_pages) == len(pdf_pages)
 
@@ -428,25 +426,47 @@ def test_the_docx_carries_the_bundled_font_obfuscated_as_ecma_376_says(built):
     assert part[:32] != original[:32] and obfuscate(part, font_key()) == original
 
 
-@pytest.fixture(scope="module")
-def docx_without_cjk_fonts(built, tmp_path_factory) -> Path:
-    """The manual's DOCX converted by LibreOffice under a fontconfig that knows DejaVu only: no
-    CJK font at all, as on a bare server or desktop (converted once: a conversion takes ~9 s)."""
+def converted(docx: Path, folder: Path, **env: str) -> Path:
+    """``docx`` converted to PDF by LibreOffice into ``folder``, with no LANG (LibreOffice then
+    names files in ASCII only: an embedded font under a Chinese name was not taken so) and
+    ``env`` added (a conversion takes 5-9 s)."""
     if shutil.which("soffice") is None:
-        pytest.skip("LibreOffice is installed by .ci/run")
+        pytest.skip("LibreOffice is installed by ./tools/test")
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(folder),
+                    str(docx)], capture_output=True, timeout=300, check=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(folder), **env})
+    return folder / docx.with_suffix(".pdf").name
+
+
+def machine_has_cjk_font() -> bool:
+    """Whether fontconfig knows a Chinese font of this machine's own (a desktop's, say); if
+    it cannot tell, yes."""
+    if shutil.which("fc-list") is None:
+        return True
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    return found.returncode != 0 or bool(found.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def docx_with_machine_fonts(built, tmp_path_factory) -> Path:
+    """The manual's DOCX converted by LibreOffice under this machine's own fonts."""
+    return converted(built / "manual.docx", tmp_path_factory.mktemp("own-fonts"))
+
+
+@pytest.fixture(scope="module")
+def docx_without_cjk_fonts(built, tmp_path_factory, request) -> Path:
+    """The manual's DOCX converted by LibreOffice with no CJK font at all, as on a bare server
+    or desktop: on a machine that has none, under its own fonts (the conversion above);
+    elsewhere under a fontconfig that knows DejaVu only."""
+    if not machine_has_cjk_font():
+        return request.getfixturevalue("docx_with_machine_fonts")
     dejavu = Path("/usr/share/fonts/truetype/dejavu")
     if not dejavu.is_dir():
         pytest.skip("DejaVu is where LibreOffice's Debian package puts it")
-    tmp_path = tmp_path_factory.mktemp("no-cjk")
-    conf = tmp_path / "fonts.conf"
-    conf.write_text(NO_CJK_FONTCONF.format(fonts=dejavu, cache=tmp_path / "fc"), encoding="utf-8")
-    # no LANG either: LibreOffice then names files in ASCII only (an embedded font under a
-    # Chinese name was not taken so)
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path),
-                    str(built / "manual.docx")], capture_output=True, timeout=300, check=True,
-                   env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-                        "FONTCONFIG_FILE": str(conf)})
-    return tmp_path / "manual.pdf"
+    folder = tmp_path_factory.mktemp("no-cjk")
+    conf = folder / "fonts.conf"
+    conf.write_text(NO_CJK_FONTCONF.format(fonts=dejavu, cache=folder / "fc"), encoding="utf-8")
+    return converted(built / "manual.docx", folder, FONTCONFIG_FILE=str(conf))
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by .ci/run")
