@@ -443,7 +443,8 @@ def machine_has_cjk_font() -> bool:
     it cannot tell, yes."""
     if shutil.which("fc-list") is None:
         return True
-    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True)
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin"})  # as LibreOffice is run below
     return found.returncode != 0 or bool(found.stdout.strip())
 
 

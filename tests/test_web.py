@@ -499,7 +499,8 @@ def test_the_record_page_draws_the_path_taken_over_the_chart(site):
 
 @pytest.fixture
 def own_site(trusted, seeded, tmp_path):
-    """A site on a copy of the flows (these tests write into them and build beside them)."""
+    """A site on a copy of the flows, which a test signs (the publication, built beside
+    them, is the browser scenario's: tests/test_web_browser.py)."""
     import shutil
 
     from generator.web import security
