@@ -351,11 +351,13 @@ def store_of(store_kind, request, trusted, tmp_path):
 
 # -- the order the files run in ---------------------------------------------------------------
 
-# The files that take longest (each 15-35 s), started first: pytest-xdist gives a worker the
-# next file as it nears the end of the one before (tools/test runs the files in this order,
-# --no-loadscope-reorder), and a long file started last runs on one core alone at the end
-# while the other waits (the browser scenario, one test of 25 s, came last by its count of
-# tests, and the suite took 25 s longer). The others keep their order.
+# The files that take longest (5-22 s each: bench/bench_suite.py lists them), started first:
+# pytest-xdist gives a worker the next file as it nears the end of the one before (tools/test
+# runs the files in this order, --no-loadscope-reorder), and a long file started last runs on
+# one core alone at the end while the other waits (the browser scenario, one test of 25 s,
+# came last by its count of tests, and the suite took 25 s longer). The others keep their
+# order. Sorting these by bench_suite's latest figures was tried, run one after the other
+# with this order, and was no faster.
 LONGEST_FIRST = ("test_web_browser.py", "test_manual.py", "test_archive.py", "test_pgstore.py",
                  "test_approvers.py", "test_archive_crash.py", "test_web.py", "test_search.py",
                  "test_trust.py")
