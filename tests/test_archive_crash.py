@@ -288,7 +288,7 @@ def test_ctrl_c_during_an_import_aborts_cleanly_and_leaves_no_orphan_blobs(tmp_p
     R.submit(archive, LIBRARY, leave("before"), b"before", "赵敏", secret("赵敏"), T0)
     folder = tmp_path / "batch"
     folder.mkdir()
-    for i in range(3000):  # each blob is fsynced: seconds of writing left when Ctrl-C comes
+    for i in range(3000):  # checked, signed and written one by one: still going at Ctrl-C
         (folder / f"r{i:05d}.yaml").write_text(
             "flow: EC-HR-015\nfields: {leave_type: 事假, start: 2026-11-02, end: 2026-11-03, "
             f"reason: 批量导入第{i}条}}\n", encoding="utf-8")
